@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "saescope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "saescope", targets: ["saescope"]),
+        .library(name: "SAECore", targets: ["SAECore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System BLAS (OpenBLAS on Debian/Ubuntu): the only C dependency of the analysis core.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
+        .target(
+            name: "SAECore",
+            dependencies: ["CBLAS"],
+            path: "Sources/SAECore"
+        ),
+        // Command line: argument parsing and subcommands.
+        .executableTarget(
+            name: "saescope",
+            dependencies: [
+                "SAECore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/saescope"
+        ),
+        .testTarget(
+            name: "SAECoreTests",
+            dependencies: ["SAECore"],
+            path: "Tests/SAECoreTests",
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SaescopeCLITests",
+            dependencies: ["saescope"],
+            path: "Tests/SaescopeCLITests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#ifndef SAESCOPE_CBLAS_SHIM_H
+#define SAESCOPE_CBLAS_SHIM_H
+// Debian's libopenblas-dev installs cblas.h through the alternatives system.
+#include <cblas.h>
+#endif

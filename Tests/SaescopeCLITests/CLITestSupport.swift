@@ -1,0 +1,41 @@
+import Foundation
+
+/// Runs the built `saescope` binary, as a user would, and captures what it prints.
+enum SaescopeBinary {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var url: URL {
+        // The test bundle sits in the products directory (Linux) or inside it (macOS .xctest).
+        let bundle = Bundle(for: Marker.self).bundleURL
+        let candidates = [bundle.appendingPathComponent("saescope"),
+                          bundle.deletingLastPathComponent().appendingPathComponent("saescope")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    static let fixtures: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SAECoreTests/Fixtures")
+
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    private final class Marker {}
+}
