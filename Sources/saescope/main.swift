@@ -1,10 +1,22 @@
 import ArgumentParser
+import Foundation
 import SAECore
 
 struct Saescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saescope",
-        abstract: "Browse and evaluate sparse autoencoders and probes in the terminal.")
+        abstract: "Browse and evaluate sparse autoencoders (dictionaries) and probes in the terminal.",
+        subcommands: [EvalCommand.self, InspectCommand.self])
 }
 
-Saescope.main()
+/// Bad input is a one-line message naming the file, and exit code 2; usage errors keep
+/// ArgumentParser's own message and code.
+do {
+    var command = try Saescope.parseAsRoot()
+    try command.run()
+} catch let error as SaescopeError {
+    FileHandle.standardError.write(Data("saescope: \(error)\n".utf8))
+    exit(2)
+} catch {
+    Saescope.exit(withError: error)
+}

@@ -1,0 +1,31 @@
+# saescope: `make run` and `make test` install what a fresh Debian/Ubuntu machine lacks, then build.
+SWIFT ?= swift
+DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev tmux
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SAMPLE_SAE := Tests/SAECoreTests/Fixtures/dictionaries/dl_autoencoder
+SAMPLE_ACTS := Tests/SAECoreTests/Fixtures/caches/tiny_f32.safetensors
+
+.PHONY: run test build deps bench clean
+
+run: deps
+	$(SWIFT) build -c release --product saescope
+	.build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+build: deps
+	$(SWIFT) build -c release --product saescope
+
+# Installs the Debian packages that are missing (nothing when all are present).
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "saescope needs the Swift 6 toolchain (swift.org/install) on PATH"; exit 1; }
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+clean:
+	rm -rf .build

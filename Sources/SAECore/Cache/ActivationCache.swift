@@ -1,0 +1,160 @@
+import Foundation
+
+/// A model's activations, one row per real token, as saescope's exporter writes them: one
+/// safetensors file or a directory of them (read in name order) holding `acts [N, D]`
+/// (F32/F16/BF16), `tokens [N]`, `seq_offsets [S+1]` and metadata; or a bare `.npy` of `[N, D]`.
+/// Rows are memory-mapped and converted to Float32 chunk by chunk.
+public final class ActivationCache: @unchecked Sendable {
+    /// One file of the cache, covering global rows `firstRow ..< firstRow + acts.shape[0]`.
+    public struct Shard: Sendable {
+        public let path: String
+        public let acts: Tensor
+        public let firstRow: Int
+        public var rowCount: Int { acts.shape[0] }
+    }
+
+    public let path: String
+    public let shards: [Shard]
+    public let dimension: Int
+    public let rowCount: Int
+    /// Token id of every row, when the cache has them (a bare npy does not).
+    public let tokens: [Int32]?
+    /// Global sequence boundaries: sequence s is rows `sequenceOffsets[s] ..< sequenceOffsets[s+1]`.
+    /// A cache without `seq_offsets` is one sequence.
+    public let sequenceOffsets: [Int]
+    /// The first shard's `__metadata__` (model, hook, layer, tokenizer, bos_token_id, ...).
+    public let metadata: [String: String]
+
+    public init(path: String) throws {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SaescopeError("no such file or directory", file: path)
+        }
+        let files: [String]
+        if isDirectory.boolValue {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            files = names.filter { $0.hasSuffix(".safetensors") }.sorted().map { (path as NSString).appendingPathComponent($0) }
+            guard !files.isEmpty else {
+                throw SaescopeError("directory holds no .safetensors activation files", file: path)
+            }
+        } else {
+            files = [path]
+        }
+
+        var shards: [Shard] = []
+        var tokens: [Int32] = []
+        var hasTokens = true
+        var offsets: [Int] = [0]
+        var metadata: [String: String] = [:]
+        var dimension = -1
+        var row = 0
+        for (index, file) in files.enumerated() {
+            let part = try Self.readShard(file)
+            let acts = part.acts
+            if dimension < 0 { dimension = acts.shape[1] }
+            guard acts.shape[1] == dimension else {
+                throw SaescopeError("acts have dimension \(acts.shape[1]) but earlier shards have \(dimension)", file: file)
+            }
+            if index == 0 { metadata = part.metadata }
+            if let partTokens = part.tokens { tokens += partTokens } else { hasTokens = false }
+            for boundary in part.sequenceOffsets.dropFirst() { offsets.append(row + boundary) }
+            shards.append(Shard(path: file, acts: acts, firstRow: row))
+            row += acts.shape[0]
+        }
+        self.shards = shards
+        self.dimension = dimension
+        self.rowCount = row
+        self.tokens = hasTokens ? tokens : nil
+        self.sequenceOffsets = offsets
+        self.metadata = metadata
+    }
+
+    private struct ShardContents {
+        var acts: Tensor
+        var tokens: [Int32]?
+        var sequenceOffsets: [Int]
+        var metadata: [String: String]
+    }
+
+    private static func readShard(_ file: String) throws -> ShardContents {
+        if file.hasSuffix(".npy") {
+            let acts = try Npy.read(path: file)
+            try validateActs(acts, file: file)
+            return ShardContents(acts: acts, tokens: nil, sequenceOffsets: [0, acts.shape[0]], metadata: [:])
+        }
+        let contents = try Safetensors.read(path: file)
+        let acts = try contents.require("acts")
+        try validateActs(acts, file: file)
+        let rows = acts.shape[0]
+        var tokens: [Int32]?
+        if let tokenTensor = contents["tokens"] {
+            guard tokenTensor.shape == [rows], tokenTensor.dtype == .int64 || tokenTensor.dtype == .int32 else {
+                throw SaescopeError("tokens must be int32 or int64 of shape [\(rows)], found \(tokenTensor.dtype.rawValue) \(tokenTensor.shape)", file: file)
+            }
+            tokens = try attributingErrors(to: file) {
+                try tokenTensor.int64s().map { id in
+                    guard id >= 0, id <= Int64(Int32.max) else { throw SaescopeError("token id \(id) is out of range") }
+                    return Int32(id)
+                }
+            }
+        }
+        var offsets = [0, rows]
+        if let offsetTensor = contents["seq_offsets"] {
+            guard offsetTensor.rank == 1, offsetTensor.elementCount >= 1, offsetTensor.dtype == .int64 || offsetTensor.dtype == .int32 else {
+                throw SaescopeError("seq_offsets must be a 1-d int64 tensor, found \(offsetTensor.dtype.rawValue) \(offsetTensor.shape)", file: file)
+            }
+            offsets = try attributingErrors(to: file) { try offsetTensor.int64s().map { Int($0) } }
+            guard offsets.first == 0, offsets.last == rows, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                throw SaescopeError("seq_offsets must rise from 0 to the \(rows) rows of acts", file: file)
+            }
+        }
+        return ShardContents(acts: acts, tokens: tokens, sequenceOffsets: offsets, metadata: contents.metadata)
+    }
+
+    private static func validateActs(_ acts: Tensor, file: String) throws {
+        guard acts.rank == 2, acts.shape[1] > 0 else {
+            throw SaescopeError("acts must have shape [tokens, dimension], found \(acts.shape)", file: file)
+        }
+        guard acts.dtype == .float32 || acts.dtype == .float16 || acts.dtype == .bfloat16 || acts.dtype == .float64 else {
+            throw SaescopeError("acts must be float32, float16 or bfloat16, found \(acts.dtype.rawValue)", file: file)
+        }
+    }
+
+    public var sequenceCount: Int { sequenceOffsets.count - 1 }
+
+    /// The sequence holding global row `row` (binary search).
+    public func sequence(containing row: Int) -> Int {
+        var low = 0, high = sequenceOffsets.count - 1
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if sequenceOffsets[middle] <= row { low = middle } else { high = middle }
+        }
+        return low
+    }
+
+    /// Converts global rows `range` to Float32 into `destination` (`[range.count, D]`), across shards.
+    public func readRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "row range outside the cache")
+        var written = 0
+        for shard in shards {
+            let shardRange = shard.firstRow..<(shard.firstRow + shard.rowCount)
+            let overlap = range.clamped(to: shardRange)
+            guard !overlap.isEmpty else { continue }
+            shard.acts.convertToFloat(start: (overlap.lowerBound - shard.firstRow) * dimension,
+                                      count: overlap.count * dimension,
+                                      into: destination + written * dimension)
+            written += overlap.count
+        }
+    }
+
+    /// Identity of the cache's files (path, size, modification time), for stale-index checks.
+    public func fingerprint() -> String {
+        shards.map { shard in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: shard.path)
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(shard.path):\(size):\(Int(modified))"
+        }.joined(separator: ";")
+    }
+}

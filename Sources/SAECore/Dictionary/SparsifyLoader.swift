@@ -1,0 +1,43 @@
+import Foundation
+
+/// Loads EleutherAI sparsify hookpoint directories (`cfg.json` + `sae.safetensors`):
+/// `f = top-k (or groupmax) of ReLU((x - b_dec) W_enc^T + b)`, `x_hat = f W_dec + b_dec (+ x W_skip^T)`.
+enum SparsifyLoader {
+    static func load(directory: String) throws -> SparseAutoencoder {
+        let configPath = (directory as NSString).appendingPathComponent("cfg.json")
+        let weightsPath = (directory as NSString).appendingPathComponent("sae.safetensors")
+        let config = try JSONConfig.read(path: configPath)
+        let weights = try Safetensors.read(path: weightsPath)
+        if try config.bool("transcode") == true {
+            throw SaescopeError("transcoders are not supported: their output is compared with another layer, not their input", file: configPath)
+        }
+        let d = try config.requireInt("d_in")
+        var f = try config.int("num_latents") ?? 0
+        if f == 0 { f = d * (try config.int("expansion_factor") ?? 32) }
+        let k = try config.int("k") ?? 32
+        let activation = try config.string("activation") ?? "topk"
+        let rule: ActivationRule
+        switch activation {
+        case "topk": rule = .topK(k)
+        case "groupmax": rule = .groupMax(k)
+        default: throw SaescopeError("unsupported sparsify activation '\(activation)'", file: configPath)
+        }
+        var skip: [Float]?
+        if let skipTensor = weights["W_skip"] {
+            guard skipTensor.shape == [d, d] else {
+                throw SaescopeError("tensor 'W_skip' has shape \(skipTensor.shape), expected [\(d), \(d)]", file: weightsPath)
+            }
+            skip = WeightLayout.transpose(skipTensor.floats(), rows: d, columns: d)  // x W_skip^T
+        } else if try config.bool("skip_connection") == true {
+            throw SaescopeError("config has skip_connection but the weights lack 'W_skip'", file: weightsPath)
+        }
+        return try SparseAutoencoder(
+            inputDimension: d, featureCount: f,
+            encoderWeights: WeightLayout.transpose(try weights.require("encoder.weight", shape: [f, d]).floats(), rows: f, columns: d),
+            encoderBias: try weights.require("encoder.bias", shape: [f]).floats(),
+            decoderWeights: try weights.require("W_dec", shape: [f, d]).floats(),
+            decoderBias: try weights.require("b_dec", shape: [d]).floats(),
+            rule: rule, subtractsDecoderBias: true, skipWeights: skip,
+            provenance: DictionaryProvenance(library: "sparsify", kind: activation, weightsPath: weightsPath, configPath: configPath))
+    }
+}

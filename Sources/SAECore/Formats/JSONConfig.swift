@@ -1,0 +1,74 @@
+import Foundation
+
+/// A JSON object read from a config file, with typed accessors whose errors name the file and key.
+public struct JSONConfig {
+    public let values: [String: Any]
+    public let path: String
+
+    public init(values: [String: Any], path: String) {
+        self.values = values
+        self.path = path
+    }
+
+    public static func read(path: String) throws -> JSONConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SaescopeError("cannot read config file", file: path)
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw SaescopeError("config is not valid JSON", file: path)
+        }
+        guard let values = object as? [String: Any] else {
+            throw SaescopeError("config is not a JSON object", file: path)
+        }
+        return JSONConfig(values: values, path: path)
+    }
+
+    public func has(_ key: String) -> Bool {
+        guard let value = values[key] else { return false }
+        return !(value is NSNull)
+    }
+
+    public func object(_ key: String) throws -> JSONConfig? {
+        guard has(key) else { return nil }
+        guard let nested = values[key] as? [String: Any] else { throw typeError(key, "an object") }
+        return JSONConfig(values: nested, path: path)
+    }
+
+    public func string(_ key: String) throws -> String? {
+        guard has(key) else { return nil }
+        guard let text = values[key] as? String else { throw typeError(key, "a string") }
+        return text
+    }
+
+    public func int(_ key: String) throws -> Int? {
+        guard has(key) else { return nil }
+        guard let number = values[key] as? NSNumber, number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 9.0e15 else {
+            throw typeError(key, "an integer")
+        }
+        return number.intValue
+    }
+
+    public func double(_ key: String) throws -> Double? {
+        guard has(key) else { return nil }
+        guard let number = values[key] as? NSNumber else { throw typeError(key, "a number") }
+        return number.doubleValue
+    }
+
+    public func bool(_ key: String) throws -> Bool? {
+        guard has(key) else { return nil }
+        if let flag = values[key] as? Bool { return flag }
+        throw typeError(key, "true or false")
+    }
+
+    public func requireInt(_ key: String) throws -> Int {
+        guard let value = try int(key) else { throw SaescopeError("config lacks '\(key)'", file: path) }
+        return value
+    }
+
+    private func typeError(_ key: String, _ expected: String) -> SaescopeError {
+        SaescopeError("config key '\(key)' should be \(expected)", file: path)
+    }
+}

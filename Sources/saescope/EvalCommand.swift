@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.")
+
+    @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
+    var sae: String
+
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D].")
+    var acts: String
+
+    @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
+    var maxTokens: Int?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func run() throws {
+        if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
+        let dictionary = try DictionaryLoader.load(path: sae)
+        let cache = try ActivationCache(path: acts)
+        let progress = ProgressLine(label: "eval")
+        let started = Date()
+        let metrics = try DictionaryEvaluator.evaluate(dictionary, cache: cache, maxTokens: maxTokens) { done, total in
+            progress.update(done: done, total: total)
+        }
+        progress.finish()
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            print(MetricsReport.json(metrics))
+        } else {
+            print(MetricsReport.table(metrics, dictionary: dictionary, cachePath: acts, seconds: seconds))
+        }
+    }
+}
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show how saescope reads a dictionary: library, class, shapes, activation rule.")
+
+    @Argument(help: "Dictionary path (as for eval --sae).")
+    var sae: String
+
+    func run() throws {
+        let dictionary = try DictionaryLoader.load(path: sae)
+        print(MetricsReport.describe(dictionary))
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SAECore
+
+/// Text and JSON renderings of `eval` results.
+enum MetricsReport {
+    static func describe(_ sae: SparseAutoencoder) -> String {
+        let p = sae.provenance
+        var lines = [
+            "library      \(p.library)",
+            "kind         \(p.kind)",
+            "weights      \(p.weightsPath)",
+        ]
+        if let config = p.configPath { lines.append("config       \(config)") }
+        lines.append("shape        D=\(sae.inputDimension), F=\(sae.featureCount)")
+        lines.append("activation   \(sae.rule.summary)")
+        lines.append("input        \(sae.subtractsDecoderBias ? "x - b_dec" : "x")\(normalizationText(sae.normalization))")
+        for note in p.notes { lines.append("note         \(note)") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func table(_ metrics: DictionaryMetrics, dictionary: SparseAutoencoder, cachePath: String, seconds: Double) -> String {
+        var lines = [describe(dictionary), "activations  \(cachePath)", ""]
+        let width = MetricDefinition.all.map(\.label.count).max() ?? 20
+        for definition in MetricDefinition.all {
+            lines.append(definition.label.padding(toLength: width + 2, withPad: " ", startingAt: 0) + format(definition.value(metrics)))
+        }
+        lines.append("tokens evaluated".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "\(metrics.tokenCount)")
+        lines.append("rows skipped (NaN/Inf)".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "\(metrics.skippedCount)")
+        let rate = seconds > 0 ? Double(metrics.tokenCount + metrics.skippedCount) / seconds : 0
+        lines.append("throughput".padding(toLength: width + 2, withPad: " ", startingAt: 0) + String(format: "%.0f tokens/s", rate))
+        lines.append("")
+        lines.append("Definitions: saescope eval --help, or the README's metrics section.")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ metrics: DictionaryMetrics) -> String {
+        let fields: [(String, String)] = MetricDefinition.all.map { ($0.key, jsonNumber($0.value(metrics))) } + [
+            ("n_tokens", "\(metrics.tokenCount)"),
+            ("n_skipped", "\(metrics.skippedCount)"),
+        ]
+        return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// Shortest round-tripping text for finite values; JSON has no NaN, so those become null.
+    static func jsonNumber(_ value: Double) -> String {
+        value.isFinite ? "\(value)" : "null"
+    }
+
+    static func format(_ value: Double) -> String {
+        guard value.isFinite else { return "n/a" }
+        return abs(value) >= 1e5 || (abs(value) < 1e-3 && value != 0) ? String(format: "%.6e", value) : String(format: "%.6f", value)
+    }
+
+    private static func normalizationText(_ normalization: InputNormalization) -> String {
+        switch normalization {
+        case .none: ""
+        case .scale(let s): ", scaled by \(s) (reconstruction unscaled)"
+        case .constantNormRescale: ", each token rescaled to norm sqrt(D)"
+        case .layerNorm: ", each token layer-normalised"
+        }
+    }
+}

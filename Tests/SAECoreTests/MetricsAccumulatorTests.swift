@@ -1,0 +1,57 @@
+import XCTest
+@testable import SAECore
+
+final class MetricsAccumulatorTests: XCTestCase {
+    /// Chunked accumulation must equal one pass, whatever the chunk sizes (Chan's merge),
+    /// and both must equal the two-pass textbook formulas computed here in Double.
+    func testChunkingDoesNotChangeTheResult() {
+        let d = 5, f = 9, n = 101
+        var rng = SeededGenerator(seed: 3)
+        // A large common offset stresses the variance computation.
+        let x = rng.floats(n * d, in: -1...1).map { $0 + 1000 }
+        let xHat = x.map { $0 + Float.random(in: -0.1...0.1, using: &rng) }
+        let codes = rng.floats(n * f, in: -1...1).map { max($0, 0) }
+
+        func accumulate(chunk: Int) -> DictionaryMetrics {
+            var accumulator = MetricsAccumulator(inputDimension: d, featureCount: f)
+            var start = 0
+            while start < n {
+                let rows = min(chunk, n - start)
+                x.withUnsafeBufferPointer { xp in xHat.withUnsafeBufferPointer { hp in codes.withUnsafeBufferPointer { cp in
+                    accumulator.add(x: xp.baseAddress! + start * d, reconstruction: hp.baseAddress! + start * d,
+                                    codes: cp.baseAddress! + start * f, rows: rows)
+                } } }
+                start += rows
+            }
+            return accumulator.result()
+        }
+
+        let whole = accumulate(chunk: n)
+        for chunk in [1, 7, 50] {
+            let chunked = accumulate(chunk: chunk)
+            XCTAssertEqual(chunked.explainedVariance, whole.explainedVariance, accuracy: 1e-9)
+            XCTAssertEqual(chunked.explainedVarianceDictionaryLearning, whole.explainedVarianceDictionaryLearning, accuracy: 1e-9)
+            XCTAssertEqual(chunked.mse, whole.mse, accuracy: 1e-9)
+        }
+
+        // Two-pass reference.
+        var mean = [Double](repeating: 0, count: d)
+        for r in 0..<n { for i in 0..<d { mean[i] += Double(x[r * d + i]) / Double(n) } }
+        var total = 0.0, error = 0.0
+        for r in 0..<n { for i in 0..<d {
+            total += pow(Double(x[r * d + i]) - mean[i], 2)
+            error += pow(Double(x[r * d + i]) - Double(xHat[r * d + i]), 2)
+        } }
+        XCTAssertEqual(whole.fvu, error / total, accuracy: 1e-9)
+        XCTAssertEqual(whole.mse, error / Double(n), accuracy: 1e-9)
+        XCTAssertEqual(whole.l0, Double(codes.filter { $0 != 0 }.count) / Double(n), accuracy: 1e-12)
+        XCTAssertEqual(whole.tokenCount, n)
+    }
+
+    func testNonFiniteRowsAreCompactedAway() {
+        var rows: [Float] = [1, 2, .nan, 4, 5, 6, 7, .infinity, 9, 10]
+        let kept = rows.withUnsafeMutableBufferPointer { DictionaryEvaluator.compactFiniteRows($0.baseAddress!, rows: 5, dimension: 2) }
+        XCTAssertEqual(kept, 3)
+        XCTAssertEqual(Array(rows.prefix(6)), [1, 2, 5, 6, 9, 10])
+    }
+}
