@@ -86,7 +86,8 @@ public enum Safetensors {
 
     /// JSON numbers arrive as NSNumber; accept only exact integers (not bools, not fractions).
     private static func exactInteger(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber else { return nil }
+        // JSON true/false also arrive as NSNumber (objCType "c", a char); they are not integers.
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
         let double = number.doubleValue
         guard double.isFinite, double == double.rounded(), abs(double) < 9.0e15 else { return nil }
         return number.intValue
@@ -152,5 +153,42 @@ public enum Safetensors {
     public static func write(_ entries: [Entry], metadata: [String: String] = [:], to path: String) throws {
         let bytes = try serialize(entries, metadata: metadata)
         try AtomicFile.write(bytes, to: path)
+    }
+
+    /// A tensor written straight from an array, without an intermediate byte copy.
+    public struct ArrayEntry {
+        let name: String
+        let dtype: DType
+        let shape: [Int]
+        let byteCount: Int
+        let emit: (AtomicFile.Writer) throws -> Void
+
+        public init<T>(_ name: String, _ dtype: DType, _ shape: [Int], _ values: [T]) {
+            precondition(MemoryLayout<T>.stride == dtype.byteSize && elementCount(of: shape) == values.count,
+                         "tensor '\(name)' does not match its dtype or shape")
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            byteCount = values.count * dtype.byteSize
+            emit = { writer in try values.withUnsafeBytes { try writer.write($0) } }
+        }
+    }
+
+    /// Streams `entries` into a safetensors file atomically.
+    public static func write(arrays entries: [ArrayEntry], metadata: [String: String], to path: String) throws {
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for entry in entries {
+            header[entry.name] = ["dtype": entry.dtype.safetensorsName, "shape": entry.shape,
+                                  "data_offsets": [offset, offset + entry.byteCount]] as [String: Any]
+            offset += entry.byteCount
+        }
+        var headerBytes = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+        try AtomicFile.write(to: path) { writer in
+            try withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { try writer.write($0) }
+            try writer.write(headerBytes)
+            for entry in entries { try entry.emit(writer) }
+        }
     }
 }
