@@ -41,7 +41,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SaescopeCLITests",
-            dependencies: ["saescope"],
+            dependencies: ["saescope", "SAECore"],
             path: "Tests/SaescopeCLITests"
         ),
     ],

@@ -9,6 +9,8 @@ public final class ActivationCache: @unchecked Sendable {
     public struct Shard: Sendable {
         public let path: String
         public let acts: Tensor
+        /// `tokens [rows]` (int32 or int64), validated when the cache opened; read lazily.
+        public let tokens: Tensor?
         public let firstRow: Int
         public var rowCount: Int { acts.shape[0] }
     }
@@ -17,8 +19,8 @@ public final class ActivationCache: @unchecked Sendable {
     public let shards: [Shard]
     public let dimension: Int
     public let rowCount: Int
-    /// Token id of every row, when the cache has them (a bare npy does not).
-    public let tokens: [Int32]?
+    /// Whether every shard has token ids (a bare npy does not).
+    public let hasTokens: Bool
     /// Global sequence boundaries: sequence s is rows `sequenceOffsets[s] ..< sequenceOffsets[s+1]`.
     /// A cache without `seq_offsets` is one sequence.
     public let sequenceOffsets: [Int]
@@ -43,7 +45,6 @@ public final class ActivationCache: @unchecked Sendable {
         }
 
         var shards: [Shard] = []
-        var tokens: [Int32] = []
         var hasTokens = true
         var offsets: [Int] = [0]
         var metadata: [String: String] = [:]
@@ -57,22 +58,38 @@ public final class ActivationCache: @unchecked Sendable {
                 throw SaescopeError("acts have dimension \(acts.shape[1]) but earlier shards have \(dimension)", file: file)
             }
             if index == 0 { metadata = part.metadata }
-            if let partTokens = part.tokens { tokens += partTokens } else { hasTokens = false }
+            if part.tokens == nil { hasTokens = false }
             for boundary in part.sequenceOffsets.dropFirst() { offsets.append(row + boundary) }
-            shards.append(Shard(path: file, acts: acts, firstRow: row))
+            shards.append(Shard(path: file, acts: acts, tokens: part.tokens, firstRow: row))
             row += acts.shape[0]
         }
         self.shards = shards
         self.dimension = dimension
         self.rowCount = row
-        self.tokens = hasTokens ? tokens : nil
+        self.hasTokens = hasTokens
         self.sequenceOffsets = offsets
+        self.metadata = metadata
+    }
+
+    /// An in-memory cache of one block of rows (benchmarks and tests).
+    public init(label: String, acts: Tensor, tokens: Tensor?, sequenceOffsets: [Int], metadata: [String: String] = [:]) throws {
+        try Self.validateActs(acts, file: label)
+        guard sequenceOffsets.first == 0, sequenceOffsets.last == acts.shape[0],
+              zip(sequenceOffsets, sequenceOffsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw SaescopeError("sequence offsets must rise from 0 to the \(acts.shape[0]) rows", file: label)
+        }
+        path = label
+        shards = [Shard(path: label, acts: acts, tokens: tokens, firstRow: 0)]
+        dimension = acts.shape[1]
+        rowCount = acts.shape[0]
+        hasTokens = tokens != nil
+        self.sequenceOffsets = sequenceOffsets
         self.metadata = metadata
     }
 
     private struct ShardContents {
         var acts: Tensor
-        var tokens: [Int32]?
+        var tokens: Tensor?
         var sequenceOffsets: [Int]
         var metadata: [String: String]
     }
@@ -87,16 +104,10 @@ public final class ActivationCache: @unchecked Sendable {
         let acts = try contents.require("acts")
         try validateActs(acts, file: file)
         let rows = acts.shape[0]
-        var tokens: [Int32]?
-        if let tokenTensor = contents["tokens"] {
-            guard tokenTensor.shape == [rows], tokenTensor.dtype == .int64 || tokenTensor.dtype == .int32 else {
-                throw SaescopeError("tokens must be int32 or int64 of shape [\(rows)], found \(tokenTensor.dtype.rawValue) \(tokenTensor.shape)", file: file)
-            }
-            tokens = try attributingErrors(to: file) {
-                try tokenTensor.int64s().map { id in
-                    guard id >= 0, id <= Int64(Int32.max) else { throw SaescopeError("token id \(id) is out of range") }
-                    return Int32(id)
-                }
+        let tokens = contents["tokens"]
+        if let tokens {
+            guard tokens.shape == [rows], tokens.dtype == .int64 || tokens.dtype == .int32 else {
+                throw SaescopeError("tokens must be int32 or int64 of shape [\(rows)], found \(tokens.dtype.rawValue) \(tokens.shape)", file: file)
             }
         }
         var offsets = [0, rows]
@@ -146,6 +157,23 @@ public final class ActivationCache: @unchecked Sendable {
                                       into: destination + written * dimension)
             written += overlap.count
         }
+    }
+
+    /// Token id at global `row`, or -1 when the cache has no tokens (or an id does not fit Int32).
+    public func token(atRow row: Int) -> Int32 {
+        precondition(row >= 0 && row < rowCount, "row outside the cache")
+        var low = 0, high = shards.count
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if shards[middle].firstRow <= row { low = middle } else { high = middle }
+        }
+        guard let tokens = shards[low].tokens else { return -1 }
+        let local = row - shards[low].firstRow
+        let base = tokens.buffer.base + tokens.byteOffset
+        let id: Int64 = tokens.dtype == .int64
+            ? base.loadUnaligned(fromByteOffset: local * 8, as: Int64.self)
+            : Int64(base.loadUnaligned(fromByteOffset: local * 4, as: Int32.self))
+        return (id >= 0 && id <= Int64(Int32.max)) ? Int32(id) : -1
     }
 
     /// Identity of the cache's files (path, size, modification time), for stale-index checks.

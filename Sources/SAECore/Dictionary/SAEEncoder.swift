@@ -1,41 +1,80 @@
 import CBLAS
+import Foundation
 
 /// Encodes and decodes chunks of tokens through one dictionary, with reusable scratch buffers.
 ///
-/// The encoder matmul goes through `cblas_sgemm`; decoding is a sparse accumulation when few
-/// codes are nonzero (the usual case) and a GEMM otherwise. One instance per thread: it is not
-/// safe to share, but cheap to create.
+/// The encoder matmul goes through `cblas_sgemm`. One fused pass (split across cores) then
+/// adds the bias, applies the activation rule in place and lists every nonzero code per row
+/// (CSR), so decoding, metrics and indexing touch only the nonzeros. Decoding falls back to
+/// a GEMM when codes are dense. One instance per thread.
 public final class SAEEncoder {
     public let sae: SparseAutoencoder
     public let maxRows: Int
 
-    /// Codes of the last chunk, `[rows, F]` row-major.
-    public private(set) var codes: [Float]
-    /// Reconstruction of the last chunk, `[rows, D]` row-major (filled when requested).
-    public private(set) var reconstruction: [Float]
-    /// Rows of the last chunk.
-    public private(set) var rowCount = 0
-
-    private var encoderInput: [Float]
+    private let codeStorage: UnsafeMutableBufferPointer<Float>
+    private let reconstructionStorage: UnsafeMutableBufferPointer<Float>
+    private let inputStorage: UnsafeMutableBufferPointer<Float>
     /// Per-row factors of the input normalisation, undone on the reconstruction.
     private var rowScale: [Float]
     private var rowShift: [Float]
     private var rowOutputScale: [Float]
-    private var topKHeap: TopKSelector
+    private var blocks: [RuleBlock]
+
+    /// Rows of the last chunk.
+    public private(set) var rowCount = 0
+    /// Nonzero codes of the last chunk: row r's are `activeFeature/activeValue[activeRowStart[r] ..< activeRowStart[r+1]]`.
+    public private(set) var activeRowStart: [Int] = [0]
+    public private(set) var activeFeature: [Int32] = []
+    public private(set) var activeValue: [Float] = []
 
     public init(sae: SparseAutoencoder, maxRows: Int) {
         precondition(maxRows > 0)
         self.sae = sae
         self.maxRows = maxRows
-        codes = [Float](repeating: 0, count: maxRows * sae.featureCount)
-        reconstruction = [Float](repeating: 0, count: maxRows * sae.inputDimension)
-        encoderInput = [Float](repeating: 0, count: maxRows * sae.inputDimension)
+        codeStorage = .allocate(capacity: maxRows * sae.featureCount)
+        reconstructionStorage = .allocate(capacity: maxRows * sae.inputDimension)
+        inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
+        codeStorage.initialize(repeating: 0)
+        reconstructionStorage.initialize(repeating: 0)
+        inputStorage.initialize(repeating: 0)
         rowScale = [Float](repeating: 1, count: maxRows)
         rowShift = [Float](repeating: 0, count: maxRows)
         rowOutputScale = [Float](repeating: 1, count: maxRows)
         var k = 1
         if case .topK(let value) = sae.rule { k = value }
-        topKHeap = TopKSelector(capacity: k)
+        let blockCount = max(1, min(8, ProcessInfo.activeCores))
+        blocks = (0..<blockCount).map { _ in RuleBlock(topK: k) }
+    }
+
+    deinit {
+        codeStorage.deallocate()
+        reconstructionStorage.deallocate()
+        inputStorage.deallocate()
+    }
+
+    /// Codes of the last chunk, `[rows, F]` row-major (valid until the next `run`).
+    public var codes: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(rebasing: codeStorage[0..<rowCount * sae.featureCount])
+    }
+
+    /// Reconstruction of the last chunk, `[rows, D]` row-major (when `run` was asked to reconstruct).
+    public var reconstruction: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(rebasing: reconstructionStorage[0..<rowCount * sae.inputDimension])
+    }
+
+    /// The active codes of the last chunk from row `first` on, for the duration of `body`.
+    public func withActiveCodes<T>(fromRow first: Int, _ body: (SparseCodeRows) throws -> T) rethrows -> T {
+        try activeRowStart.withUnsafeBufferPointer { starts in
+            try activeFeature.withUnsafeBufferPointer { features in
+                try activeValue.withUnsafeBufferPointer { values in
+                    // Empty arrays may have no base address; a dummy keeps the pointers valid.
+                    var dummyFeature: Int32 = 0, dummyValue: Float = 0
+                    return try body(SparseCodeRows(rowStart: starts.baseAddress! + first,
+                                                   features: features.baseAddress ?? withUnsafePointer(to: &dummyFeature) { $0 },
+                                                   values: values.baseAddress ?? withUnsafePointer(to: &dummyValue) { $0 }))
+                }
+            }
+        }
     }
 
     /// A chunk size that keeps the `[rows, F]` code buffer near 64 MiB.
@@ -43,11 +82,14 @@ public final class SAEEncoder {
         max(64, min(4096, (16 << 20) / max(featureCount, 1)))
     }
 
-    /// Encodes `count` rows of `x` (`[count, D]` row-major); afterwards `codes` holds `f`, and
-    /// `reconstruction` holds `x_hat` when `reconstruct` is true.
+    /// Encodes `count` rows of `x` (`[count, D]` row-major); afterwards `codes` and the active
+    /// lists hold `f`, and `reconstruction` holds `x_hat` when `reconstruct` is true.
     public func run(_ x: UnsafePointer<Float>, rows count: Int, reconstruct: Bool) {
         precondition(count >= 0 && count <= maxRows, "chunk larger than the encoder was built for")
         rowCount = count
+        activeRowStart = [0]
+        activeFeature.removeAll(keepingCapacity: true)
+        activeValue.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
         prepareInput(x, rows: count)
         encode(rows: count)
@@ -58,145 +100,187 @@ public final class SAEEncoder {
 
     private func prepareInput(_ x: UnsafePointer<Float>, rows count: Int) {
         let d = sae.inputDimension
-        encoderInput.withUnsafeMutableBufferPointer { input in
-            for row in 0..<count {
-                let source = x + row * d
-                let target = input.baseAddress! + row * d
-                var scale: Float = 1, shift: Float = 0, outputScale: Float = 1
-                switch sae.normalization {
-                case .none:
-                    break
-                case .scale(let factor):
-                    scale = factor
-                    outputScale = 1 / factor
-                case .constantNormRescale:
-                    var squares: Float = 0
-                    for i in 0..<d { squares += source[i] * source[i] }
-                    scale = Float(d).squareRoot() / squares.squareRoot()
-                    outputScale = 1 / scale
-                case .layerNorm:
-                    var mean: Float = 0
-                    for i in 0..<d { mean += source[i] }
-                    mean /= Float(d)
-                    var variance: Float = 0
-                    for i in 0..<d { variance += (source[i] - mean) * (source[i] - mean) }
-                    let std = (variance / Float(max(d - 1, 1))).squareRoot()  // torch's unbiased std
-                    scale = 1 / (std + 1e-5)
-                    shift = mean
-                    outputScale = std  // SAELens restores with std, without the epsilon
-                }
-                rowScale[row] = scale
-                rowShift[row] = shift
-                rowOutputScale[row] = outputScale
-                if sae.subtractsDecoderBias {
-                    for i in 0..<d { target[i] = (source[i] - shift) * scale - sae.decoderBias[i] }
-                } else {
-                    for i in 0..<d { target[i] = (source[i] - shift) * scale }
-                }
+        let input = inputStorage.baseAddress!
+        for row in 0..<count {
+            let source = x + row * d
+            let target = input + row * d
+            var scale: Float = 1, shift: Float = 0, outputScale: Float = 1
+            switch sae.normalization {
+            case .none:
+                break
+            case .scale(let factor):
+                scale = factor
+                outputScale = 1 / factor
+            case .constantNormRescale:
+                var squares: Float = 0
+                for i in 0..<d { squares += source[i] * source[i] }
+                scale = Float(d).squareRoot() / squares.squareRoot()
+                outputScale = 1 / scale
+            case .layerNorm:
+                var mean: Float = 0
+                for i in 0..<d { mean += source[i] }
+                mean /= Float(d)
+                var variance: Float = 0
+                for i in 0..<d { variance += (source[i] - mean) * (source[i] - mean) }
+                let std = (variance / Float(max(d - 1, 1))).squareRoot()  // torch's unbiased std
+                scale = 1 / (std + 1e-5)
+                shift = mean
+                outputScale = std  // SAELens restores with std, without the epsilon
+            }
+            rowScale[row] = scale
+            rowShift[row] = shift
+            rowOutputScale[row] = outputScale
+            if sae.subtractsDecoderBias {
+                for i in 0..<d { target[i] = (source[i] - shift) * scale - sae.decoderBias[i] }
+            } else {
+                for i in 0..<d { target[i] = (source[i] - shift) * scale }
             }
         }
     }
 
     private func encode(rows count: Int) {
         let d = sae.inputDimension, f = sae.featureCount
-        encoderInput.withUnsafeBufferPointer { input in
-            sae.encoderWeights.withUnsafeBufferPointer { weights in
-                codes.withUnsafeMutableBufferPointer { output in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(count), Int32(f), Int32(d),
-                                1, input.baseAddress, Int32(d),
-                                weights.baseAddress, Int32(f),
-                                0, output.baseAddress, Int32(f))
-                }
+        sae.encoderWeights.withUnsafeBufferPointer { weights in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        Int32(count), Int32(f), Int32(d),
+                        1, inputStorage.baseAddress, Int32(d),
+                        weights.baseAddress, Int32(f),
+                        0, codeStorage.baseAddress, Int32(f))
+        }
+        // Fused rule + compaction, rows split evenly across the blocks (one per core).
+        let blockCount = min(blocks.count, count)
+        let codes = codeStorage.baseAddress!
+        let sae = self.sae
+        blocks.withUnsafeMutableBufferPointer { blocks in
+            parallelFor(blockCount) { b in
+                let first = b * count / blockCount, end = (b + 1) * count / blockCount
+                blocks[b].process(rows: first..<end, codes: codes, sae: sae)
             }
         }
-        codes.withUnsafeMutableBufferPointer { output in
-            for row in 0..<count {
-                applyRule(to: UnsafeMutableBufferPointer(rebasing: output[row * f..<(row + 1) * f]))
-            }
-        }
-    }
-
-    /// Adds the encoder bias and applies the activation rule to one row of pre-activations.
-    private func applyRule(to row: UnsafeMutableBufferPointer<Float>) {
-        let bias = sae.encoderBias
-        let f = row.count
-        switch sae.rule {
-        case .relu:
-            for j in 0..<f { row[j] = max(row[j] + bias[j], 0) }
-        case .threshold(let thresholds):
-            for j in 0..<f {
-                let pre = row[j] + bias[j]
-                row[j] = (pre > thresholds[j] && pre > 0) ? pre : 0
-            }
-        case .gated(let gateBias, let magnitudeScale, let magnitudeBias):
-            for j in 0..<f {
-                let pre = row[j]
-                let open = pre + gateBias[j] > 0
-                row[j] = open ? max(pre * magnitudeScale[j] + magnitudeBias[j], 0) : 0
-            }
-        case .topK:
-            for j in 0..<f { row[j] += bias[j] }
-            topKHeap.keepLargestPositive(row)
-        case .groupMax(let k):
-            let size = f / k
-            for group in 0..<k {
-                var best = -Float.infinity, bestIndex = group * size
-                for j in group * size..<(group + 1) * size {
-                    let pre = row[j] + bias[j]
-                    if pre > best { best = pre; bestIndex = j }
-                    row[j] = 0
-                }
-                if best > 0 { row[bestIndex] = best }
-            }
+        for b in 0..<blockCount {
+            let base = activeFeature.count
+            activeRowStart.append(contentsOf: blocks[b].rowEnds.map { $0 + base })
+            activeFeature.append(contentsOf: blocks[b].features)
+            activeValue.append(contentsOf: blocks[b].values)
         }
     }
 
     private func decode(_ x: UnsafePointer<Float>, rows count: Int) {
         let d = sae.inputDimension, f = sae.featureCount
-        var nonzero = 0
-        codes.withUnsafeBufferPointer { codes in
-            for i in 0..<count * f where codes[i] != 0 { nonzero += 1 }
-        }
-        reconstruction.withUnsafeMutableBufferPointer { output in
-            for row in 0..<count {
-                for i in 0..<d { output[row * d + i] = sae.decoderBias[i] }
-            }
-            codes.withUnsafeBufferPointer { codes in
-                sae.decoderWeights.withUnsafeBufferPointer { weights in
-                    if nonzero * 8 < count * f {
-                        // Sparse codes: accumulate only the active decoder rows.
-                        for row in 0..<count {
-                            let target = output.baseAddress! + row * d
-                            for j in 0..<f {
-                                let value = codes[row * f + j]
-                                if value == 0 { continue }
-                                let direction = weights.baseAddress! + j * d
-                                for i in 0..<d { target[i] += value * direction[i] }
+        let output = reconstructionStorage.baseAddress!
+        for row in 0..<count { (output + row * d).update(from: sae.decoderBias, count: d) }
+        sae.decoderWeights.withUnsafeBufferPointer { weights in
+            if activeFeature.count * 8 < count * f {
+                // Sparse codes: accumulate only the active decoder rows.
+                let blockCount = min(blocks.count, count)
+                activeRowStart.withUnsafeBufferPointer { starts in
+                    activeFeature.withUnsafeBufferPointer { features in
+                        activeValue.withUnsafeBufferPointer { values in
+                            parallelFor(blockCount) { b in
+                                for row in (b * count / blockCount)..<((b + 1) * count / blockCount) {
+                                    let target = output + row * d
+                                    for entry in starts[row]..<starts[row + 1] {
+                                        let value = values[entry]
+                                        let direction = weights.baseAddress! + Int(features[entry]) * d
+                                        for i in 0..<d { target[i] += value * direction[i] }
+                                    }
+                                }
                             }
                         }
-                    } else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                    Int32(count), Int32(d), Int32(f),
-                                    1, codes.baseAddress, Int32(f),
-                                    weights.baseAddress, Int32(d),
-                                    1, output.baseAddress, Int32(d))
                     }
                 }
-            }
-            for row in 0..<count where rowOutputScale[row] != 1 || rowShift[row] != 0 {
-                let scale = rowOutputScale[row], shift = rowShift[row]
-                for i in 0..<d { output[row * d + i] = output[row * d + i] * scale + shift }
-            }
-            if let skip = sae.skipWeights {
-                skip.withUnsafeBufferPointer { skip in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(count), Int32(d), Int32(d),
-                                1, x, Int32(d), skip.baseAddress, Int32(d),
-                                1, output.baseAddress, Int32(d))
-                }
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(count), Int32(d), Int32(f),
+                            1, codeStorage.baseAddress, Int32(f),
+                            weights.baseAddress, Int32(d),
+                            1, output, Int32(d))
             }
         }
+        for row in 0..<count where rowOutputScale[row] != 1 || rowShift[row] != 0 {
+            let scale = rowOutputScale[row], shift = rowShift[row]
+            for i in 0..<d { output[row * d + i] = output[row * d + i] * scale + shift }
+        }
+        if let skip = sae.skipWeights {
+            skip.withUnsafeBufferPointer { skip in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(count), Int32(d), Int32(d),
+                            1, x, Int32(d), skip.baseAddress, Int32(d),
+                            1, output, Int32(d))
+            }
+        }
+    }
+}
+
+/// One core's share of the rule pass: its rows' nonzero codes, and its own top-k scratch.
+struct RuleBlock {
+    var rowEnds: [Int] = []
+    var features: [Int32] = []
+    var values: [Float] = []
+    var selector: TopKSelector
+
+    init(topK: Int) { selector = TopKSelector(capacity: topK) }
+
+    /// Adds the encoder bias to rows of pre-activations, applies the rule in place, and lists the nonzeros.
+    mutating func process(rows: Range<Int>, codes: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
+        rowEnds.removeAll(keepingCapacity: true)
+        features.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        let f = sae.featureCount
+        sae.encoderBias.withUnsafeBufferPointer { bias in
+            for row in rows {
+                let pre = codes + row * f
+                switch sae.rule {
+                case .relu:
+                    for j in 0..<f {
+                        let value = max(pre[j] + bias[j], 0)
+                        pre[j] = value
+                        if value != 0 { append(j, value) }
+                    }
+                case .threshold(let thresholds):
+                    for j in 0..<f {
+                        let value = pre[j] + bias[j]
+                        let kept = (value > thresholds[j] && value > 0) ? value : 0
+                        pre[j] = kept
+                        if kept != 0 { append(j, kept) }
+                    }
+                case .gated(let gateBias, let magnitudeScale, let magnitudeBias):
+                    for j in 0..<f {
+                        let value = pre[j]
+                        let kept = value + gateBias[j] > 0 ? max(value * magnitudeScale[j] + magnitudeBias[j], 0) : 0
+                        pre[j] = kept
+                        if kept != 0 { append(j, kept) }
+                    }
+                case .topK:
+                    for j in 0..<f { pre[j] += bias[j] }
+                    selector.keepLargestPositive(UnsafeMutableBufferPointer(start: pre, count: f))
+                    collect(pre, f)
+                case .groupMax(let k):
+                    let size = f / k
+                    for group in 0..<k {
+                        var best = -Float.infinity, bestIndex = group * size
+                        for j in group * size..<(group + 1) * size {
+                            let value = pre[j] + bias[j]
+                            if value > best { best = value; bestIndex = j }
+                            pre[j] = 0
+                        }
+                        if best > 0 { pre[bestIndex] = best }
+                    }
+                    collect(pre, f)
+                }
+                rowEnds.append(features.count)
+            }
+        }
+    }
+
+    @inline(__always)
+    private mutating func append(_ feature: Int, _ value: Float) {
+        features.append(Int32(truncatingIfNeeded: feature))
+        values.append(value)
+    }
+
+    private mutating func collect(_ row: UnsafeMutablePointer<Float>, _ f: Int) {
+        for j in 0..<f where row[j] != 0 { append(j, row[j]) }
     }
 }
 

@@ -6,40 +6,80 @@ import Darwin
 
 /// Writes whole files so that readers see either the old file or the complete new one:
 /// the bytes go to a temporary file in the same directory, are flushed, then renamed over.
+/// A signal handler can call `removeActiveTemporaryFile()` so an interrupted write leaves nothing.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        try bytes.withUnsafeBytes { try write(chunks: [$0], to: path) }
-    }
+    /// Appends bytes to the temporary file.
+    public struct Writer {
+        fileprivate let descriptor: Int32
+        fileprivate let path: String
 
-    public static func write(chunks: [UnsafeRawBufferPointer], to path: String) throws {
-        let temporary = path + ".partial-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw SaescopeError("cannot create file: \(String(cString: strerror(errno)))", file: path)
-        }
-        var failure: SaescopeError?
-        outer: for chunk in chunks {
+        public func write(_ bytes: UnsafeRawBufferPointer) throws {
             var written = 0
-            while written < chunk.count {
-                let result = Glibc.write(fd, chunk.baseAddress! + written, chunk.count - written)
+            while written < bytes.count {
+                let result = systemWrite(descriptor, bytes.baseAddress! + written, bytes.count - written)
                 if result < 0 {
                     if errno == EINTR { continue }
-                    failure = SaescopeError("cannot write: \(String(cString: strerror(errno)))", file: path)
-                    break outer
+                    throw SaescopeError("cannot write: \(String(cString: strerror(errno)))", file: path)
                 }
                 written += result
             }
         }
-        if failure == nil, fsync(fd) != 0 {
-            failure = SaescopeError("cannot flush: \(String(cString: strerror(errno)))", file: path)
-        }
-        close(fd)
-        if failure == nil, rename(temporary, path) != 0 {
-            failure = SaescopeError("cannot move into place: \(String(cString: strerror(errno)))", file: path)
-        }
-        if let failure {
-            unlink(temporary)
-            throw failure
+
+        public func write(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { try write($0) }
         }
     }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { try $0.write(bytes) }
+    }
+
+    /// Runs `body` with a writer to a temporary file, then moves the file to `path`. On any
+    /// error the temporary file is removed and `path` is left as it was.
+    public static func write(to path: String, _ body: (Writer) throws -> Void) throws {
+        let temporary = path + ".partial-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else {
+            throw SaescopeError("cannot create file: \(String(cString: strerror(errno)))", file: path)
+        }
+        setActiveTemporaryPath(temporary)
+        defer { setActiveTemporaryPath(nil) }
+        do {
+            try body(Writer(descriptor: descriptor, path: path))
+            guard fsync(descriptor) == 0 else {
+                throw SaescopeError("cannot flush: \(String(cString: strerror(errno)))", file: path)
+            }
+            close(descriptor)
+            guard rename(temporary, path) == 0 else {
+                throw SaescopeError("cannot move into place: \(String(cString: strerror(errno)))", file: path)
+            }
+        } catch {
+            close(descriptor)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    // The path of the temporary file being written, as a C string a signal handler may unlink.
+    nonisolated(unsafe) private static var activeTemporaryPath: UnsafeMutablePointer<CChar>?
+
+    private static func setActiveTemporaryPath(_ path: String?) {
+        let previous = activeTemporaryPath
+        activeTemporaryPath = path.map { strdup($0) }
+        free(previous)
+    }
+
+    /// Async-signal-safe: unlinks the temporary file of a write in progress, if any.
+    public static func removeActiveTemporaryFile() {
+        if let path = activeTemporaryPath { unlink(path) }
+    }
+}
+
+@inline(__always)
+private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(descriptor, buffer, count)
+    #else
+    return Darwin.write(descriptor, buffer, count)
+    #endif
 }

@@ -25,10 +25,9 @@ public enum DictionaryEvaluator {
             accumulator.recordSkipped(rows - kept)
             chunk.withUnsafeBufferPointer { x in
                 encoder.run(x.baseAddress!, rows: kept, reconstruct: true)
-                encoder.reconstruction.withUnsafeBufferPointer { xHat in
-                    encoder.codes.withUnsafeBufferPointer { f in
-                        accumulator.add(x: x.baseAddress!, reconstruction: xHat.baseAddress!, codes: f.baseAddress!, rows: kept)
-                    }
+                guard kept > 0 else { return }
+                encoder.withActiveCodes(fromRow: 0) { active in
+                    accumulator.add(x: x.baseAddress!, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
                 }
             }
             start += rows

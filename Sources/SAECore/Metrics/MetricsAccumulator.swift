@@ -30,10 +30,34 @@ public struct MetricsAccumulator: Sendable {
     /// Records rows that were left out because they held NaN or infinity.
     public mutating func recordSkipped(_ count: Int) { skippedCount += count }
 
-    /// Adds `rows` tokens: `x` and `reconstruction` are `[rows, D]`, `codes` `[rows, F]`.
+    /// Adds `rows` tokens: `x` and `reconstruction` are `[rows, D]`, `codes` dense `[rows, F]`.
     public mutating func add(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, codes: UnsafePointer<Float>, rows: Int) {
         guard rows > 0 else { return }
-        let d = inputDimension, f = featureCount
+        addReconstructions(x: x, reconstruction: reconstruction, rows: rows)
+        let f = featureCount
+        for row in 0..<rows {
+            for j in 0..<f where codes[row * f + j] != 0 { addCode(feature: j, value: codes[row * f + j]) }
+        }
+    }
+
+    /// Adds `rows` tokens whose nonzero codes are given row by row (CSR).
+    public mutating func add(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, activeCodes: SparseCodeRows, rows: Int) {
+        guard rows > 0 else { return }
+        addReconstructions(x: x, reconstruction: reconstruction, rows: rows)
+        for entry in activeCodes.rowStart[0]..<activeCodes.rowStart[rows] {
+            addCode(feature: Int(activeCodes.features[entry]), value: activeCodes.values[entry])
+        }
+    }
+
+    @inline(__always)
+    private mutating func addCode(feature: Int, value: Float) {
+        activeCountSum += 1
+        absoluteCodeSum += Double(abs(value))
+        alive[feature] = true
+    }
+
+    private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
+        let d = inputDimension
         var residual = [Double](repeating: 0, count: rows * d)
         for row in 0..<rows {
             var errorSquared = 0.0, inputSquared = 0.0, outputSquared = 0.0, inner = 0.0
@@ -55,19 +79,6 @@ public struct MetricsAccumulator: Sendable {
                 normRatioSum += outputNorm / inputNorm
                 normRatioCount += 1
             }
-            var active = 0
-            var absolute = 0.0
-            let codeRow = codes + row * f
-            for j in 0..<f {
-                let value = codeRow[j]
-                if value != 0 {
-                    active += 1
-                    absolute += Double(abs(value))
-                    alive[j] = true
-                }
-            }
-            activeCountSum += Double(active)
-            absoluteCodeSum += absolute
         }
         inputMoments.add(rows: rows) { row, i in Double(x[row * d + i]) }
         residual.withUnsafeBufferPointer { r in
@@ -80,6 +91,52 @@ public struct MetricsAccumulator: Sendable {
 
     /// Which features fired at least once so far.
     public var aliveFeatures: [Bool] { alive }
+
+    /// Folds in another accumulator's tokens (from another shard of the same cache).
+    public mutating func merge(_ other: MetricsAccumulator) {
+        precondition(other.inputDimension == inputDimension && other.featureCount == featureCount)
+        tokens += other.tokens
+        squaredErrorSum += other.squaredErrorSum
+        activeCountSum += other.activeCountSum
+        absoluteCodeSum += other.absoluteCodeSum
+        cosineSum += other.cosineSum
+        reconstructionNormSquaredSum += other.reconstructionNormSquaredSum
+        innerProductSum += other.innerProductSum
+        normRatioSum += other.normRatioSum
+        normRatioCount += other.normRatioCount
+        skippedCount += other.skippedCount
+        for j in 0..<featureCount where other.alive[j] { alive[j] = true }
+        inputMoments.merge(other.inputMoments)
+        residualMoments.merge(other.residualMoments)
+    }
+
+    /// The accumulator's whole state as arrays, for index files (so shards can be merged later).
+    public var state: (scalars: [Double], alive: [UInt8], moments: [Double]) {
+        let scalars = [Double(tokens), squaredErrorSum, activeCountSum, absoluteCodeSum, cosineSum,
+                       reconstructionNormSquaredSum, innerProductSum, normRatioSum, Double(normRatioCount), Double(skippedCount)]
+        return (scalars, alive.map { $0 ? 1 : 0 }, inputMoments.state + residualMoments.state)
+    }
+
+    public init(inputDimension: Int, featureCount: Int, scalars: [Double], alive: [UInt8], moments: [Double]) throws {
+        guard scalars.count == 10, alive.count == featureCount, moments.count == 2 * (1 + 2 * inputDimension) else {
+            throw SaescopeError("metric state has the wrong size")
+        }
+        self.init(inputDimension: inputDimension, featureCount: featureCount)
+        tokens = Int(scalars[0])
+        squaredErrorSum = scalars[1]
+        activeCountSum = scalars[2]
+        absoluteCodeSum = scalars[3]
+        cosineSum = scalars[4]
+        reconstructionNormSquaredSum = scalars[5]
+        innerProductSum = scalars[6]
+        normRatioSum = scalars[7]
+        normRatioCount = Int(scalars[8])
+        skippedCount = Int(scalars[9])
+        self.alive = alive.map { $0 != 0 }
+        let half = moments.count / 2
+        inputMoments = RunningMoments(dimension: inputDimension, state: Array(moments[..<half]))
+        residualMoments = RunningMoments(dimension: inputDimension, state: Array(moments[half...]))
+    }
 
     public func result() -> DictionaryMetrics {
         let n = Double(max(tokens, 1))
@@ -99,6 +156,19 @@ public struct MetricsAccumulator: Sendable {
             l2Ratio: normRatioSum / Double(max(normRatioCount, 1)),
             tokenCount: tokens,
             skippedCount: skippedCount)
+    }
+}
+
+/// Nonzero codes of consecutive rows: row r's are `features/values[rowStart[r] ..< rowStart[r+1]]`.
+public struct SparseCodeRows {
+    public let rowStart: UnsafePointer<Int>
+    public let features: UnsafePointer<Int32>
+    public let values: UnsafePointer<Float>
+
+    public init(rowStart: UnsafePointer<Int>, features: UnsafePointer<Int32>, values: UnsafePointer<Float>) {
+        self.rowStart = rowStart
+        self.features = features
+        self.values = values
     }
 }
 
@@ -132,6 +202,28 @@ struct RunningMoments: Sendable {
             m2[i] += chunkM2 + delta * delta * previous * chunkCount / total
         }
         count += rows
+    }
+
+    init(dimension: Int, state: [Double]) {
+        self.dimension = dimension
+        count = Int(state[0])
+        mean = Array(state[1...dimension])
+        m2 = Array(state[(dimension + 1)...])
+    }
+
+    /// count, then the means, then the sums of squared deviations.
+    var state: [Double] { [Double(count)] + mean + m2 }
+
+    mutating func merge(_ other: RunningMoments) {
+        guard other.count > 0 else { return }
+        guard count > 0 else { self = other; return }
+        let a = Double(count), b = Double(other.count), total = a + b
+        for i in 0..<dimension {
+            let delta = other.mean[i] - mean[i]
+            mean[i] += delta * b / total
+            m2[i] += other.m2[i] + delta * delta * a * b / total
+        }
+        count += other.count
     }
 
     /// sum over dimensions and tokens of (value - per-dimension mean)^2.

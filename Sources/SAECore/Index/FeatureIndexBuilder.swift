@@ -1,0 +1,142 @@
+import Foundation
+
+/// Builds a `FeatureIndex` in one streaming pass: chunks of rows are encoded through BLAS, and
+/// every nonzero code updates its feature's counts, histogram, top and interval exemplars. Each
+/// chunk is encoded with `context` extra rows on both sides (within the sequence), so every
+/// exemplar's context activations come from the same pass.
+public enum FeatureIndexBuilder {
+    /// Progress as (tokens done, tokens to do).
+    public typealias Progress = (Int, Int) -> Void
+
+    public static func build(
+        sae: SparseAutoencoder, saePath: String, cache: ActivationCache, options: FeatureIndexOptions,
+        chunkRows requestedChunkRows: Int? = nil, progress: Progress? = nil, isCancelled: () -> Bool = { false }
+    ) throws -> FeatureIndex {
+        try options.validate()
+        try DictionaryEvaluator.requireMatchingDimensions(sae, cache)
+        let rows = rowRange(cache: cache, options: options)
+        let d = sae.inputDimension, f = sae.featureCount, c = options.context
+        let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
+        let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
+        var tables = FeatureTables(featureCount: f, options: options)
+        var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
+        var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
+        var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
+        var sequenceStart = [Int](repeating: 0, count: chunkRows)
+        var sequenceEnd = [Int](repeating: 0, count: chunkRows)
+        let minimum = options.minActivation
+
+        var coreStart = rows.lowerBound
+        while coreStart < rows.upperBound {
+            if isCancelled() { throw SaescopeError("cancelled") }
+            let coreEnd = min(coreStart + chunkRows, rows.upperBound)
+            // Sequence bounds of every core row, walking the offsets once per chunk.
+            var sequence = cache.sequence(containing: coreStart)
+            for row in coreStart..<coreEnd {
+                while cache.sequenceOffsets[sequence + 1] <= row { sequence += 1 }
+                sequenceStart[row - coreStart] = cache.sequenceOffsets[sequence]
+                sequenceEnd[row - coreStart] = cache.sequenceOffsets[sequence + 1]
+            }
+            let encodeStart = max(sequenceStart[0], coreStart - c)
+            let encodeEnd = min(sequenceEnd[coreEnd - 1 - coreStart], coreEnd + c)
+            let encodeRows = encodeEnd - encodeStart
+
+            x.withUnsafeMutableBufferPointer { buffer in
+                cache.readRows(encodeStart..<encodeEnd, into: buffer.baseAddress!)
+                // Non-finite rows are zeroed for the encoder and left out of every statistic.
+                for r in 0..<encodeRows {
+                    let row = buffer.baseAddress! + r * d
+                    finite[r] = (0..<d).allSatisfy { row[$0].isFinite }
+                    if !finite[r] { row.update(repeating: 0, count: d) }
+                }
+            }
+            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
+
+            // Dictionary metrics over the finite core rows, in contiguous runs.
+            let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
+            x.withUnsafeBufferPointer { xs in
+                var run = coreOffset
+                while run < coreOffset + coreCount {
+                    guard finite[run] else { metrics.recordSkipped(1); run += 1; continue }
+                    var end = run
+                    while end < coreOffset + coreCount, finite[end] { end += 1 }
+                    encoder.withActiveCodes(fromRow: run) { active in
+                        metrics.add(x: xs.baseAddress! + run * d, reconstruction: encoder.reconstruction.baseAddress! + run * d,
+                                    activeCodes: active, rows: end - run)
+                    }
+                    run = end
+                }
+            }
+
+            // Per-feature statistics from the nonzero codes; context activations from the dense codes.
+            let codes = encoder.codes.baseAddress!
+            encoder.withActiveCodes(fromRow: 0) { active in
+                for row in coreStart..<coreEnd where finite[row - encodeStart] {
+                    let local = row - encodeStart
+                    let first = max(sequenceStart[row - coreStart], row - c)
+                    let last = min(sequenceEnd[row - coreStart], row + c + 1)
+                    for entry in active.rowStart[local]..<active.rowStart[local + 1] {
+                        let value = active.values[entry]
+                        guard value >= minimum, value.isFinite else { continue }
+                        let j = Int(active.features[entry])
+                        tables.record(feature: j, row: row, value: value) { slot in
+                            for p in 0..<(2 * c + 1) {
+                                let neighbour = row - c + p
+                                slot[p] = (neighbour >= first && neighbour < last && finite[neighbour - encodeStart])
+                                    ? codes[(neighbour - encodeStart) * f + j] : .nan
+                            }
+                        }
+                    }
+                }
+            }
+            progress?(coreEnd - rows.lowerBound, rows.count)
+            coreStart = coreEnd
+        }
+
+        tables.finalizeOrder()
+        fillContextTokens(&tables, cache: cache)
+        let provenance = IndexProvenance(
+            saePath: saePath, saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
+            cachePath: cache.path, cacheFingerprint: cache.fingerprint(),
+            firstRow: rows.lowerBound, endRow: rows.upperBound,
+            shards: [options.shardIndex], shardCount: options.shardCount, cacheMetadata: cache.metadata)
+        return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d)
+    }
+
+    /// The rows of shard I/N: a contiguous block of whole sequences, cut at `maxTokens`.
+    public static func rowRange(cache: ActivationCache, options: FeatureIndexOptions) -> Range<Int> {
+        let sequences = cache.sequenceCount
+        let first = options.shardIndex * sequences / options.shardCount
+        let last = (options.shardIndex + 1) * sequences / options.shardCount
+        let start = cache.sequenceOffsets[first]
+        var end = cache.sequenceOffsets[last]
+        if let maxTokens = options.maxTokens { end = min(end, start + maxTokens) }
+        return start..<end
+    }
+
+    /// Token ids around each kept exemplar, read from the cache once at the end.
+    static func fillContextTokens(_ tables: inout FeatureTables, cache: ActivationCache) {
+        let c = tables.options.context, w = tables.options.contextWidth
+        func fill(rows: [Int64], tokens: inout [Int32]) {
+            for slot in 0..<rows.count where rows[slot] >= 0 {
+                let row = Int(rows[slot])
+                let sequence = cache.sequence(containing: row)
+                let first = cache.sequenceOffsets[sequence], end = cache.sequenceOffsets[sequence + 1]
+                for p in 0..<w {
+                    let neighbour = row - c + p
+                    tokens[slot * w + p] = (neighbour >= first && neighbour < end) ? cache.token(atRow: neighbour) : -1
+                }
+            }
+        }
+        fill(rows: tables.topRow, tokens: &tables.topTokens)
+        fill(rows: tables.sampleRow, tokens: &tables.sampleTokens)
+    }
+
+    /// Path, size and modification time of a file: enough to notice that it changed.
+    public static func fileFingerprint(_ path: String) -> String {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return "\(path):\(size):\(Int(modified))"
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+
+/// The index file: a safetensors file (so it opens from Python too) holding every per-feature
+/// table, the metric accumulator state, and JSON metadata (options, provenance, metrics).
+public enum IndexFile {
+    public static let formatVersion = "1"
+
+    public static func write(_ index: FeatureIndex, to path: String) throws {
+        let t = index.tables, o = index.options
+        let f = t.featureCount, k = o.topK, w = o.contextWidth, n = o.intervals, m = o.perInterval
+        let state = index.metrics.state
+        let arrays: [Safetensors.ArrayEntry] = [
+            .init("count", .int64, [f], t.count),
+            .init("sum", .float64, [f], t.sum),
+            .init("max", .float32, [f], t.maxValue),
+            .init("range_exponent", .int32, [f], t.rangeExponent),
+            .init("histogram", .int64, [f, o.bins], t.histogram),
+            .init("top_count", .int32, [f], t.topCount),
+            .init("top_value", .float32, [f, k], t.topValue),
+            .init("top_row", .int64, [f, k], t.topRow),
+            .init("top_context_acts", .float32, [f, k, w], t.topContext),
+            .init("top_context_tokens", .int32, [f, k, w], t.topTokens),
+            .init("interval_count", .int64, [f, n], t.intervalCount),
+            .init("sample_count", .int32, [f, n], t.sampleCount),
+            .init("sample_key", .int64, [f, n, m], t.sampleKey.map { Int64(bitPattern: $0) }),
+            .init("sample_row", .int64, [f, n, m], t.sampleRow),
+            .init("sample_value", .float32, [f, n, m], t.sampleValue),
+            .init("sample_context_acts", .float32, [f, n, m, w], t.sampleContext),
+            .init("sample_context_tokens", .int32, [f, n, m, w], t.sampleTokens),
+            .init("metric_scalars", .float64, [state.scalars.count], state.scalars),
+            .init("metric_alive", .uint8, [f], state.alive),
+            .init("metric_moments", .float64, [state.moments.count], state.moments),
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let metadata: [String: String] = [
+            "saescope_index_version": formatVersion,
+            "input_dimension": "\(index.inputDimension)",
+            "options": String(decoding: try encoder.encode(index.options), as: UTF8.self),
+            "provenance": String(decoding: try encoder.encode(index.provenance), as: UTF8.self),
+            "metrics": String(decoding: try encoder.encode(SafeMetrics(index.metrics.result())), as: UTF8.self),
+        ]
+        try Safetensors.write(arrays: arrays, metadata: metadata, to: path)
+    }
+
+    public static func read(path: String) throws -> FeatureIndex {
+        let file = try Safetensors.read(path: path)
+        return try attributingErrors(to: path) {
+            guard file.metadata["saescope_index_version"] == formatVersion else {
+                throw SaescopeError("not a saescope index (or one of another version: \(file.metadata["saescope_index_version"] ?? "none"))")
+            }
+            let decoder = JSONDecoder()
+            guard let optionsText = file.metadata["options"], let provenanceText = file.metadata["provenance"],
+                  let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText), d > 0 else {
+                throw SaescopeError("index metadata is incomplete")
+            }
+            let options: FeatureIndexOptions
+            let provenance: IndexProvenance
+            do {
+                options = try decoder.decode(FeatureIndexOptions.self, from: Data(optionsText.utf8))
+                provenance = try decoder.decode(IndexProvenance.self, from: Data(provenanceText.utf8))
+            } catch {
+                throw SaescopeError("index metadata is malformed")
+            }
+            try options.validate()
+            let count = try file.require("count")
+            guard count.rank == 1 else { throw SaescopeError("tensor 'count' must be 1-d") }
+            let f = count.shape[0], k = options.topK, w = options.contextWidth, n = options.intervals, m = options.perInterval
+            var t = FeatureTables(featureCount: f, options: options)
+            t.count = try array(file, "count", .int64, [f])
+            t.sum = try array(file, "sum", .float64, [f])
+            t.maxValue = try array(file, "max", .float32, [f])
+            t.rangeExponent = try array(file, "range_exponent", .int32, [f])
+            t.histogram = try array(file, "histogram", .int64, [f, options.bins])
+            t.topCount = try array(file, "top_count", .int32, [f])
+            t.topValue = try array(file, "top_value", .float32, [f, k])
+            t.topRow = try array(file, "top_row", .int64, [f, k])
+            t.topContext = try array(file, "top_context_acts", .float32, [f, k, w])
+            t.topTokens = try array(file, "top_context_tokens", .int32, [f, k, w])
+            t.intervalCount = try array(file, "interval_count", .int64, [f, n])
+            t.sampleCount = try array(file, "sample_count", .int32, [f, n])
+            t.sampleKey = (try array(file, "sample_key", .int64, [f, n, m]) as [Int64]).map { UInt64(bitPattern: $0) }
+            t.sampleRow = try array(file, "sample_row", .int64, [f, n, m])
+            t.sampleValue = try array(file, "sample_value", .float32, [f, n, m])
+            t.sampleContext = try array(file, "sample_context_acts", .float32, [f, n, m, w])
+            t.sampleTokens = try array(file, "sample_context_tokens", .int32, [f, n, m, w])
+            guard t.topCount.allSatisfy({ $0 >= 0 && Int($0) <= k }), t.sampleCount.allSatisfy({ $0 >= 0 && Int($0) <= m }) else {
+                throw SaescopeError("index exemplar counts are out of range")
+            }
+            let scalars: [Double] = try array(file, "metric_scalars", .float64, [10])
+            let alive: [UInt8] = try array(file, "metric_alive", .uint8, [f])
+            let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
+            let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
+            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance, inputDimension: d)
+        }
+    }
+
+    /// Copies tensor `name`, which must have exactly `dtype` and `shape`, into a Swift array.
+    private static func array<T>(_ file: TensorDictionary, _ name: String, _ dtype: DType, _ shape: [Int]) throws -> [T] {
+        let tensor = try file.require(name, shape: shape)
+        guard tensor.dtype == dtype, MemoryLayout<T>.stride == dtype.byteSize else {
+            throw SaescopeError("tensor '\(name)' is \(tensor.dtype.rawValue), expected \(dtype.rawValue)")
+        }
+        return [T](unsafeUninitializedCapacity: tensor.elementCount) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: tensor.rawBytes)
+            initialized = tensor.elementCount
+        }
+    }
+}
+
+/// Metrics for the JSON metadata: JSON has no NaN, so non-finite values become null.
+struct SafeMetrics: Encodable {
+    let metrics: DictionaryMetrics
+    init(_ metrics: DictionaryMetrics) { self.metrics = metrics }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: DynamicKey.self)
+        for definition in MetricDefinition.all {
+            let value = definition.value(metrics)
+            if value.isFinite { try container.encode(value, forKey: DynamicKey(definition.key)) } else { try container.encodeNil(forKey: DynamicKey(definition.key)) }
+        }
+        try container.encode(metrics.tokenCount, forKey: DynamicKey("n_tokens"))
+        try container.encode(metrics.skippedCount, forKey: DynamicKey("n_skipped"))
+    }
+
+    struct DynamicKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print figures (not pass/fail).",
+        subcommands: [BenchIndexCommand.self])
+}
+
+struct BenchIndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "The index pass on a synthetic dictionary and cache, as a ratio to plain sgemm of the same shapes.")
+
+    @Option(help: "Activation dimension.") var d = 512
+    @Option(help: "Features.") var f = 32768
+    @Option(help: "Tokens.") var n = 100_000
+    @Option(help: "Target mean L0.") var l0 = 50.0
+
+    func run() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let result = try IndexBenchmark.run(d: d, f: f, n: n, meanL0: l0, scratchDirectory: scratch) { message in
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
+        func mib(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }
+        print("shape                D=\(d) F=\(f) N=\(n), mean L0 \(String(format: "%.1f", result.meanL0))")
+        print(String(format: "plain sgemm          %.2f s  (%.1f GFLOP/s)", result.sgemmSeconds, result.sgemmGflops))
+        print(String(format: "index pass           %.2f s  (%.1f GFLOP/s encode, %.0f tokens/s)", result.indexSeconds, result.encodeGflops, result.tokensPerSecond))
+        print(String(format: "ratio to sgemm       %.3f", result.ratio))
+        print(String(format: "write index          %.3f s", result.writeSeconds))
+        print(String(format: "open index           %.1f ms", result.openSeconds * 1000))
+        print("peak anonymous memory during the pass \(mib(result.peakHeapBytes)) (cache memory-mapped, not counted)")
+        print("peak resident        \(mib(result.peakResidentBytes)) (mapped cache pages included)")
+    }
+}

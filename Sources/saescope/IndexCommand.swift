@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct IndexCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "index",
+        abstract: "Index every feature of a dictionary over an activation cache (exemplars, histograms, density, metrics).",
+        discussion: """
+        One streaming pass. The index is written atomically; interrupting the run leaves no file.
+        Shard a large cache with --shard I/N on N machines, then combine with `saescope merge`.
+        """)
+
+    @Option(help: "Dictionary (as for eval).") var sae: String
+    @Option(help: "Activation cache (as for eval).") var acts: String
+    @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths).") var out: String?
+    @Option(name: .customLong("top-k"), help: "Top exemplars per feature.") var topK = 20
+    @Option(help: "Context tokens on each side of an exemplar.") var context = 5
+    @Option(help: "Equal-width activation intervals for interval exemplars (even).") var intervals = 10
+    @Option(name: .customLong("per-interval"), help: "Exemplars sampled per interval.") var perInterval = 5
+    @Option(help: "Histogram bins (even).") var bins = 50
+    @Option(name: .customLong("min-act"), help: "Activations below this count as zero.") var minAct: Float = 0
+    @Option(name: .customLong("max-tokens"), help: "Index at most N tokens.") var maxTokens: Int?
+    @Option(help: "Index shard I of N (a contiguous 1/N of the sequences), e.g. 0/4.") var shard: String?
+    @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
+    @Flag(help: "Print a JSON summary.") var json = false
+
+    func run() throws {
+        var options = FeatureIndexOptions()
+        options.topK = topK
+        options.context = context
+        options.intervals = intervals
+        options.perInterval = perInterval
+        options.bins = bins
+        options.minActivation = minAct
+        options.maxTokens = maxTokens
+        options.seed = seed
+        if let shard {
+            let parts = shard.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ValidationError("--shard must look like I/N, e.g. 0/4") }
+            options.shardIndex = parts[0]
+            options.shardCount = parts[1]
+        }
+        do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
+
+        let dictionary = try DictionaryLoader.load(path: sae)
+        let cache = try ActivationCache(path: acts)
+        let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
+        try IndexLocation.prepareDirectory(for: output)
+        InterruptCleanup.install()
+        let progress = ProgressLine(label: "index")
+        let started = Date()
+        let index = try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options) { done, total in
+            progress.update(done: done, total: total)
+        }
+        progress.finish()
+        try IndexFile.write(index, to: output)
+        let seconds = Date().timeIntervalSince(started)
+        let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
+        if json {
+            print("{\"out\": \"\(output)\", \"features\": \(index.featureCount), \"tokens\": \(index.tokenCount), \"dead\": \(dead), "
+                  + "\"seconds\": \(seconds), \"tokens_per_second\": \(Double(index.tokenCount) / max(seconds, 1e-9)), "
+                  + "\"metrics\": \(MetricsReport.json(index.metrics.result()))}")
+        } else {
+            print("indexed \(index.featureCount) features over \(index.tokenCount) tokens in \(String(format: "%.1f", seconds)) s "
+                  + "(\(String(format: "%.0f", Double(index.tokenCount) / max(seconds, 1e-9))) tokens/s); \(dead) dead")
+            print("wrote \(output)")
+        }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine shard indexes (from index --shard I/N) into the index one pass would give.")
+
+    @Argument(help: "Shard index files.") var shards: [String]
+    @Option(help: "Merged index file to write.") var out: String
+
+    func run() throws {
+        guard !shards.isEmpty else { throw ValidationError("give at least one shard index") }
+        let parts = try shards.map { try IndexFile.read(path: $0) }
+        let merged = try IndexMerger.merge(parts)
+        InterruptCleanup.install()
+        try IndexFile.write(merged, to: out)
+        print("merged \(parts.count) shards (\(merged.tokenCount) tokens) into \(out)")
+    }
+}
+
+/// Where indexes live when no --out is given: one file per (dictionary, cache) pair.
+enum IndexLocation {
+    static func defaultPath(sae: String, acts: String) -> String {
+        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
+        let key = absolute(sae) + "\u{0}" + absolute(acts)
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        let name = ((sae as NSString).standardizingPath as NSString).lastPathComponent
+        return ((base as NSString).appendingPathComponent("saescope") as NSString)
+            .appendingPathComponent("\(name)-\(String(hash, radix: 16)).index.safetensors")
+    }
+
+    static func prepareDirectory(for path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SaescopeError("cannot create the directory for the index", file: directory)
+        }
+    }
+
+    private static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
+    }
+}
+
+/// On SIGINT/SIGTERM/SIGHUP, remove a half-written output file and exit: no partial index is left.
+enum InterruptCleanup {
+    static func install() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber) { received in
+                AtomicFile.removeActiveTemporaryFile()
+                _exit(128 + received)
+            }
+        }
+    }
+}
