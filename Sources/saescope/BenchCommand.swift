@@ -18,12 +18,13 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "Features.") var f = 32768
     @Option(help: "Tokens.") var n = 100_000
     @Option(help: "Target mean L0.") var l0 = 50.0
+    @Option(help: "Rows per chunk (default: the index pass's own choice).") var chunk: Int?
 
     func run() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let result = try IndexBenchmark.run(d: d, f: f, n: n, meanL0: l0, scratchDirectory: scratch) { message in
+        let result = try IndexBenchmark.run(d: d, f: f, n: n, meanL0: l0, chunkRows: chunk, scratchDirectory: scratch) { message in
             FileHandle.standardError.write(Data("\(message)\n".utf8))
         }
         func mib(_ bytes: Int) -> String { String(format: "%.0f MiB", Double(bytes) / 1_048_576) }

@@ -24,14 +24,14 @@ public enum IndexBenchmark {
 
     /// `scratchDirectory` receives the synthetic cache (memory-mapped, so it does not count as
     /// the pass's memory) and the index.
-    public static func run(d: Int, f: Int, n: Int, meanL0: Double, scratchDirectory: String, log: (String) -> Void) throws -> Result {
+    public static func run(d: Int, f: Int, n: Int, meanL0: Double, chunkRows: Int? = nil, scratchDirectory: String, log: (String) -> Void) throws -> Result {
         log("building a synthetic dictionary (D=\(d), F=\(f)) and cache (N=\(n))")
         let sae = try SyntheticWorkload.dictionary(inputDimension: d, featureCount: f, meanL0: meanL0)
         let cachePath = (scratchDirectory as NSString).appendingPathComponent("cache.safetensors")
         let indexPath = (scratchDirectory as NSString).appendingPathComponent("index.safetensors")
         try SyntheticWorkload.writeCache(rows: n, dimension: d, to: cachePath)
         let cache = try ActivationCache(path: cachePath)
-        let chunk = SAEEncoder.suggestedChunkRows(featureCount: f)
+        let chunk = chunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f)
 
         log("plain sgemm, \(chunk)-row chunks")
         let sgemmSeconds = time { plainSGEMM(sae: sae, cache: cache, chunk: chunk) }
@@ -41,7 +41,7 @@ public enum IndexBenchmark {
         let options = FeatureIndexOptions()
         var index: FeatureIndex?
         let indexSeconds = try timeThrowing {
-            index = try FeatureIndexBuilder.build(sae: sae, saePath: "synthetic", cache: cache, options: options) { _, _ in
+            index = try FeatureIndexBuilder.build(sae: sae, saePath: "synthetic", cache: cache, options: options, chunkRows: chunk) { _, _ in
                 peakHeap = max(peakHeap, heapBytes())
             }
         }

@@ -232,18 +232,17 @@ struct RuleBlock {
                 let pre = codes + row * f
                 switch sae.rule {
                 case .relu:
-                    for j in 0..<f {
-                        let value = max(pre[j] + bias[j], 0)
-                        pre[j] = value
-                        if value != 0 { append(j, value) }
-                    }
+                    // A branch-free (vectorisable) pass, then a scan for the few nonzeros.
+                    for j in 0..<f { pre[j] = max(pre[j] + bias[j], 0) }
+                    collect(pre, f)
                 case .threshold(let thresholds):
-                    for j in 0..<f {
-                        let value = pre[j] + bias[j]
-                        let kept = (value > thresholds[j] && value > 0) ? value : 0
-                        pre[j] = kept
-                        if kept != 0 { append(j, kept) }
+                    thresholds.withUnsafeBufferPointer { thresholds in
+                        for j in 0..<f {
+                            let value = pre[j] + bias[j]
+                            pre[j] = (value > thresholds[j] && value > 0) ? value : 0
+                        }
                     }
+                    collect(pre, f)
                 case .gated(let gateBias, let magnitudeScale, let magnitudeBias):
                     for j in 0..<f {
                         let value = pre[j]
@@ -279,8 +278,20 @@ struct RuleBlock {
         values.append(value)
     }
 
+    /// Lists a row's nonzeros, skipping all-zero blocks of eight with one test.
     private mutating func collect(_ row: UnsafeMutablePointer<Float>, _ f: Int) {
-        for j in 0..<f where row[j] != 0 { append(j, row[j]) }
+        var j = 0
+        while j + 8 <= f {
+            let block = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+            if any(block .!= 0) {
+                for i in j..<j + 8 where row[i] != 0 { append(i, row[i]) }
+            }
+            j += 8
+        }
+        while j < f {
+            if row[j] != 0 { append(j, row[j]) }
+            j += 1
+        }
     }
 }
 
