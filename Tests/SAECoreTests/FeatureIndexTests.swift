@@ -159,3 +159,24 @@ final class FeatureIndexTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-5, file: file, line: line)
     }
 }
+
+final class IndexStalenessTests: XCTestCase {
+    func testAnIndexIsFreshUntilItsCacheChanges() throws {
+        let directory = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cachePath = directory.appendingPathComponent("acts.safetensors").path
+        try FileManager.default.copyItem(atPath: Fixtures.path("caches/tiny_f32.safetensors"), toPath: cachePath)
+        let sae = try DictionaryLoader.load(path: Fixtures.path("dictionaries/saelens_topk"))
+        let index = try FeatureIndexBuilder.build(sae: sae, saePath: "saelens_topk", cache: try ActivationCache(path: cachePath),
+                                                  options: FeatureIndexOptions())
+        XCTAssertNil(index.provenance.staleness(sae: sae, cache: try ActivationCache(path: cachePath)))
+
+        // Same size, new content and a later modification time: the index no longer describes it.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: cachePath))
+        bytes[bytes.count - 1] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: cachePath))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: cachePath)
+        let reason = index.provenance.staleness(sae: sae, cache: try ActivationCache(path: cachePath))
+        XCTAssertEqual(reason, "the activation cache \(cachePath) changed since the index was built")
+    }
+}
