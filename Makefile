@@ -27,5 +27,8 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+bench: build
+	.build/release/saescope bench index
+
 clean:
 	rm -rf .build
