@@ -13,7 +13,7 @@ run: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	$(SWIFT) test --disable-swift-testing
 
 build: deps
 	$(SWIFT) build -c release --product saescope

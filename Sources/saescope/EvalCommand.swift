@@ -5,7 +5,9 @@ import SAECore
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.")
+        abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.",
+        discussion: "Metrics (accumulated in Float64 over every evaluated token):\n"
+            + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n"))
 
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String

@@ -91,9 +91,9 @@ public final class SAEEncoder {
         activeFeature.removeAll(keepingCapacity: true)
         activeValue.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
-        prepareInput(x, rows: count)
+        PhaseTimer.measure("prepare") { prepareInput(x, rows: count) }
         encode(rows: count)
-        if reconstruct { decode(x, rows: count) }
+        if reconstruct { PhaseTimer.measure("decode") { decode(x, rows: count) } }
     }
 
     // MARK: Steps
@@ -140,13 +140,14 @@ public final class SAEEncoder {
 
     private func encode(rows count: Int) {
         let d = sae.inputDimension, f = sae.featureCount
-        sae.encoderWeights.withUnsafeBufferPointer { weights in
+        PhaseTimer.measure("sgemm") { sae.encoderWeights.withUnsafeBufferPointer { weights in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                         Int32(count), Int32(f), Int32(d),
                         1, inputStorage.baseAddress, Int32(d),
                         weights.baseAddress, Int32(f),
                         0, codeStorage.baseAddress, Int32(f))
-        }
+        } }
+        PhaseTimer.measure("rule") {
         // Fused rule + compaction, rows split evenly across the blocks (one per core).
         let blockCount = min(blocks.count, count)
         let codes = codeStorage.baseAddress!
@@ -162,6 +163,7 @@ public final class SAEEncoder {
             activeRowStart.append(contentsOf: blocks[b].rowEnds.map { $0 + base })
             activeFeature.append(contentsOf: blocks[b].features)
             activeValue.append(contentsOf: blocks[b].values)
+        }
         }
     }
 

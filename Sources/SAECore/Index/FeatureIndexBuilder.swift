@@ -41,7 +41,7 @@ public enum FeatureIndexBuilder {
             let encodeEnd = min(sequenceEnd[coreEnd - 1 - coreStart], coreEnd + c)
             let encodeRows = encodeEnd - encodeStart
 
-            x.withUnsafeMutableBufferPointer { buffer in
+            PhaseTimer.measure("read") { x.withUnsafeMutableBufferPointer { buffer in
                 cache.readRows(encodeStart..<encodeEnd, into: buffer.baseAddress!)
                 // Non-finite rows are zeroed for the encoder and left out of every statistic.
                 for r in 0..<encodeRows {
@@ -49,12 +49,12 @@ public enum FeatureIndexBuilder {
                     finite[r] = (0..<d).allSatisfy { row[$0].isFinite }
                     if !finite[r] { row.update(repeating: 0, count: d) }
                 }
-            }
+            } }
             x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
 
             // Dictionary metrics over the finite core rows, in contiguous runs.
             let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
-            x.withUnsafeBufferPointer { xs in
+            PhaseTimer.measure("metrics") { x.withUnsafeBufferPointer { xs in
                 var run = coreOffset
                 while run < coreOffset + coreCount {
                     guard finite[run] else { metrics.recordSkipped(1); run += 1; continue }
@@ -66,11 +66,11 @@ public enum FeatureIndexBuilder {
                     }
                     run = end
                 }
-            }
+            } }
 
             // Per-feature statistics from the nonzero codes; context activations from the dense codes.
             let codes = encoder.codes.baseAddress!
-            encoder.withActiveCodes(fromRow: 0) { active in
+            PhaseTimer.measure("stats") { encoder.withActiveCodes(fromRow: 0) { active in
                 for row in coreStart..<coreEnd where finite[row - encodeStart] {
                     let local = row - encodeStart
                     let first = max(sequenceStart[row - coreStart], row - c)
@@ -88,13 +88,14 @@ public enum FeatureIndexBuilder {
                         }
                     }
                 }
-            }
+            } }
             progress?(coreEnd - rows.lowerBound, rows.count)
             coreStart = coreEnd
         }
 
-        tables.finalizeOrder()
-        fillContextTokens(&tables, cache: cache)
+        PhaseTimer.measure("finalize") { tables.finalizeOrder() }
+        PhaseTimer.measure("tokens") { fillContextTokens(&tables, cache: cache) }
+        PhaseTimer.report()
         let provenance = IndexProvenance(
             saePath: saePath, saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
             cachePath: cache.path, cacheFingerprint: cache.fingerprint(),
