@@ -21,8 +21,11 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    func run() throws {
+    func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
+    }
+
+    func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
         let progress = ProgressLine(label: "eval")

@@ -25,7 +25,12 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON summary.") var json = false
 
-    func run() throws {
+    func validate() throws {
+        _ = try options()
+    }
+
+    /// The pass's options from the flags; invalid combinations are usage errors.
+    private func options() throws -> FeatureIndexOptions {
         var options = FeatureIndexOptions()
         options.topK = topK
         options.context = context
@@ -42,7 +47,11 @@ struct IndexCommand: ParsableCommand {
             options.shardCount = parts[1]
         }
         do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
+        return options
+    }
 
+    func run() throws {
+        let options = try options()
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
         let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
