@@ -18,10 +18,16 @@ let package = Package(
             path: "Sources/CBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // LAPACK's C interface, for the probes' and PCA's decompositions.
+        .systemLibrary(
+            name: "CLAPACK",
+            path: "Sources/CLAPACK",
+            providers: [.apt(["liblapacke-dev"])]
+        ),
         // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
         .target(
             name: "SAECore",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CLAPACK"],
             path: "Sources/SAECore"
         ),
         // Command line: argument parsing and subcommands.

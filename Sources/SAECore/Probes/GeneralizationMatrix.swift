@@ -1,0 +1,79 @@
+/// Train a probe on each training set (a dataset or a union `a+b`), test it on every dataset:
+/// rows = training sets, columns = test sets. A test set that is part of the training set is
+/// scored on its held-out 20%; others on all their rows. The oracle row trains on each test set's
+/// own 80% and scores its 20%. Every dataset is centred on its own mean.
+public struct GeneralizationMatrix: Sendable {
+    public let method: ProbeMethod
+    public let label: String
+    public let trainSets: [String]
+    public let testSets: [String]
+    public let accuracy: [[Double]]
+    public let auroc: [[Double]]
+    public let oracleAccuracy: [Double]
+    public let oracleAUROC: [Double]
+
+    public static func compute(datasets: [ProbeDataset], trainSpecs: [String], method: ProbeMethod,
+                               label: String = "label", seed: UInt64 = 0) throws -> GeneralizationMatrix {
+        let byName = Dictionary(datasets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        if let first = datasets.first, let other = datasets.first(where: { $0.dimension != first.dimension }) {
+            throw SaescopeError("activation dimension \(other.dimension) differs from \(first.name)'s \(first.dimension)", file: other.activationsPath)
+        }
+        let centred = Dictionary(datasets.map { ($0.name, $0.centred()) }, uniquingKeysWith: { first, _ in first })
+        let labels = try Dictionary(datasets.map { ($0.name, try $0.labels(label)) }, uniquingKeysWith: { first, _ in first })
+        let splits = Dictionary(datasets.map { ($0.name, ProbeSplit.split(count: $0.count, seed: seed)) }, uniquingKeysWith: { first, _ in first })
+
+        func probe(trainedOn names: [String]) throws -> LinearProbe {
+            var x = Matrix(zeros: 0, datasets[0].dimension)
+            var y: [Bool] = []
+            for name in names {
+                let rows = splits[name]!.train
+                x = x.stacked(on: centred[name]!.selecting(rows: rows))
+                y += rows.map { labels[name]![$0] }
+            }
+            return try LinearProbe.train(method, x: x, y: y)
+        }
+
+        func score(_ probe: LinearProbe, on name: String, heldOut: Bool) -> (Double, Double) {
+            let rows = heldOut ? splits[name]!.test : Array(0..<byName[name]!.count)
+            let scores = probe.scores(centred[name]!.selecting(rows: rows))
+            let truth = rows.map { labels[name]![$0] }
+            return (ProbeScoring.accuracy(scores: scores, labels: truth), ProbeScoring.auroc(scores: scores, labels: truth))
+        }
+
+        let testSets = datasets.map(\.name)
+        var accuracy: [[Double]] = [], auroc: [[Double]] = []
+        for spec in trainSpecs {
+            let components = spec.split(separator: "+").map(String.init)
+            for component in components where byName[component] == nil {
+                throw SaescopeError("training set '\(component)' is not among the datasets (\(testSets.joined(separator: ", ")))")
+            }
+            let trained = try probe(trainedOn: components)
+            let row = testSets.map { score(trained, on: $0, heldOut: components.contains($0)) }
+            accuracy.append(row.map(\.0))
+            auroc.append(row.map(\.1))
+        }
+        var oracleAccuracy: [Double] = [], oracleAUROC: [Double] = []
+        for name in testSets {
+            let (a, r) = score(try probe(trainedOn: [name]), on: name, heldOut: true)
+            oracleAccuracy.append(a)
+            oracleAUROC.append(r)
+        }
+        return GeneralizationMatrix(method: method, label: label, trainSets: trainSpecs, testSets: testSets,
+                                    accuracy: accuracy, auroc: auroc, oracleAccuracy: oracleAccuracy, oracleAUROC: oracleAUROC)
+    }
+}
+
+/// Seeded 80/20 splits of a dataset's rows (a Fisher-Yates shuffle with SplitMix64).
+public enum ProbeSplit {
+    public static func split(count: Int, seed: UInt64) -> (train: [Int], test: [Int]) {
+        var order = Array(0..<count)
+        var rng = SplitMix64(seed: seed)
+        if count > 1 {
+            for i in stride(from: count - 1, to: 0, by: -1) {
+                order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+            }
+        }
+        let trainCount = Int((Double(count) * 0.8).rounded())
+        return (Array(order[..<trainCount]).sorted(), Array(order[trainCount...]).sorted())
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Train linear probes on labelled statement datasets and print the train x test generalization matrix.",
+        discussion: """
+        Each --data names a statements CSV (or its activations file; the other is the file with the same stem).
+        Every dataset is centred on its own mean. A test set inside the training set is scored on its
+        held-out 20% (seeded split); the oracle row trains on each test set's own 80%.
+        Methods: dim (difference in means), dim-iid (with the pooled within-class covariance),
+        lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth).
+        """)
+
+    @Option(name: .customLong("data"), help: "A dataset (repeat for several).") var data: [String]
+    @Option(help: "Training sets, comma separated; a+b trains on the union (default: each dataset alone).") var train: String?
+    @Option(help: "dim, dim-iid, lda, lr or all.") var method = "all"
+    @Option(help: "Label column, or a^b for the XOR of two boolean columns.") var label = "label"
+    @Option(help: "Seed of the 80/20 splits.") var seed: UInt64 = 0
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard !data.isEmpty else { throw ValidationError("give at least one --data") }
+        guard method == "all" || ProbeMethod(rawValue: method) != nil else {
+            throw ValidationError("--method must be one of dim, dim-iid, lda, lr, all")
+        }
+    }
+
+    func run() throws {
+        let datasets = try data.map { try ProbeDataset(path: $0) }
+        let trainSpecs = train.map { $0.split(separator: ",").map(String.init) } ?? datasets.map(\.name)
+        let methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
+        let matrices = try methods.map {
+            try GeneralizationMatrix.compute(datasets: datasets, trainSpecs: trainSpecs, method: $0, label: label, seed: seed)
+        }
+        if json {
+            let object: [String: Any] = [
+                "label": label,
+                "methods": Dictionary(uniqueKeysWithValues: matrices.map { matrix in
+                    (matrix.method.rawValue, [
+                        "train_sets": matrix.trainSets, "test_sets": matrix.testSets,
+                        "accuracy": matrix.accuracy.map { $0.map(jsonSafe) }, "auroc": matrix.auroc.map { $0.map(jsonSafe) },
+                        "oracle_accuracy": matrix.oracleAccuracy.map(jsonSafe), "oracle_auroc": matrix.oracleAUROC.map(jsonSafe),
+                    ] as [String: Any])
+                }),
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        for matrix in matrices {
+            print("\(matrix.method.rawValue): accuracy (AUROC), label \(label); rows = trained on, columns = tested on")
+            let width = max(12, (matrix.trainSets + matrix.testSets + ["oracle"]).map(\.count).max()! + 2)
+            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+            print(pad("") + matrix.testSets.map(pad).joined())
+            for (row, name) in matrix.trainSets.enumerated() {
+                print(pad(name) + zip(matrix.accuracy[row], matrix.auroc[row]).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
+            }
+            print(pad("oracle") + zip(matrix.oracleAccuracy, matrix.oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
+            print("")
+        }
+    }
+}
+
+struct PCACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pca",
+        abstract: "Principal components of labelled activations: explained-variance ratios and coordinates.")
+
+    @Option(help: "The dataset to project (statements CSV or its activations file).") var data: String
+    @Option(help: "Dataset(s) whose union gives the basis, comma separated (default: --data).") var basis: String?
+    @Option(help: "Components to print.") var components = 5
+    @Option(help: "Skip this many top components.") var offset = 0
+    @Option(help: "Label column for the coordinates' labels.") var label = "label"
+    @Flag(help: "Print JSON with every coordinate.") var json = false
+
+    func run() throws {
+        let dataset = try ProbeDataset(path: data)
+        let basisSets = try basis.map { try $0.split(separator: ",").map { try ProbeDataset(path: String($0)) } } ?? [dataset]
+        let pca = try PCABasis(fitting: basisSets, maxComponents: offset + components)
+        let count = min(components, pca.components.rows - offset)
+        guard count > 0 else { throw ValidationError("--offset leaves no components (the basis has \(pca.components.rows))") }
+        let coordinates = try pca.project(dataset, offset: offset, count: count)
+        let labels = (try? dataset.labels(label)) ?? []
+        let ratios = Array(pca.explainedVarianceRatio[offset..<offset + count])
+        if json {
+            let object: [String: Any] = [
+                "explained_variance_ratio": ratios, "offset": offset,
+                "coordinates": (0..<coordinates.rows).map { Array(coordinates.row($0)) },
+                "labels": labels.map { $0 ? 1 : 0 }, "basis": basisSets.map(\.name), "data": dataset.name,
+            ]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("basis \(basisSets.map(\.name).joined(separator: "+")), data \(dataset.name) (\(dataset.count) statements, D=\(dataset.dimension))")
+        for (i, ratio) in ratios.enumerated() { print(String(format: "PC%-3d %6.2f%% of variance", offset + i + 1, ratio * 100)) }
+        print("")
+        print("first rows (label, coordinates):")
+        for r in 0..<min(10, coordinates.rows) {
+            let tag = labels.isEmpty ? "-" : (labels[r] ? "1" : "0")
+            print(tag + "  " + coordinates.row(r).map { String(format: "%9.4f", $0) }.joined(separator: " "))
+        }
+    }
+}
+
+/// JSON has no NaN: an undefined figure (e.g. AUROC of one class) becomes null.
+func jsonSafe(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
