@@ -24,10 +24,16 @@ let package = Package(
             path: "Sources/CLAPACK",
             providers: [.apt(["liblapacke-dev"])]
         ),
+        // zlib, for gzip-compressed exports.
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
         .target(
             name: "SAECore",
-            dependencies: ["CBLAS", "CLAPACK"],
+            dependencies: ["CBLAS", "CLAPACK", "CZlib"],
             path: "Sources/SAECore"
         ),
         // Command line: argument parsing and subcommands.
@@ -39,6 +45,10 @@ let package = Package(
             ],
             path: "Sources/saescope"
         ),
+        // Terminal UI primitives: cells, buffer, layout, styles, themes, keys. Pure Swift, no C imports.
+        .target(name: "TUI", path: "Sources/TUI"),
+        // Widgets drawn into a TUI Buffer from plain data; know nothing of the app.
+        .target(name: "Widgets", dependencies: ["TUI"], path: "Sources/Widgets"),
         .testTarget(
             name: "SAECoreTests",
             dependencies: ["SAECore"],
@@ -49,6 +59,12 @@ let package = Package(
             name: "SaescopeCLITests",
             dependencies: ["saescope", "SAECore"],
             path: "Tests/SaescopeCLITests"
+        ),
+        .testTarget(
+            name: "WidgetsTests",
+            dependencies: ["Widgets", "TUI"],
+            path: "Tests/WidgetsTests",
+            exclude: ["Snapshots"]
         ),
     ],
     swiftLanguageModes: [.v6]
