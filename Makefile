@@ -1,6 +1,6 @@
 # saescope: `make run` and `make test` install what a fresh Debian/Ubuntu machine lacks, then build.
 SWIFT ?= swift
-DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev tmux
+DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev zlib1g-dev tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SAMPLE_SAE := Tests/SAECoreTests/Fixtures/dictionaries/dl_autoencoder
 SAMPLE_ACTS := Tests/SAECoreTests/Fixtures/caches/tiny_f32.safetensors
