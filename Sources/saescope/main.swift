@@ -6,7 +6,7 @@ struct Saescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saescope",
         abstract: "Browse and evaluate sparse autoencoders (dictionaries) and probes in the terminal.",
-        subcommands: [EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, ExportCommand.self, BenchCommand.self])
+        subcommands: [EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, BenchCommand.self])
 }
 
 /// Bad input is a one-line message naming the file, and exit code 2; usage errors keep

@@ -1,0 +1,293 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two dictionaries: metrics on the same activations, features matched by decoder cosine.",
+        discussion: """
+        Decoder rows are normalised to unit length (a zero row has cosine 0 with every row). For every
+        feature of A its best --top matches in B, and the reverse (ties to the lower index), from a
+        blocked GEMM that never holds the F_A x F_B matrix. The one-to-one assignment is optimal
+        (Hungarian / Jonker-Volgenant) when F_A * F_B <= 4096 * 4096, and greedy on the candidate
+        lists above that. The best-match histogram has 20 bins over [-1, 1]; threshold counts are
+        features whose best match is at or above each threshold.
+        With indexes of both dictionaries over the same cache (--index-a/--index-b, or the default
+        index locations of `saescope index` when --acts is given): the activation agreement of each
+        assigned pair, the Jaccard overlap of their top-exemplar rows.
+        --out writes the full matching as JSON (atomically).
+        """)
+
+    @Option(help: "Dictionary A (as for eval --sae).") var a: String
+    @Option(help: "Dictionary B (as for eval --sae).") var b: String
+    @Option(help: "Activation cache: evaluate both dictionaries on it, side by side.") var acts: String?
+    @Option(help: "Best matches per feature and direction.") var top = 5
+    @Option(help: "Best-match cosine thresholds to count, comma-separated.") var thresholds = "0.9,0.7,0.5"
+    @Option(name: .customLong("index-a"), help: "Index of A (from saescope index) for activation agreement.") var indexA: String?
+    @Option(name: .customLong("index-b"), help: "Index of B over the same cache.") var indexB: String?
+    @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens of --acts.") var maxTokens: Int?
+    @Flag(help: "Print the summary as one JSON object.") var json = false
+    @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
+
+    func validate() throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        _ = try parsedThresholds()
+        if (indexA == nil) != (indexB == nil) { throw ValidationError("give both --index-a and --index-b, or neither") }
+        if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
+    }
+
+    func parsedThresholds() throws -> [Float] {
+        let values = thresholds.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= -1 && $0! <= 1 }) else {
+            throw ValidationError("--thresholds must be comma-separated cosines between -1 and 1, e.g. 0.9,0.7,0.5")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        var options = CompareOptions()
+        options.top = top
+        options.thresholds = try parsedThresholds()
+        let dictionaryA = try DictionaryLoader.load(path: a)
+        let dictionaryB = try DictionaryLoader.load(path: b)
+        try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)
+
+        var metrics: (DictionaryMetrics, DictionaryMetrics)?
+        if let acts {
+            let cache = try ActivationCache(path: acts)
+            let evaluatedA = try evaluate(dictionaryA, label: "eval A", cache: cache)
+            let evaluatedB = try evaluate(dictionaryB, label: "eval B", cache: cache)
+            metrics = (evaluatedA, evaluatedB)
+        }
+
+        let progress = MatchProgress()
+        var comparison = try DictionaryComparison.compute(dictionaryA, pathA: a, dictionaryB, pathB: b, options: options) { done, total in
+            progress.update(done: done, total: total)
+        }
+        progress.finish()
+        if let metrics {
+            comparison.metricsA = metrics.0
+            comparison.metricsB = metrics.1
+            comparison.metricsCachePath = acts
+        }
+        if let indexA, let indexB {
+            try comparison.addAgreement(indexA: try IndexFile.read(path: indexA), pathA: indexA,
+                                        indexB: try IndexFile.read(path: indexB), pathB: indexB)
+        } else if let (pathA, pathB) = defaultIndexPaths() {
+            // Found, not asked for: an unusable pair is a warning, not an error.
+            do {
+                try comparison.addAgreement(indexA: try IndexFile.read(path: pathA), pathA: pathA,
+                                            indexB: try IndexFile.read(path: pathB), pathB: pathB)
+            } catch let error as SaescopeError {
+                comparison.warnings.append("indexes found at the default location were not used: \(error)")
+            }
+        }
+        for warning in comparison.warnings {
+            FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
+        }
+        if let out {
+            InterruptCleanup.install()
+            try ComparisonJSON.write(comparison, to: out)
+        }
+        if json {
+            print(ComparisonJSON.summary(comparison))
+        } else {
+            print(CompareReport.table(comparison))
+            if let out { print("wrote \(out)") }
+        }
+    }
+
+    private func evaluate(_ sae: SparseAutoencoder, label: String, cache: ActivationCache) throws -> DictionaryMetrics {
+        let progress = ProgressLine(label: label)
+        defer { progress.finish() }
+        return try DictionaryEvaluator.evaluate(sae, cache: cache, maxTokens: maxTokens) { done, total in
+            progress.update(done: done, total: total)
+        }
+    }
+
+    /// `saescope index`'s default files for both dictionaries over --acts, when both exist.
+    private func defaultIndexPaths() -> (String, String)? {
+        guard let acts else { return nil }
+        let pathA = IndexLocation.defaultPath(sae: a, acts: acts), pathB = IndexLocation.defaultPath(sae: b, acts: acts)
+        let manager = FileManager.default
+        return manager.fileExists(atPath: pathA) && manager.fileExists(atPath: pathB) ? (pathA, pathB) : nil
+    }
+}
+
+/// "match [#####-----]  50%  ETA 4s" on stderr while the decoders are matched, when stderr is a terminal.
+final class MatchProgress {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private let started = Date()
+    private var drew = false
+
+    func update(done: Int, total: Int) {
+        guard enabled, total > 0 else { return }
+        let fraction = Double(done) / Double(total), elapsed = Date().timeIntervalSince(started)
+        let filled = Int(fraction * 30)
+        let remaining = fraction > 0 ? elapsed / fraction - elapsed : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
+        FileHandle.standardError.write(Data(("\rmatch [\(bar)]" + String(format: " %3.0f%%  ETA %.0fs ", fraction * 100, remaining)).utf8))
+        drew = true
+    }
+
+    func finish() {
+        guard enabled, drew else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// The text rendering of a comparison.
+enum CompareReport {
+    /// Short column headers for the side-by-side metrics table (full labels in the legend).
+    static let shortLabels: [String: String] = [
+        "mse": "MSE", "explained_variance": "EV", "explained_variance_dictionary_learning": "EV(dl)", "fvu": "FVU",
+        "l0": "L0", "l1": "L1", "frac_alive": "alive", "cos_sim": "cos", "relative_reconstruction_bias": "rel.bias",
+        "l2_ratio": "L2 ratio",
+    ]
+
+    static func table(_ c: DictionaryComparison) -> String {
+        var lines: [String] = []
+        for (name, identity, zero) in [("A", c.a, c.zeroRowsA), ("B", c.b, c.zeroRowsB)] {
+            var line = "\(name)  \(identity.path)  (\(identity.library) \(identity.kind), D=\(identity.inputDimension), F=\(identity.featureCount))"
+            if zero > 0 { line += ", zero decoder rows: \(zero)" }
+            lines.append(line)
+        }
+        if let ma = c.metricsA, let mb = c.metricsB {
+            lines.append("")
+            lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens)")
+            lines.append(contentsOf: metricsTable(ma, mb))
+            let legend = MetricDefinition.all.compactMap { d -> String? in
+                let short = shortLabels[d.key] ?? d.key
+                return short == d.label ? nil : "\(short) = \(d.label)"
+            }
+            lines.append("  " + legend.joined(separator: "; "))
+        }
+        lines.append("")
+        lines.append("decoder matching (cosine of unit-normalised decoder rows; top \(c.options.top) per feature kept)")
+        let s1 = c.summaryAToB, s2 = c.summaryBToA
+        lines.append(row(["", "A -> B", "B -> A"]))
+        lines.append(row(["mean best cosine", fixed(s1.meanBestCosine), fixed(s2.meanBestCosine)]))
+        lines.append(row(["median best cosine", fixed(s1.medianBestCosine), fixed(s2.medianBestCosine)]))
+        for (x, y) in zip(s1.thresholdCounts, s2.thresholdCounts) {
+            lines.append(row(["best >= \(x.threshold)", count(x.count, of: c.a.featureCount), count(y.count, of: c.b.featureCount)]))
+        }
+        let assignment = c.assignment
+        lines.append("")
+        lines.append("assignment   \(assignment.method.rawValue): \(assignment.pairs.count) pairs, mean cosine \(fixed(assignment.meanCosine))"
+                     + (assignment.method == .greedy ? " (\(assignment.rounds) rounds)" : ""))
+        if assignment.unmatchedA > 0 || assignment.unmatchedB > 0 {
+            lines.append("             unmatched: \(assignment.unmatchedA) of A, \(assignment.unmatchedB) of B")
+        }
+        lines.append("             \(assignment.methodDescription)")
+        if let agreement = c.agreement {
+            lines.append("")
+            lines.append("activation agreement (Jaccard overlap of top-exemplar rows of assigned pairs, over \(agreement.cachePath))")
+            lines.append("  all pairs     " + agreementText(agreement.mean, agreement.evaluatedPairs))
+            for entry in agreement.meanAboveThreshold {
+                lines.append("  cos >= \(entry.threshold)".padding(toLength: 16, withPad: " ", startingAt: 0) + agreementText(entry.mean, entry.pairs))
+            }
+        }
+        lines.append("")
+        lines.append("best-match cosine histogram (\(s1.histogram.counts.count) bins over [-1, 1]; empty bins below the lowest value left out)")
+        lines.append(contentsOf: histogram(s1.histogram, s2.histogram))
+        lines.append("")
+        lines.append(String(format: "matching %.2f s, assignment %.2f s", c.matchingSeconds, c.assignmentSeconds))
+        return lines.joined(separator: "\n")
+    }
+
+    static func metricsTable(_ a: DictionaryMetrics, _ b: DictionaryMetrics) -> [String] {
+        let columns = MetricDefinition.all
+        let width = 10
+        var header = "     "
+        for column in columns { header += pad(shortLabels[column.key] ?? column.key, width) }
+        var lines = [header]
+        for (name, m) in [("A", a), ("B", b)] {
+            var line = "  " + name.padding(toLength: 3, withPad: " ", startingAt: 0)
+            for column in columns { line += pad(compact(column.value(m)), width) }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    static func histogram(_ x: CosineHistogram, _ y: CosineHistogram) -> [String] {
+        let bins = x.counts.count
+        let first = (0..<bins).first { x.counts[$0] > 0 || y.counts[$0] > 0 } ?? 0
+        let maximum = max(x.counts.max() ?? 1, y.counts.max() ?? 1, 1)
+        let barWidth = 24
+        func bar(_ n: Int) -> String {
+            let length = n == 0 ? 0 : max(1, Int((Double(n) / Double(maximum) * Double(barWidth)).rounded()))
+            return String(repeating: "#", count: length).padding(toLength: barWidth, withPad: " ", startingAt: 0)
+        }
+        var lines = ["  " + "cosine".padding(toLength: 16, withPad: " ", startingAt: 0) + "A -> B".padding(toLength: barWidth + 9, withPad: " ", startingAt: 0) + "B -> A"]
+        for i in first..<bins {
+            let edges = x.bin(i)
+            let label = String(format: "[%5.2f, %5.2f", edges.lower, edges.upper) + (i == bins - 1 ? "]" : ")")
+            lines.append("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0)
+                         + bar(x.counts[i]) + " " + String(x.counts[i]).padding(toLength: 8, withPad: " ", startingAt: 0)
+                         + bar(y.counts[i]) + " " + String(y.counts[i]))
+        }
+        return lines
+    }
+
+    private static func agreementText(_ mean: Double?, _ pairs: Int) -> String {
+        guard let mean else { return "n/a (no pairs)" }
+        return String(format: "%.4f over %d pairs", mean, pairs)
+    }
+
+    private static func row(_ cells: [String]) -> String {
+        cells[0].padding(toLength: 22, withPad: " ", startingAt: 0) + cells.dropFirst().map { pad($0, 20) }.joined()
+    }
+
+    private static func count(_ n: Int, of total: Int) -> String {
+        String(format: "%d (%.1f%%)", n, total > 0 ? 100 * Double(n) / Double(total) : 0)
+    }
+
+    private static func fixed(_ x: Double) -> String { x.isFinite ? String(format: "%.4f", x) : "n/a" }
+
+    private static func compact(_ x: Double) -> String {
+        guard x.isFinite else { return "n/a" }
+        return abs(x) >= 1e4 || (abs(x) < 1e-3 && x != 0) ? String(format: "%.3e", x) : String(format: "%.4f", x)
+    }
+
+    /// `s` right-aligned in `width` columns; a longer `s` gets one leading space.
+    private static func pad(_ s: String, _ width: Int) -> String {
+        guard s.count < width else { return " " + s }
+        return String(repeating: " ", count: width - s.count) + s
+    }
+}
+
+struct BenchCompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "compare's decoder matching and assignment on two random dictionaries, next to plain sgemm of the same blocks.")
+
+    @Option(help: "Activation dimension.") var d = 512
+    @Option(help: "Features of each dictionary.") var f = 32768
+    @Option(name: .customLong("f-b"), help: "Features of B (default: --f).") var fB: Int?
+    @Option(help: "Best matches per feature.") var top = 5
+    @Option(name: .customLong("row-block"), help: "Rows of A per GEMM block.") var rowBlock = DecoderMatcher.defaultRowBlock
+    @Option(name: .customLong("column-block"), help: "Rows of B per GEMM block.") var columnBlock = DecoderMatcher.defaultColumnBlock
+    @Flag(name: .customLong("no-sgemm"), help: "Skip the plain sgemm reference run.") var noSGEMM = false
+
+    func run() throws {
+        var options = CompareOptions()
+        options.top = top
+        options.rowBlock = rowBlock
+        options.columnBlock = columnBlock
+        let result = try CompareBenchmark.run(d: d, featureCountA: f, featureCountB: fB ?? f, options: options, skipSGEMM: noSGEMM) { message in
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+        }
+        print("shape                D=\(d), F_A=\(result.featureCountA), F_B=\(result.featureCountB) (random unit decoder rows), blocks \(rowBlock) x \(columnBlock)")
+        if !noSGEMM {
+            print(String(format: "plain sgemm          %.2f s  (%.1f GFLOP/s; %.1f CPU-s)", result.sgemmSeconds, result.flops / result.sgemmSeconds / 1e9,
+                         result.sgemmCPUSeconds))
+        }
+        print(String(format: "matching             %.2f s  (%.1f GFLOP/s, both directions' top lists)", result.matchingSeconds, result.flops / result.matchingSeconds / 1e9))
+        print(String(format: "assignment           %.2f s  (", result.assignmentSeconds) + result.assignment.method.rawValue
+              + String(format: ", %d pairs, %d rounds, mean cosine %.4f)", result.assignment.pairs.count, result.assignment.rounds, result.assignment.meanCosine))
+        print(String(format: "total                %.2f s  (%.1f CPU-s)", result.totalSeconds, result.compareCPUSeconds))
+        print(String(format: "mean best cosine     %.4f (A -> B)", result.meanBestCosineAToB))
+        print(String(format: "peak anonymous memory %.0f MiB (both dictionaries included)", Double(result.peakHeapBytes) / 1_048_576))
+    }
+}
