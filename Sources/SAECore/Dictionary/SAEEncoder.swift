@@ -22,6 +22,9 @@ public final class SAEEncoder {
 
     /// Rows of the last chunk.
     public private(set) var rowCount = 0
+    /// Whether `codeStorage` still holds pre-activations: an elementwise rule's codes are listed
+    /// without being written back (one read of the `[rows, F]` block instead of a read and a write).
+    private var denseCodesPending = false
     /// Nonzero codes of the last chunk: row r's are `activeFeature/activeValue[activeRowStart[r] ..< activeRowStart[r+1]]`.
     public private(set) var activeRowStart: [Int] = [0]
     public private(set) var activeFeature: [Int32] = []
@@ -54,7 +57,8 @@ public final class SAEEncoder {
 
     /// Codes of the last chunk, `[rows, F]` row-major (valid until the next `run`).
     public var codes: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(rebasing: codeStorage[0..<rowCount * sae.featureCount])
+        materializeDenseCodes()
+        return UnsafeBufferPointer(rebasing: codeStorage[0..<rowCount * sae.featureCount])
     }
 
     /// Reconstruction of the last chunk, `[rows, D]` row-major (when `run` was asked to reconstruct).
@@ -87,6 +91,7 @@ public final class SAEEncoder {
     public func run(_ x: UnsafePointer<Float>, rows count: Int, reconstruct: Bool) {
         precondition(count >= 0 && count <= maxRows, "chunk larger than the encoder was built for")
         rowCount = count
+        denseCodesPending = false
         activeRowStart = [0]
         activeFeature.removeAll(keepingCapacity: true)
         activeValue.removeAll(keepingCapacity: true)
@@ -148,14 +153,20 @@ public final class SAEEncoder {
                         0, codeStorage.baseAddress, Int32(f))
         } }
         PhaseTimer.measure("rule") {
-        // Fused rule + compaction, rows split evenly across the blocks (one per core).
+        // Fused rule + compaction, rows split evenly across the blocks (one per core). Elementwise
+        // rules only read the pre-activations here; the dense codes are written when asked for.
+        denseCodesPending = RuleBlock.canScan(sae.rule)
         let blockCount = min(blocks.count, count)
         let codes = codeStorage.baseAddress!
-        let sae = self.sae
+        let sae = self.sae, scanOnly = denseCodesPending
         blocks.withUnsafeMutableBufferPointer { blocks in
             parallelFor(blockCount) { b in
                 let first = b * count / blockCount, end = (b + 1) * count / blockCount
-                blocks[b].process(rows: first..<end, codes: codes, sae: sae)
+                if scanOnly {
+                    blocks[b].scan(rows: first..<end, preActivations: codes, sae: sae)
+                } else {
+                    blocks[b].process(rows: first..<end, codes: codes, sae: sae)
+                }
             }
         }
         for b in 0..<blockCount {
@@ -164,6 +175,17 @@ public final class SAEEncoder {
             activeFeature.append(contentsOf: blocks[b].features)
             activeValue.append(contentsOf: blocks[b].values)
         }
+        }
+    }
+
+    /// Applies the rule in place to the pre-activations that `scan` left, so the buffer holds the codes.
+    private func materializeDenseCodes() {
+        guard denseCodesPending else { return }
+        denseCodesPending = false
+        let count = rowCount, blockCount = min(blocks.count, count)
+        let codes = codeStorage.baseAddress!, sae = self.sae
+        parallelFor(blockCount) { b in
+            RuleBlock.applyElementwise(rows: (b * count / blockCount)..<((b + 1) * count / blockCount), codes: codes, sae: sae)
         }
     }
 
@@ -180,18 +202,15 @@ public final class SAEEncoder {
                         activeValue.withUnsafeBufferPointer { values in
                             parallelFor(blockCount) { b in
                                 for row in (b * count / blockCount)..<((b + 1) * count / blockCount) {
-                                    let target = output + row * d
-                                    for entry in starts[row]..<starts[row + 1] {
-                                        let value = values[entry]
-                                        let direction = weights.baseAddress! + Int(features[entry]) * d
-                                        for i in 0..<d { target[i] += value * direction[i] }
-                                    }
+                                    Self.accumulate(output + row * d, d, entries: starts[row]..<starts[row + 1],
+                                                    features: features.baseAddress!, values: values.baseAddress!, weights: weights.baseAddress!)
                                 }
                             }
                         }
                     }
                 }
             } else {
+                materializeDenseCodes()
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                             Int32(count), Int32(d), Int32(f),
                             1, codeStorage.baseAddress, Int32(f),
@@ -210,6 +229,37 @@ public final class SAEEncoder {
                             1, x, Int32(d), skip.baseAddress, Int32(d),
                             1, output, Int32(d))
             }
+        }
+    }
+}
+
+extension SAEEncoder {
+    /// target += sum of value * decoder row over the entries, four rows per sweep of the target:
+    /// four decoder rows stream from memory at once, and the target is loaded and stored a
+    /// quarter as often. Each element still adds the terms one at a time in entry order, so the
+    /// result is bit-identical to one row at a time.
+    @inline(__always)
+    static func accumulate(_ target: UnsafeMutablePointer<Float>, _ d: Int, entries: Range<Int>,
+                           features: UnsafePointer<Int32>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>) {
+        var entry = entries.lowerBound
+        while entry + 4 <= entries.upperBound {
+            let v0 = values[entry], v1 = values[entry + 1], v2 = values[entry + 2], v3 = values[entry + 3]
+            let r0 = weights + Int(features[entry]) * d, r1 = weights + Int(features[entry + 1]) * d
+            let r2 = weights + Int(features[entry + 2]) * d, r3 = weights + Int(features[entry + 3]) * d
+            for i in 0..<d {
+                var t = target[i]
+                t += v0 * r0[i]
+                t += v1 * r1[i]
+                t += v2 * r2[i]
+                t += v3 * r3[i]
+                target[i] = t
+            }
+            entry += 4
+        }
+        while entry < entries.upperBound {
+            let value = values[entry], direction = weights + Int(features[entry]) * d
+            for i in 0..<d { target[i] += value * direction[i] }
+            entry += 1
         }
     }
 }
@@ -270,6 +320,77 @@ struct RuleBlock {
                     collect(pre, f)
                 }
                 rowEnds.append(features.count)
+            }
+        }
+    }
+
+    /// Rules whose codes `scan` can list from the pre-activations without writing them.
+    static func canScan(_ rule: ActivationRule) -> Bool {
+        switch rule {
+        case .relu, .threshold: true
+        case .gated, .topK, .groupMax: false
+        }
+    }
+
+    /// Lists the codes of an elementwise rule (see `canScan`) from pre-activations, leaving them
+    /// as they are: blocks of eight are tested at once, and only blocks with a code are looked into.
+    /// The condition is exactly "`process` would leave a nonzero", NaN included.
+    mutating func scan(rows: Range<Int>, preActivations: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
+        rowEnds.removeAll(keepingCapacity: true)
+        features.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        let f = sae.featureCount
+        sae.encoderBias.withUnsafeBufferPointer { bias in
+            let thresholds: [Float]
+            if case .threshold(let t) = sae.rule { thresholds = t } else { thresholds = [] }
+            let isReLU = thresholds.isEmpty
+            thresholds.withUnsafeBufferPointer { thresholds in
+                for row in rows {
+                    let pre = UnsafeRawPointer(preActivations + row * f)
+                    var j = 0
+                    while j + 8 <= f {
+                        let value = pre.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                            + UnsafeRawPointer(bias.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self)
+                        // ReLU keeps v > 0 and NaN (max(NaN, 0) is NaN); JumpReLU keeps v > t and v > 0.
+                        let kept = isReLU
+                            ? (value .> 0) .| (value .!= value)
+                            : (value .> UnsafeRawPointer(thresholds.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self)) .& (value .> 0)
+                        if any(kept) {
+                            for i in 0..<8 where kept[i] { append(j + i, value[i]) }
+                        }
+                        j += 8
+                    }
+                    while j < f {
+                        let value = pre.load(fromByteOffset: j * 4, as: Float.self) + bias[j]
+                        let kept = isReLU ? (value > 0 || value.isNaN) : (value > thresholds[j] && value > 0)
+                        if kept { append(j, value) }
+                        j += 1
+                    }
+                    rowEnds.append(features.count)
+                }
+            }
+        }
+    }
+
+    /// What `process` does to the codes of an elementwise rule, without listing them.
+    static func applyElementwise(rows: Range<Int>, codes: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
+        let f = sae.featureCount
+        sae.encoderBias.withUnsafeBufferPointer { bias in
+            for row in rows {
+                let pre = codes + row * f
+                switch sae.rule {
+                case .relu:
+                    for j in 0..<f { pre[j] = max(pre[j] + bias[j], 0) }
+                case .threshold(let thresholds):
+                    thresholds.withUnsafeBufferPointer { thresholds in
+                        for j in 0..<f {
+                            let value = pre[j] + bias[j]
+                            pre[j] = (value > thresholds[j] && value > 0) ? value : 0
+                        }
+                    }
+                case .gated, .topK, .groupMax:
+                    preconditionFailure("not an elementwise rule with a scan")
+                }
             }
         }
     }

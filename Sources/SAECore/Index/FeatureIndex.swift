@@ -75,8 +75,11 @@ public struct FeatureIndex: Sendable {
 
     public func topExemplars(_ j: Int) -> [Exemplar] {
         let k = options.topK
-        return (0..<Int(tables.topCount[j])).map { exemplar(slot: j * k + $0, rows: tables.topRow, values: tables.topValue,
-                                                               context: tables.topContext, tokens: tables.topTokens) }
+        return (0..<Int(tables.topCount[j])).map {
+            let slot = j * k + $0
+            return exemplar(row: tables.topRow[slot], value: tables.topValue[slot], slot: slot,
+                            context: tables.topContext, tokens: tables.topTokens)
+        }
     }
 
     /// Interval exemplars: for each interval, its bounds, its share of the feature's activations, and samples (highest first).
@@ -87,16 +90,17 @@ public struct FeatureIndex: Sendable {
         return (0..<n).map { i in
             let cell = j * n + i
             let samples = (0..<Int(tables.sampleCount[cell])).map {
-                exemplar(slot: cell * m + $0, rows: tables.sampleRow, values: tables.sampleValue,
-                         context: tables.sampleContext, tokens: tables.sampleTokens)
+                let slot = cell * m + $0
+                return exemplar(row: tables.sampleRow[slot], value: tables.sampleValue[slot], slot: slot,
+                                context: tables.sampleContext, tokens: tables.sampleTokens)
             }.sorted { ($0.value, -$0.row) > ($1.value, -$1.row) }
             return (upper * Float(i) / Float(n), upper * Float(i + 1) / Float(n), Double(tables.intervalCount[cell]) / total, samples)
         }
     }
 
-    private func exemplar(slot: Int, rows: [Int64], values: [Float], context: [Float], tokens: [Int32]) -> Exemplar {
+    private func exemplar(row: Int64, value: Float, slot: Int, context: TableColumn<Float>, tokens: TableColumn<Int32>) -> Exemplar {
         let w = options.contextWidth
-        return Exemplar(row: Int(rows[slot]), value: values[slot],
+        return Exemplar(row: Int(row), value: value,
                         contextTokens: Array(tokens[slot * w..<(slot + 1) * w]),
                         contextActivations: Array(context[slot * w..<(slot + 1) * w]))
     }

@@ -18,13 +18,13 @@ public enum FeatureIndexBuilder {
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
-        var tables = FeatureTables(featureCount: f, options: options)
+        let accumulator = PhaseTimer.measure("init") { FeatureAccumulator(featureCount: f, options: options) }
+        let chunk = ChunkActivations(featureCount: f, context: c, maxRows: chunkRows + 2 * c)
         var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
         var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
         var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
         var sequenceStart = [Int](repeating: 0, count: chunkRows)
         var sequenceEnd = [Int](repeating: 0, count: chunkRows)
-        let minimum = options.minActivation
 
         var coreStart = rows.lowerBound
         while coreStart < rows.upperBound {
@@ -68,32 +68,19 @@ public enum FeatureIndexBuilder {
                 }
             } }
 
-            // Per-feature statistics from the nonzero codes; context activations from the dense codes.
-            let codes = encoder.codes.baseAddress!
-            PhaseTimer.measure("stats") { encoder.withActiveCodes(fromRow: 0) { active in
-                for row in coreStart..<coreEnd where finite[row - encodeStart] {
-                    let local = row - encodeStart
-                    let first = max(sequenceStart[row - coreStart], row - c)
-                    let last = min(sequenceEnd[row - coreStart], row + c + 1)
-                    for entry in active.rowStart[local]..<active.rowStart[local + 1] {
-                        let value = active.values[entry]
-                        guard value >= minimum, value.isFinite else { continue }
-                        let j = Int(active.features[entry])
-                        tables.record(feature: j, row: row, value: value) { slot in
-                            for p in 0..<(2 * c + 1) {
-                                let neighbour = row - c + p
-                                slot[p] = (neighbour >= first && neighbour < last && finite[neighbour - encodeStart])
-                                    ? codes[(neighbour - encodeStart) * f + j] : .nan
-                            }
-                        }
-                    }
+            // Per-feature statistics from the nonzero codes, regrouped by feature.
+            PhaseTimer.measure("stats") {
+                chunk.setRows(firstRow: encodeStart, count: encodeRows, finite: finite, core: coreOffset..<coreOffset + coreCount) { row in
+                    sequenceStart[row - coreStart]..<sequenceEnd[row - coreStart]
                 }
-            } }
+                encoder.withActiveCodes(fromRow: 0) { chunk.load($0, rowCount: encodeRows) }
+                accumulator.record(chunk, minimum: options.minActivation)
+            }
             progress?(coreEnd - rows.lowerBound, rows.count)
             coreStart = coreEnd
         }
 
-        PhaseTimer.measure("finalize") { tables.finalizeOrder() }
+        var tables = PhaseTimer.measure("finalize") { accumulator.makeTables() }
         PhaseTimer.measure("tokens") { fillContextTokens(&tables, cache: cache) }
         PhaseTimer.report()
         let provenance = IndexProvenance(
@@ -113,24 +100,6 @@ public enum FeatureIndexBuilder {
         var end = cache.sequenceOffsets[last]
         if let maxTokens = options.maxTokens { end = min(end, start + maxTokens) }
         return start..<end
-    }
-
-    /// Token ids around each kept exemplar, read from the cache once at the end.
-    static func fillContextTokens(_ tables: inout FeatureTables, cache: ActivationCache) {
-        let c = tables.options.context, w = tables.options.contextWidth
-        func fill(rows: [Int64], tokens: inout [Int32]) {
-            for slot in 0..<rows.count where rows[slot] >= 0 {
-                let row = Int(rows[slot])
-                let sequence = cache.sequence(containing: row)
-                let first = cache.sequenceOffsets[sequence], end = cache.sequenceOffsets[sequence + 1]
-                for p in 0..<w {
-                    let neighbour = row - c + p
-                    tokens[slot * w + p] = (neighbour >= first && neighbour < end) ? cache.token(atRow: neighbour) : -1
-                }
-            }
-        }
-        fill(rows: tables.topRow, tokens: &tables.topTokens)
-        fill(rows: tables.sampleRow, tokens: &tables.sampleTokens)
     }
 
     /// Path, size and modification time of a file: enough to notice that it changed.

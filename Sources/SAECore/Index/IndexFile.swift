@@ -22,7 +22,7 @@ public enum IndexFile {
             .init("top_context_tokens", .int32, [f, k, w], t.topTokens),
             .init("interval_count", .int64, [f, n], t.intervalCount),
             .init("sample_count", .int32, [f, n], t.sampleCount),
-            .init("sample_key", .int64, [f, n, m], t.sampleKey.map { Int64(bitPattern: $0) }),
+            .init("sample_key", .int64, [f, n, m], t.sampleKey),  // the same bits
             .init("sample_row", .int64, [f, n, m], t.sampleRow),
             .init("sample_value", .float32, [f, n, m], t.sampleValue),
             .init("sample_context_acts", .float32, [f, n, m, w], t.sampleContext),
@@ -66,24 +66,21 @@ public enum IndexFile {
             let count = try file.require("count")
             guard count.rank == 1 else { throw SaescopeError("tensor 'count' must be 1-d") }
             let f = count.shape[0], k = options.topK, w = options.contextWidth, n = options.intervals, m = options.perInterval
-            var t = FeatureTables(featureCount: f, options: options)
-            t.count = try array(file, "count", .int64, [f])
-            t.sum = try array(file, "sum", .float64, [f])
-            t.maxValue = try array(file, "max", .float32, [f])
-            t.rangeExponent = try array(file, "range_exponent", .int32, [f])
-            t.histogram = try array(file, "histogram", .int64, [f, options.bins])
-            t.topCount = try array(file, "top_count", .int32, [f])
-            t.topValue = try array(file, "top_value", .float32, [f, k])
-            t.topRow = try array(file, "top_row", .int64, [f, k])
-            t.topContext = try array(file, "top_context_acts", .float32, [f, k, w])
-            t.topTokens = try array(file, "top_context_tokens", .int32, [f, k, w])
-            t.intervalCount = try array(file, "interval_count", .int64, [f, n])
-            t.sampleCount = try array(file, "sample_count", .int32, [f, n])
-            t.sampleKey = (try array(file, "sample_key", .int64, [f, n, m]) as [Int64]).map { UInt64(bitPattern: $0) }
-            t.sampleRow = try array(file, "sample_row", .int64, [f, n, m])
-            t.sampleValue = try array(file, "sample_value", .float32, [f, n, m])
-            t.sampleContext = try array(file, "sample_context_acts", .float32, [f, n, m, w])
-            t.sampleTokens = try array(file, "sample_context_tokens", .int32, [f, n, m, w])
+            // Per-feature summaries are read; the exemplar tables (most of the file) stay in the
+            // map, and a feature's exemplars are paged in when they are looked at.
+            let t = try FeatureTables(
+                featureCount: f, options: options,
+                count: array(file, "count", .int64, [f]), sum: array(file, "sum", .float64, [f]),
+                maxValue: array(file, "max", .float32, [f]), rangeExponent: array(file, "range_exponent", .int32, [f]),
+                histogram: array(file, "histogram", .int64, [f, options.bins]),
+                topCount: array(file, "top_count", .int32, [f]), topValue: array(file, "top_value", .float32, [f, k]),
+                topRow: array(file, "top_row", .int64, [f, k]), topContext: column(file, "top_context_acts", .float32, [f, k, w]),
+                topTokens: column(file, "top_context_tokens", .int32, [f, k, w]),
+                intervalCount: array(file, "interval_count", .int64, [f, n]), sampleCount: array(file, "sample_count", .int32, [f, n]),
+                sampleKey: column(file, "sample_key", .int64, [f, n, m]), sampleRow: column(file, "sample_row", .int64, [f, n, m]),
+                sampleValue: column(file, "sample_value", .float32, [f, n, m]),
+                sampleContext: column(file, "sample_context_acts", .float32, [f, n, m, w]),
+                sampleTokens: column(file, "sample_context_tokens", .int32, [f, n, m, w]))
             guard t.topCount.allSatisfy({ $0 >= 0 && Int($0) <= k }), t.sampleCount.allSatisfy({ $0 >= 0 && Int($0) <= m }) else {
                 throw SaescopeError("index exemplar counts are out of range")
             }
@@ -95,16 +92,41 @@ public enum IndexFile {
         }
     }
 
-    /// Copies tensor `name`, which must have exactly `dtype` and `shape`, into a Swift array.
-    private static func array<T>(_ file: TensorDictionary, _ name: String, _ dtype: DType, _ shape: [Int]) throws -> [T] {
+    /// Tensor `name`, which must have exactly `dtype` and `shape`.
+    private static func checked(_ file: TensorDictionary, _ name: String, _ dtype: DType, _ shape: [Int], stride: Int) throws -> Tensor {
         let tensor = try file.require(name, shape: shape)
-        guard tensor.dtype == dtype, MemoryLayout<T>.stride == dtype.byteSize else {
+        guard tensor.dtype == dtype, stride == dtype.byteSize else {
             throw SaescopeError("tensor '\(name)' is \(tensor.dtype.rawValue), expected \(dtype.rawValue)")
         }
+        return tensor
+    }
+
+    /// Copies tensor `name` (see `checked`) into a Swift array.
+    private static func array<T>(_ file: TensorDictionary, _ name: String, _ dtype: DType, _ shape: [Int]) throws -> [T] {
+        let tensor = try checked(file, name, dtype, shape, stride: MemoryLayout<T>.stride)
         return [T](unsafeUninitializedCapacity: tensor.elementCount) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: tensor.rawBytes)
             initialized = tensor.elementCount
         }
+    }
+
+    /// Views tensor `name` (see `checked`) in place.
+    private static func column<T>(_ file: TensorDictionary, _ name: String, _ dtype: DType, _ shape: [Int]) throws -> TableColumn<T> {
+        let tensor = try checked(file, name, dtype, shape, stride: MemoryLayout<T>.stride)
+        return TableColumn(viewing: tensor.buffer.base + tensor.byteOffset, count: tensor.elementCount, in: tensor.buffer)
+    }
+}
+
+extension Safetensors.ArrayEntry {
+    /// A tensor written straight from a table column (owned or mapped), without a copy.
+    init<T>(_ name: String, _ dtype: DType, _ shape: [Int], _ column: TableColumn<T>) {
+        precondition(MemoryLayout<T>.stride == dtype.byteSize && elementCount(of: shape) == column.count,
+                     "tensor '\(name)' does not match its dtype or shape")
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        byteCount = column.count * dtype.byteSize
+        emit = { writer in try column.withUnsafeBytes { try writer.write($0) } }
     }
 }
 

@@ -34,62 +34,75 @@ public enum IndexMerger {
 extension FeatureTables {
     /// Folds `other` (a disjoint set of rows, same options) into these tables.
     mutating func merge(_ other: FeatureTables) {
-        var other = other
+        var other = other  // coarsened to match, on its own copy
+        let options = options, featureCount = featureCount
+        withPointers { a in other.withPointers { b in Self.merge(b, into: a, featureCount: featureCount, options: options) } }
+    }
+
+    private static func merge(_ b: Pointers, into a: Pointers, featureCount: Int, options: FeatureIndexOptions) {
         let k = options.topK, w = options.contextWidth, n = options.intervals, m = options.perInterval, bins = options.bins
-        for j in 0..<featureCount where other.count[j] > 0 {
-            if count[j] == 0 {
-                rangeExponent[j] = other.rangeExponent[j]
-            } else {
-                while rangeExponent[j] < other.rangeExponent[j] { coarsen(feature: j) }
-                while other.rangeExponent[j] < rangeExponent[j] { other.coarsen(feature: j) }
-            }
-            count[j] += other.count[j]
-            sum[j] += other.sum[j]
-            maxValue[j] = max(maxValue[j], other.maxValue[j])
-            for b in 0..<bins { histogram[j * bins + b] += other.histogram[j * bins + b] }
-
-            // Top exemplars: best k of the union, best first. (Entries are copied out as arrays:
-            // holding slices of our own storage while writing it would copy the whole table.)
-            var pool: [(value: Float, row: Int64, context: [Float], tokens: [Int32])] = []
-            for (tables, filled) in [(self, Int(topCount[j])), (other, Int(other.topCount[j]))] {
-                for s in 0..<filled {
-                    let slot = j * k + s
-                    pool.append((tables.topValue[slot], tables.topRow[slot],
-                                 Array(tables.topContext[slot * w..<(slot + 1) * w]), Array(tables.topTokens[slot * w..<(slot + 1) * w])))
+        do {
+            for j in 0..<featureCount where b.count[j] > 0 {
+                if a.count[j] == 0 {
+                    a.rangeExponent[j] = b.rangeExponent[j]
+                } else {
+                    while a.rangeExponent[j] < b.rangeExponent[j] { a.rangeExponent[j] += 1; a.cells.coarsen(feature: j) }
+                    while b.rangeExponent[j] < a.rangeExponent[j] { b.rangeExponent[j] += 1; b.cells.coarsen(feature: j) }
                 }
-            }
-            pool.sort { Self.ranksBelow($1.value, $1.row, $0.value, $0.row) }
-            for (s, entry) in pool.prefix(k).enumerated() {
-                let slot = j * k + s
-                topValue[slot] = entry.value
-                topRow[slot] = entry.row
-                topContext.replaceSubrange(slot * w..<(slot + 1) * w, with: entry.context)
-                topTokens.replaceSubrange(slot * w..<(slot + 1) * w, with: entry.tokens)
-            }
-            topCount[j] = Int32(min(k, pool.count))
+                a.count[j] += b.count[j]
+                a.sum[j] += b.sum[j]
+                a.maxValue[j] = max(a.maxValue[j], b.maxValue[j])
+                for bin in j * bins..<(j + 1) * bins { a.cells.histogram[bin] += b.cells.histogram[bin] }
 
-            // Interval samples: the m smallest keys of the union, per interval.
-            for i in 0..<n {
-                let cell = j * n + i
-                intervalCount[cell] += other.intervalCount[cell]
-                var samples: [(key: UInt64, row: Int64, value: Float, context: [Float], tokens: [Int32])] = []
-                for tables in [self, other] {
-                    for s in 0..<Int(tables.sampleCount[cell]) {
-                        let slot = cell * m + s
-                        samples.append((tables.sampleKey[slot], tables.sampleRow[slot], tables.sampleValue[slot],
-                                        Array(tables.sampleContext[slot * w..<(slot + 1) * w]), Array(tables.sampleTokens[slot * w..<(slot + 1) * w])))
+                // Top exemplars: the best k of the union, best first.
+                var pool: [(value: Float, row: Int64, from: Pointers, slot: Int)] = []
+                for (tables, filled) in [(a, Int(a.topCount[j])), (b, Int(b.topCount[j]))] {
+                    for s in 0..<filled { pool.append((tables.topValue[j * k + s], tables.topRow[j * k + s], tables, j * k + s)) }
+                }
+                pool.sort { Self.ranksBelow($1.value, $1.row, $0.value, $0.row) }
+                let topKept = Array(pool.prefix(k))
+                // Our own slots are sources too: stage the winners' contexts before writing.
+                let contexts = topKept.flatMap { Array(UnsafeBufferPointer(start: $0.from.topContext + $0.slot * w, count: w)) }
+                let tokens = topKept.flatMap { Array(UnsafeBufferPointer(start: $0.from.topTokens + $0.slot * w, count: w)) }
+                for (s, entry) in topKept.enumerated() {
+                    let slot = j * k + s
+                    a.topValue[slot] = entry.value
+                    a.topRow[slot] = entry.row
+                    for p in 0..<w {
+                        a.topContext[slot * w + p] = contexts[s * w + p]
+                        a.topTokens[slot * w + p] = tokens[s * w + p]
                     }
                 }
-                samples.sort { ($0.key, $0.row) < ($1.key, $1.row) }
-                for (s, entry) in samples.prefix(m).enumerated() {
-                    let slot = cell * m + s
-                    sampleKey[slot] = entry.key
-                    sampleRow[slot] = entry.row
-                    sampleValue[slot] = entry.value
-                    sampleContext.replaceSubrange(slot * w..<(slot + 1) * w, with: entry.context)
-                    sampleTokens.replaceSubrange(slot * w..<(slot + 1) * w, with: entry.tokens)
+                a.topCount[j] = Int32(topKept.count)
+
+                // Interval samples: the m smallest keys of the union, per interval.
+                for i in 0..<n {
+                    let cell = j * n + i
+                    a.cells.intervalCount[cell] += b.cells.intervalCount[cell]
+                    var samples: [(key: UInt64, row: Int64, from: BinnedCells, slot: Int)] = []
+                    for cells in [a.cells, b.cells] {
+                        for s in 0..<Int(cells.sampleCount[cell]) {
+                            let slot = cell * m + s
+                            samples.append((cells.sampleKey[slot], cells.sampleRow[slot], cells, slot))
+                        }
+                    }
+                    samples.sort { ($0.key, $0.row) < ($1.key, $1.row) }
+                    let kept = Array(samples.prefix(m))
+                    let staged = kept.map { ($0.key, $0.row, $0.from.sampleValue[$0.slot],
+                                             Array(UnsafeBufferPointer(start: $0.from.sampleContext + $0.slot * w, count: w)),
+                                             Array(UnsafeBufferPointer(start: $0.from.sampleTokens! + $0.slot * w, count: w))) }
+                    for (s, entry) in staged.enumerated() {
+                        let slot = cell * m + s
+                        a.cells.sampleKey[slot] = entry.0
+                        a.cells.sampleRow[slot] = entry.1
+                        a.cells.sampleValue[slot] = entry.2
+                        for p in 0..<w {
+                            a.cells.sampleContext[slot * w + p] = entry.3[p]
+                            a.cells.sampleTokens![slot * w + p] = entry.4[p]
+                        }
+                    }
+                    a.cells.sampleCount[cell] = Int32(kept.count)
                 }
-                sampleCount[cell] = Int32(min(m, samples.count))
             }
         }
     }

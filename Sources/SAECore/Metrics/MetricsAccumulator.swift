@@ -58,13 +58,15 @@ public struct MetricsAccumulator: Sendable {
 
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
         let d = inputDimension
-        var residual = [Double](repeating: 0, count: rows * d)
+        // Per-dimension chunk sums of x and of the residual, for the chunk means (row-major, in cache order).
+        var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
         for row in 0..<rows {
             var errorSquared = 0.0, inputSquared = 0.0, outputSquared = 0.0, inner = 0.0
             for i in 0..<d {
                 let a = Double(x[row * d + i]), b = Double(reconstruction[row * d + i])
                 let r = a - b
-                residual[row * d + i] = r
+                inputSum[i] += a
+                residualSum[i] += r
                 errorSquared += r * r
                 inputSquared += a * a
                 outputSquared += b * b
@@ -80,10 +82,19 @@ public struct MetricsAccumulator: Sendable {
                 normRatioCount += 1
             }
         }
-        inputMoments.add(rows: rows) { row, i in Double(x[row * d + i]) }
-        residual.withUnsafeBufferPointer { r in
-            residualMoments.add(rows: rows) { row, i in r[row * d + i] }
+        // Sums of squared deviations from the chunk means (the residual is recomputed, not stored).
+        let inputMean = inputSum.map { $0 / Double(rows) }, residualMean = residualSum.map { $0 / Double(rows) }
+        var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
+        for row in 0..<rows {
+            for i in 0..<d {
+                let a = Double(x[row * d + i])
+                let deviation = a - inputMean[i], residualDeviation = (a - Double(reconstruction[row * d + i])) - residualMean[i]
+                inputM2[i] += deviation * deviation
+                residualM2[i] += residualDeviation * residualDeviation
+            }
         }
+        inputMoments.add(rows: rows, chunkMean: inputMean, chunkM2: inputM2)
+        residualMoments.add(rows: rows, chunkMean: residualMean, chunkM2: residualM2)
         tokens += rows
     }
 
@@ -185,21 +196,14 @@ struct RunningMoments: Sendable {
         m2 = [Double](repeating: 0, count: dimension)
     }
 
-    mutating func add(rows: Int, value: (Int, Int) -> Double) {
+    /// Folds in a chunk of `rows` given its per-dimension mean and sum of squared deviations.
+    mutating func add(rows: Int, chunkMean: [Double], chunkM2: [Double]) {
         guard rows > 0 else { return }
         let chunkCount = Double(rows), total = Double(count + rows), previous = Double(count)
         for i in 0..<dimension {
-            var chunkMean = 0.0
-            for row in 0..<rows { chunkMean += value(row, i) }
-            chunkMean /= chunkCount
-            var chunkM2 = 0.0
-            for row in 0..<rows {
-                let deviation = value(row, i) - chunkMean
-                chunkM2 += deviation * deviation
-            }
-            let delta = chunkMean - mean[i]
+            let delta = chunkMean[i] - mean[i]
             mean[i] += delta * chunkCount / total
-            m2[i] += chunkM2 + delta * delta * previous * chunkCount / total
+            m2[i] += chunkM2[i] + delta * delta * previous * chunkCount / total
         }
         count += rows
     }
