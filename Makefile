@@ -2,8 +2,8 @@
 SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev zlib1g-dev tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SAMPLE_SAE := Tests/SAECoreTests/Fixtures/dictionaries/dl_autoencoder
-SAMPLE_ACTS := Tests/SAECoreTests/Fixtures/caches/tiny_f32.safetensors
+SAMPLE_SAE := samples/dictionaries/dictionary_learning/trainer_0
+SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 
 .PHONY: run test build deps bench clean
 
