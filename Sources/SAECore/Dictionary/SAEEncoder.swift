@@ -3,10 +3,11 @@ import Foundation
 
 /// Encodes and decodes chunks of tokens through one dictionary, with reusable scratch buffers.
 ///
-/// The encoder matmul goes through `cblas_sgemm`. One fused pass (split across cores) then
-/// adds the bias, applies the activation rule in place and lists every nonzero code per row
-/// (CSR), so decoding, metrics and indexing touch only the nonzeros. Decoding falls back to
-/// a GEMM when codes are dense. One instance per thread.
+/// The encoder matmul goes through `cblas_sgemm`, split by columns across the cores. One fused
+/// pass (split across cores) then adds the bias, applies the activation rule and lists every
+/// nonzero code per row (CSR), so decoding, metrics and indexing touch only the nonzeros;
+/// elementwise rules (ReLU, JumpReLU) are only tested there, and the dense codes are written
+/// when `codes` is read. Decoding falls back to a GEMM when codes are dense. One instance per thread.
 public final class SAEEncoder {
     public let sae: SparseAutoencoder
     public let maxRows: Int
@@ -19,6 +20,8 @@ public final class SAEEncoder {
     private var rowShift: [Float]
     private var rowOutputScale: [Float]
     private var blocks: [RuleBlock]
+    /// For elementwise rules: how the rule pass finds the nonzero codes without writing them.
+    private let scanTest: RuleBlock.ScanTest?
 
     /// Rows of the last chunk.
     public private(set) var rowCount = 0
@@ -45,8 +48,8 @@ public final class SAEEncoder {
         rowOutputScale = [Float](repeating: 1, count: maxRows)
         var k = 1
         if case .topK(let value) = sae.rule { k = value }
-        let blockCount = max(1, min(8, ProcessInfo.activeCores))
-        blocks = (0..<blockCount).map { _ in RuleBlock(topK: k) }
+        blocks = (0..<max(1, ProcessInfo.activeCores)).map { _ in RuleBlock(topK: k) }
+        scanTest = RuleBlock.ScanTest(sae)
     }
 
     deinit {
@@ -96,9 +99,9 @@ public final class SAEEncoder {
         activeFeature.removeAll(keepingCapacity: true)
         activeValue.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
-        PhaseTimer.measure("prepare") { prepareInput(x, rows: count) }
+        prepareInput(x, rows: count)
         encode(rows: count)
-        if reconstruct { PhaseTimer.measure("decode") { decode(x, rows: count) } }
+        if reconstruct { decode(x, rows: count) }
     }
 
     // MARK: Steps
@@ -144,37 +147,50 @@ public final class SAEEncoder {
     }
 
     private func encode(rows count: Int) {
-        let d = sae.inputDimension, f = sae.featureCount
-        PhaseTimer.measure("sgemm") { sae.encoderWeights.withUnsafeBufferPointer { weights in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(count), Int32(f), Int32(d),
-                        1, inputStorage.baseAddress, Int32(d),
-                        weights.baseAddress, Int32(f),
-                        0, codeStorage.baseAddress, Int32(f))
-        } }
-        PhaseTimer.measure("rule") {
-        // Fused rule + compaction, rows split evenly across the blocks (one per core). Elementwise
-        // rules only read the pre-activations here; the dense codes are written when asked for.
-        denseCodesPending = RuleBlock.canScan(sae.rule)
-        let blockCount = min(blocks.count, count)
-        let codes = codeStorage.baseAddress!
-        let sae = self.sae, scanOnly = denseCodesPending
+        let f = sae.featureCount
+        // The matmul, split by columns across the cores on the encoder's own threads (see BLASThreads).
+        let parts = max(1, min(blocks.count, f / 512))
+        BLASThreads.withSingleThread(parts > 1) {
+            parallelFor(parts) { part in multiply(rows: count, columns: Self.columnBlock(part, of: parts, features: f)) }
+        }
+        // Fused rule + compaction, rows split evenly across the cores. Elementwise rules only
+        // read the pre-activations; their dense codes are written if asked for.
+        denseCodesPending = scanTest != nil
+        let rowBlocks = min(blocks.count, count)
+        let sae = self.sae, scanTest = self.scanTest, codes = codeStorage.baseAddress!
         blocks.withUnsafeMutableBufferPointer { blocks in
-            parallelFor(blockCount) { b in
-                let first = b * count / blockCount, end = (b + 1) * count / blockCount
-                if scanOnly {
-                    blocks[b].scan(rows: first..<end, preActivations: codes, sae: sae)
+            parallelFor(rowBlocks) { b in
+                let rows = (b * count / rowBlocks)..<((b + 1) * count / rowBlocks)
+                blocks[b].reset()
+                if let scanTest {
+                    blocks[b].scan(rows: rows, preActivations: codes, sae: sae, test: scanTest)
                 } else {
-                    blocks[b].process(rows: first..<end, codes: codes, sae: sae)
+                    blocks[b].process(rows: rows, codes: codes, sae: sae)
                 }
             }
         }
-        for b in 0..<blockCount {
+        for b in 0..<rowBlocks {
             let base = activeFeature.count
             activeRowStart.append(contentsOf: blocks[b].rowEnds.map { $0 + base })
             activeFeature.append(contentsOf: blocks[b].features)
             activeValue.append(contentsOf: blocks[b].values)
         }
+    }
+
+    /// Core `part`'s columns; blocks start on multiples of 64, where BLAS kernels tile evenly.
+    static func columnBlock(_ part: Int, of parts: Int, features f: Int) -> Range<Int> {
+        (part == 0 ? 0 : (part * f / parts) & ~63)..<(part == parts - 1 ? f : ((part + 1) * f / parts) & ~63)
+    }
+
+    /// Pre-activations of `columns` for `rows` rows into the code buffer (without the bias).
+    private func multiply(rows count: Int, columns: Range<Int>) {
+        let d = sae.inputDimension, f = sae.featureCount
+        sae.encoderWeights.withUnsafeBufferPointer { weights in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                        Int32(count), Int32(columns.count), Int32(d),
+                        1, inputStorage.baseAddress, Int32(d),
+                        weights.baseAddress! + columns.lowerBound, Int32(f),
+                        0, codeStorage.baseAddress! + columns.lowerBound, Int32(f))
         }
     }
 
@@ -234,14 +250,35 @@ public final class SAEEncoder {
 }
 
 extension SAEEncoder {
-    /// target += sum of value * decoder row over the entries, four rows per sweep of the target:
-    /// four decoder rows stream from memory at once, and the target is loaded and stored a
-    /// quarter as often. Each element still adds the terms one at a time in entry order, so the
-    /// result is bit-identical to one row at a time.
+    /// target += sum of value * decoder row over the entries, eight (then four) rows per sweep of
+    /// the target: several decoder rows stream from memory at once, and the target is loaded and
+    /// stored an eighth as often. Each element still adds the terms one at a time in entry order,
+    /// so the result is bit-identical to one row at a time.
     @inline(__always)
     static func accumulate(_ target: UnsafeMutablePointer<Float>, _ d: Int, entries: Range<Int>,
                            features: UnsafePointer<Int32>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>) {
         var entry = entries.lowerBound
+        while entry + 8 <= entries.upperBound {
+            let v0 = values[entry], v1 = values[entry + 1], v2 = values[entry + 2], v3 = values[entry + 3]
+            let v4 = values[entry + 4], v5 = values[entry + 5], v6 = values[entry + 6], v7 = values[entry + 7]
+            let r0 = weights + Int(features[entry]) * d, r1 = weights + Int(features[entry + 1]) * d
+            let r2 = weights + Int(features[entry + 2]) * d, r3 = weights + Int(features[entry + 3]) * d
+            let r4 = weights + Int(features[entry + 4]) * d, r5 = weights + Int(features[entry + 5]) * d
+            let r6 = weights + Int(features[entry + 6]) * d, r7 = weights + Int(features[entry + 7]) * d
+            for i in 0..<d {
+                var t = target[i]
+                t += v0 * r0[i]
+                t += v1 * r1[i]
+                t += v2 * r2[i]
+                t += v3 * r3[i]
+                t += v4 * r4[i]
+                t += v5 * r5[i]
+                t += v6 * r6[i]
+                t += v7 * r7[i]
+                target[i] = t
+            }
+            entry += 8
+        }
         while entry + 4 <= entries.upperBound {
             let v0 = values[entry], v1 = values[entry + 1], v2 = values[entry + 2], v3 = values[entry + 3]
             let r0 = weights + Int(features[entry]) * d, r1 = weights + Int(features[entry + 1]) * d
@@ -264,8 +301,40 @@ extension SAEEncoder {
     }
 }
 
+/// Runs BLAS single-threaded while the encoder splits its matmul across its own threads.
+/// OpenBLAS's worker threads busy-wait for a while after every call, so between the encoder's
+/// matmuls they would take the cores from its parallel passes (rule, decode, indexing); with
+/// BLAS single-threaded they go to sleep. Results differ from one BLAS call only in the last
+/// bits, as they already do between BLAS thread counts. Reference counted, so concurrent
+/// encoders restore the caller's setting only when the last one is done.
+enum BLASThreads {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var holders = 0
+    nonisolated(unsafe) private static var saved: Int32 = 1
+
+    /// Runs `body` with BLAS single-threaded when `condition` holds.
+    static func withSingleThread<R>(_ condition: Bool = true, _ body: () throws -> R) rethrows -> R {
+        guard condition else { return try body() }
+        lock.lock()
+        if holders == 0 {
+            saved = openblas_get_num_threads()
+            openblas_set_num_threads(1)
+        }
+        holders += 1
+        lock.unlock()
+        defer {
+            lock.lock()
+            holders -= 1
+            if holders == 0 { openblas_set_num_threads(saved) }
+            lock.unlock()
+        }
+        return try body()
+    }
+}
+
 /// One core's share of the rule pass: its rows' nonzero codes, and its own top-k scratch.
 struct RuleBlock {
+    /// Where each row's codes end in `features`/`values`.
     var rowEnds: [Int] = []
     var features: [Int32] = []
     var values: [Float] = []
@@ -273,11 +342,14 @@ struct RuleBlock {
 
     init(topK: Int) { selector = TopKSelector(capacity: topK) }
 
-    /// Adds the encoder bias to rows of pre-activations, applies the rule in place, and lists the nonzeros.
-    mutating func process(rows: Range<Int>, codes: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
+    mutating func reset() {
         rowEnds.removeAll(keepingCapacity: true)
         features.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)
+    }
+
+    /// Adds the encoder bias to rows of pre-activations, applies the rule in place, and lists the nonzeros.
+    mutating func process(rows: Range<Int>, codes: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
         let f = sae.featureCount
         sae.encoderBias.withUnsafeBufferPointer { bias in
             for row in rows {
@@ -324,51 +396,74 @@ struct RuleBlock {
         }
     }
 
-    /// Rules whose codes `scan` can list from the pre-activations without writing them.
-    static func canScan(_ rule: ActivationRule) -> Bool {
-        switch rule {
-        case .relu, .threshold: true
-        case .gated, .topK, .groupMax: false
+    /// How `scan` tests a pre-activation p of feature j against `floor[j]` (see `ScanTest.init`).
+    struct ScanTest {
+        /// Compare p + bias rather than p.
+        let addsBias: Bool
+        /// Keep "not (value <= floor)", NaN included (ReLU), rather than "value > floor" (JumpReLU).
+        let keepsNaN: Bool
+        let floor: [Float]
+
+        /// nil for the rules that `scan` does not handle.
+        init?(_ sae: SparseAutoencoder) {
+            switch sae.rule {
+            case .relu where sae.encoderBias.allSatisfy(\.isFinite):
+                // max(p + b, 0) != 0 exactly when not (p <= -b), NaN included: the rounded sum has
+                // the sign of the exact one and is zero only when it is, so the add can wait until
+                // a code is found.
+                (addsBias, keepsNaN, floor) = (false, true, sae.encoderBias.map { -$0 })
+            case .relu:
+                (addsBias, keepsNaN, floor) = (true, true, [Float](repeating: 0, count: sae.featureCount))
+            case .threshold(let thresholds):
+                // v > t and v > 0 is v > max(t, 0) (never for a NaN t or v).
+                (addsBias, keepsNaN, floor) = (true, false, thresholds.map { max($0, 0) })
+            case .gated, .topK, .groupMax:
+                return nil
+            }
         }
     }
 
-    /// Lists the codes of an elementwise rule (see `canScan`) from pre-activations, leaving them
-    /// as they are: blocks of eight are tested at once, and only blocks with a code are looked into.
-    /// The condition is exactly "`process` would leave a nonzero", NaN included.
-    mutating func scan(rows: Range<Int>, preActivations: UnsafeMutablePointer<Float>, sae: SparseAutoencoder) {
-        rowEnds.removeAll(keepingCapacity: true)
-        features.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
+    /// Lists the codes of an elementwise rule from the pre-activations of `rows`, leaving those
+    /// as they are (exactly the nonzeros, NaN included, that `process` would leave). Sixteen
+    /// features are tested at once against `test.floor`; only blocks holding a code are looked into.
+    mutating func scan(rows: Range<Int>, preActivations: UnsafeMutablePointer<Float>, sae: SparseAutoencoder, test: ScanTest) {
         let f = sae.featureCount
         sae.encoderBias.withUnsafeBufferPointer { bias in
-            let thresholds: [Float]
-            if case .threshold(let t) = sae.rule { thresholds = t } else { thresholds = [] }
-            let isReLU = thresholds.isEmpty
-            thresholds.withUnsafeBufferPointer { thresholds in
-                for row in rows {
-                    let pre = UnsafeRawPointer(preActivations + row * f)
-                    var j = 0
-                    while j + 8 <= f {
-                        let value = pre.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-                            + UnsafeRawPointer(bias.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self)
-                        // ReLU keeps v > 0 and NaN (max(NaN, 0) is NaN); JumpReLU keeps v > t and v > 0.
-                        let kept = isReLU
-                            ? (value .> 0) .| (value .!= value)
-                            : (value .> UnsafeRawPointer(thresholds.baseAddress! + j).loadUnaligned(as: SIMD8<Float>.self)) .& (value .> 0)
-                        if any(kept) {
-                            for i in 0..<8 where kept[i] { append(j + i, value[i]) }
-                        }
-                        j += 8
-                    }
-                    while j < f {
-                        let value = pre.load(fromByteOffset: j * 4, as: Float.self) + bias[j]
-                        let kept = isReLU ? (value > 0 || value.isNaN) : (value > thresholds[j] && value > 0)
-                        if kept { append(j, value) }
-                        j += 1
-                    }
-                    rowEnds.append(features.count)
+            test.floor.withUnsafeBufferPointer { floor in
+                let bias = bias.baseAddress!, floor = floor.baseAddress!
+                // The three tests as separate loops, each with its comparison fixed.
+                switch (test.addsBias, test.keepsNaN) {
+                case (false, _): scanRows(rows, preActivations, f, bias, floor, addsBias: false, keepsNaN: true)
+                case (true, true): scanRows(rows, preActivations, f, bias, floor, addsBias: true, keepsNaN: true)
+                case (true, false): scanRows(rows, preActivations, f, bias, floor, addsBias: true, keepsNaN: false)
                 }
             }
+        }
+    }
+
+    @inline(__always)
+    private mutating func scanRows(_ rows: Range<Int>, _ preActivations: UnsafeMutablePointer<Float>, _ f: Int,
+                                   _ bias: UnsafePointer<Float>, _ floor: UnsafePointer<Float>, addsBias: Bool, keepsNaN: Bool) {
+        @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+            UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+        }
+        for row in rows {
+            let pre = UnsafePointer(preActivations + row * f)
+            var j = 0
+            while j + 16 <= f {
+                let value = addsBias ? load(pre + j) + load(bias + j) : load(pre + j)
+                let kept = keepsNaN ? .!(value .<= load(floor + j)) : value .> load(floor + j)
+                if any(kept) {
+                    for i in 0..<16 where kept[i] { append(j + i, pre[j + i] + bias[j + i]) }
+                }
+                j += 16
+            }
+            while j < f {
+                let value = addsBias ? pre[j] + bias[j] : pre[j]
+                if keepsNaN ? !(value <= floor[j]) : value > floor[j] { append(j, pre[j] + bias[j]) }
+                j += 1
+            }
+            rowEnds.append(features.count)
         }
     }
 

@@ -30,7 +30,8 @@ final class FeatureAccumulator: @unchecked Sendable {
 
     private let summaries: UnsafeMutablePointer<Summary>
     private let heap: UnsafeMutablePointer<TopEntry>
-    // Tables handed over as they are at the end; the pointers below write into them.
+    // Tables already in their final layout, written through the pointers below; at the end the
+    // columns are handed over as they are and the rest copied into arrays.
     private var topContext: TableColumn<Float>
     private var histogram: TableColumn<Int64>
     private var intervalCount: TableColumn<Int64>
@@ -75,20 +76,21 @@ final class FeatureAccumulator: @unchecked Sendable {
 
     // MARK: Recording
 
-    /// Records the chunk's activations (those on recorded rows, finite and at least `minimum`),
+    /// Records the batch's activations (those on recorded rows, finite and at least `minimum`),
     /// blocks of features in parallel.
-    func record(_ chunk: ChunkActivations, minimum: Float) {
+    func record(_ batch: ActivationBatch, minimum: Float) {
         // More blocks than cores, so that a core taken by another process does not hold the rest up.
         let f = featureCount, blocks = max(1, min(f, 4 * ProcessInfo.activeCores))
         parallelFor(blocks) { b in
-            record(chunk, features: (b * f / blocks)..<((b + 1) * f / blocks), minimum: minimum)
+            record(batch, features: (b * f / blocks)..<((b + 1) * f / blocks), minimum: minimum)
         }
     }
 
-    /// Records the chunk's activations of `features`; calls for disjoint ranges may run concurrently.
-    private func record(_ chunk: ChunkActivations, features: Range<Int>, minimum: Float) {
+    /// Records the batch's activations of `features`; calls for disjoint ranges may run concurrently.
+    private func record(_ batch: ActivationBatch, features: Range<Int>, minimum: Float) {
         let k = options.topK, w = options.contextWidth
-        let start = chunk.featureStart, rows = chunk.rows, values = chunk.values, recorded = chunk.recorded
+        let start = batch.featureStart, rows = batch.rows, values = batch.values, recorded = batch.recorded
+        let firstRow = batch.firstRow
         for j in features {
             let listStart = Int(start[j]), listEnd = Int(start[j + 1])
             guard listStart < listEnd else { continue }
@@ -96,7 +98,7 @@ final class FeatureAccumulator: @unchecked Sendable {
             for e in listStart..<listEnd {
                 let local = Int(rows[e]), value = values[e]
                 guard recorded[local], value >= minimum, value.isFinite else { continue }
-                let row = chunk.firstRow + local
+                let row = firstRow + local
                 summary.count += 1
                 summary.sum += Double(value)
                 if value > summary.maxValue { summary.maxValue = value }
@@ -110,10 +112,10 @@ final class FeatureAccumulator: @unchecked Sendable {
                 }
                 // Contexts are written only for the exemplars kept.
                 if let slot = offerTop(feature: j, summary: &summary, value: value, row: Int64(row), k: k, width: w) {
-                    chunk.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
+                    batch.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
                 }
                 if let slot = cells.add(feature: j, value: value, exponent: summary.exponent, row: row) {
-                    chunk.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
+                    batch.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
                 }
             }
             summaries[j] = summary

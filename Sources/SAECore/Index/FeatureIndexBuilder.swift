@@ -1,12 +1,19 @@
 import Foundation
 
 /// Builds a `FeatureIndex` in one streaming pass: chunks of rows are encoded through BLAS, and
-/// every nonzero code updates its feature's counts, histogram, top and interval exemplars. Each
-/// chunk is encoded with `context` extra rows on both sides (within the sequence), so every
+/// every nonzero code updates its feature's counts, histogram, top and interval exemplars
+/// (`FeatureAccumulator`), a batch of chunks at a time, regrouped by feature (`ActivationBatch`).
+/// Each chunk is encoded with `context` extra rows on both sides (within the sequence), so every
 /// exemplar's context activations come from the same pass.
 public enum FeatureIndexBuilder {
     /// Progress as (tokens done, tokens to do).
     public typealias Progress = (Int, Int) -> Void
+
+    /// Rows and nonzero codes at which a batch of chunks is recorded: each feature's tables are
+    /// visited once per batch, so larger batches record faster, and the batch costs 16 bytes
+    /// per nonzero code (1 << 20 codes: 16 MiB).
+    static let batchRows = 8192
+    static let batchEntries = 1 << 20
 
     public static func build(
         sae: SparseAutoencoder, saePath: String, cache: ActivationCache, options: FeatureIndexOptions,
@@ -18,8 +25,8 @@ public enum FeatureIndexBuilder {
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
-        let accumulator = PhaseTimer.measure("init") { FeatureAccumulator(featureCount: f, options: options) }
-        let chunk = ChunkActivations(featureCount: f, context: c, maxRows: chunkRows + 2 * c)
+        let accumulator = FeatureAccumulator(featureCount: f, options: options)
+        let batch = ActivationBatch(featureCount: f, context: c)
         var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
         var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
         var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
@@ -41,7 +48,7 @@ public enum FeatureIndexBuilder {
             let encodeEnd = min(sequenceEnd[coreEnd - 1 - coreStart], coreEnd + c)
             let encodeRows = encodeEnd - encodeStart
 
-            PhaseTimer.measure("read") { x.withUnsafeMutableBufferPointer { buffer in
+            x.withUnsafeMutableBufferPointer { buffer in
                 cache.readRows(encodeStart..<encodeEnd, into: buffer.baseAddress!)
                 // Non-finite rows are zeroed for the encoder and left out of every statistic.
                 for r in 0..<encodeRows {
@@ -49,12 +56,12 @@ public enum FeatureIndexBuilder {
                     finite[r] = (0..<d).allSatisfy { row[$0].isFinite }
                     if !finite[r] { row.update(repeating: 0, count: d) }
                 }
-            } }
+            }
             x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
 
             // Dictionary metrics over the finite core rows, in contiguous runs.
             let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
-            PhaseTimer.measure("metrics") { x.withUnsafeBufferPointer { xs in
+            x.withUnsafeBufferPointer { xs in
                 var run = coreOffset
                 while run < coreOffset + coreCount {
                     guard finite[run] else { metrics.recordSkipped(1); run += 1; continue }
@@ -66,23 +73,25 @@ public enum FeatureIndexBuilder {
                     }
                     run = end
                 }
-            } }
+            }
 
-            // Per-feature statistics from the nonzero codes, regrouped by feature.
-            PhaseTimer.measure("stats") {
-                chunk.setRows(firstRow: encodeStart, count: encodeRows, finite: finite, core: coreOffset..<coreOffset + coreCount) { row in
+            // Per-feature statistics, from the nonzero codes of batches of chunks regrouped by feature.
+            encoder.withActiveCodes(fromRow: 0) { codes in
+                batch.append(codes, encoded: encodeStart..<encodeEnd, finite: finite, core: coreStart..<coreEnd) { row in
                     sequenceStart[row - coreStart]..<sequenceEnd[row - coreStart]
                 }
-                encoder.withActiveCodes(fromRow: 0) { chunk.load($0, rowCount: encodeRows) }
-                accumulator.record(chunk, minimum: options.minActivation)
+            }
+            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || coreEnd == rows.upperBound {
+                batch.regroup()
+                accumulator.record(batch, minimum: options.minActivation)
+                batch.clear()
             }
             progress?(coreEnd - rows.lowerBound, rows.count)
             coreStart = coreEnd
         }
 
-        var tables = PhaseTimer.measure("finalize") { accumulator.makeTables() }
-        PhaseTimer.measure("tokens") { fillContextTokens(&tables, cache: cache) }
-        PhaseTimer.report()
+        var tables = accumulator.makeTables()
+        fillContextTokens(&tables, cache: cache)
         let provenance = IndexProvenance(
             saePath: saePath, saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
             cachePath: cache.path, cacheFingerprint: cache.fingerprint(),

@@ -66,7 +66,7 @@ extension FeatureTables {
         a < b || (a == b && rowA > rowB)
     }
 
-    /// Writable pointers to every table (mapped tables are copied first), for merge.
+    /// Writable pointers to every table, for the duration of `body` (mapped tables are copied first).
     struct Pointers {
         let count: UnsafeMutablePointer<Int64>
         let sum: UnsafeMutablePointer<Double>

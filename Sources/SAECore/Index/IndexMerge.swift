@@ -40,70 +40,68 @@ extension FeatureTables {
     }
 
     private static func merge(_ b: Pointers, into a: Pointers, featureCount: Int, options: FeatureIndexOptions) {
-        let k = options.topK, w = options.contextWidth, n = options.intervals, m = options.perInterval, bins = options.bins
-        do {
-            for j in 0..<featureCount where b.count[j] > 0 {
-                if a.count[j] == 0 {
-                    a.rangeExponent[j] = b.rangeExponent[j]
-                } else {
-                    while a.rangeExponent[j] < b.rangeExponent[j] { a.rangeExponent[j] += 1; a.cells.coarsen(feature: j) }
-                    while b.rangeExponent[j] < a.rangeExponent[j] { b.rangeExponent[j] += 1; b.cells.coarsen(feature: j) }
-                }
-                a.count[j] += b.count[j]
-                a.sum[j] += b.sum[j]
-                a.maxValue[j] = max(a.maxValue[j], b.maxValue[j])
-                for bin in j * bins..<(j + 1) * bins { a.cells.histogram[bin] += b.cells.histogram[bin] }
-
-                // Top exemplars: the best k of the union, best first.
-                var pool: [(value: Float, row: Int64, from: Pointers, slot: Int)] = []
-                for (tables, filled) in [(a, Int(a.topCount[j])), (b, Int(b.topCount[j]))] {
-                    for s in 0..<filled { pool.append((tables.topValue[j * k + s], tables.topRow[j * k + s], tables, j * k + s)) }
-                }
-                pool.sort { Self.ranksBelow($1.value, $1.row, $0.value, $0.row) }
-                let topKept = Array(pool.prefix(k))
-                // Our own slots are sources too: stage the winners' contexts before writing.
-                let contexts = topKept.flatMap { Array(UnsafeBufferPointer(start: $0.from.topContext + $0.slot * w, count: w)) }
-                let tokens = topKept.flatMap { Array(UnsafeBufferPointer(start: $0.from.topTokens + $0.slot * w, count: w)) }
-                for (s, entry) in topKept.enumerated() {
-                    let slot = j * k + s
-                    a.topValue[slot] = entry.value
-                    a.topRow[slot] = entry.row
-                    for p in 0..<w {
-                        a.topContext[slot * w + p] = contexts[s * w + p]
-                        a.topTokens[slot * w + p] = tokens[s * w + p]
-                    }
-                }
-                a.topCount[j] = Int32(topKept.count)
-
-                // Interval samples: the m smallest keys of the union, per interval.
-                for i in 0..<n {
-                    let cell = j * n + i
-                    a.cells.intervalCount[cell] += b.cells.intervalCount[cell]
-                    var samples: [(key: UInt64, row: Int64, from: BinnedCells, slot: Int)] = []
-                    for cells in [a.cells, b.cells] {
-                        for s in 0..<Int(cells.sampleCount[cell]) {
-                            let slot = cell * m + s
-                            samples.append((cells.sampleKey[slot], cells.sampleRow[slot], cells, slot))
-                        }
-                    }
-                    samples.sort { ($0.key, $0.row) < ($1.key, $1.row) }
-                    let kept = Array(samples.prefix(m))
-                    let staged = kept.map { ($0.key, $0.row, $0.from.sampleValue[$0.slot],
-                                             Array(UnsafeBufferPointer(start: $0.from.sampleContext + $0.slot * w, count: w)),
-                                             Array(UnsafeBufferPointer(start: $0.from.sampleTokens! + $0.slot * w, count: w))) }
-                    for (s, entry) in staged.enumerated() {
-                        let slot = cell * m + s
-                        a.cells.sampleKey[slot] = entry.0
-                        a.cells.sampleRow[slot] = entry.1
-                        a.cells.sampleValue[slot] = entry.2
-                        for p in 0..<w {
-                            a.cells.sampleContext[slot * w + p] = entry.3[p]
-                            a.cells.sampleTokens![slot * w + p] = entry.4[p]
-                        }
-                    }
-                    a.cells.sampleCount[cell] = Int32(kept.count)
-                }
+        let bins = options.bins, n = options.intervals
+        for j in 0..<featureCount where b.count[j] > 0 {
+            if a.count[j] == 0 {
+                a.rangeExponent[j] = b.rangeExponent[j]
+            } else {
+                while a.rangeExponent[j] < b.rangeExponent[j] { a.rangeExponent[j] += 1; a.cells.coarsen(feature: j) }
+                while b.rangeExponent[j] < a.rangeExponent[j] { b.rangeExponent[j] += 1; b.cells.coarsen(feature: j) }
             }
+            a.count[j] += b.count[j]
+            a.sum[j] += b.sum[j]
+            a.maxValue[j] = max(a.maxValue[j], b.maxValue[j])
+            for bin in j * bins..<(j + 1) * bins { a.cells.histogram[bin] += b.cells.histogram[bin] }
+            mergeTop(feature: j, b, into: a, options: options)
+            for cell in j * n..<(j + 1) * n { mergeSamples(cell: cell, b.cells, into: a.cells) }
         }
+    }
+
+    /// Top exemplars: the best k of the union, best first.
+    private static func mergeTop(feature j: Int, _ b: Pointers, into a: Pointers, options: FeatureIndexOptions) {
+        let k = options.topK, w = options.contextWidth
+        var pool: [(value: Float, row: Int64, from: Pointers, slot: Int)] = []
+        for tables in [a, b] {
+            for slot in j * k..<j * k + Int(tables.topCount[j]) { pool.append((tables.topValue[slot], tables.topRow[slot], tables, slot)) }
+        }
+        pool.sort { ranksBelow($1.value, $1.row, $0.value, $0.row) }
+        // Our own slots are sources too: stage the winners before writing.
+        let kept = pool.prefix(k).map { entry in
+            (entry.value, entry.row, Array(UnsafeBufferPointer(start: entry.from.topContext + entry.slot * w, count: w)),
+             Array(UnsafeBufferPointer(start: entry.from.topTokens + entry.slot * w, count: w)))
+        }
+        for (s, (value, row, context, tokens)) in kept.enumerated() {
+            let slot = j * k + s
+            a.topValue[slot] = value
+            a.topRow[slot] = row
+            (a.topContext + slot * w).update(from: context, count: w)
+            (a.topTokens + slot * w).update(from: tokens, count: w)
+        }
+        a.topCount[j] = Int32(kept.count)
+    }
+
+    /// Interval samples: the m smallest keys of the union.
+    private static func mergeSamples(cell: Int, _ b: BinnedCells, into a: BinnedCells) {
+        let m = a.perInterval, w = a.width
+        a.intervalCount[cell] += b.intervalCount[cell]
+        var pool: [(key: UInt64, row: Int64, from: BinnedCells, slot: Int)] = []
+        for cells in [a, b] {
+            for slot in cell * m..<cell * m + Int(cells.sampleCount[cell]) { pool.append((cells.sampleKey[slot], cells.sampleRow[slot], cells, slot)) }
+        }
+        pool.sort { ($0.key, $0.row) < ($1.key, $1.row) }
+        let kept = pool.prefix(m).map { entry in
+            (entry.key, entry.row, entry.from.sampleValue[entry.slot],
+             Array(UnsafeBufferPointer(start: entry.from.sampleContext + entry.slot * w, count: w)),
+             Array(UnsafeBufferPointer(start: entry.from.sampleTokens! + entry.slot * w, count: w)))
+        }
+        for (s, (key, row, value, context, tokens)) in kept.enumerated() {
+            let slot = cell * m + s
+            a.sampleKey[slot] = key
+            a.sampleRow[slot] = row
+            a.sampleValue[slot] = value
+            (a.sampleContext + slot * w).update(from: context, count: w)
+            (a.sampleTokens! + slot * w).update(from: tokens, count: w)
+        }
+        a.sampleCount[cell] = Int32(kept.count)
     }
 }
