@@ -11,12 +11,13 @@ struct ProbeCommand: ParsableCommand {
         Every dataset is centred on its own mean. A test set inside the training set is scored on its
         held-out 20% (seeded split); the oracle row trains on each test set's own 80%.
         Methods: dim (difference in means), dim-iid (with the pooled within-class covariance),
-        lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth).
+        lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth),
+        lr-l2 (L2-regularised, with a bias: scikit-learn's default LogisticRegression(C=1), solved to its optimum).
         """)
 
     @Option(name: .customLong("data"), help: "A dataset (repeat for several).") var data: [String]
     @Option(help: "Training sets, comma separated; a+b trains on the union (default: each dataset alone).") var train: String?
-    @Option(help: "dim, dim-iid, lda, lr or all.") var method = "all"
+    @Option(help: "dim, dim-iid, lda, lr, lr-l2 or all.") var method = "all"
     @Option(help: "Label column, or a^b for the XOR of two boolean columns.") var label = "label"
     @Option(help: "Seed of the 80/20 splits.") var seed: UInt64 = 0
     @Flag(help: "Print JSON.") var json = false
@@ -24,7 +25,7 @@ struct ProbeCommand: ParsableCommand {
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data") }
         guard method == "all" || ProbeMethod(rawValue: method) != nil else {
-            throw ValidationError("--method must be one of dim, dim-iid, lda, lr, all")
+            throw ValidationError("--method must be one of \(ProbeMethod.allCases.map(\.rawValue).joined(separator: ", ")), all")
         }
     }
 
@@ -51,7 +52,8 @@ struct ProbeCommand: ParsableCommand {
         }
         for matrix in matrices {
             print("\(matrix.method.rawValue): accuracy (AUROC), label \(label); rows = trained on, columns = tested on")
-            let width = max(12, (matrix.trainSets + matrix.testSets + ["oracle"]).map(\.count).max()! + 2)
+            // "0.000 (0.000)" is 13 characters: cells are at least 15 wide so columns never run together.
+            let width = max(15, (matrix.trainSets + matrix.testSets + ["oracle"]).map(\.count).max()! + 2)
             func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
             print(pad("") + matrix.testSets.map(pad).joined())
             for (row, name) in matrix.trainSets.enumerated() {

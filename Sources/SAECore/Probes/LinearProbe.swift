@@ -12,6 +12,11 @@ public enum ProbeMethod: String, Sendable, CaseIterable, Codable {
     /// Logistic regression without bias, as the Geometry of Truth code trains it: binary
     /// cross-entropy, full-batch AdamW (lr 1e-3, weight decay 0.1, 1000 epochs), from zero.
     case logisticRegression = "lr"
+    /// L2-regularised logistic regression with a bias, scikit-learn's default
+    /// `LogisticRegression(C=1.0, penalty='l2', fit_intercept=True)`, solved to its optimum by
+    /// damped Newton (see `L2LogisticRegression`). Inputs are the per-dataset centred
+    /// activations, as for the other methods (not standardised).
+    case logisticRegressionL2 = "lr-l2"
 }
 
 /// A trained linear probe: `score = direction . x + bias` on centred activations; true when > 0.
@@ -22,7 +27,8 @@ public struct LinearProbe: Sendable {
 
     public func scores(_ x: Matrix) -> [Double] { x.times(direction).map { $0 + bias } }
 
-    /// Trains on centred activations `x` with labels `y`.
+    /// Trains on centred activations `x` (each dataset centred on its own mean, as
+    /// `ProbeDataset.centred()` and `GeneralizationMatrix` give them) with labels `y`.
     public static func train(_ method: ProbeMethod, x: Matrix, y: [Bool]) throws -> LinearProbe {
         guard x.rows == y.count, y.contains(true), y.contains(false) else {
             throw SaescopeError("a probe needs both true and false examples")
@@ -46,6 +52,9 @@ public struct LinearProbe: Sendable {
             return LinearProbe(method: method, direction: direction, bias: -dot(direction, midpoint) + prior)
         case .logisticRegression:
             return LinearProbe(method: method, direction: adamWLogisticRegression(x: x, y: y), bias: 0)
+        case .logisticRegressionL2:
+            let fit = try L2LogisticRegression.fit(x: x, y: y)
+            return LinearProbe(method: method, direction: fit.weights, bias: fit.intercept)
         }
     }
 
