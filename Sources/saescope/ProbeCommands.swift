@@ -13,6 +13,12 @@ struct ProbeCommand: ParsableCommand {
         Methods: dim (difference in means), dim-iid (with the pooled within-class covariance),
         lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth),
         lr-l2 (L2-regularised, with a bias: scikit-learn's default LogisticRegression(C=1), solved to its optimum).
+        With --sae: for each probe trained on a training set (every method), the --align features of the
+        dictionary whose decoder rows W_dec[f] have the highest and the lowest cosine with the probe
+        direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]). --json then adds,
+        per method, "alignment": one entry per training set with "decoder" (and "encoder") lists of
+        {"feature", "cosine"} under "positive" and "negative"; every --json output has the probes'
+        "directions" and "biases", one per training set.
         """)
 
     @Option(name: .customLong("data"), help: "A dataset (repeat for several).") var data: [String]
@@ -21,9 +27,14 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "Label column, or a^b for the XOR of two boolean columns.") var label = "label"
     @Option(help: "Seed of the 80/20 splits.") var seed: UInt64 = 0
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "A dictionary (as for eval --sae): list the features each probe direction aligns with.") var sae: String?
+    @Option(help: "With --sae: features to list per sign (default 10).") var align: Int?
+    @Flag(name: .customLong("align-encoder"), help: "With --sae: also rank features by their encoder columns.") var alignEncoder = false
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data") }
+        if sae == nil, align != nil || alignEncoder { throw ValidationError("--align and --align-encoder need --sae") }
+        if let align, align < 1 { throw ValidationError("--align must be at least 1") }
         guard method == "all" || ProbeMethod(rawValue: method) != nil else {
             throw ValidationError("--method must be one of \(ProbeMethod.allCases.map(\.rawValue).joined(separator: ", ")), all")
         }
@@ -33,18 +44,45 @@ struct ProbeCommand: ParsableCommand {
         let datasets = try data.map { try ProbeDataset(path: $0) }
         let trainSpecs = train.map { $0.split(separator: ",").map(String.init) } ?? datasets.map(\.name)
         let methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
+        var aligner: FeatureAlignment?
+        if let sae {
+            let dictionary = try DictionaryLoader.load(path: sae)
+            if let first = datasets.first, first.dimension != dictionary.inputDimension {
+                throw SaescopeError("the dictionary has D=\(dictionary.inputDimension) but the probe dataset \(first.name) has D=\(first.dimension)", file: sae)
+            }
+            aligner = FeatureAlignment(sae: dictionary)
+        }
+        let count = align ?? 10
+        let sides: [FeatureAlignment.Side] = alignEncoder ? [.decoder, .encoder] : [.decoder]
         let matrices = try methods.map {
             try GeneralizationMatrix.compute(datasets: datasets, trainSpecs: trainSpecs, method: $0, label: label, seed: seed)
         }
+        // alignments[m][row] = one result per side, for the probe of method m trained on training set `row`.
+        let alignments: [[[FeatureAlignmentResult]]] = try matrices.map { matrix in
+            try matrix.probes.map { probe in
+                guard let aligner else { return [] }
+                return try sides.map { try aligner.top(count, for: probe.direction, side: $0) }
+            }
+        }
         if json {
+            func features(_ list: [AlignedFeature]) -> [[String: Any]] { list.map { ["feature": $0.feature, "cosine": $0.cosine] } }
             let object: [String: Any] = [
                 "label": label,
-                "methods": Dictionary(uniqueKeysWithValues: matrices.map { matrix in
-                    (matrix.method.rawValue, [
+                "methods": Dictionary(uniqueKeysWithValues: zip(matrices, alignments).map { matrix, aligned in
+                    var entry: [String: Any] = [
                         "train_sets": matrix.trainSets, "test_sets": matrix.testSets,
                         "accuracy": matrix.accuracy.map { $0.map(jsonSafe) }, "auroc": matrix.auroc.map { $0.map(jsonSafe) },
                         "oracle_accuracy": matrix.oracleAccuracy.map(jsonSafe), "oracle_auroc": matrix.oracleAUROC.map(jsonSafe),
-                    ] as [String: Any])
+                        "directions": matrix.probes.map { $0.direction.map(jsonSafe) }, "biases": matrix.probes.map { jsonSafe($0.bias) },
+                    ]
+                    if aligner != nil {
+                        entry["alignment"] = aligned.map { results in
+                            Dictionary(uniqueKeysWithValues: results.map {
+                                ($0.side.rawValue, ["positive": features($0.mostPositive), "negative": features($0.mostNegative)])
+                            })
+                        }
+                    }
+                    return (matrix.method.rawValue, entry)
                 }),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
@@ -62,6 +100,27 @@ struct ProbeCommand: ParsableCommand {
             print(pad("oracle") + zip(matrix.oracleAccuracy, matrix.oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
             print("")
         }
+        if aligner != nil {
+            for (matrix, aligned) in zip(matrices, alignments) {
+                for (name, results) in zip(matrix.trainSets, aligned) {
+                    for result in results { printAlignment(result, method: matrix.method, trainSet: name) }
+                }
+            }
+        }
+    }
+
+    private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String) {
+        let vectors = result.side == .decoder ? "decoder rows" : "encoder columns"
+        print("\(method.rawValue) trained on \(trainSet): features by cosine of their \(vectors) with the probe direction")
+        print("rank   most positive         most negative")
+        for rank in 0..<max(result.mostPositive.count, result.mostNegative.count) {
+            func cell(_ list: [AlignedFeature]) -> String {
+                guard rank < list.count else { return "".padding(toLength: 22, withPad: " ", startingAt: 0) }
+                return String(format: "%-8d %+.4f", list[rank].feature, list[rank].cosine).padding(toLength: 22, withPad: " ", startingAt: 0)
+            }
+            print(String(format: "%4d   ", rank + 1) + cell(result.mostPositive) + cell(result.mostNegative))
+        }
+        print("")
     }
 }
 

@@ -11,6 +11,8 @@ public struct GeneralizationMatrix: Sendable {
     public let auroc: [[Double]]
     public let oracleAccuracy: [Double]
     public let oracleAUROC: [Double]
+    /// The probe trained on each training set (row), for directions and feature alignment.
+    public let probes: [LinearProbe]
 
     public static func compute(datasets: [ProbeDataset], trainSpecs: [String], method: ProbeMethod,
                                label: String = "label", seed: UInt64 = 0) throws -> GeneralizationMatrix {
@@ -42,12 +44,14 @@ public struct GeneralizationMatrix: Sendable {
 
         let testSets = datasets.map(\.name)
         var accuracy: [[Double]] = [], auroc: [[Double]] = []
+        var probes: [LinearProbe] = []
         for spec in trainSpecs {
             let components = spec.split(separator: "+").map(String.init)
             for component in components where byName[component] == nil {
                 throw SaescopeError("training set '\(component)' is not among the datasets (\(testSets.joined(separator: ", ")))")
             }
             let trained = try probe(trainedOn: components)
+            probes.append(trained)
             let row = testSets.map { score(trained, on: $0, heldOut: components.contains($0)) }
             accuracy.append(row.map(\.0))
             auroc.append(row.map(\.1))
@@ -59,7 +63,8 @@ public struct GeneralizationMatrix: Sendable {
             oracleAUROC.append(r)
         }
         return GeneralizationMatrix(method: method, label: label, trainSets: trainSpecs, testSets: testSets,
-                                    accuracy: accuracy, auroc: auroc, oracleAccuracy: oracleAccuracy, oracleAUROC: oracleAUROC)
+                                    accuracy: accuracy, auroc: auroc, oracleAccuracy: oracleAccuracy, oracleAUROC: oracleAUROC,
+                                    probes: probes)
     }
 }
 

@@ -1,0 +1,102 @@
+import XCTest
+
+/// `saescope probe` as a user runs it: the lr-l2 method in the matrix and JSON, and --sae feature
+/// alignment checked by numpy brute force on the directions the command prints.
+final class ProbeCommandTests: XCTestCase {
+    let cities = SaescopeBinary.fixtures.appendingPathComponent("probes/cities.csv").path
+    let negCities = SaescopeBinary.fixtures.appendingPathComponent("probes/neg_cities.csv").path
+    let alignmentSAE = SaescopeBinary.fixtures.appendingPathComponent("alignment/sae").path
+
+    /// Runs a Python check; its last stdout line must be "ok".
+    private func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(text.split(separator: "\n").last, "ok", text, file: file, line: line)
+    }
+
+    func testAllMethodsIncludeL2LogisticRegression() throws {
+        let text = try SaescopeBinary.run(["probe", "--data", cities, "--data", negCities])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        for method in ["dim", "dim-iid", "lda", "lr", "lr-l2"] { XCTAssertTrue(text.stdout.contains("\(method): accuracy (AUROC)"), method) }
+        let json = try SaescopeBinary.run(["probe", "--data", cities, "--data", negCities, "--method", "lr-l2", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+        let methods = object["methods"] as! [String: Any]
+        XCTAssertEqual(Array(methods.keys), ["lr-l2"])
+        let entry = methods["lr-l2"] as! [String: Any]
+        let accuracy = entry["accuracy"] as! [[Double]]
+        XCTAssertGreaterThan(accuracy[0][0], 0.85)
+        XCTAssertEqual((entry["directions"] as! [[Double]]).count, 2)
+        XCTAssertEqual((entry["directions"] as! [[Double]])[0].count, 12)
+        XCTAssertNotEqual((entry["biases"] as! [Double])[0], 0)  // lr-l2 has an intercept
+        XCTAssertNil(entry["alignment"])
+        let bad = try SaescopeBinary.run(["probe", "--data", cities, "--method", "lr2"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--method must be one of dim, dim-iid, lda, lr, lr-l2, all"), bad.stderr)
+    }
+
+    func testAlignmentMatchesNumpyOnPrintedDirections() throws {
+        let result = try SaescopeBinary.run(["probe", "--data", cities, "--data", negCities, "--train", "cities,cities+neg_cities",
+                                             "--sae", alignmentSAE, "--align", "7", "--align-encoder", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-\(UUID().uuidString).json")
+        try result.stdout.write(to: out, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: out) }
+        try python("""
+        import json, struct
+        import numpy as np
+        raw = open('\(alignmentSAE)/sae_weights.safetensors', 'rb').read()
+        n = struct.unpack('<Q', raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        def tensor(name):
+            begin, end = header[name]['data_offsets']
+            return np.frombuffer(raw[8 + n + begin:8 + n + end], dtype='<f4').reshape(header[name]['shape']).astype(np.float64)
+        vectors = {'decoder': tensor('W_dec'), 'encoder': tensor('W_enc').T}
+        result = json.load(open('\(out.path)'))
+        methods = result['methods']
+        assert sorted(methods) == ['dim', 'dim-iid', 'lda', 'lr', 'lr-l2'], sorted(methods)
+        checked = 0
+        for name, entry in methods.items():
+            assert entry['train_sets'] == ['cities', 'cities+neg_cities']
+            assert len(entry['alignment']) == 2
+            for direction, aligned in zip(entry['directions'], entry['alignment']):
+                u = np.array(direction) / np.linalg.norm(direction)
+                for side, v in vectors.items():
+                    norms = np.linalg.norm(v, axis=1)
+                    c = np.where(norms > 0, (v @ u) / np.where(norms > 0, norms, 1), 0.0)
+                    for key, order in (('positive', np.argsort(-c, kind='stable')), ('negative', np.argsort(c, kind='stable'))):
+                        got = aligned[side][key]
+                        assert [g['feature'] for g in got] == order[:7].tolist(), (name, side, key, got, order[:7])
+                        assert all(abs(g['cosine'] - c[g['feature']]) < 1e-5 for g in got)
+                        checked += 1
+        assert checked == 5 * 2 * 2 * 2
+        print('ok')
+        """)
+    }
+
+    func testAlignmentTextAndErrors() throws {
+        let text = try SaescopeBinary.run(["probe", "--data", cities, "--method", "dim", "--sae", alignmentSAE, "--align", "3"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("dim trained on cities: features by cosine of their decoder rows with the probe direction"), text.stdout)
+        XCTAssertFalse(text.stdout.contains("encoder columns"))
+        let lines = text.stdout.split(separator: "\n")
+        let header = lines.firstIndex { $0.hasPrefix("rank") }!
+        XCTAssertTrue(lines[header + 3].hasPrefix("   3   "), String(lines[header + 3]))
+        XCTAssertEqual(lines.count, header + 4)
+
+        let wrongWidth = SaescopeBinary.fixtures.appendingPathComponent("dictionaries/dl_topk").path  // D = 16
+        let mismatch = try SaescopeBinary.run(["probe", "--data", cities, "--sae", wrongWidth])
+        XCTAssertEqual(mismatch.status, 2)
+        XCTAssertEqual(mismatch.stderr, "saescope: \(wrongWidth): the dictionary has D=16 but the probe dataset cities has D=12\n")
+        let usage = try SaescopeBinary.run(["probe", "--data", cities, "--align", "3"])
+        XCTAssertNotEqual(usage.status, 0)
+        XCTAssertTrue(usage.stderr.contains("--align and --align-encoder need --sae"), usage.stderr)
+    }
+}
