@@ -30,6 +30,12 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // ncursesw: imported by the Terminal target only.
+        .systemLibrary(
+            name: "CNcurses",
+            path: "Sources/CNcurses",
+            providers: [.apt(["libncursesw5-dev"])]
+        ),
         // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
         .target(
             name: "SAECore",
@@ -40,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "saescope",
             dependencies: [
-                "SAECore",
+                "SAECore", "TUI", "Widgets", "Terminal", "App",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/saescope"
@@ -49,6 +55,10 @@ let package = Package(
         .target(name: "TUI", path: "Sources/TUI"),
         // Widgets drawn into a TUI Buffer from plain data; know nothing of the app.
         .target(name: "Widgets", dependencies: ["TUI"], path: "Sources/Widgets"),
+        // The only importer of ncurses: terminal set-up, input decoding, drawing a Buffer, restore.
+        .target(name: "Terminal", dependencies: ["TUI", "CNcurses"], path: "Sources/Terminal"),
+        // The application: model, messages, update, screens, background jobs. Never calls ncurses.
+        .target(name: "App", dependencies: ["SAECore", "TUI", "Widgets"], path: "Sources/App"),
         .testTarget(
             name: "SAECoreTests",
             dependencies: ["SAECore"],
@@ -64,6 +74,17 @@ let package = Package(
             name: "WidgetsTests",
             dependencies: ["Widgets", "TUI"],
             path: "Tests/WidgetsTests",
+            exclude: ["Snapshots"]
+        ),
+        .testTarget(
+            name: "TerminalTests",
+            dependencies: ["Terminal", "TUI"],
+            path: "Tests/TerminalTests"
+        ),
+        .testTarget(
+            name: "AppTests",
+            dependencies: ["App", "SAECore", "TUI", "Widgets"],
+            path: "Tests/AppTests",
             exclude: ["Snapshots"]
         ),
     ],

@@ -96,34 +96,6 @@ struct MergeCommand: ParsableCommand {
     }
 }
 
-/// Where indexes live when no --out is given: one file per (dictionary, cache) pair.
-enum IndexLocation {
-    static func defaultPath(sae: String, acts: String) -> String {
-        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
-        let key = absolute(sae) + "\u{0}" + absolute(acts)
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let name = ((sae as NSString).standardizingPath as NSString).lastPathComponent
-        return ((base as NSString).appendingPathComponent("saescope") as NSString)
-            .appendingPathComponent("\(name)-\(String(hash, radix: 16)).index.safetensors")
-    }
-
-    static func prepareDirectory(for path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        guard !directory.isEmpty else { return }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw SaescopeError("cannot create the directory for the index", file: directory)
-        }
-    }
-
-    private static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path)
-    }
-}
-
 /// On SIGINT/SIGTERM/SIGHUP, remove a half-written output file and exit: no partial index is left.
 enum InterruptCleanup {
     static func install() {

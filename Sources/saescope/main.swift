@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import SAECore
+import Terminal
 
 struct Saescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saescope",
         abstract: "Browse and evaluate sparse autoencoders (dictionaries) and probes in the terminal.",
-        subcommands: [EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, BenchCommand.self])
+        subcommands: [OpenCommand.self, EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, BenchCommand.self],
+        defaultSubcommand: OpenCommand.self)
 }
 
 /// Bad input is a one-line message naming the file, and exit code 2; usage errors keep
@@ -14,6 +16,9 @@ struct Saescope: ParsableCommand {
 do {
     var command = try Saescope.parseAsRoot()
     try command.run()
+} catch let error as TerminalError {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(2)
 } catch let error as SaescopeError {
     FileHandle.standardError.write(Data("saescope: \(error)\n".utf8))
     exit(2)

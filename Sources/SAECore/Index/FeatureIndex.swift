@@ -82,6 +82,16 @@ public struct FeatureIndex: Sendable {
         }
     }
 
+    /// How many top exemplars feature `j` has (fewer than top-k when it fired less often).
+    public func topExemplarCount(_ j: Int) -> Int { Int(tables.topCount[j]) }
+
+    /// The activating token id of feature `j`'s `rank`-th top exemplar, read without building the
+    /// exemplar (search and sorting touch every feature).
+    public func topActivatingToken(_ j: Int, rank: Int) -> Int32 {
+        let w = options.contextWidth
+        return tables.topTokens[(j * options.topK + rank) * w + options.context]
+    }
+
     /// Interval exemplars: for each interval, its bounds, its share of the feature's activations, and samples (highest first).
     public func intervalExemplars(_ j: Int) -> [(lower: Float, upper: Float, share: Double, exemplars: [Exemplar])] {
         let n = options.intervals, m = options.perInterval

@@ -1,0 +1,451 @@
+import Foundation
+import SAECore
+import TUI
+import Widgets
+
+/// The one owner of the model: turns keys, mouse events and job reports into model changes
+/// (`handle`), starts and cancels background jobs, and draws the current screen (`render`).
+/// Lives on the UI thread; jobs reach it only through the `JobCenter` mailbox.
+public final class AppController {
+    public internal(set) var model: AppModel
+    public let session: DictionarySession
+    public let jobs: JobCenter
+    public private(set) var theme: Theme
+    /// Themes `t` cycles through, in order (built-ins, plus a user theme given by file).
+    private let themes: [Theme]
+    /// Shards the first index build is split into, so screens fill in early.
+    private let progressiveSteps: Int
+    /// Where the last frame put things, for mouse hits and paging.
+    var layout = FrameLayout()
+
+    /// - Parameters:
+    ///   - indexState: the session's index, or why one must be built (then a build starts now).
+    public init(session: DictionarySession, indexState: DictionarySession.IndexState, jobs: JobCenter,
+                theme: Theme = .dark, extraThemes: [Theme] = [], options: FeatureIndexOptions = FeatureIndexOptions(),
+                progressiveSteps: Int = 8) {
+        self.session = session
+        self.jobs = jobs
+        self.theme = theme
+        var all = [Theme.dark, Theme.light, Theme.highContrast]
+        for extra in extraThemes + [theme] where !all.contains(where: { $0.name == extra.name }) { all.append(extra) }
+        themes = all
+        self.progressiveSteps = progressiveSteps
+        model = AppModel(themeName: theme.name)
+        model.indexOptions = options
+        switch indexState {
+        case .loaded(let index):
+            model.indexOptions = index.options
+            install(index: index, partial: nil)
+        case .needsBuild(let reason):
+            startIndexing(options: options, reason: reason)
+        }
+    }
+
+    // MARK: Input
+
+    /// One key (or mouse event, or resize) from the terminal.
+    public func handle(_ key: Key) {
+        if case .resize = key { return }  // layout is redone every frame
+        if case .mouse(let event) = key { handleMouse(event); return }
+        if model.prompt != nil { editPrompt(key); return }
+        if model.showHelp {
+            switch key {
+            case .down, .char("j"): model.helpScroll += 1
+            case .up, .char("k"): model.helpScroll = max(0, model.helpScroll - 1)
+            case .pageDown, .char(" "): model.helpScroll += 10
+            case .pageUp: model.helpScroll = max(0, model.helpScroll - 10)
+            case .char("G"), .end: model.helpScroll = Int.max / 2
+            case .ctrl("c"): model.quit = true
+            default: model.showHelp = false
+            }
+            return
+        }
+        model.message = nil
+        guard let command = Keymaps.command(for: key, on: model.screen) else {
+            if case .char(let c) = key { model.message = StatusMessage(text: "\(c): no such key here (? for help)", isError: false) }
+            return
+        }
+        perform(command)
+    }
+
+    /// Job reports since the last call: progress, partial and final indexes, failures.
+    public func handleJobEvents() {
+        for event in jobs.drain() {
+            switch event {
+            case .progress:
+                break
+            case .partial(let id, let value):
+                if id == model.indexJob, let update = value as? PartialIndex {
+                    install(index: update.index, partial: (update.done, update.of))
+                }
+            case .finished(let id, let value):
+                if id == model.indexJob, let result = value as? BuiltIndex {
+                    model.indexJob = nil
+                    install(index: result.index, partial: nil)
+                    model.message = result.writeError.map { StatusMessage(text: "index built but not saved: \($0)", isError: true) }
+                        ?? StatusMessage(text: "index complete: \(NumberFormat.count(result.index.tokenCount)) tokens, saved to \(session.indexPath)", isError: false)
+                } else if let text = value as? String {
+                    model.message = StatusMessage(text: text, isError: false)
+                }
+            case .failed(let id, let text):
+                if id == model.indexJob { model.indexJob = nil }
+                model.message = StatusMessage(text: text, isError: true)
+            case .cancelled(let id):
+                if id == model.indexJob {
+                    model.indexJob = nil
+                    model.message = StatusMessage(text: "indexing cancelled" + (model.partial != nil ? "; the partial index stays on screen" : ""), isError: false)
+                }
+            }
+        }
+        model.jobs = jobs.snapshot
+    }
+
+    // MARK: Commands
+
+    func perform(_ command: Command) {
+        switch command {
+        case .quit: model.quit = true
+        case .back: goBack()
+        case .help: model.showHelp = true; model.helpScroll = 0
+        case .commandLine: model.prompt = Prompt(kind: .command, text: "")
+        case .cycleTheme:
+            let i = themes.firstIndex { $0.name == theme.name } ?? 0
+            setTheme(themes[(i + 1) % themes.count])
+        case .showOverview: show(.overview)
+        case .showJobs: show(.jobs)
+        case .showFeatures: show(.features)
+        case .up, .down, .pageUp, .pageDown, .top, .bottom: move(command)
+        case .open:
+            if let j = model.selectedFeature { openFeature(j) }
+        case .toggleMark:
+            let j = model.screen == .detail ? model.detail.feature : model.selectedFeature
+            if let j {
+                if model.marks.contains(j) { model.marks.remove(j) } else { model.marks.insert(j) }
+                if model.screen == .features { move(.down) }
+            }
+        case .markAllListed:
+            model.marks.formUnion(model.list.rows)
+            model.message = StatusMessage(text: "marked \(model.list.rows.count) listed features (\(model.marks.count) in all)", isError: false)
+        case .clearMarks:
+            model.marks.removeAll()
+            if model.list.filter.markedOnly { refreshRows() }
+        case .export:
+            guard !model.marks.isEmpty else {
+                model.message = StatusMessage(text: "mark features with Space first (or a to mark every listed one)", isError: true)
+                return
+            }
+            model.prompt = Prompt(kind: .export, text: "md saescope-features.md")
+        case .nextSort:
+            let all = FeatureSortKey.allCases
+            let next = all[(all.firstIndex(of: model.list.sort)! + 1) % all.count]
+            setSort(next, ascending: next.defaultAscending)
+        case .reverseSort: setSort(model.list.sort, ascending: !model.list.ascending)
+        case .cycleFilter:
+            let all = FeatureFilter.Liveness.allCases
+            model.list.filter.liveness = all[(all.firstIndex(of: model.list.filter.liveness)! + 1) % all.count]
+            refreshRows()
+        case .toggleMarkedOnly:
+            model.list.filter.markedOnly.toggle()
+            refreshRows()
+        case .search: model.prompt = Prompt(kind: .search, text: "")
+        case .nextHit: jumpToHit(forward: true)
+        case .previousHit: jumpToHit(forward: false)
+        case .previousFeature, .nextFeature: stepFeature(command == .nextFeature ? 1 : -1)
+        case .neighbour(let n):
+            let neighbours = session.neighbours.nearest(to: model.detail.feature, count: 9)
+            guard n >= 1, n <= neighbours.count else { return }
+            model.detail.history.append(model.detail.feature)
+            showFeature(neighbours[n - 1].feature)
+        case .historyBack:
+            if let previous = model.detail.history.popLast() { showFeature(previous) } else { goBack() }
+        case .reindex:
+            let o = model.indexOptions
+            model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
+                                  + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
+        case .toggleDefinitions: model.showDefinitions.toggle()
+        case .cancelJob:
+            let running = model.jobs.filter { $0.state == .running }
+            let selected = model.jobs.indices.contains(model.jobsTable.selected) ? model.jobs[model.jobsTable.selected] : nil
+            if let job = selected, job.state == .running { jobs.cancel(job.id) } else if let job = running.last { jobs.cancel(job.id) } else {
+                model.message = StatusMessage(text: "no job is running", isError: false)
+            }
+        }
+    }
+
+    private func show(_ screen: Screen) {
+        guard screen != model.screen else { return }
+        model.previousScreens.append(model.screen)
+        model.screen = screen
+    }
+
+    private func goBack() {
+        if let previous = model.previousScreens.popLast() {
+            model.screen = previous
+        } else if model.screen != .features {
+            model.screen = .features
+        } else {
+            model.quit = true
+        }
+    }
+
+    func openFeature(_ j: Int) {
+        model.detail.history = []
+        showFeature(j)
+        show(.detail)
+    }
+
+    func showFeature(_ j: Int) {
+        model.detail.feature = j
+        model.detail.scroll = 0
+        if let position = model.list.rows.firstIndex(of: j) { model.list.table.selected = position }
+    }
+
+    private func stepFeature(_ delta: Int) {
+        let rows = model.list.rows
+        guard !rows.isEmpty else { return }
+        let position = rows.firstIndex(of: model.detail.feature) ?? model.list.table.selected
+        showFeature(rows[min(max(position + delta, 0), rows.count - 1)])
+    }
+
+    private func move(_ command: Command) {
+        switch model.screen {
+        case .features: moveTable(&model.list.table, command, rowCount: model.list.rows.count, page: layout.listRows)
+        case .jobs: moveTable(&model.jobsTable, command, rowCount: model.jobs.count, page: layout.listRows)
+        case .overview:
+            var state = TableState(selected: model.overviewSelection)
+            moveTable(&state, command, rowCount: MetricDefinition.all.count, page: 5)
+            model.overviewSelection = state.selected
+        case .detail:
+            let page = max(1, layout.exemplarRows - 1)
+            switch command {
+            case .up: model.detail.scroll -= 1
+            case .down: model.detail.scroll += 1
+            case .pageUp: model.detail.scroll -= page
+            case .pageDown: model.detail.scroll += page
+            case .top: model.detail.scroll = 0
+            case .bottom: model.detail.scroll = Int.max / 2
+            default: break
+            }
+            model.detail.scroll = min(max(0, model.detail.scroll), max(0, layout.exemplarLines - layout.exemplarRows))
+        }
+    }
+
+    private func moveTable(_ state: inout TableState, _ command: Command, rowCount: Int, page: Int) {
+        switch command {
+        case .up: state.move(by: -1, rowCount: rowCount)
+        case .down: state.move(by: 1, rowCount: rowCount)
+        case .pageUp: state.page(-1, visibleRows: max(1, page), rowCount: rowCount)
+        case .pageDown: state.page(1, visibleRows: max(1, page), rowCount: rowCount)
+        case .top: state.moveToStart()
+        case .bottom: state.moveToEnd(rowCount: rowCount)
+        default: break
+        }
+    }
+
+    func setTheme(_ next: Theme) {
+        theme = next
+        model.themeName = next.name
+        model.message = StatusMessage(text: "theme: \(next.name)", isError: false)
+    }
+
+    private func setSort(_ key: FeatureSortKey, ascending: Bool) {
+        model.list.sort = key
+        model.list.ascending = ascending
+        refreshRows()
+    }
+
+    // MARK: Index
+
+    /// Shows `index` (partial or whole) and rebuilds the list, keeping the cursor on its feature.
+    private func install(index: FeatureIndex, partial: (done: Int, of: Int)?) {
+        model.index = index
+        model.partial = partial
+        refreshRows()
+    }
+
+    /// Changes the list's settings, then rebuilds its rows.
+    func updateList(_ change: (inout FeatureListState) -> Void) {
+        change(&model.list)
+        refreshRows()
+    }
+
+    func refreshRows() {
+        guard let index = model.index else { model.list.rows = []; return }
+        let keep = model.selectedFeature
+        model.list.rows = FeatureListBuilder.rows(index: index, session: session, filter: model.list.filter, marks: model.marks,
+                                                  sort: model.list.sort, ascending: model.list.ascending)
+        if let keep, let position = model.list.rows.firstIndex(of: keep) {
+            model.list.table.selected = position
+        } else {
+            model.list.table.selected = min(model.list.table.selected, max(0, model.list.rows.count - 1))
+        }
+        if let query = model.list.searchQuery {
+            model.list.searchHits = FeatureListBuilder.search(session.tokenIDs(matching: query), in: model.list.rows, index: index)
+        }
+    }
+
+    /// Starts (or restarts, cancelling the running one) the index build in the background.
+    func startIndexing(options: FeatureIndexOptions, reason: String) {
+        guard let cache = session.cache, let cachePath = session.cachePath else {
+            model.message = StatusMessage(text: "no activation cache to index (open with --acts)", isError: true)
+            return
+        }
+        model.indexOptions = options
+        let session = self.session, steps = progressiveSteps
+        let title = "index \(session.name) over \(NumberFormat.count(FeatureIndexBuilder.rowRange(cache: cache, options: options).count)) tokens"
+        model.indexJob = jobs.start(kind: "index", title: title) { context in
+            let index = try ProgressiveIndexer.build(
+                sae: session.sae, saePath: session.saePath, cache: cache, options: options, steps: steps,
+                progress: { done, total in
+                    context.progress(total > 0 ? Double(done) / Double(total) : nil,
+                                     "\(NumberFormat.count(done)) / \(NumberFormat.count(total)) tokens")
+                },
+                partial: { index, done, of in context.partial(PartialIndex(index: index, done: done, of: of)) },
+                isCancelled: { context.isCancelled })
+            if context.isCancelled { throw SaescopeError("cancelled") }
+            var writeError: String?
+            do {
+                try IndexLocation.prepareDirectory(for: session.indexPath)
+                try IndexFile.write(index, to: session.indexPath)
+            } catch {
+                writeError = String(describing: error)
+            }
+            return BuiltIndex(index: index, writeError: writeError)
+        }
+        _ = cachePath
+        model.jobs = jobs.snapshot
+        model.message = StatusMessage(text: "indexing in the background (\(reason)); J shows jobs", isError: false)
+    }
+
+    // MARK: Search and prompt
+
+    private func jumpToHit(forward: Bool) {
+        let hits = model.list.searchHits
+        guard !hits.isEmpty else {
+            model.message = StatusMessage(text: model.list.searchQuery == nil ? "no search yet (/ searches)" : "no feature matches", isError: false)
+            return
+        }
+        let current = model.list.table.selected
+        let next = forward ? (hits.first { $0 > current } ?? hits[0]) : (hits.last { $0 < current } ?? hits[hits.count - 1])
+        model.list.table.selected = next
+        let n = hits.firstIndex(of: next)! + 1
+        model.message = StatusMessage(text: "match \(n) of \(hits.count) for \"\(model.list.searchQuery ?? "")\"", isError: false)
+        if model.screen == .detail { showFeature(model.list.rows[next]) }
+    }
+
+    private func editPrompt(_ key: Key) {
+        guard var prompt = model.prompt else { return }
+        switch key {
+        case .escape, .ctrl("c"), .ctrl("g"):
+            model.prompt = nil
+        case .enter:
+            model.prompt = nil
+            submit(prompt)
+        case .backspace:
+            if prompt.text.isEmpty { model.prompt = nil } else { prompt.text.removeLast(); model.prompt = prompt }
+        case .ctrl("u"):
+            prompt.text = ""
+            model.prompt = prompt
+        case .char(let c):
+            prompt.text.append(c)
+            model.prompt = prompt
+        default:
+            break
+        }
+    }
+
+    private func submit(_ prompt: Prompt) {
+        let text = prompt.text.trimmingCharacters(in: .whitespaces)
+        switch prompt.kind {
+        case .search:
+            guard !text.isEmpty else { return }
+            model.list.searchQuery = text
+            if model.screen != .features && model.screen != .detail { show(.features) }
+            refreshRows()
+            model.list.table.selected = max(0, model.list.table.selected - 1)
+            if model.list.searchHits.isEmpty {
+                model.message = StatusMessage(text: "no feature's top exemplars activate on a token containing \"\(text)\"", isError: false)
+            } else {
+                model.list.table.selected = -1
+                jumpToHit(forward: true)
+            }
+        case .command:
+            runCommandLine(text)
+        case .export:
+            let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let format = FeatureExporter.Format(rawValue: parts[0]) else {
+                model.message = StatusMessage(text: "give a format (json, jsonl, csv, md, safetensors) and a path", isError: true)
+                return
+            }
+            startExport(format: format, path: parts[1], overwrite: false)
+        }
+    }
+
+    func startExport(format: FeatureExporter.Format, path: String, overwrite: Bool) {
+        guard let index = model.index, model.partial == nil else {
+            model.message = StatusMessage(text: "wait for the index to complete before exporting", isError: true)
+            return
+        }
+        let ids = model.marks.sorted()
+        let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
+                                              tokenizer: session.tokenizer, includeDecoder: false)
+        let contextBox = UncheckedBox(context)
+        jobs.start(kind: "export", title: "export \(ids.count) features to \(path)") { job in
+            job.progress(nil, "writing \(path)")
+            try FeatureExporter.export(ids, format: format, context: contextBox.value, to: path, overwrite: overwrite)
+            return "exported \(ids.count) features to \(path) (\(format.rawValue))"
+        }
+        model.jobs = jobs.snapshot
+    }
+
+    // MARK: Mouse
+
+    private func handleMouse(_ event: MouseEvent) {
+        switch event.kind {
+        case .wheelUp: perform(.up); perform(.up); perform(.up)
+        case .wheelDown: perform(.down); perform(.down); perform(.down)
+        case .press(button: 1):
+            if model.screen == .features, layout.listBody.contains(x: event.x, y: event.y) {
+                let row = model.list.table.offset + (event.y - layout.listBody.y)
+                // A click selects; a click on the selected row opens it.
+                if row < model.list.rows.count {
+                    if row == model.list.table.selected { perform(.open) } else { model.list.table.selected = row }
+                }
+            } else if model.screen == .detail, let n = layout.neighbourRows.firstIndex(of: event.y),
+                      layout.neighbourColumn.contains(x: event.x, y: event.y) {
+                perform(.neighbour(n + 1))
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// A merge of the shards indexed so far, posted by the index job.
+struct PartialIndex: @unchecked Sendable {
+    var index: FeatureIndex
+    var done: Int
+    var of: Int
+}
+
+/// The index job's result: the index, and why saving it failed (it is shown anyway).
+struct BuiltIndex: @unchecked Sendable {
+    var index: FeatureIndex
+    var writeError: String?
+}
+
+/// Moves a non-Sendable value (read-only from then on) into a job.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Where the last frame drew things the mouse and paging need.
+struct FrameLayout {
+    var listBody = Rect.zero
+    var listRows = 20
+    var exemplarRows = 10
+    var exemplarLines = 0
+    var neighbourRows: [Int] = []
+    var neighbourColumn = Rect.zero
+}

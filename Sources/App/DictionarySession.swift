@@ -1,0 +1,85 @@
+import Foundation
+import SAECore
+
+/// What the browser works on: one dictionary, the activation cache it is browsed over, the
+/// tokenizer that turns token ids into text, and where its index lives. Loaded once, read-only,
+/// shared with background jobs.
+public final class DictionarySession: @unchecked Sendable {
+    public let saePath: String
+    public let sae: SparseAutoencoder
+    public let cachePath: String?
+    public let cache: ActivationCache?
+    public let tokenizer: TokenizerVocabulary?
+    /// Where the index is read from and written to.
+    public let indexPath: String
+    public let neighbours: DecoderNeighbours
+    /// A short name for titles: the dictionary's folder or file name.
+    public let name: String
+
+    public init(saePath: String, sae: SparseAutoencoder, cachePath: String?, cache: ActivationCache?,
+                tokenizer: TokenizerVocabulary?, indexPath: String) {
+        self.saePath = saePath
+        self.sae = sae
+        self.cachePath = cachePath
+        self.cache = cache
+        self.tokenizer = tokenizer
+        self.indexPath = indexPath
+        neighbours = DecoderNeighbours(sae: sae)
+        let standardized = (saePath as NSString).standardizingPath as NSString
+        name = standardized.lastPathComponent == "ae.pt"
+            ? (standardized.deletingLastPathComponent as NSString).lastPathComponent : standardized.lastPathComponent
+    }
+
+    /// How an opened session's index stands: read from disk, or to be built (and why).
+    public enum IndexState {
+        case loaded(FeatureIndex)
+        case needsBuild(reason: String)
+    }
+
+    /// Loads the dictionary, the cache and tokenizer (when given or found), and the index when one
+    /// exists and is not stale. Errors name the file at fault.
+    public static func open(sae saePath: String, acts: String?, index: String?, tokenizer: String?) throws -> (DictionarySession, IndexState) {
+        let sae = try DictionaryLoader.load(path: saePath)
+        let cache = try acts.map { try ActivationCache(path: $0) }
+        if let cache { try DictionaryEvaluator.requireMatchingDimensions(sae, cache) }
+        let tokenizerPath = tokenizer ?? cache.flatMap { TokenizerLocation.beside(cachePath: $0.path, metadata: $0.metadata) }
+        let vocabulary = try tokenizerPath.map { try TokenizerVocabulary(path: $0) }
+        let indexPath = index ?? acts.map { IndexLocation.defaultPath(sae: saePath, acts: $0) }
+        guard let indexPath else {
+            throw SaescopeError("no index given and no activations to build one from (give --acts or --index)", file: saePath)
+        }
+        let session = DictionarySession(saePath: saePath, sae: sae, cachePath: acts, cache: cache,
+                                        tokenizer: vocabulary, indexPath: indexPath)
+        guard FileManager.default.fileExists(atPath: indexPath) else {
+            if index != nil, cache == nil { throw SaescopeError("no such index", file: indexPath) }
+            return (session, .needsBuild(reason: "no index yet"))
+        }
+        let featureIndex = try IndexFile.read(path: indexPath)
+        guard featureIndex.featureCount == sae.featureCount else {
+            throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(sae.featureCount)", file: indexPath)
+        }
+        if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
+            return (session, .needsBuild(reason: stale))
+        }
+        return (session, .loaded(featureIndex))
+    }
+
+    /// A token as it reads in running text; the id in angle brackets without a tokenizer.
+    public func tokenText(_ id: Int32) -> String {
+        guard id >= 0 else { return "" }
+        return tokenizer?.piece(Int(id)) ?? "<\(id)>"
+    }
+
+    /// The ids of every vocabulary entry whose text contains `query` (case-insensitive).
+    public func tokenIDs(matching query: String) -> Set<Int32> {
+        let needle = query.lowercased()
+        guard !needle.isEmpty else { return [] }
+        if let tokenizer {
+            var ids = Set<Int32>()
+            for id in 0..<tokenizer.count where tokenizer.piece(id).lowercased().contains(needle) { ids.insert(Int32(id)) }
+            return ids
+        }
+        // No tokenizer: the query may be an id written as a number.
+        return Int32(query).map { [$0] } ?? []
+    }
+}

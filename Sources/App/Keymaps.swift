@@ -1,0 +1,87 @@
+import TUI
+
+/// What a key asks for. Keymaps (below) bind keys to commands; help and the hint bar are
+/// generated from the same tables.
+public enum Command: Equatable, Sendable {
+    case back, quit, help, commandLine, cycleTheme
+    case showOverview, showJobs, showFeatures
+    case up, down, pageUp, pageDown, top, bottom
+    case open, toggleMark, markAllListed, clearMarks, export
+    case nextSort, reverseSort, cycleFilter, toggleMarkedOnly
+    case search, nextHit, previousHit
+    case previousFeature, nextFeature, neighbour(Int), historyBack
+    case reindex, toggleDefinitions
+    case cancelJob
+}
+
+public enum Keymaps {
+    static let global = Keymap<Command>([
+        Binding([.char("?")], "help", .help, group: "General"),
+        Binding([.char("q")], "back / quit", .back, group: "General"),
+        Binding([.escape], "back", .back, hint: false, group: "General"),
+        Binding([.ctrl("c")], "quit", .quit, hint: false, group: "General"),
+        Binding([.char(":")], "command (:1234 jumps)", .commandLine, group: "General"),
+        Binding([.char("o")], "overview", .showOverview, group: "General"),
+        Binding([.char("J")], "jobs", .showJobs, group: "General"),
+        Binding([.char("F")], "features", .showFeatures, hint: false, group: "General"),
+        Binding([.char("t")], "next theme", .cycleTheme, hint: false, group: "General"),
+    ])
+
+    static let movement = Keymap<Command>([
+        Binding([.up, .char("k")], "up", .up, hint: false, group: "Move"),
+        Binding([.down, .char("j")], "down", .down, hint: false, group: "Move"),
+        Binding([.pageUp, .ctrl("b")], "page up", .pageUp, hint: false, group: "Move"),
+        Binding([.pageDown, .ctrl("f")], "page down", .pageDown, hint: false, group: "Move"),
+        Binding([.char("g"), .home], "first", .top, hint: false, group: "Move"),
+        Binding([.char("G"), .end], "last", .bottom, hint: false, group: "Move"),
+    ])
+
+    static let features = Keymap<Command>([
+        Binding([.enter, .char("l"), .right], "open", .open, group: "Features"),
+        Binding([.char(" ")], "mark", .toggleMark, group: "Features"),
+        Binding([.char("/")], "search tokens", .search, group: "Features"),
+        Binding([.char("n")], "next hit", .nextHit, hint: false, group: "Features"),
+        Binding([.char("N")], "previous hit", .previousHit, hint: false, group: "Features"),
+        Binding([.char("s")], "sort column", .nextSort, group: "Features"),
+        Binding([.char("S")], "reverse sort", .reverseSort, hint: false, group: "Features"),
+        Binding([.char("f")], "filter all/alive/dead", .cycleFilter, group: "Features"),
+        Binding([.char("m")], "marked only", .toggleMarkedOnly, hint: false, group: "Features"),
+        Binding([.char("a")], "mark every listed", .markAllListed, hint: false, group: "Features"),
+        Binding([.char("u")], "clear marks", .clearMarks, hint: false, group: "Features"),
+        Binding([.char("e")], "export marked", .export, group: "Features"),
+    ]).layered(over: movement).layered(over: global)
+
+    static let detail = Keymap<Command>([
+        Binding([.char("h"), .left], "previous feature", .previousFeature, group: "Feature"),
+        Binding([.char("l"), .right], "next feature", .nextFeature, group: "Feature"),
+        Binding((1...9).map { Key.char(Character(String($0))) }, "open neighbour 1-9", .neighbour(0), label: "1-9", group: "Feature"),
+        Binding([.backspace, .char("b")], "back to previous", .historyBack, hint: false, group: "Feature"),
+        Binding([.char(" ")], "mark", .toggleMark, group: "Feature"),
+        Binding([.char("e")], "export marked", .export, hint: false, group: "Feature"),
+    ]).layered(over: movement).layered(over: global)
+
+    static let overview = Keymap<Command>([
+        Binding([.enter], "definitions", .toggleDefinitions, group: "Overview"),
+        Binding([.char("r")], "re-index with settings", .reindex, group: "Overview"),
+    ]).layered(over: movement).layered(over: global)
+
+    static let jobs = Keymap<Command>([
+        Binding([.char("x"), .delete], "cancel job", .cancelJob, group: "Jobs"),
+    ]).layered(over: movement).layered(over: global)
+
+    public static func keymap(for screen: Screen) -> Keymap<Command> {
+        switch screen {
+        case .features: return features
+        case .detail: return detail
+        case .overview: return overview
+        case .jobs: return jobs
+        }
+    }
+
+    /// The command for `key` on `screen`; digit keys carry which neighbour they open.
+    public static func command(for key: Key, on screen: Screen) -> Command? {
+        guard let command = keymap(for: screen).command(for: key) else { return nil }
+        if case .neighbour = command, case .char(let c) = key, let n = c.wholeNumberValue { return .neighbour(n) }
+        return command
+    }
+}

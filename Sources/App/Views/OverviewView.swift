@@ -1,0 +1,61 @@
+import SAECore
+import TUI
+import Widgets
+
+/// The dictionary as a whole: the metrics of `saescope eval` from the index pass, each with its
+/// definition on demand; the histogram of log10 feature density with dead features apart; and
+/// the index's settings and provenance.
+extension AppController {
+    func drawOverview(into buffer: inout Buffer, rect: Rect) {
+        guard let index = model.index else {
+            drawIndexing(into: &buffer, rect: rect)
+            return
+        }
+        let (left, right) = rect.splitLeft(rect.width / 2)
+        let metrics = index.metrics.result()
+        let definitions = MetricDefinition.all
+        let metricsPanel = Panel(title: "Metrics" + (model.partial != nil ? " (partial)" : ""),
+                                 info: "\(NumberFormat.count(metrics.tokenCount)) tokens", focused: true)
+        let definitionHeight = model.showDefinitions ? min(6, max(3, left.height / 3)) : 0
+        let (metricsRect, definitionRect) = left.splitBottom(definitionHeight)
+        let inner = metricsPanel.draw(into: &buffer, rect: metricsRect)
+        var table = Table(columns: [
+            .init("metric", width: .flex(weight: 2, min: 10)),
+            .init("value", width: .fixed(12), alignment: .right),
+        ], rowCount: definitions.count) { row, column in
+            column == 0 ? definitions[row].label : NumberFormat.compact(definitions[row].value(metrics))
+        }
+        table.focused = true
+        var state = TableState(selected: model.overviewSelection)
+        table.draw(into: &buffer, rect: inner, state: &state)
+        if model.showDefinitions, !definitionRect.isEmpty {
+            let selected = definitions[min(model.overviewSelection, definitions.count - 1)]
+            let definitionInner = Panel(title: selected.label, info: "Enter hides").draw(into: &buffer, rect: definitionRect)
+            TextView(lines: Text.wrap(selected.definition, columns: max(1, definitionInner.width)), style: .fg(.text))
+                .draw(into: &buffer, rect: definitionInner)
+        }
+
+        let settingsLines = indexSettingsLines(index)
+        let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        let densities = (0..<index.featureCount).map { index.density($0) }
+        DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
+            .draw(into: &buffer, rect: Panel(title: "Density").draw(into: &buffer, rect: densityRect))
+        let settingsInner = Panel(title: "Index", info: "r re-indexes").draw(into: &buffer, rect: settingsRect)
+        TextView(lines: settingsLines, style: .fg(.text)).draw(into: &buffer, rect: settingsInner)
+    }
+
+    private func indexSettingsLines(_ index: FeatureIndex) -> [String] {
+        let o = index.options
+        let p = index.provenance
+        var lines = [
+            "top-k \(o.topK) · context ±\(o.context) · intervals \(o.intervals)×\(o.perInterval) · bins \(o.bins)",
+            "min-act \(NumberFormat.compact(Double(o.minActivation))) · rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) · seed \(o.seed)",
+            "shards \(p.shards.count)/\(p.shardCount)" + (model.partial != nil ? " (building)" : ""),
+            "cache \(p.cachePath)",
+            "file  \(session.indexPath)",
+        ]
+        let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
+        lines.insert("\(NumberFormat.count(index.featureCount - dead)) alive · \(NumberFormat.count(dead)) dead", at: 0)
+        return lines
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// Builds an index in `steps` shards one after another, publishing the merge of the shards done
+/// so far after each: a browser can show every feature early (marked partial) and refine it.
+/// Because shards merge exactly (`IndexMerger`), the last merge equals a single pass.
+public enum ProgressiveIndexer {
+    /// `partial(index, shardsDone, steps)` after every shard but the last; progress is over the whole cache.
+    public static func build(
+        sae: SparseAutoencoder, saePath: String, cache: ActivationCache, options: FeatureIndexOptions, steps: Int,
+        progress: FeatureIndexBuilder.Progress? = nil, partial: ((FeatureIndex, Int, Int) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
+    ) throws -> FeatureIndex {
+        // Fewer sequences than steps would leave empty shards: merge needs none of them.
+        // A --max-tokens cut applies per shard, so a cut pass runs in one step to mean what it says.
+        let steps = options.maxTokens == nil ? max(1, min(steps, cache.sequenceCount)) : 1
+        if steps == 1 {
+            return try FeatureIndexBuilder.build(sae: sae, saePath: saePath, cache: cache, options: options,
+                                                 progress: progress, isCancelled: isCancelled)
+        }
+        var total = 0
+        var shardRows: [Int] = []
+        for step in 0..<steps {
+            var shard = options
+            shard.shardIndex = step
+            shard.shardCount = steps
+            let rows = FeatureIndexBuilder.rowRange(cache: cache, options: shard).count
+            shardRows.append(rows)
+            total += rows
+        }
+        var merged: FeatureIndex?
+        var done = 0
+        for step in 0..<steps {
+            var shard = options
+            shard.shardIndex = step
+            shard.shardCount = steps
+            let part = try FeatureIndexBuilder.build(
+                sae: sae, saePath: saePath, cache: cache, options: shard,
+                progress: { shardDone, _ in progress?(done + shardDone, total) }, isCancelled: isCancelled)
+            done += shardRows[step]
+            merged = try merged.map { try IndexMerger.merge([$0, part]) } ?? part
+            if step < steps - 1, let merged { partial?(merged, step + 1, steps) }
+        }
+        return merged!
+    }
+}

@@ -1,0 +1,83 @@
+import App
+import ArgumentParser
+import Foundation
+import SAECore
+import Terminal
+import TUI
+
+/// `saescope open` (and `saescope` with no arguments, which opens the bundled sample): the
+/// interactive browser.
+struct OpenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Browse a dictionary's features in the terminal (the default command: with no arguments, the bundled sample).",
+        discussion: """
+        Without an index (or with a stale one) indexing starts in the background and the screens fill in
+        as it goes. Keys: ? in the interface lists them all; q goes back or quits.
+        """)
+
+    @Option(help: "Dictionary (ae.pt, or a SAELens / sparsify directory). Default: the bundled sample.") var sae: String?
+    @Option(help: "Activation cache to browse over. Default: the sample's when --sae is not given.") var acts: String?
+    @Option(help: "Index file (default: ~/.cache/saescope, keyed by the dictionary and cache paths).") var index: String?
+    @Option(help: "tokenizer.json (default: the one the cache's metadata names).") var tokenizer: String?
+    @Option(help: "Theme: dark, light, high-contrast, a name in ~/.config/saescope/themes, or a .toml file.") var theme = "dark"
+    @Option(name: .customLong("top-k"), help: "Top exemplars per feature when indexing.") var topK = 20
+    @Option(help: "Context tokens on each side when indexing.") var context = 5
+    @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
+
+    func run() throws {
+        // Checked before loading anything, so scripts get the message at once.
+        if isatty(STDOUT_FILENO) == 0 || isatty(STDIN_FILENO) == 0 {
+            throw TerminalError.notATerminal(stream: isatty(STDOUT_FILENO) == 0 ? "stdout" : "stdin")
+        }
+        let (saePath, actsPath) = try resolveInputs()
+        let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer)
+        let themeLoad = loadTheme()
+        var options = FeatureIndexOptions()
+        options.topK = topK
+        options.context = context
+        do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
+
+        let screen = try TerminalScreen.open(mouse: !noMouse)
+        defer { screen.restore() }
+        let wakePipe = screen.wakePipe
+        let jobs = JobCenter(wake: { wakePipe.wake() })
+        let controller = AppController(session: session, indexState: state, jobs: jobs, theme: themeLoad.theme, options: options)
+        if let problem = themeLoad.error ?? themeLoad.warnings.first {
+            controller.setMessage(problem, isError: themeLoad.error != nil)
+        }
+        UILoop(screen: screen, controller: controller).run()
+        jobs.cancelAll()
+    }
+
+    /// The sample when nothing is given; --acts is needed with --sae unless --index says where to look.
+    private func resolveInputs() throws -> (String, String?) {
+        if let sae { return (sae, acts) }
+        guard let samples = SampleLocation.find() else {
+            throw SaescopeError("no --sae given and the bundled samples/ folder was not found (run from the repository, or set SAESCOPE_SAMPLES)")
+        }
+        return ((samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0"),
+                acts ?? (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors"))
+    }
+
+    private func loadTheme() -> ThemeLoad {
+        if theme.hasSuffix(".toml") || theme.contains("/") { return Theme.load(file: theme) }
+        return Theme.load(named: theme, searchPaths: Theme.searchPaths(environment: ProcessInfo.processInfo.environment))
+    }
+}
+
+/// Where the bundled samples are: $SAESCOPE_SAMPLES, ./samples, or beside the repository the
+/// binary was built in (.build/<config>/saescope -> ../../samples).
+enum SampleLocation {
+    static func find() -> String? {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["SAESCOPE_SAMPLES"] { candidates.append(env) }
+        candidates.append((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent("samples"))
+        var folder = (CommandLine.arguments[0] as NSString).resolvingSymlinksInPath as NSString
+        for _ in 0..<5 {
+            folder = folder.deletingLastPathComponent as NSString
+            candidates.append(folder.appendingPathComponent("samples"))
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("dictionaries")) }
+    }
+}

@@ -1,0 +1,215 @@
+import App
+import SAECore
+import TUI
+import XCTest
+
+/// Feeding keys to the controller and checking the model: navigation, sorting, filtering,
+/// search, marks, the command line, jobs.
+final class AppUpdateTests: XCTestCase {
+    func testIndexBuildsInBackgroundAndListsEveryFeature() throws {
+        let app = try AppFixture.controller()
+        let index = try XCTUnwrap(app.model.index)
+        XCTAssertNil(app.model.partial)
+        XCTAssertEqual(app.model.list.rows, Array(0..<AppFixture.f))
+        XCTAssertEqual(index.tokenCount, AppFixture.sentences.map { $0.split(separator: " ").count + 2 }.reduce(0, +))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: app.session.indexPath), "the finished index is saved")
+    }
+
+    func testProgressiveBuildPublishesPartialIndexesThatEndInTheOnePassResult() throws {
+        let jobs = JobCenter()
+        let app = AppController(session: try AppFixture.session(), indexState: .needsBuild(reason: "test"), jobs: jobs,
+                                options: AppFixture.small, progressiveSteps: 4)
+        XCTAssertTrue(jobs.waitUntilIdle())
+        // Drain one event at a time to see the partial states the screens would show.
+        let events = jobs.drain()
+        let partials = events.filter { if case .partial = $0 { return true } else { return false } }
+        XCTAssertEqual(partials.count, 3)
+        let oneShot = try AppFixture.controller(steps: 1)
+        app.handleJobEvents()
+        _ = events
+        let whole = try XCTUnwrap(oneShot.model.index)
+        // The app saw no events (drained above), so rebuild from the saved file.
+        let saved = try IndexFile.read(path: app.session.indexPath)
+        for j in 0..<AppFixture.f {
+            // (Context activations outside the sequence are NaN, so compare the parts that are numbers.)
+            XCTAssertEqual(saved.topExemplars(j).map(\.row), whole.topExemplars(j).map(\.row), "feature \(j)")
+            XCTAssertEqual(saved.topExemplars(j).map(\.value), whole.topExemplars(j).map(\.value), "feature \(j)")
+            XCTAssertEqual(saved.topExemplars(j).map(\.contextTokens), whole.topExemplars(j).map(\.contextTokens))
+            XCTAssertEqual(saved.density(j), whole.density(j))
+            XCTAssertEqual(Array(saved.histogram(j).counts), Array(whole.histogram(j).counts))
+        }
+    }
+
+    func testNavigationAndDetail() throws {
+        let app = try AppFixture.controller()
+        app.press(.down, .down, .char("j"))
+        XCTAssertEqual(app.model.selectedFeature, 3)
+        app.press(.char("k"))
+        XCTAssertEqual(app.model.selectedFeature, 2)
+        app.press(.char("G"))
+        XCTAssertEqual(app.model.selectedFeature, AppFixture.f - 1)
+        app.press(.char("g"), .enter)
+        XCTAssertEqual(app.model.screen, .detail)
+        XCTAssertEqual(app.model.detail.feature, 0)
+        app.press(.char("l"))
+        XCTAssertEqual(app.model.detail.feature, 1, "l steps to the next feature in list order")
+        app.press(.char("1"))
+        let nearest = app.session.neighbours.nearest(to: 1, count: 1)[0].feature
+        XCTAssertEqual(app.model.detail.feature, nearest, "digit keys open decoder neighbours")
+        app.press(.char("b"))
+        XCTAssertEqual(app.model.detail.feature, 1, "b goes back")
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.screen, .features)
+        app.press(.char("q"))
+        XCTAssertTrue(app.model.quit)
+    }
+
+    func testSortingByEveryColumnOrdersRows() throws {
+        let app = try AppFixture.controller()
+        let index = try XCTUnwrap(app.model.index)
+        app.press(.char("s"))
+        XCTAssertEqual(app.model.list.sort, .density)
+        let densities = app.model.list.rows.map { index.density($0) }
+        XCTAssertEqual(densities, densities.sorted(by: >), "density sorts descending first")
+        app.press(.char("S"))
+        XCTAssertEqual(app.model.list.rows.map { index.density($0) }, densities.sorted())
+        app.press(.char("s"))
+        XCTAssertEqual(app.model.list.sort, .max)
+        XCTAssertEqual(app.model.list.rows.map { index.maxActivation($0) }, app.model.list.rows.map { index.maxActivation($0) }.sorted(by: >))
+        app.type(":sort mean asc\n")
+        XCTAssertEqual(app.model.list.rows.map { index.meanActivation($0) }, app.model.list.rows.map { index.meanActivation($0) }.sorted())
+        app.type(":sort id\n")
+        XCTAssertEqual(app.model.list.rows, Array(0..<AppFixture.f))
+    }
+
+    func testFilteringAliveDeadAndDensityRange() throws {
+        let app = try AppFixture.controller()
+        let index = try XCTUnwrap(app.model.index)
+        let dead = (0..<AppFixture.f).filter { index.isDead($0) }
+        app.press(.char("f"))
+        XCTAssertEqual(app.model.list.rows, (0..<AppFixture.f).filter { !index.isDead($0) })
+        app.press(.char("f"))
+        XCTAssertEqual(app.model.list.rows, dead)
+        app.press(.char("f"))
+        XCTAssertEqual(app.model.list.rows.count, AppFixture.f)
+        app.type(":density 0.1 0.5\n")
+        XCTAssertFalse(app.model.list.rows.isEmpty)
+        XCTAssertTrue(app.model.list.rows.allSatisfy { (0.1...0.5).contains(index.density($0)) })
+        XCTAssertEqual(app.model.list.rows, (0..<AppFixture.f).filter { (0.1...0.5).contains(index.density($0)) })
+        app.type(":density - -\n")
+        XCTAssertEqual(app.model.list.rows.count, AppFixture.f)
+    }
+
+    func testSearchFindsFeaturesWhoseTopExemplarsActivateOnTheToken() throws {
+        let app = try AppFixture.controller()
+        let index = try XCTUnwrap(app.model.index)
+        app.type("/cat\n")
+        let catID = Int32(app.session.tokenIDs(matching: "cat").first!)
+        let expected = (0..<AppFixture.f).filter { j in (0..<index.topExemplarCount(j)).contains { index.topActivatingToken(j, rank: $0) == catID } }
+        XCTAssertFalse(expected.isEmpty, "the fixture has features firing on 'cat'")
+        XCTAssertEqual(app.model.list.searchHits.map { app.model.list.rows[$0] }, expected)
+        XCTAssertEqual(app.model.selectedFeature, expected[0])
+        app.press(.char("n"))
+        XCTAssertEqual(app.model.selectedFeature, expected.count > 1 ? expected[1] : expected[0])
+        app.press(.char("N"))
+        XCTAssertEqual(app.model.selectedFeature, expected[0])
+        app.type("/zebra\n")
+        XCTAssertTrue(app.model.list.searchHits.isEmpty)
+        XCTAssertTrue(app.model.message?.text.contains("zebra") ?? false)
+    }
+
+    func testMarksAndMarkedOnlyFilterAndExport() throws {
+        let app = try AppFixture.controller()
+        app.press(.char(" "), .char(" "))
+        XCTAssertEqual(app.model.marks, [0, 1], "space marks and moves down")
+        app.press(.char("m"))
+        XCTAssertEqual(app.model.list.rows, [0, 1])
+        app.press(.char("m"), .char("u"))
+        XCTAssertTrue(app.model.marks.isEmpty)
+        app.press(.char("e"))
+        XCTAssertTrue(app.model.message?.isError ?? false, "exporting nothing explains how to mark")
+        app.press(.char("f"), .char("a"))
+        let alive = app.model.list.rows
+        XCTAssertEqual(app.model.marks, Set(alive))
+        let out = AppFixture.temporaryDirectory().appendingPathComponent("marked.csv").path
+        app.press(.char("e"))
+        XCTAssertEqual(app.model.prompt?.kind, .export)
+        app.press(.ctrl("u"))
+        app.type("csv \(out)\n")
+        XCTAssertTrue(app.jobs.waitUntilIdle())
+        app.handleJobEvents()
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertEqual(text.split(separator: "\n").count, alive.count + 1, "a header and one row per marked feature")
+        XCTAssertTrue(app.model.message?.text.hasPrefix("exported \(alive.count) features") ?? false)
+    }
+
+    func testCommandLineJumpsAndReportsErrors() throws {
+        let app = try AppFixture.controller()
+        app.type(":7\n")
+        XCTAssertEqual(app.model.screen, .detail)
+        XCTAssertEqual(app.model.detail.feature, 7)
+        app.type(":99\n")
+        XCTAssertEqual(app.model.message, StatusMessage(text: "no feature 99: ids run from 0 to 15", isError: true))
+        app.type(":frobnicate\n")
+        XCTAssertTrue(app.model.message?.isError ?? false)
+        app.type(":theme light\n")
+        XCTAssertEqual(app.theme.name, "light")
+        app.press(.char("t"))
+        XCTAssertEqual(app.theme.name, "high-contrast")
+        app.press(.char(":"), .char("x"), .escape)
+        XCTAssertNil(app.model.prompt, "Esc abandons the command line")
+    }
+
+    func testReindexWithNewSettingsSupersedesAndCancelKeyStopsAJob() throws {
+        let app = try AppFixture.controller()
+        app.type(":reindex top-k=2 min-act=1\n")
+        let first = try XCTUnwrap(app.model.indexJob)
+        app.type(":reindex top-k=3\n")
+        XCTAssertNotEqual(app.model.indexJob, first)
+        XCTAssertTrue(app.jobs.waitUntilIdle())
+        app.handleJobEvents()
+        XCTAssertEqual(app.model.index?.options.topK, 3, "the superseded job's result is never shown")
+        XCTAssertEqual(app.model.index?.options.minActivation, 1)
+        let states = Dictionary(uniqueKeysWithValues: app.model.jobs.map { ($0.id, $0.state) })
+        XCTAssertTrue(states[first] == .cancelled || states[first] == .finished)
+        app.type(":reindex top-k=0\n")
+        XCTAssertTrue(app.model.message?.isError ?? false, "invalid settings are refused")
+
+        // A job that runs until cancelled: the jobs screen's x cancels it.
+        let blocker = app.jobs.start(kind: "test", title: "waits for cancel") { context in
+            while !context.isCancelled { Thread.sleep(forTimeInterval: 0.001) }
+            throw SaescopeError("cancelled")
+        }
+        app.handleJobEvents()
+        app.press(.char("J"))
+        XCTAssertEqual(app.model.screen, .jobs)
+        app.press(.char("G"), .char("x"))
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 10))
+        app.handleJobEvents()
+        XCTAssertEqual(app.model.jobs.first { $0.id == blocker }?.state, .cancelled)
+    }
+
+    func testMouseClickSelectsAndWheelScrolls() throws {
+        let app = try AppFixture.controller()
+        _ = app.frame(width: 80, height: 24)
+        // Rows start two lines below the panel's top border (title bar, border, header).
+        app.handle(.mouse(MouseEvent(.press(button: 1), x: 10, y: 3 + 4)))
+        XCTAssertEqual(app.model.selectedFeature, 4)
+        app.handle(.mouse(MouseEvent(.wheelDown, x: 10, y: 10)))
+        XCTAssertEqual(app.model.selectedFeature, 7)
+        app.handle(.mouse(MouseEvent(.press(button: 1), x: 10, y: 3 + 7)))
+        XCTAssertEqual(app.model.screen, .detail, "a second click on the selected row opens it")
+    }
+
+    func testHelpOverlayListsTheKeymapAndAnyKeyCloses() throws {
+        let app = try AppFixture.controller()
+        app.press(.char("?"))
+        XCTAssertTrue(app.model.showHelp)
+        let text = app.frame(width: 100, height: 40).render().joined(separator: "\n")
+        XCTAssertTrue(text.contains("search tokens"))
+        app.press(.char("G"))
+        XCTAssertTrue(app.frame(width: 100, height: 40).render().joined(separator: "\n").contains(":reindex"), "the command list is at the end")
+        app.press(.char("x"))
+        XCTAssertFalse(app.model.showHelp)
+    }
+}
