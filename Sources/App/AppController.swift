@@ -17,6 +17,8 @@ public final class AppController {
     private let progressiveSteps: Int
     /// Where the last frame put things, for mouse hits and paging.
     var layout = FrameLayout()
+    /// What to do on the UI thread with each job's partial and final results (see `startJob`).
+    private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
 
     /// - Parameters:
     ///   - indexState: the session's index, or why one must be built (then a build starts now).
@@ -75,11 +77,14 @@ public final class AppController {
             case .progress:
                 break
             case .partial(let id, let value):
+                if let handler = resultHandlers[id]?.partial { handler(value) }
                 if id == model.indexJob, let update = value as? PartialIndex {
                     install(index: update.index, partial: (update.done, update.of))
                 }
             case .finished(let id, let value):
-                if id == model.indexJob, let result = value as? BuiltIndex {
+                if let handler = resultHandlers.removeValue(forKey: id) {
+                    handler.done(value)
+                } else if id == model.indexJob, let result = value as? BuiltIndex {
                     model.indexJob = nil
                     install(index: result.index, partial: nil)
                     model.message = result.writeError.map { StatusMessage(text: "index built but not saved: \($0)", isError: true) }
@@ -88,9 +93,11 @@ public final class AppController {
                     model.message = StatusMessage(text: text, isError: false)
                 }
             case .failed(let id, let text):
+                resultHandlers[id] = nil
                 if id == model.indexJob { model.indexJob = nil }
                 model.message = StatusMessage(text: text, isError: true)
             case .cancelled(let id):
+                resultHandlers[id] = nil
                 if id == model.indexJob {
                     model.indexJob = nil
                     model.message = StatusMessage(text: "indexing cancelled" + (model.partial != nil ? "; the partial index stays on screen" : ""), isError: false)
@@ -315,6 +322,18 @@ public final class AppController {
         _ = cachePath
         model.jobs = jobs.snapshot
         model.message = StatusMessage(text: "indexing in the background (\(reason)); J shows jobs", isError: false)
+    }
+
+    /// Runs `work` as a background job (superseding a running job of the same kind); `done`
+    /// (and `partial`, for `context.partial` values) run later on the UI thread with its results,
+    /// from `handleJobEvents`. Failures and cancels show in the status line and the jobs screen.
+    @discardableResult
+    public func startJob(kind: String, title: String, work: @escaping @Sendable (JobCenter.Context) throws -> Any,
+                         partial: ((Any) -> Void)? = nil, done: @escaping (Any) -> Void) -> JobCenter.ID {
+        let id = jobs.start(kind: kind, title: title, work: work)
+        resultHandlers[id] = (partial, done)
+        model.jobs = jobs.snapshot
+        return id
     }
 
     // MARK: Search and prompt
