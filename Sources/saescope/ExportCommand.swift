@@ -5,7 +5,16 @@ import SAECore
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export selected features: dashboard JSON, JSON lines (.gz), CSV, a Markdown report, or decoder/encoder rows as safetensors.")
+        abstract: "Export selected features: dashboard JSON, JSON lines (.gz), CSV, a Markdown report, or decoder/encoder rows as safetensors.",
+        discussion: """
+        With --unembed, json/jsonl/csv/md include each feature's logit effects, W_dec[f] @ W_U: the 10 vocabulary
+        entries it raises most (pos_str, pos_values, pos_token_ids) and lowers most (neg_*), as web dashboards show
+        them (on the dictionary's decoder as loaded, without the model's final layer norm). The file is a
+        safetensors file holding W_U [D, V] (named W_U, unembed.W_U or unembed), a Hugging Face head [V, D]
+        (lm_head.weight or embed_out.weight), or a single 2-D tensor; or an .npy array. Its D must be the
+        dictionary's. An unembedding with fewer logits than the tokenizer has tokens is an error; with more
+        (vocabulary padding) a warning, and the extra ids read <unk:ID>.
+        """)
 
     @Option(help: "Dictionary (as for eval).") var sae: String
     @Option(help: "Index file (from saescope index).") var index: String
@@ -14,6 +23,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "File to write.") var out: String
     @Option(help: "tokenizer.json for token text (default: the one named in the cache metadata, beside the cache).") var tokenizer: String?
     @Flag(help: "Include each feature's decoder vector in json/jsonl.") var decoder = false
+    @Option(help: "Unembedding W_U [D, V] (safetensors or npy): add logit effects to json/jsonl/csv/md.") var unembed: String?
     @Flag(help: "Replace an existing file.") var force = false
 
     func validate() throws {
@@ -22,6 +32,9 @@ struct ExportCommand: ParsableCommand {
         }
         if format == nil, Self.formatFromExtension(out) == nil {
             throw ValidationError("cannot tell the format from '\(out)'; pass --format")
+        }
+        if unembed != nil, (format.flatMap(FeatureExporter.Format.init(rawValue:)) ?? Self.formatFromExtension(out)) == .safetensors {
+            throw ValidationError("--unembed adds logit effects to json, jsonl, csv and md exports; safetensors exports hold weight rows only")
         }
     }
 
@@ -36,11 +49,16 @@ struct ExportCommand: ParsableCommand {
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
         let vocabulary = try tokenizerPath(featureIndex).map { try TokenizerVocabulary(path: $0) }
+        let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
+        if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
+            FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
+        }
         InterruptCleanup.install()
         try FeatureExporter.export(ids, format: chosenFormat,
-                                   context: .init(index: featureIndex, sae: dictionary, saePath: sae, tokenizer: vocabulary, includeDecoder: decoder),
+                                   context: .init(index: featureIndex, sae: dictionary, saePath: sae, tokenizer: vocabulary, includeDecoder: decoder,
+                                                  unembedding: unembedding),
                                    to: out, overwrite: force)
-        print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue))")
+        print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(unembedding == nil ? "" : ", with logit effects"))")
     }
 
     private func tokenizerPath(_ index: FeatureIndex) -> String? {

@@ -13,19 +13,34 @@ public enum FeatureExporter {
         public var saePath: String
         public var tokenizer: TokenizerVocabulary?
         public var includeDecoder: Bool
+        /// When set, json/jsonl/csv/md include each feature's logit effects (`W_dec[f] @ W_U`, top
+        /// and bottom `LogitEffects.defaultCount`); see `LogitEffects`.
+        public var unembedding: Unembedding?
 
-        public init(index: FeatureIndex, sae: SparseAutoencoder, saePath: String, tokenizer: TokenizerVocabulary?, includeDecoder: Bool) {
+        public init(index: FeatureIndex, sae: SparseAutoencoder, saePath: String, tokenizer: TokenizerVocabulary?, includeDecoder: Bool,
+                    unembedding: Unembedding? = nil) {
             self.index = index
             self.sae = sae
             self.saePath = saePath
             self.tokenizer = tokenizer
             self.includeDecoder = includeDecoder
+            self.unembedding = unembedding
         }
 
         func tokenText(_ id: Int32) -> String { tokenizer?.piece(Int(id)) ?? "<\(id)>" }
 
-        func record(_ j: Int) -> FeatureRecord {
-            FeatureRecord(index: index, feature: j, tokenText: tokenText, decoder: includeDecoder ? Array(sae.decoderRow(j)) : nil)
+        func record(_ j: Int, logits: [Int: FeatureLogitEffects]) -> FeatureRecord {
+            FeatureRecord(index: index, feature: j, tokenText: tokenText, decoder: includeDecoder ? Array(sae.decoderRow(j)) : nil, logits: logits[j])
+        }
+
+        /// Logit effects of `features`, keyed by feature (empty without an unembedding). An
+        /// unembedding with fewer logits than the tokenizer has tokens is an error; one with more
+        /// (vocabulary padding) is accepted, see `Unembedding.checkVocabulary`.
+        func logitEffects(_ features: [Int]) throws -> [Int: FeatureLogitEffects] {
+            guard let unembedding else { return [:] }
+            if let tokenizer { _ = try unembedding.checkVocabulary(against: tokenizer) }
+            let effects = try LogitEffects.compute(features: features, sae: sae, unembedding: unembedding)
+            return Dictionary(effects.map { ($0.feature, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
@@ -36,6 +51,8 @@ public enum FeatureExporter {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             throw SaescopeError("exists already; pass --force to replace it", file: path)
         }
+        let logits = format == .safetensors ? [:] : try context.logitEffects(features)
+        func featureRecord(_ j: Int) -> FeatureRecord { context.record(j, logits: logits) }
         switch format {
         case .json:
             let object: [String: Any] = [
@@ -43,27 +60,31 @@ public enum FeatureExporter {
                 "dictionary": context.saePath,
                 "model": context.index.provenance.cacheMetadata["model"] ?? "",
                 "hook": context.index.provenance.cacheMetadata["hook"] ?? "",
-                "features": features.map { jsonObject(context.record($0)) },
+                "features": features.map { jsonObject(featureRecord($0)) },
             ]
             try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])), to: path)
         case .jsonl:
             var bytes: [UInt8] = []
             for j in features {
-                bytes += try JSONSerialization.data(withJSONObject: jsonObject(context.record(j)), options: [.sortedKeys])
+                bytes += try JSONSerialization.data(withJSONObject: jsonObject(featureRecord(j)), options: [.sortedKeys])
                 bytes.append(0x0A)
             }
             try AtomicFile.write(path.hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)
         case .csv:
-            var lines = ["feature_index,frac_nonzero,count,max_act,mean_act,top_tokens"]
+            var lines = ["feature_index,frac_nonzero,count,max_act,mean_act,top_tokens,pos_tokens,pos_values,neg_tokens,neg_values"]
             for j in features {
-                let record = context.record(j)
+                let record = featureRecord(j)
                 let topTokens = record.top.prefix(5).map { $0.tokens.isEmpty ? "" : $0.tokens[$0.qualifyingTokenIndex] }
-                lines.append([String(j), "\(record.density)", String(record.count), "\(record.maxActivation)", "\(record.meanActivation)",
-                              csvQuoted(topTokens.joined(separator: " | "))].joined(separator: ","))
+                func joined(_ logits: [ExportedLogit]) -> [String] {
+                    [csvQuoted(logits.map(\.text).joined(separator: " | ")), csvQuoted(logits.map { "\($0.value)" }.joined(separator: " | "))]
+                }
+                lines.append(([String(j), "\(record.density)", String(record.count), "\(record.maxActivation)", "\(record.meanActivation)",
+                               csvQuoted(topTokens.joined(separator: " | "))] + joined(record.positiveLogits) + joined(record.negativeLogits))
+                    .joined(separator: ","))
             }
             try AtomicFile.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: path)
         case .md:
-            let report = features.map { MarkdownReport.feature(context.record($0)) }.joined(separator: "\n")
+            let report = features.map { MarkdownReport.feature(featureRecord($0)) }.joined(separator: "\n")
             let header = "# saescope features of \(context.saePath)\n\n\(features.count) features, indexed over \(context.index.tokenCount) tokens"
                 + (context.index.provenance.cacheMetadata["model"].map { " of \($0)" } ?? "") + ".\n\n"
             try AtomicFile.write(Array((header + report).utf8), to: path)
@@ -99,7 +120,10 @@ public enum FeatureExporter {
             "max_act": Double(record.maxActivation), "mean_act": record.meanActivation,
             "freq_hist_data_bar_values": record.histogramCenters.map(Double.init),
             "freq_hist_data_bar_heights": record.histogramCounts,
-            "pos_str": [String](), "pos_values": [Double](), "neg_str": [String](), "neg_values": [Double](),
+            "pos_str": record.positiveLogits.map(\.text), "pos_values": record.positiveLogits.map { Double($0.value) },
+            "pos_token_ids": record.positiveLogits.map(\.token),
+            "neg_str": record.negativeLogits.map(\.text), "neg_values": record.negativeLogits.map { Double($0.value) },
+            "neg_token_ids": record.negativeLogits.map(\.token),
             "activations": (record.top + record.intervals).map(exemplar),
         ]
         if let decoder = record.decoder { object["decoder"] = decoder.map(Double.init) }
@@ -143,6 +167,20 @@ enum MarkdownReport {
             }
         } else {
             lines.append("_This feature never fired on the indexed tokens._")
+        }
+        if !record.positiveLogits.isEmpty || !record.negativeLogits.isEmpty {
+            lines.append("")
+            lines.append("Logit effects (W_dec[f] · W_U):")
+            lines.append("")
+            lines.append("| promoted | logit | suppressed | logit |")
+            lines.append("|---|---:|---|---:|")
+            for rank in 0..<max(record.positiveLogits.count, record.negativeLogits.count) {
+                func cells(_ logits: [ExportedLogit]) -> String {
+                    guard rank < logits.count else { return " | " }
+                    return "'\(escape(logits[rank].text))' | " + String(format: "%+.4g", Double(logits[rank].value))
+                }
+                lines.append("| " + cells(record.positiveLogits) + " | " + cells(record.negativeLogits) + " |")
+            }
         }
         lines.append("")
         return lines.joined(separator: "\n")

@@ -14,6 +14,13 @@ public struct ExportedExemplar: Sendable {
     public var binContains: Double
 }
 
+/// One logit effect as exports show it: the token id, its text, and `W_dec[f] · W_U[:, id]`.
+public struct ExportedLogit: Sendable, Equatable {
+    public var token: Int
+    public var text: String
+    public var value: Float
+}
+
 /// Everything an export says about one feature, gathered from the index (and the dictionary).
 public struct FeatureRecord: Sendable {
     public var feature: Int
@@ -26,9 +33,14 @@ public struct FeatureRecord: Sendable {
     public var top: [ExportedExemplar]
     public var intervals: [ExportedExemplar]
     public var decoder: [Float]?
+    /// The tokens whose logits the feature raises most, highest first (empty without an unembedding).
+    public var positiveLogits: [ExportedLogit]
+    /// The tokens whose logits it lowers most, lowest first (empty without an unembedding).
+    public var negativeLogits: [ExportedLogit]
 
-    /// `tokenText` turns a token id into display text (see `TokenizerVocabulary.piece`).
-    public init(index: FeatureIndex, feature j: Int, tokenText: (Int32) -> String, decoder: [Float]?) {
+    /// `tokenText` turns a token id into display text (see `TokenizerVocabulary.piece`); `logits`
+    /// are the feature's logit effects when an unembedding was supplied (see `LogitEffects`).
+    public init(index: FeatureIndex, feature j: Int, tokenText: (Int32) -> String, decoder: [Float]?, logits: FeatureLogitEffects? = nil) {
         feature = j
         density = index.density(j)
         count = Int(index.tables.count[j])
@@ -55,5 +67,10 @@ public struct FeatureRecord: Sendable {
             interval.exemplars.map { exported($0, binMin: interval.lower, binMax: interval.upper, binContains: interval.share) }
         }
         self.decoder = decoder
+        func logit(_ effect: TokenEffect) -> ExportedLogit {
+            ExportedLogit(token: effect.token, text: tokenText(Int32(clamping: effect.token)), value: effect.value)
+        }
+        positiveLogits = logits?.positive.map(logit) ?? []
+        negativeLogits = logits?.negative.map(logit) ?? []
     }
 }
