@@ -67,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SaescopeCLITests",
-            dependencies: ["saescope", "SAECore"],
+            dependencies: ["saescope", "SAECore", "TestSupport"],
             path: "Tests/SaescopeCLITests"
         ),
         .testTarget(
@@ -76,9 +76,11 @@ let package = Package(
             path: "Tests/WidgetsTests",
             exclude: ["Snapshots"]
         ),
+        // Test helpers shared by test targets: running programs, driving tmux.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "TerminalTests",
-            dependencies: ["Terminal", "TUI"],
+            dependencies: ["Terminal", "TUI", "TestSupport"],
             path: "Tests/TerminalTests"
         ),
         .testTarget(
