@@ -14,7 +14,7 @@ extension AppController {
         ":q                         quit",
     ]
 
-    func runCommandLine(_ text: String) {
+    public func runCommandLine(_ text: String) {
         let words = text.split(separator: " ").map(String.init)
         guard let head = words.first else { return }
         if let id = Int(head) {
