@@ -41,7 +41,11 @@ public struct TokenStrip {
                 if n > 0 { t = String(repeating: glyphs.visibleSpace, count: n) + t.dropFirst(n) }
             }
             t = Text.visible(t, glyphs: glyphs)
-            if brackets && i == highlight { t = "[" + t + "]" }
+            if brackets && i == highlight {
+                // Leading spaces stay outside: " [louisa]" reads as a word, "[ louisa]" does not.
+                let spaces = t.prefix { $0 == " " }
+                t = spaces + "[" + t.dropFirst(spaces.count) + "]"
+            }
             let w = DisplayWidth.of(t)
             out.append((t, x, w))
             x += w

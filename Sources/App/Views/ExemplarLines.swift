@@ -22,10 +22,15 @@ extension AppController {
         for interval in index.intervalExemplars(j).reversed() where !interval.exemplars.isEmpty {
             lines.append(.heading(String(format: "Interval [%@, %@)  %@ of activations",
                                          NumberFormat.compact(Double(interval.lower)), NumberFormat.compact(Double(interval.upper)),
-                                         NumberFormat.percent(interval.share))))
+                                         sharePercent(interval.share))))
             lines += interval.exemplars.map { .exemplar($0) }
         }
         return lines
+    }
+
+    /// One decimal below 10%: the top intervals usually hold a fraction of a percent.
+    private func sharePercent(_ share: Double) -> String {
+        String(format: share < 0.1 ? "%.1f%%" : "%.0f%%", share * 100)
     }
 
     func draw(_ line: ExemplarLine, maxActivation: Float, into buffer: inout Buffer, rect: Rect) {
