@@ -29,18 +29,6 @@ final class ExportLogitEffectsTests: XCTestCase {
         return (result, out)
     }
 
-    private func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(text.split(separator: "\n").last, "ok", text, file: file, line: line)
-    }
 
     func testEveryTextFormatCarriesLogitEffectsMatchingNumpy() throws {
         let (jsonRun, json) = try export("f.json", unembed: "cli_w_u.safetensors", extra: ["--decoder"])

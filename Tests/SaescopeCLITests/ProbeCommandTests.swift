@@ -7,19 +7,6 @@ final class ProbeCommandTests: XCTestCase {
     let negCities = SaescopeBinary.fixtures.appendingPathComponent("probes/neg_cities.csv").path
     let alignmentSAE = SaescopeBinary.fixtures.appendingPathComponent("alignment/sae").path
 
-    /// Runs a Python check; its last stdout line must be "ok".
-    private func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(text.split(separator: "\n").last, "ok", text, file: file, line: line)
-    }
 
     func testAllMethodsIncludeL2LogisticRegression() throws {
         let text = try SaescopeBinary.run(["probe", "--data", cities, "--data", negCities])
