@@ -176,10 +176,11 @@ public final class AppController {
             if let job = selected, job.state == .running { jobs.cancel(job.id) } else if let job = running.last { jobs.cancel(job.id) } else {
                 model.message = StatusMessage(text: "no job is running", isError: false)
             }
+        case .probes(let command): performProbes(command)
         }
     }
 
-    private func show(_ screen: Screen) {
+    func show(_ screen: Screen) {
         guard screen != model.screen else { return }
         model.previousScreens.append(model.screen)
         model.screen = screen
@@ -218,6 +219,7 @@ public final class AppController {
         switch model.screen {
         case .features: moveTable(&model.list.table, command, rowCount: model.list.rows.count, page: layout.listRows)
         case .jobs: moveTable(&model.jobsTable, command, rowCount: model.jobs.count, page: layout.listRows)
+        case .probes: moveProbes(command)
         case .overview:
             var state = TableState(selected: model.overviewSelection)
             moveTable(&state, command, rowCount: MetricDefinition.all.count, page: 5)

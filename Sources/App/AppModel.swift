@@ -4,7 +4,7 @@ import Widgets
 
 /// The screens of the browser. Help is an overlay over any of them.
 public enum Screen: String, CaseIterable, Sendable {
-    case features, detail, overview, jobs
+    case features, detail, overview, jobs, probes
 }
 
 /// A one-line input at the bottom: `:` commands, `/` search, and the export prompt.
@@ -73,6 +73,7 @@ public struct AppModel {
     public var jobs: [JobCenter.Status] = []
     public var jobsTable = TableState()
     public var overviewSelection = 0
+    public var probes = ProbesState()
     public var showDefinitions = true
     public var themeName: String
     public var quit = false

@@ -12,6 +12,7 @@ public enum Command: Equatable, Sendable {
     case previousFeature, nextFeature, neighbour(Int), historyBack
     case reindex, toggleDefinitions
     case cancelJob
+    case probes(ProbesCommand)
 }
 
 public enum Keymaps {
@@ -23,6 +24,7 @@ public enum Keymaps {
         Binding([.char(":")], "command (:1234 jumps)", .commandLine, group: "General"),
         Binding([.char("o")], "overview", .showOverview, group: "General"),
         Binding([.char("J")], "jobs", .showJobs, group: "General"),
+        Binding([.char("p")], "probes", .probes(.show), group: "General"),
         Binding([.char("F")], "features", .showFeatures, hint: false, group: "General"),
         Binding([.char("t")], "next theme", .cycleTheme, hint: false, group: "General"),
     ])
@@ -75,6 +77,7 @@ public enum Keymaps {
         case .detail: return detail
         case .overview: return overview
         case .jobs: return jobs
+        case .probes: return probes
         }
     }
 

@@ -24,6 +24,8 @@ struct OpenCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature when indexing.") var topK = 20
     @Option(help: "Context tokens on each side when indexing.") var context = 5
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
+    @Option(parsing: .upToNextOption, help: "Probe datasets for the probes screen (p): statements CSVs beside same-stem .safetensors, or folders of them. Default with no --sae: the sample's.")
+    var probes: [String] = []
 
     func run() throws {
         // Checked before loading anything, so scripts get the message at once.
@@ -46,8 +48,16 @@ struct OpenCommand: ParsableCommand {
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
+        controller.loadProbes(paths: probePaths())
         UILoop(screen: screen, controller: controller).run()
         jobs.cancelAll()
+    }
+
+    /// The --probes given; with no --sae either, the sample's probe datasets.
+    private func probePaths() -> [String] {
+        guard probes.isEmpty, sae == nil, let samples = SampleLocation.find() else { return probes }
+        let folder = (samples as NSString).appendingPathComponent("probes")
+        return FileManager.default.fileExists(atPath: folder) ? [folder] : []
     }
 
     /// The sample when nothing is given; --acts is needed with --sae unless --index says where to look.

@@ -12,7 +12,6 @@ struct UILoop {
 
     func run() {
         var dirty = true
-        var lastJobRefresh = Date.distantPast
         while !controller.model.quit && !screen.interruptRequested {
             if dirty {
                 var buffer = screen.makeBuffer()
@@ -27,11 +26,10 @@ struct UILoop {
                 controller.handle(key)
                 dirty = true
             }
-            if controller.jobs.hasRunningJobs || Date().timeIntervalSince(lastJobRefresh) > 1 || !keys.isEmpty {
-                controller.handleJobEvents()
-                lastJobRefresh = Date()
-                dirty = true
-            }
+            // Every wake-up may be a job's report (the wake pipe): hand results over at once, or a
+            // job that ends between two checks would wait for the idle timeout to be seen.
+            controller.handleJobEvents()
+            dirty = true
         }
     }
 }

@@ -14,8 +14,11 @@ public struct GeneralizationMatrix: Sendable {
     /// The probe trained on each training set (row), for directions and feature alignment.
     public let probes: [LinearProbe]
 
+    /// `progress(done, total)` is called after each probe is trained (one per training set, then
+    /// one per oracle cell); throwing from it stops the computation (a cancelled background job).
     public static func compute(datasets: [ProbeDataset], trainSpecs: [String], method: ProbeMethod,
-                               label: String = "label", seed: UInt64 = 0) throws -> GeneralizationMatrix {
+                               label: String = "label", seed: UInt64 = 0,
+                               progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil) throws -> GeneralizationMatrix {
         let byName = Dictionary(datasets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         if let first = datasets.first, let other = datasets.first(where: { $0.dimension != first.dimension }) {
             throw SaescopeError("activation dimension \(other.dimension) differs from \(first.name)'s \(first.dimension)", file: other.activationsPath)
@@ -24,6 +27,7 @@ public struct GeneralizationMatrix: Sendable {
         let labels = try Dictionary(datasets.map { ($0.name, try $0.labels(label)) }, uniquingKeysWith: { first, _ in first })
         let splits = Dictionary(datasets.map { ($0.name, ProbeSplit.split(count: $0.count, seed: seed)) }, uniquingKeysWith: { first, _ in first })
 
+        var trainedCount = 0
         func probe(trainedOn names: [String]) throws -> LinearProbe {
             var x = Matrix(zeros: 0, datasets[0].dimension)
             var y: [Bool] = []
@@ -32,7 +36,10 @@ public struct GeneralizationMatrix: Sendable {
                 x = x.stacked(on: centred[name]!.selecting(rows: rows))
                 y += rows.map { labels[name]![$0] }
             }
-            return try LinearProbe.train(method, x: x, y: y)
+            let trained = try LinearProbe.train(method, x: x, y: y)
+            trainedCount += 1
+            try progress?(trainedCount, trainSpecs.count + datasets.count)
+            return trained
         }
 
         func score(_ probe: LinearProbe, on name: String, heldOut: Bool) -> (Double, Double) {

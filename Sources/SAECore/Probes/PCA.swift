@@ -19,7 +19,16 @@ public struct PCABasis: Sendable {
         let squares = s.map { $0 * $0 }
         let total = squares.reduce(0, +)
         let keep = min(maxComponents, s.count)
-        components = Matrix(rows: keep, columns: vt.columns, values: Array(vt.values[0..<keep * vt.columns]))
+        // An SVD fixes each component only up to sign, and LAPACK builds differ: make each
+        // component's largest-magnitude loading positive (scikit-learn's svd_flip on Vt), so plots
+        // and printed coordinates are the same everywhere.
+        var values = Array(vt.values[0..<keep * vt.columns])
+        for k in 0..<keep {
+            let row = k * vt.columns..<(k + 1) * vt.columns
+            guard let largest = row.max(by: { abs(values[$0]) < abs(values[$1]) }), values[largest] < 0 else { continue }
+            for i in row { values[i] = -values[i] }
+        }
+        components = Matrix(rows: keep, columns: vt.columns, values: values)
         explainedVarianceRatio = squares.prefix(keep).map { total > 0 ? $0 / total : 0 }
     }
 

@@ -1,0 +1,200 @@
+import Foundation
+import SAECore
+import TUI
+import Widgets
+
+/// The probes screen: a PCA scatter of labelled statements, the train x test generalization
+/// matrix of a probe method, and the dictionary features the selected probe aligns with. Wide
+/// terminals show all three (PCA left, matrix and features right); narrow ones show the PCA
+/// pane alone, or the matrix above the features, following the focused pane (Tab).
+extension AppController {
+    func drawProbes(into buffer: inout Buffer, rect: Rect) {
+        let p = model.probes
+        guard let datasets = p.datasets, !datasets.isEmpty else {
+            drawProbesLoading(p, into: &buffer, rect: rect)
+            return
+        }
+        if rect.width >= 140 {
+            let (left, right) = rect.splitLeft(rect.width / 2)
+            drawProbesPCA(p, into: &buffer, rect: left)
+            drawProbesMatrixAndFeatures(p, datasets: datasets, into: &buffer, rect: right)
+        } else if p.pane == .pca {
+            drawProbesPCA(p, into: &buffer, rect: rect)
+        } else {
+            drawProbesMatrixAndFeatures(p, datasets: datasets, into: &buffer, rect: rect)
+        }
+    }
+
+    private func drawProbesLoading(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
+        let inner = Panel(title: "Probes", focused: true).draw(into: &buffer, rect: rect)
+        let lines: [String]
+        if p.paths.isEmpty {
+            lines = ["No probe datasets. Open with --probes PATH...: a statements CSV (statement,label and other boolean "
+                     + "columns) beside a same-stem .safetensors holding acts [n, D], or a folder of them."]
+        } else if p.datasets?.isEmpty == true {
+            lines = ["No probe datasets in \(p.paths.joined(separator: ", "))."]
+        } else {
+            lines = [pendingText("reading the probe datasets", job: p.loadJob).text]
+        }
+        TextView(lines: lines.flatMap { Text.wrap($0, columns: max(1, inner.width)) }, style: .fg(.text)).draw(into: &buffer, rect: inner)
+    }
+
+    /// What a pane shows while its result is missing: the job's progress, or how it ended.
+    private func pendingText(_ what: String, job id: JobCenter.ID?) -> (text: String, isError: Bool) {
+        guard let id, let status = model.jobs.first(where: { $0.id == id }) else { return ("computing \(what)…", false) }
+        switch status.state {
+        case .running: return ("computing \(what)… \(status.detail)", false)
+        case .failed(let text): return ("\(what) failed: \(text)", true)
+        case .cancelled: return ("\(what) cancelled (p computes it again)", false)
+        case .finished: return ("computing \(what)…", false)
+        }
+    }
+
+    private func drawPending(_ pending: (text: String, isError: Bool), into buffer: inout Buffer, rect: Rect) {
+        let lines = Text.wrap(pending.text, columns: max(1, rect.width))
+        TextView(lines: lines, style: pending.isError ? .fg(.error) : .fg(.warning)).draw(into: &buffer, rect: rect)
+    }
+
+    // MARK: PCA
+
+    private func drawProbesPCA(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
+        let title = "PCA  basis \(p.choiceName(p.basis)) · data \(p.choiceName(p.plotted))"
+        let inner = Panel(title: title, info: "label \(p.label)", focused: p.pane == .pca).draw(into: &buffer, rect: rect)
+        guard inner.height > 0 else { return }
+        guard let projection = p.projections[p.basis] else {
+            drawPending(pendingText("the PCA of \(p.basisNames(p.basis).joined(separator: "+"))", job: p.pcaJob?.id), into: &buffer, rect: inner)
+            return
+        }
+        guard projection.ratios.count >= 2 else {
+            drawPending(("the basis has fewer than two components", true), into: &buffer, rect: inner)
+            return
+        }
+        let offset = min(p.componentOffset, projection.ratios.count - 2)
+
+        // Explained variance of every kept component; the two plotted stand out.
+        let (ratioRow, plotRect) = inner.splitTop(1)
+        var x = buffer.put("variance ", at: Point(x: ratioRow.x, y: ratioRow.y), style: .fg(.dimText), clip: ratioRow)
+        for (k, ratio) in projection.ratios.enumerated() {
+            let shown = k == offset || k == offset + 1
+            x = buffer.put("PC\(k + 1) \(percent(ratio))", at: Point(x: x, y: ratioRow.y),
+                           style: shown ? Style(.accent, [.bold]) : .fg(.dimText), clip: ratioRow) + 2
+        }
+
+        var shifted = p
+        shifted.componentOffset = offset
+        let (points, skipped) = shifted.scatterPoints(projection)
+        guard !points.isEmpty else {
+            drawPending(("no dataset plotted has the column \(p.label) (c changes the label, d the dataset)", false),
+                        into: &buffer, rect: plotRect)
+            return
+        }
+        let trueCount = points.filter(\.isTrue).count
+        var scatter = BrailleScatter(points: points.map { ScatterPoint(x: $0.x, y: $0.y, cls: $0.isTrue ? 1 : 0) },
+                                     classNames: ["false (\(points.count - trueCount))", "true (\(trueCount))"],
+                                     equalAxes: true, density: p.density,
+                                     title: skipped.isEmpty ? "\(points.count) statements" : "\(points.count) statements; without \(p.label): \(skipped.joined(separator: ", "))")
+        scatter.xLabel = "PC\(offset + 1)"
+        scatter.yLabel = "PC\(offset + 2)"
+        scatter.draw(into: &buffer, rect: plotRect)
+    }
+
+    private func percent(_ ratio: Double) -> String { NumberFormat.fixed(ratio * 100, decimals: 1) + "%" }
+
+    // MARK: Matrix and aligned features
+
+    private func drawProbesMatrixAndFeatures(_ p: ProbesState, datasets: [ProbeDataset], into buffer: inout Buffer, rect: Rect) {
+        // The matrix gets what it needs (rows + oracle + header + legend + detail + border), at
+        // most what leaves the features list a few rows.
+        let wanted = p.trainSpecs.count + 1 + 2 + 1 + 2
+        let (matrixRect, featuresRect) = rect.splitTop(min(wanted, max(6, rect.height - 7)))
+        drawProbesMatrix(p, into: &buffer, rect: matrixRect)
+        drawAlignedFeatures(p, datasets: datasets, into: &buffer, rect: featuresRect)
+    }
+
+    private func drawProbesMatrix(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
+        let title = "Probes  \(p.method.rawValue) · label \(p.label)"
+        let inner = Panel(title: title, info: p.metric == .accuracy ? "accuracy" : "AUROC", focused: p.pane == .matrix)
+            .draw(into: &buffer, rect: rect)
+        guard inner.height > 0 else { return }
+        guard let matrix = p.matrix else {
+            let pending = p.probeDatasets.isEmpty ? ("no dataset has both values of \(p.label), so no probe can train (c changes the label)", false)
+                : pendingText("\(p.method.rawValue) probes on \(p.label)", job: p.matrixJob?.id)
+            drawPending(pending, into: &buffer, rect: inner)
+            return
+        }
+        let auroc = p.metric == .auroc
+        var heatmap = Heatmap(values: (auroc ? matrix.auroc : matrix.accuracy) + [auroc ? matrix.oracleAUROC : matrix.oracleAccuracy],
+                              rowLabels: matrix.trainSets + ["oracle"], columnLabels: matrix.testSets)
+        heatmap.range = 0...1
+        let row = min(p.row, matrix.trainSets.count - 1), column = min(p.column, matrix.testSets.count - 1)
+        heatmap.selected = (row, column)
+        let height = min(inner.height - 1, matrix.trainSets.count + 1 + 2)
+        heatmap.draw(into: &buffer, rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(0, height)))
+
+        // The selected cell in words: which rows it was scored on, and both figures.
+        let detailRow = Rect(x: inner.x, y: inner.y + max(0, height), width: inner.width, height: 1)
+        guard detailRow.y < inner.maxY, row >= 0, column >= 0 else { return }
+        let train = matrix.trainSets[row], test = matrix.testSets[column]
+        let heldOut = train.split(separator: "+").contains { String($0) == test }
+        let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (held-out 20%)" : ""): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
+            + " · AUROC \(NumberFormat.fixed(matrix.auroc[row][column], decimals: 3))"
+        _ = buffer.put(Text.truncate(text, columns: detailRow.width, ellipsis: buffer.glyphs.ellipsis),
+                       at: Point(x: detailRow.x, y: detailRow.y), style: .fg(.text), clip: detailRow)
+    }
+
+    private func drawAlignedFeatures(_ p: ProbesState, datasets: [ProbeDataset], into buffer: inout Buffer, rect: Rect) {
+        let trainSet = p.matrix.map { " trained on " + $0.trainSets[min(p.row, $0.trainSets.count - 1)] } ?? ""
+        let inner = Panel(title: "Features aligned with the \(p.method.rawValue) probe\(trainSet)", info: "decoder cosine",
+                          focused: p.pane == .features).draw(into: &buffer, rect: rect)
+        guard inner.height > 0 else { return }
+        let d = datasets[0].dimension
+        guard session.sae.inputDimension == d else {
+            drawPending(("The dictionary has D=\(session.sae.inputDimension) and the probe datasets D=\(d): no alignment.", false),
+                        into: &buffer, rect: inner)
+            return
+        }
+        guard p.matrix != nil else {
+            drawPending(("waiting for the probes", false), into: &buffer, rect: inner)
+            return
+        }
+        guard p.alignments[p.alignmentKey] != nil else {
+            drawPending(pendingText("the alignment", job: p.alignmentJob?.id), into: &buffer, rect: inner)
+            return
+        }
+        let features = p.alignedFeatures
+        let positives = p.alignedSides.positive.count
+        let index = model.index
+        let glyphs = buffer.glyphs
+        var table = Table(columns: [
+            .init("rank", width: .fixed(4), alignment: .right),
+            .init("feature", width: .fixed(8), alignment: .right),
+            .init("cosine", width: .fixed(7), alignment: .right),
+            .init("top token", width: .fixed(12)),
+            .init("top exemplar", width: .flex(weight: 1, min: 6)),
+        ], rowCount: features.count) { [self] row, column in
+            let aligned = features[row]
+            switch column {
+            case 0: return row < positives ? "+\(row + 1)" : "-\(row - positives + 1)"
+            case 1: return "#\(aligned.feature)"
+            case 2: return String(format: "%+.3f", aligned.cosine)
+            case 3:
+                guard let index, index.topExemplarCount(aligned.feature) > 0 else { return index == nil ? "" : "(dead)" }
+                return Text.visible(session.tokenText(index.topActivatingToken(aligned.feature, rank: 0)), glyphs: glyphs)
+                    .trimmingCharacters(in: .whitespaces)
+            default:
+                guard let first = index?.topExemplars(aligned.feature).first else { return "" }
+                return Text.visible(first.contextTokens.filter { $0 >= 0 }.map { session.tokenText($0) }.joined()
+                    .trimmingCharacters(in: .whitespaces), glyphs: glyphs)
+            }
+        }
+        table.cellStyle = { row, column in
+            column == 2 ? .fg(features[row].cosine >= 0 ? .positive : .negative) : nil
+        }
+        table.emptyText = "no features"
+        table.focused = p.pane == .features
+        var state = p.aligned
+        table.draw(into: &buffer, rect: inner, state: &state)
+        model.probes.aligned = state
+        model.probes.alignedVisibleRows = table.visibleRows(in: inner)
+    }
+}
