@@ -14,7 +14,7 @@ public final class AppController {
     /// Themes `t` cycles through, in order (built-ins, plus a user theme given by file).
     private let themes: [Theme]
     /// Shards the first index build is split into, so screens fill in early.
-    private let progressiveSteps: Int
+    let progressiveSteps: Int
     /// Where the last frame put things, for mouse hits and paging.
     var layout = FrameLayout()
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
@@ -177,6 +177,7 @@ public final class AppController {
                 model.message = StatusMessage(text: "no job is running", isError: false)
             }
         case .probes(let command): performProbes(command)
+        case .compare(let action): performCompare(action)
         }
     }
 
@@ -220,6 +221,7 @@ public final class AppController {
         case .features: moveTable(&model.list.table, command, rowCount: model.list.rows.count, page: layout.listRows)
         case .jobs: moveTable(&model.jobsTable, command, rowCount: model.jobs.count, page: layout.listRows)
         case .probes: moveProbes(command)
+        case .compare: moveCompare(command)
         case .overview:
             var state = TableState(selected: model.overviewSelection)
             moveTable(&state, command, rowCount: MetricDefinition.all.count, page: 5)
@@ -239,7 +241,7 @@ public final class AppController {
         }
     }
 
-    private func moveTable(_ state: inout TableState, _ command: Command, rowCount: Int, page: Int) {
+    func moveTable(_ state: inout TableState, _ command: Command, rowCount: Int, page: Int) {
         switch command {
         case .up: state.move(by: -1, rowCount: rowCount)
         case .down: state.move(by: 1, rowCount: rowCount)

@@ -4,7 +4,7 @@ import Widgets
 
 /// The screens of the browser. Help is an overlay over any of them.
 public enum Screen: String, CaseIterable, Sendable {
-    case features, detail, overview, jobs, probes
+    case features, detail, overview, jobs, probes, compare
 }
 
 /// A one-line input at the bottom: `:` commands, `/` search, and the export prompt.
@@ -74,6 +74,8 @@ public struct AppModel {
     public var jobsTable = TableState()
     public var overviewSelection = 0
     public var probes = ProbesState()
+    /// A second dictionary being compared with this one (`open --sae2`), if any.
+    public var comparison: ComparisonState?
     public var showDefinitions = true
     public var themeName: String
     public var quit = false

@@ -50,18 +50,25 @@ public final class DictionarySession: @unchecked Sendable {
         }
         let session = DictionarySession(saePath: saePath, sae: sae, cachePath: acts, cache: cache,
                                         tokenizer: vocabulary, indexPath: indexPath)
+        return (session, try session.indexState(explicitIndex: index != nil))
+    }
+
+    /// The index at `indexPath` when it exists, fits the dictionary and is not stale; otherwise
+    /// why one must be built. A missing index given by name (`explicitIndex`) with no cache to
+    /// build it from is an error.
+    func indexState(explicitIndex: Bool) throws -> IndexState {
         guard FileManager.default.fileExists(atPath: indexPath) else {
-            if index != nil, cache == nil { throw SaescopeError("no such index", file: indexPath) }
-            return (session, .needsBuild(reason: "no index yet"))
+            if explicitIndex, cache == nil { throw SaescopeError("no such index", file: indexPath) }
+            return .needsBuild(reason: "no index yet")
         }
         let featureIndex = try IndexFile.read(path: indexPath)
         guard featureIndex.featureCount == sae.featureCount else {
             throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(sae.featureCount)", file: indexPath)
         }
         if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
-            return (session, .needsBuild(reason: stale))
+            return .needsBuild(reason: stale)
         }
-        return (session, .loaded(featureIndex))
+        return .loaded(featureIndex)
     }
 
     /// A token as it reads in running text; the id in angle brackets without a tokenizer.

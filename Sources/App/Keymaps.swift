@@ -13,6 +13,7 @@ public enum Command: Equatable, Sendable {
     case reindex, toggleDefinitions
     case cancelJob
     case probes(ProbesCommand)
+    case compare(CompareAction)
 }
 
 public enum Keymaps {
@@ -51,6 +52,7 @@ public enum Keymaps {
         Binding([.char("a")], "mark every listed", .markAllListed, hint: false, group: "Features"),
         Binding([.char("u")], "clear marks", .clearMarks, hint: false, group: "Features"),
         Binding([.char("e")], "export marked", .export, group: "Features"),
+        Binding([.char("c")], "compare with the second dictionary", .compare(.show), hint: false, group: "Features"),
     ]).layered(over: movement).layered(over: global)
 
     static let detail = Keymap<Command>([
@@ -78,6 +80,7 @@ public enum Keymaps {
         case .overview: return overview
         case .jobs: return jobs
         case .probes: return probes
+        case .compare: return compare
         }
     }
 

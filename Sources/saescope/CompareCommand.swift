@@ -139,13 +139,6 @@ final class MatchProgress {
 
 /// The text rendering of a comparison.
 enum CompareReport {
-    /// Short column headers for the side-by-side metrics table (full labels in the legend).
-    static let shortLabels: [String: String] = [
-        "mse": "MSE", "explained_variance": "EV", "explained_variance_dictionary_learning": "EV(dl)", "fvu": "FVU",
-        "l0": "L0", "l1": "L1", "frac_alive": "alive", "cos_sim": "cos", "relative_reconstruction_bias": "rel.bias",
-        "l2_ratio": "L2 ratio",
-    ]
-
     static func table(_ c: DictionaryComparison) -> String {
         var lines: [String] = []
         for (name, identity, zero) in [("A", c.a, c.zeroRowsA), ("B", c.b, c.zeroRowsB)] {
@@ -158,8 +151,7 @@ enum CompareReport {
             lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens)")
             lines.append(contentsOf: metricsTable(ma, mb))
             let legend = MetricDefinition.all.compactMap { d -> String? in
-                let short = shortLabels[d.key] ?? d.key
-                return short == d.label ? nil : "\(short) = \(d.label)"
+                d.shortLabel == d.label ? nil : "\(d.shortLabel) = \(d.label)"
             }
             lines.append("  " + legend.joined(separator: "; "))
         }
@@ -200,7 +192,7 @@ enum CompareReport {
         let columns = MetricDefinition.all
         let width = 10
         var header = "     "
-        for column in columns { header += pad(shortLabels[column.key] ?? column.key, width) }
+        for column in columns { header += pad(column.shortLabel, width) }
         var lines = [header]
         for (name, m) in [("A", a), ("B", b)] {
             var line = "  " + name.padding(toLength: 3, withPad: " ", startingAt: 0)

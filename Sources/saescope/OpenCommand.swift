@@ -26,6 +26,14 @@ struct OpenCommand: ParsableCommand {
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
     @Option(parsing: .upToNextOption, help: "Probe datasets for the probes screen (p): statements CSVs beside same-stem .safetensors, or folders of them. Default with no --sae: the sample's.")
     var probes: [String] = []
+    @Option(name: .customLong("sae2"), help: "A second dictionary (same D) to compare with --sae over the same cache: opens on the compare screen. Default with no --sae: the sample's second dictionary (c compares).")
+    var sae2: String?
+    @Option(name: .customLong("index2"), help: "Index of --sae2 over the same cache (default: the file saescope index writes for it; built in the background when missing).")
+    var index2: String?
+
+    func validate() throws {
+        if index2 != nil, sae2 == nil { throw ValidationError("--index2 goes with --sae2") }
+    }
 
     func run() throws {
         // Checked before loading anything, so scripts get the message at once.
@@ -34,6 +42,7 @@ struct OpenCommand: ParsableCommand {
         }
         let (saePath, actsPath) = try resolveInputs()
         let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer)
+        let second = try secondDictionary(alongside: session)
         let themeLoad = loadTheme()
         var options = FeatureIndexOptions()
         options.topK = topK
@@ -49,8 +58,19 @@ struct OpenCommand: ParsableCommand {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
         controller.loadProbes(paths: probePaths())
+        if let second { controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil) }
         UILoop(screen: screen, controller: controller).run()
         jobs.cancelAll()
+    }
+
+    /// --sae2; with no --sae either, the sample's second dictionary (idle until the compare screen is opened).
+    private func secondDictionary(alongside session: DictionarySession) throws -> (DictionarySession, DictionarySession.IndexState)? {
+        var path = sae2
+        if path == nil, sae == nil, let samples = SampleLocation.find() {
+            let sample = (samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_1")
+            if FileManager.default.fileExists(atPath: sample) { path = sample }
+        }
+        return try path.map { try ComparisonSession.open(sae: $0, index: index2, alongside: session) }
     }
 
     /// The --probes given; with no --sae either, the sample's probe datasets.

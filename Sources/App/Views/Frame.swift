@@ -22,6 +22,7 @@ extension AppController {
         case .overview: drawOverview(into: &buffer, rect: body)
         case .jobs: drawJobs(into: &buffer, rect: body)
         case .probes: drawProbes(into: &buffer, rect: body)
+        case .compare: drawCompare(into: &buffer, rect: body)
         }
         drawStatusLine(into: &buffer, rect: bottom.row(0))
         let keymap = Keymaps.keymap(for: model.screen)

@@ -67,4 +67,13 @@ public struct MetricDefinition: Sendable {
               definition: "mean over tokens of ||x_hat|| / ||x|| (tokens with x = 0 left out)",
               value: { $0.l2Ratio }),
     ]
+
+    /// A column header for side-by-side tables (`compare`, the compare screen).
+    public var shortLabel: String { Self.shortLabels[key] ?? label }
+
+    private static let shortLabels: [String: String] = [
+        "mse": "MSE", "explained_variance": "EV", "explained_variance_dictionary_learning": "EV(dl)", "fvu": "FVU",
+        "l0": "L0", "l1": "L1", "frac_alive": "alive", "cos_sim": "cos", "relative_reconstruction_bias": "rel.bias",
+        "l2_ratio": "L2 ratio",
+    ]
 }
