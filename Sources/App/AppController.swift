@@ -17,6 +17,9 @@ public final class AppController {
     let progressiveSteps: Int
     /// Where the last frame put things, for mouse hits and paging.
     var layout = FrameLayout()
+    /// The last feature's nine decoder neighbours: one sgemv over W_dec (F x D) is milliseconds
+    /// for a large dictionary, too slow to redo every frame.
+    private var neighbourCache: (feature: Int, neighbours: [DecoderNeighbours.Neighbour])?
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
 
@@ -130,6 +133,11 @@ public final class AppController {
                 if model.marks.contains(j) { model.marks.remove(j) } else { model.marks.insert(j) }
                 if model.screen == .features { move(.down) }
             }
+        case .markSearchHits:
+            let hits = model.list.searchHits.map { model.list.rows[$0] }
+            model.marks.formUnion(hits)
+            model.message = StatusMessage(text: hits.isEmpty ? "no search hits to mark (/ searches)"
+                                          : "marked \(hits.count) search hits (\(model.marks.count) in all)", isError: false)
         case .markAllListed:
             model.marks.formUnion(model.list.rows)
             model.message = StatusMessage(text: "marked \(model.list.rows.count) listed features (\(model.marks.count) in all)", isError: false)
@@ -159,7 +167,7 @@ public final class AppController {
         case .previousHit: jumpToHit(forward: false)
         case .previousFeature, .nextFeature: stepFeature(command == .nextFeature ? 1 : -1)
         case .neighbour(let n):
-            let neighbours = session.neighbours.nearest(to: model.detail.feature, count: 9)
+            let neighbours = nearestNeighbours(of: model.detail.feature)
             guard n >= 1, n <= neighbours.count else { return }
             model.detail.history.append(model.detail.feature)
             showFeature(neighbours[n - 1].feature)
@@ -204,6 +212,7 @@ public final class AppController {
     }
 
     func showFeature(_ j: Int) {
+        requestLogitEffects(for: j)
         model.detail.feature = j
         model.detail.scroll = 0
         if let position = model.list.rows.firstIndex(of: j) { model.list.table.selected = position }
@@ -297,35 +306,23 @@ public final class AppController {
 
     /// Starts (or restarts, cancelling the running one) the index build in the background.
     func startIndexing(options: FeatureIndexOptions, reason: String) {
-        guard let cache = session.cache, let cachePath = session.cachePath else {
+        guard let cache = session.cache else {
             model.message = StatusMessage(text: "no activation cache to index (open with --acts)", isError: true)
             return
         }
         model.indexOptions = options
-        let session = self.session, steps = progressiveSteps
-        let title = "index \(session.name) over \(NumberFormat.count(FeatureIndexBuilder.rowRange(cache: cache, options: options).count)) tokens"
-        model.indexJob = jobs.start(kind: "index", title: title) { context in
-            let index = try ProgressiveIndexer.build(
-                sae: session.sae, saePath: session.saePath, cache: cache, options: options, steps: steps,
-                progress: { done, total in
-                    context.progress(total > 0 ? Double(done) / Double(total) : nil,
-                                     "\(NumberFormat.count(done)) / \(NumberFormat.count(total)) tokens")
-                },
-                partial: { index, done, of in context.partial(PartialIndex(index: index, done: done, of: of)) },
-                isCancelled: { context.isCancelled })
-            if context.isCancelled { throw SaescopeError("cancelled") }
-            var writeError: String?
-            do {
-                try IndexLocation.prepareDirectory(for: session.indexPath)
-                try IndexFile.write(index, to: session.indexPath)
-            } catch {
-                writeError = String(describing: error)
-            }
-            return BuiltIndex(index: index, writeError: writeError)
-        }
-        _ = cachePath
+        model.indexJob = jobs.start(kind: "index", title: IndexJob.title(session, cache: cache, options: options),
+                                    work: IndexJob.work(session: session, cache: cache, options: options, steps: progressiveSteps))
         model.jobs = jobs.snapshot
         model.message = StatusMessage(text: "indexing in the background (\(reason)); J shows jobs", isError: false)
+    }
+
+    /// The nine nearest features to `j` by decoder cosine, cached for the feature on screen.
+    func nearestNeighbours(of j: Int) -> [DecoderNeighbours.Neighbour] {
+        if let cache = neighbourCache, cache.feature == j { return cache.neighbours }
+        let neighbours = session.neighbours.nearest(to: j, count: 9)
+        neighbourCache = (j, neighbours)
+        return neighbours
     }
 
     /// Runs `work` as a background job (superseding a running job of the same kind); `done`
@@ -411,7 +408,8 @@ public final class AppController {
         }
         let ids = model.marks.sorted()
         let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
-                                              tokenizer: session.tokenizer, includeDecoder: false)
+                                              tokenizer: session.tokenizer, includeDecoder: format == .json,
+                                              unembedding: format == .safetensors ? nil : session.unembedding)
         let contextBox = UncheckedBox(context)
         jobs.start(kind: "export", title: "export \(ids.count) features to \(path)") { job in
             job.progress(nil, "writing \(path)")

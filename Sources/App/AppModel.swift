@@ -78,6 +78,9 @@ public struct AppModel {
     public var comparison: ComparisonState?
     public var showDefinitions = true
     public var themeName: String
+    /// Logit effects computed so far (features the detail screen showed), and the one being computed.
+    public var logits: [Int: FeatureLogitEffects] = [:]
+    public var logitsPending: Int?
     public var quit = false
 
     public init(themeName: String) {

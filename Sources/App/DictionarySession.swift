@@ -15,6 +15,8 @@ public final class DictionarySession: @unchecked Sendable {
     public let neighbours: DecoderNeighbours
     /// A short name for titles: the dictionary's folder or file name.
     public let name: String
+    /// The model's unembedding (`--unembed`), for each feature's logit effects; set before the UI starts.
+    public var unembedding: Unembedding?
 
     public init(saePath: String, sae: SparseAutoencoder, cachePath: String?, cache: ActivationCache?,
                 tokenizer: TokenizerVocabulary?, indexPath: String) {

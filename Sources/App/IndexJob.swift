@@ -2,8 +2,8 @@ import SAECore
 import Widgets
 
 /// The background work that builds a session's index in shards (posting each merge as a
-/// `PartialIndex`) and saves it, returning a `BuiltIndex`: what a comparison's second index runs,
-/// the same steps as the browser's own index job.
+/// `PartialIndex`) and saves it, returning a `BuiltIndex`: the browser's own index job and a
+/// comparison's second index both run it.
 enum IndexJob {
     static func title(_ session: DictionarySession, cache: ActivationCache, options: FeatureIndexOptions) -> String {
         "index \(session.name) over \(NumberFormat.count(FeatureIndexBuilder.rowRange(cache: cache, options: options).count)) tokens"

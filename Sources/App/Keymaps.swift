@@ -6,7 +6,7 @@ public enum Command: Equatable, Sendable {
     case back, quit, help, commandLine, cycleTheme
     case showOverview, showJobs, showFeatures
     case up, down, pageUp, pageDown, top, bottom
-    case open, toggleMark, markAllListed, clearMarks, export
+    case open, toggleMark, markAllListed, markSearchHits, clearMarks, export
     case nextSort, reverseSort, cycleFilter, toggleMarkedOnly
     case search, nextHit, previousHit
     case previousFeature, nextFeature, neighbour(Int), historyBack
@@ -17,7 +17,7 @@ public enum Command: Equatable, Sendable {
 }
 
 public enum Keymaps {
-    static let global = Keymap<Command>([
+    public static let global = Keymap<Command>([
         Binding([.char("?")], "help", .help, group: "General"),
         Binding([.char("q")], "back / quit", .back, group: "General"),
         Binding([.escape], "back", .back, hint: false, group: "General"),
@@ -30,7 +30,7 @@ public enum Keymaps {
         Binding([.char("t")], "next theme", .cycleTheme, hint: false, group: "General"),
     ])
 
-    static let movement = Keymap<Command>([
+    public static let movement = Keymap<Command>([
         Binding([.up, .char("k")], "up", .up, hint: false, group: "Move"),
         Binding([.down, .char("j")], "down", .down, hint: false, group: "Move"),
         Binding([.pageUp, .ctrl("b")], "page up", .pageUp, hint: false, group: "Move"),
@@ -50,6 +50,7 @@ public enum Keymaps {
         Binding([.char("f")], "filter all/alive/dead", .cycleFilter, group: "Features"),
         Binding([.char("m")], "marked only", .toggleMarkedOnly, hint: false, group: "Features"),
         Binding([.char("a")], "mark every listed", .markAllListed, hint: false, group: "Features"),
+        Binding([.char("A")], "mark every search hit", .markSearchHits, hint: false, group: "Features"),
         Binding([.char("u")], "clear marks", .clearMarks, hint: false, group: "Features"),
         Binding([.char("e")], "export marked", .export, group: "Features"),
         Binding([.char("c")], "compare with the second dictionary", .compare(.show), hint: false, group: "Features"),

@@ -23,6 +23,9 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "Theme: dark, light, high-contrast, a name in ~/.config/saescope/themes, or a .toml file.") var theme = "dark"
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature when indexing.") var topK = 20
     @Option(help: "Context tokens on each side when indexing.") var context = 5
+    @Option(help: "The model's unembedding W_U [D, V] (safetensors or npy; lm_head.weight [V, D] is transposed): logit effects on the detail screen.")
+    var unembed: String?
+    @Option(name: .customLong("max-tokens"), help: "Index at most N tokens (a quick first look at a large cache).") var maxTokens: Int?
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
     @Option(parsing: .upToNextOption, help: "Probe datasets for the probes screen (p): statements CSVs beside same-stem .safetensors, or folders of them. Default with no --sae: the sample's.")
     var probes: [String] = []
@@ -43,10 +46,17 @@ struct OpenCommand: ParsableCommand {
         let (saePath, actsPath) = try resolveInputs()
         let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer)
         let second = try secondDictionary(alongside: session)
+        var vocabularyWarning: String?
+        if let unembed {
+            let unembedding = try Unembedding(path: unembed, dimension: session.sae.inputDimension)
+            if let tokenizer = session.tokenizer { vocabularyWarning = try unembedding.checkVocabulary(against: tokenizer) }
+            session.unembedding = unembedding
+        }
         let themeLoad = loadTheme()
         var options = FeatureIndexOptions()
         options.topK = topK
         options.context = context
+        options.maxTokens = maxTokens
         do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
 
         let screen = try TerminalScreen.open(mouse: !noMouse)
@@ -54,6 +64,7 @@ struct OpenCommand: ParsableCommand {
         let wakePipe = screen.wakePipe
         let jobs = JobCenter(wake: { wakePipe.wake() })
         let controller = AppController(session: session, indexState: state, jobs: jobs, theme: themeLoad.theme, options: options)
+        if let vocabularyWarning { controller.setMessage(vocabularyWarning, isError: false) }
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
@@ -61,6 +72,11 @@ struct OpenCommand: ParsableCommand {
         if let second { controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil) }
         UILoop(screen: screen, controller: controller).run()
         jobs.cancelAll()
+        // Killed by a signal: restore, then exit as the shell expects (128 + signal number).
+        if let signal = TerminalGuard.interruptSignal {
+            screen.restore()
+            Foundation.exit(128 + signal)
+        }
     }
 
     /// --sae2; with no --sae either, the sample's second dictionary (idle until the compare screen is opened).

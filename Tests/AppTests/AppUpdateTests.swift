@@ -113,6 +113,8 @@ final class AppUpdateTests: XCTestCase {
         XCTAssertEqual(app.model.selectedFeature, expected.count > 1 ? expected[1] : expected[0])
         app.press(.char("N"))
         XCTAssertEqual(app.model.selectedFeature, expected[0])
+        app.press(.char("A"))
+        XCTAssertEqual(app.model.marks, Set(expected), "A marks every search hit")
         app.type("/zebra\n")
         XCTAssertTrue(app.model.list.searchHits.isEmpty)
         XCTAssertTrue(app.model.message?.text.contains("zebra") ?? false)
@@ -211,5 +213,33 @@ final class AppUpdateTests: XCTestCase {
         XCTAssertTrue(app.frame(width: 100, height: 40).render().joined(separator: "\n").contains(":reindex"), "the command list is at the end")
         app.press(.char("x"))
         XCTAssertFalse(app.model.showHelp)
+    }
+}
+
+/// Logit effects on the detail screen, computed in the background from an unembedding file.
+final class LogitEffectsScreenTests: XCTestCase {
+    func testDetailShowsPromotedAndSuppressedTokensOfTheFeature() throws {
+        let app = try AppFixture.controller()
+        let d = AppFixture.d, v = app.session.tokenizer!.count
+        // An integer W_U [D, V]: every logit is exact, so the ranking is machine-independent.
+        let wU = (0..<(d * v)).map { Float(AppFixture.hashed($0, 5, -3, 3)) + Float($0 % v) / 64 }
+        let path = AppFixture.temporaryDirectory().appendingPathComponent("unembed.safetensors").path
+        try Safetensors.write(arrays: [.init("W_U", .float32, [d, v], wU)], metadata: [:], to: path)
+        app.session.unembedding = try Unembedding(path: path, dimension: d)
+
+        app.type(":5\n")
+        XCTAssertTrue(app.jobs.waitUntilIdle())
+        app.handleJobEvents()
+        let effects = try XCTUnwrap(app.model.logits[5])
+        // Brute force: W_dec[5] @ W_U.
+        let row = Array(app.session.sae.decoderRow(5))
+        let logits = (0..<v).map { t in (0..<d).reduce(Float(0)) { $0 + row[$1] * wU[$1 * v + t] } }
+        let order = logits.indices.sorted { (logits[$0], -$0) > (logits[$1], -$1) }
+        XCTAssertEqual(effects.positive.map(\.token), Array(order.prefix(10)))
+        XCTAssertEqual(effects.positive.first?.value, logits[order[0]])
+        let text = app.frame(width: 160, height: 48).render().joined(separator: "\n")
+        XCTAssertTrue(text.contains("Logit effects"), text)
+        let top = app.session.tokenText(Int32(order[0])).trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(text.contains(String(format: "%+.2f ", logits[order[0]]) + top), text)
     }
 }

@@ -31,7 +31,7 @@ extension AppController {
         // Nine neighbours when there is room; fewer on short terminals so the histogram still shows.
         let neighbourCount = min(9, max(0, session.sae.featureCount - 1), max(3, right.height - 16))
         let topHeight = stats.count + 2 + neighbourCount + 1
-        let (statsRect, histogramRect) = right.splitTop(min(right.height, topHeight + 2))
+        let (statsRect, belowStats) = right.splitTop(min(right.height, topHeight + 2))
         let inner = Panel(title: "Statistics").draw(into: &buffer, rect: statsRect)
         TextView(lines: stats, style: .fg(.text)).draw(into: &buffer, rect: inner)
         var y = inner.y + stats.count + 1
@@ -39,7 +39,7 @@ extension AppController {
         y += 1
         layout.neighbourRows = []
         layout.neighbourColumn = inner
-        for (n, neighbour) in session.neighbours.nearest(to: j, count: neighbourCount).enumerated() where y < inner.maxY {
+        for (n, neighbour) in nearestNeighbours(of: j).prefix(neighbourCount).enumerated() where y < inner.maxY {
             let token = index.topExemplarCount(neighbour.feature) > 0
                 ? Text.visible(session.tokenText(index.topActivatingToken(neighbour.feature, rank: 0)), glyphs: buffer.glyphs).trimmingCharacters(in: .whitespaces) : "(dead)"
             let x = buffer.put("\(n + 1) ", at: Point(x: inner.x, y: y), style: Style(.accent, [.bold]), clip: inner)
@@ -48,7 +48,15 @@ extension AppController {
             layout.neighbourRows.append(y)
             y += 1
         }
-        if !histogramRect.isEmpty {
+        // Logit effects (with --unembed) between the statistics and the histogram, when they fit.
+        var histogramRect = belowStats
+        if let lines = logitLines(for: j, width: right.width - 2), histogramRect.height >= lines.count + 3 {
+            let (logitRect, rest) = histogramRect.splitTop(min(histogramRect.height, lines.count + 3))
+            let logitInner = Panel(title: "Logit effects", info: "promoted | suppressed").draw(into: &buffer, rect: logitRect)
+            TextView(lines: lines, style: .fg(.text)).draw(into: &buffer, rect: logitInner)
+            histogramRect = rest
+        }
+        if histogramRect.height >= 5 {
             let histogramInner = Panel(title: "Histogram").draw(into: &buffer, rect: histogramRect)
             if index.isDead(j) {
                 _ = buffer.put("no activations", at: Point(x: histogramInner.x, y: histogramInner.y), style: .fg(.dimText), clip: histogramInner)

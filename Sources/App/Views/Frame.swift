@@ -47,7 +47,7 @@ extension AppController {
         _ = buffer.put(title, at: Point(x: rect.x, y: rect.y), style: bar, clip: rect)
         // Tabs on the right; the running jobs' progress before them.
         var right = ""
-        for screen in [Screen.features, .overview, .jobs] {
+        for screen in Screen.allCases where screen != .detail {
             right += screen == model.screen || (screen == .features && model.screen == .detail) ? "[\(screen.rawValue)] " : " \(screen.rawValue)  "
         }
         if let job = model.jobs.last(where: { $0.state == .running }) {

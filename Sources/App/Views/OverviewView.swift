@@ -23,7 +23,8 @@ extension AppController {
             .init("metric", width: .flex(weight: 2, min: 10)),
             .init("value", width: .fixed(12), alignment: .right),
         ], rowCount: definitions.count) { row, column in
-            column == 0 ? definitions[row].label : NumberFormat.compact(definitions[row].value(metrics))
+            // Six significant digits, as `saescope eval` prints: metrics are compared across runs.
+            column == 0 ? definitions[row].label : String(format: "%.6g", definitions[row].value(metrics))
         }
         table.focused = true
         var state = TableState(selected: model.overviewSelection)
