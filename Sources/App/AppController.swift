@@ -176,7 +176,7 @@ public final class AppController {
         case .reindex:
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
-                                  + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
+                                  + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
         case .toggleDefinitions: model.showDefinitions.toggle()
         case .cancelJob:
             let running = model.jobs.filter { $0.state == .running }

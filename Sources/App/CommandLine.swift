@@ -9,7 +9,7 @@ extension AppController {
         ":sort id|density|max|mean|token [asc|desc]",
         ":filter all|alive|dead     :density MIN MAX (- for open)",
         ":theme dark|light|high-contrast",
-        ":reindex top-k=20 context=5 min-act=0 max-tokens=N|all",
+        ":reindex top-k=20 context=5 min-act=0 first-token=T max-tokens=N|all",
         ":export json|jsonl|csv|md|safetensors PATH [force]",
         ":q                         quit",
     ]
@@ -111,8 +111,9 @@ extension AppController {
                 guard let t = Float(value), t >= 0 else { throw CommandLineError("min-act takes a number >= 0") }
                 options.minActivation = t
             case "max-tokens": options.maxTokens = value == "all" ? nil : try integer()
+            case "first-token": options.firstToken = value == "0" ? nil : try integer()
             case "seed": options.seed = UInt64(try integer())
-            default: throw CommandLineError("unknown setting \(name) (top-k, context, intervals, per-interval, bins, min-act, max-tokens, seed)")
+            default: throw CommandLineError("unknown setting \(name) (top-k, context, intervals, per-interval, bins, min-act, first-token, max-tokens, seed)")
             }
         }
         do { try options.validate() } catch let error as SaescopeError { throw CommandLineError(error.message) }

@@ -21,6 +21,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Histogram bins (even).") var bins = 50
     @Option(name: .customLong("min-act"), help: "Activations below this count as zero.") var minAct: Float = 0
     @Option(name: .customLong("max-tokens"), help: "Index at most N tokens.") var maxTokens: Int?
+    @Option(name: .customLong("first-token"), help: "Start at token T (with --max-tokens: a window of the cache).") var firstToken: Int?
     @Option(help: "Index shard I of N (a contiguous 1/N of the sequences), e.g. 0/4.") var shard: String?
     @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON summary.") var json = false
@@ -39,6 +40,7 @@ struct IndexCommand: ParsableCommand {
         options.bins = bins
         options.minActivation = minAct
         options.maxTokens = maxTokens
+        options.firstToken = firstToken
         options.seed = seed
         if let shard {
             let parts = shard.split(separator: "/").compactMap { Int($0) }

@@ -22,6 +22,9 @@ public enum FeatureIndexBuilder {
         try options.validate()
         try DictionaryEvaluator.requireMatchingDimensions(sae, cache)
         let rows = rowRange(cache: cache, options: options)
+        if options.firstToken != nil, rows.isEmpty {
+            throw SaescopeError("the token window is empty: the cache has \(cache.rowCount) tokens", file: cache.path)
+        }
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
@@ -100,13 +103,15 @@ public enum FeatureIndexBuilder {
         return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d)
     }
 
-    /// The rows of shard I/N: a contiguous block of whole sequences, cut at `maxTokens`.
+    /// The rows of shard I/N: a contiguous block of whole sequences, from `firstToken`, cut at `maxTokens`.
     public static func rowRange(cache: ActivationCache, options: FeatureIndexOptions) -> Range<Int> {
         let sequences = cache.sequenceCount
         let first = options.shardIndex * sequences / options.shardCount
         let last = (options.shardIndex + 1) * sequences / options.shardCount
-        let start = cache.sequenceOffsets[first]
+        var start = cache.sequenceOffsets[first]
         var end = cache.sequenceOffsets[last]
+        // A window may start inside a sequence: exemplar context still comes from the whole sequence.
+        if let firstToken = options.firstToken { start = min(max(start, firstToken), end) }
         if let maxTokens = options.maxTokens { end = min(end, start + maxTokens) }
         return start..<end
     }

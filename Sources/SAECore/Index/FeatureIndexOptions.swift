@@ -15,6 +15,9 @@ public struct FeatureIndexOptions: Sendable, Equatable, Codable {
     public var minActivation: Float = 0
     /// Index at most this many tokens (of this shard).
     public var maxTokens: Int?
+    /// Start at this token (a row of the cache) instead of the first: with `maxTokens`, a window.
+    /// Optional so that indexes written before it existed still read. Not with shards.
+    public var firstToken: Int?
     /// Index shard `shardIndex` of `shardCount`: a contiguous 1/N of the sequences.
     public var shardIndex = 0
     public var shardCount = 1
@@ -33,6 +36,10 @@ public struct FeatureIndexOptions: Sendable, Equatable, Codable {
         guard bins >= 2, bins % 2 == 0, bins <= 10_000 else { throw SaescopeError("--bins must be an even number from 2 to 10000") }
         guard minActivation >= 0, minActivation.isFinite else { throw SaescopeError("--min-act must be a non-negative number") }
         if let maxTokens, maxTokens <= 0 { throw SaescopeError("--max-tokens must be positive") }
+        if let firstToken {
+            guard firstToken >= 0 else { throw SaescopeError("--first-token must be 0 or more") }
+            guard shardCount == 1 else { throw SaescopeError("--first-token picks a window of one pass; it does not combine with --shard") }
+        }
         guard shardCount >= 1, shardIndex >= 0, shardIndex < shardCount else { throw SaescopeError("--shard must be I/N with 0 <= I < N") }
     }
 

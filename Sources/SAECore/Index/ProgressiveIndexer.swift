@@ -11,8 +11,10 @@ public enum ProgressiveIndexer {
         isCancelled: () -> Bool = { false }
     ) throws -> FeatureIndex {
         // Fewer sequences than steps would leave empty shards: merge needs none of them.
-        // A --max-tokens cut applies per shard, so a cut pass runs in one step to mean what it says.
-        let steps = options.maxTokens == nil ? max(1, min(steps, cache.sequenceCount)) : 1
+        // A token window (--first-token, --max-tokens) applies per shard, so a windowed pass runs in
+        // one step to mean what it says.
+        let windowed = options.maxTokens != nil || options.firstToken != nil
+        let steps = windowed ? 1 : max(1, min(steps, cache.sequenceCount))
         if steps == 1 {
             return try FeatureIndexBuilder.build(sae: sae, saePath: saePath, cache: cache, options: options,
                                                  progress: progress, isCancelled: isCancelled)
