@@ -7,9 +7,11 @@ SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 
 .PHONY: run test build deps bench clean
 
+# In a terminal: the browser on the bundled sample; otherwise (scripts, CI logs) its eval table.
 run: deps
 	$(SWIFT) build -c release --product saescope
-	.build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS)
+	@if [ -t 0 ] && [ -t 1 ]; then .build/release/saescope; \
+	else .build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS); fi
 
 test: deps
 	$(SWIFT) build --build-tests
