@@ -63,9 +63,16 @@ public final class DictionarySession: @unchecked Sendable {
             if explicitIndex, cache == nil { throw SaescopeError("no such index", file: indexPath) }
             return .needsBuild(reason: "no index yet")
         }
-        let featureIndex = try IndexFile.read(path: indexPath)
-        guard featureIndex.featureCount == sae.featureCount else {
-            throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(sae.featureCount)", file: indexPath)
+        let featureIndex: FeatureIndex
+        do {
+            featureIndex = try IndexFile.read(path: indexPath)
+            guard featureIndex.featureCount == sae.featureCount else {
+                throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(sae.featureCount)", file: indexPath)
+            }
+        } catch let error as SaescopeError where !explicitIndex && cache != nil {
+            // Our own cache file, unreadable or of another dictionary (a crash, a full disk, an
+            // older saescope): rebuild it rather than refuse to open. A named --index is the user's: refuse.
+            return .needsBuild(reason: "the saved index could not be used (\(error.message))")
         }
         if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
             return .needsBuild(reason: stale)
