@@ -118,6 +118,18 @@ extension AppController {
         }
         do { try options.validate() } catch let error as SaescopeError { throw CommandLineError(error.message) }
         startIndexing(options: options, reason: "new settings")
+        reindexComparedDictionary()
+    }
+
+    /// B's index must cover what A's covers (same tokens, same settings) for the metrics rows and
+    /// the exemplar overlap to compare like with like: a re-index of A rebuilds B's too, at once
+    /// when the comparison has started, else when the compare screen first asks for it.
+    private func reindexComparedDictionary() {
+        guard let state = model.comparison else { return }
+        if let running = state.indexJob { jobs.cancel(running) }
+        model.comparison?.indexJob = nil
+        model.comparison?.pendingIndexBuild = "\(session.name) was re-indexed with new settings"
+        if state.result != nil || state.compareJob != nil { startComparisonWork() }
     }
 
     public func setMessage(_ text: String, isError: Bool) {

@@ -170,3 +170,20 @@ final class CompareScreenTests: XCTestCase {
         assertScreen(app, width: 80, height: 24, named: "compare-zoom-80x24")
     }
 }
+
+/// Re-indexing A with new settings rebuilds B's index with the same settings.
+final class CompareReindexTests: XCTestCase {
+    func testReindexOfARebuildsBWithTheSameSettings() throws {
+        let app = try AppFixture.comparingController(start: true)
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 60))
+        app.handleJobEvents()
+        XCTAssertEqual(app.model.comparison?.index?.options.topK, app.model.index?.options.topK)
+        app.runCommandLine("reindex top-k=3 max-tokens=40")
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 60))
+        app.handleJobEvents()
+        XCTAssertEqual(app.model.index?.options.topK, 3)
+        XCTAssertEqual(app.model.comparison?.index?.options.topK, 3, "B follows A's new settings")
+        XCTAssertEqual(app.model.comparison?.index?.tokenCount, 40, "and covers the same tokens")
+        XCTAssertNil(app.model.comparison?.pendingIndexBuild)
+    }
+}
