@@ -142,7 +142,14 @@ public struct Binding<Command: Sendable>: Sendable {
 
     /// All the keys, `/`-separated, as help lists them.
     public func keysLabel(_ glyphs: Glyphs = .unicode) -> String {
-        keys.map { $0.label(glyphs) }.joined(separator: "/")
+        // A run of three or more consecutive digits reads as a range: "1-9", not "1/2/.../9".
+        let digits = keys.compactMap { key -> Int? in
+            if case .char(let c) = key { return c.wholeNumberValue } else { return nil }
+        }
+        if digits.count == keys.count, digits.count >= 3, zip(digits, digits.dropFirst()).allSatisfy({ $1 == $0 + 1 }) {
+            return "\(digits[0])-\(digits[digits.count - 1])"
+        }
+        return keys.map { $0.label(glyphs) }.joined(separator: "/")
     }
 }
 

@@ -274,6 +274,13 @@ final class KeymapTests: XCTestCase {
         XCTAssertTrue(lines.contains("General"))
         XCTAssertTrue(lines.contains("  q/C-c   quit"), "\(lines)")
     }
+
+    func testConsecutiveDigitKeysReadAsARange() {
+        let digits = Binding<Command>((1...9).map { Key.char(Character(String($0))) }, "open", .jump)
+        XCTAssertEqual(digits.keysLabel(.ascii), "1-9")
+        XCTAssertEqual(Binding<Command>([.char("1"), .char("3"), .char("4")], "x", .jump).keysLabel(.ascii), "1/3/4")
+        XCTAssertEqual(Binding<Command>([.char("1"), .char("2")], "x", .jump).keysLabel(.ascii), "1/2")
+    }
 }
 
 final class TableBehaviourTests: XCTestCase {
