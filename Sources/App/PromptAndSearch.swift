@@ -1,0 +1,86 @@
+import Foundation
+import SAECore
+import TUI
+
+/// The one-line prompt (`:` commands, `/` search, the export question) and search hits (n / N).
+extension AppController {
+    func jumpToHit(forward: Bool) {
+        let hits = model.list.searchHits
+        guard !hits.isEmpty else {
+            model.message = StatusMessage(text: model.list.searchQuery == nil ? "no search yet (/ searches)" : "no feature matches", isError: false)
+            return
+        }
+        let current = model.list.table.selected
+        let next = forward ? (hits.first { $0 > current } ?? hits[0]) : (hits.last { $0 < current } ?? hits[hits.count - 1])
+        model.list.table.selected = next
+        let n = hits.firstIndex(of: next)! + 1
+        model.message = StatusMessage(text: "match \(n) of \(hits.count) for \"\(model.list.searchQuery ?? "")\"", isError: false)
+        if model.screen == .detail { showFeature(model.list.rows[next]) }
+    }
+
+    func editPrompt(_ key: Key) {
+        guard var prompt = model.prompt else { return }
+        switch key {
+        case .escape, .ctrl("c"), .ctrl("g"):
+            model.prompt = nil
+        case .enter:
+            model.prompt = nil
+            submit(prompt)
+        case .backspace:
+            if prompt.text.isEmpty { model.prompt = nil } else { prompt.text.removeLast(); model.prompt = prompt }
+        case .ctrl("u"):
+            prompt.text = ""
+            model.prompt = prompt
+        case .char(let c):
+            prompt.text.append(c)
+            model.prompt = prompt
+        default:
+            break
+        }
+    }
+
+    func submit(_ prompt: Prompt) {
+        let text = prompt.text.trimmingCharacters(in: .whitespaces)
+        switch prompt.kind {
+        case .search:
+            guard !text.isEmpty else { return }
+            model.list.searchQuery = text
+            if model.screen != .features && model.screen != .detail { show(.features) }
+            refreshRows()
+            model.list.table.selected = max(0, model.list.table.selected - 1)
+            if model.list.searchHits.isEmpty {
+                model.message = StatusMessage(text: "no feature's top exemplars activate on a token containing \"\(text)\"", isError: false)
+            } else {
+                model.list.table.selected = -1
+                jumpToHit(forward: true)
+            }
+        case .command:
+            runCommandLine(text)
+        case .export:
+            let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let format = FeatureExporter.Format(rawValue: parts[0]) else {
+                model.message = StatusMessage(text: "give a format (json, jsonl, csv, md, safetensors) and a path", isError: true)
+                return
+            }
+            startExport(format: format, path: parts[1], overwrite: false)
+        }
+    }
+
+    func startExport(format: FeatureExporter.Format, path: String, overwrite: Bool) {
+        guard let index = model.index, model.partial == nil else {
+            model.message = StatusMessage(text: "wait for the index to complete before exporting", isError: true)
+            return
+        }
+        let ids = model.marks.sorted()
+        let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
+                                              tokenizer: session.tokenizer, includeDecoder: format == .json,
+                                              unembedding: format == .safetensors ? nil : session.unembedding)
+        let contextBox = UncheckedBox(context)
+        jobs.start(kind: "export", title: "export \(ids.count) features to \(path)") { job in
+            job.progress(nil, "writing \(path)")
+            try FeatureExporter.export(ids, format: format, context: contextBox.value, to: path, overwrite: overwrite)
+            return "exported \(ids.count) features to \(path) (\(format.rawValue))"
+        }
+        model.jobs = jobs.snapshot
+    }
+}
