@@ -27,14 +27,14 @@ public final class AppController {
     ///   - indexState: the session's index, or why one must be built (then a build starts now).
     public init(session: DictionarySession, indexState: DictionarySession.IndexState, jobs: JobCenter,
                 theme: Theme = .dark, extraThemes: [Theme] = [], options: FeatureIndexOptions = FeatureIndexOptions(),
-                progressiveSteps: Int = 8) {
+                progressiveSteps: Int? = nil) {
         self.session = session
         self.jobs = jobs
         self.theme = theme
         var all = [Theme.dark, Theme.light, Theme.highContrast]
         for extra in extraThemes + [theme] where !all.contains(where: { $0.name == extra.name }) { all.append(extra) }
         themes = all
-        self.progressiveSteps = progressiveSteps
+        self.progressiveSteps = progressiveSteps ?? ProgressiveIndexer.suggestedSteps(tokens: session.cache?.rowCount ?? 0)
         model = AppModel(themeName: theme.name)
         model.indexOptions = options
         switch indexState {

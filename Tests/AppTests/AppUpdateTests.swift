@@ -40,6 +40,12 @@ final class AppUpdateTests: XCTestCase {
         }
     }
 
+    func testShardCountGrowsWithTheCacheSoTheFirstPartialComesEarly() {
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 24_576), 8)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 2_000_000), 20)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 100_000_000), 64)
+    }
+
     func testNavigationAndDetail() throws {
         let app = try AppFixture.controller()
         app.press(.down, .down, .char("j"))

@@ -87,7 +87,7 @@ extension AppController {
     func drawIndexing(into buffer: inout Buffer, rect: Rect) {
         let inner = Panel(title: "Indexing").draw(into: &buffer, rect: rect)
         var lines = ["Building the feature index over \(session.cachePath ?? "the cache")",
-                     "Features appear when the first of \(8) shards is merged; screens refresh as shards complete."]
+                     "Features appear when the first of \(progressiveSteps) shards is merged; screens refresh as shards complete."]
         if let job = model.jobs.last(where: { $0.kind == "index" }) {
             if case .failed(let text) = job.state { lines.append("failed: \(text)") }
             if job.state == .cancelled { lines.append("cancelled: :reindex starts it again") }

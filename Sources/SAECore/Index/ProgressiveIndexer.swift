@@ -4,6 +4,13 @@ import Foundation
 /// so far after each: a browser can show every feature early (marked partial) and refine it.
 /// Because shards merge exactly (`IndexMerger`), the last merge equals a single pass.
 public enum ProgressiveIndexer {
+    /// Steps for a cache of `tokens`: at least 8, and about one per 100k tokens up to 64, so the
+    /// first partial index arrives after at most ~100k tokens (seconds, not minutes, on a large
+    /// cache) while each merge (O(F * k)) stays small next to the shard it adds.
+    public static func suggestedSteps(tokens: Int) -> Int {
+        min(64, max(8, tokens / 100_000))
+    }
+
     /// `partial(index, shardsDone, steps)` after every shard but the last; progress is over the whole cache.
     public static func build(
         sae: SparseAutoencoder, saePath: String, cache: ActivationCache, options: FeatureIndexOptions, steps: Int,
