@@ -369,7 +369,7 @@ final class TokenizerVocabularyTests: XCTestCase {
         // UTF-8 in byte-level spelling, a surrogate pair escape, decomposed text).
         let pieces = ["\"\"", "\" \"", "\"▁\"", "\"▁▁x\"", "\"##\"", "\"##a\"", "\"<0xC3>\"", "\"<0x+F>\"", "\"<0xZZ>\"",
                       "\"Ġ\"", "\"ðŁ\"", "\"x</w>\"", "\"</w>\"", "\" . \"", "\"\\ud83d\\ude00\"", "\"é\"", "\"e\\u0301\""]
-        var rng = FormatFuzzTests.SplitMix64(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for round in 0..<300 {
             let chosen = (0..<Int.random(in: 1...4, using: &rng)).map { _ in decoders.randomElement(using: &rng)! }
             let decoder = chosen.count == 1 ? chosen[0] : #"{"type": "Sequence", "decoders": [\#(chosen.joined(separator: ", "))]}"#

@@ -186,7 +186,7 @@ public struct ProbesState {
                 points.append(ScatterPointData(x: coordinates[r, c], y: coordinates[r, c + 1], isTrue: labels[r]))
             }
         }
-        var rng = ShuffleRandom(seed: 0x5AE5C0)
+        var rng = SplitMix64(seed: 0x5AE5C0)  // the same shuffle on every machine and every run
         points.shuffle(using: &rng)
         return (points, skipped)
     }
@@ -197,17 +197,4 @@ public struct ScatterPointData: Equatable, Sendable {
     public var x: Double
     public var y: Double
     public var isTrue: Bool
-}
-
-/// SplitMix64: the same shuffle on every machine and every run.
-struct ShuffleRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
