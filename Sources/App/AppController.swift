@@ -299,8 +299,8 @@ public final class AppController {
         } else {
             model.list.table.selected = min(model.list.table.selected, max(0, model.list.rows.count - 1))
         }
-        if let query = model.list.searchQuery {
-            model.list.searchHits = FeatureListBuilder.search(session.tokenIDs(matching: query), in: model.list.rows, index: index)
+        if model.list.searchQuery != nil {
+            model.list.searchHits = FeatureListBuilder.search(model.list.searchTokens, in: model.list.rows, index: index)
         }
     }
 

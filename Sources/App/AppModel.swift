@@ -31,6 +31,9 @@ public struct FeatureListState: Equatable, Sendable {
     public var table = TableState()
     /// The last search and the list positions it hit, for n / N.
     public var searchQuery: String?
+    /// The vocabulary ids whose text contains the query: found once per search (a scan of the
+    /// whole vocabulary), reused whenever the list is rebuilt.
+    public var searchTokens: Set<Int32> = []
     public var searchHits: [Int] = []
 }
 

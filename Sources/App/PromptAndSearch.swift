@@ -45,6 +45,7 @@ extension AppController {
         case .search:
             guard !text.isEmpty else { return }
             model.list.searchQuery = text
+            model.list.searchTokens = session.tokenIDs(matching: text)
             if model.screen != .features && model.screen != .detail { show(.features) }
             refreshRows()
             model.list.table.selected = max(0, model.list.table.selected - 1)

@@ -33,19 +33,34 @@ struct BenchUICommand: ParsableCommand {
         let jobs = JobCenter()
         let controller = AppController(session: session, indexState: .loaded(try IndexFile.read(path: indexPath)), jobs: jobs)
 
-        // 1. Full frames of the detail screen: render into a fresh buffer and diff with the last.
-        controller.handle(.enter)
+        // 1. Full frames (render into a fresh buffer, diff with the last) of the features screen,
+        //    moving down the list, then of the detail screen, stepping between features.
         var previous = Buffer(width: width, height: height)
-        var renderTimes: [Double] = []
-        for i in 0..<frames {
-            controller.handle(i % 2 == 0 ? .char("l") : .char("h"))
-            let start = DispatchTime.now().uptimeNanoseconds
-            var buffer = Buffer(width: width, height: height)
-            controller.render(into: &buffer)
-            _ = buffer.diff(from: previous)
-            renderTimes.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            previous = buffer
+        func frameTimes(_ keys: [Key]) -> [Double] {
+            (0..<frames).map { i in
+                controller.handle(keys[i % keys.count])
+                let start = DispatchTime.now().uptimeNanoseconds
+                var buffer = Buffer(width: width, height: height)
+                controller.render(into: &buffer)
+                _ = buffer.diff(from: previous)
+                previous = buffer
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
         }
+        let listTimes = frameTimes([.down])
+        // A sort key with a search active: the list and its search hits are rebuilt.
+        controller.runCommandLine("sort id")
+        controller.handle(.char("/"))
+        for c in "the" { controller.handle(.char(c)) }
+        controller.handle(.enter)
+        let sortTimes: [Double] = (0..<40).map { i in
+            let start = DispatchTime.now().uptimeNanoseconds
+            controller.handle(.char(i % 2 == 0 ? "s" : "S"))
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        controller.handle(.char("g"))
+        controller.handle(.enter)
+        let renderTimes = frameTimes([.char("l"), .char("h")])
 
         // 2. Keys arrive on a pipe from another thread (as from the terminal) while a re-index
         //    job runs; the UI thread polls, handles the key, renders and diffs, as the loop does.
@@ -86,8 +101,10 @@ struct BenchUICommand: ParsableCommand {
         close(readFD)
         close(writeFD)
 
-        print("frame \(width)x\(height), detail screen of the sample (F=\(session.sae.featureCount)), \(frames) frames")
-        print(String(format: "render + diff        median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(renderTimes, 0.5), percentile(renderTimes, 0.99), renderTimes.max() ?? 0))
+        print("frame \(width)x\(height) of the sample (F=\(session.sae.featureCount)), \(frames) frames each")
+        print(String(format: "features render+diff median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(listTimes, 0.5), percentile(listTimes, 0.99), listTimes.max() ?? 0))
+        print(String(format: "detail render + diff median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(renderTimes, 0.5), percentile(renderTimes, 0.99), renderTimes.max() ?? 0))
+        print(String(format: "sort key, search on  median %.3f ms  p99 %.3f ms  (list rebuilt, /the active)", percentile(sortTimes, 0.5), percentile(sortTimes, 0.99)))
         print("key to frame under a background index job (\(busyKeys) of \(keys) keys arrived while it ran, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(String(format: "latency              median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.max() ?? 0))
     }

@@ -182,7 +182,8 @@ extension AppController {
                 return Text.visible(session.tokenText(index.topActivatingToken(aligned.feature, rank: 0)), glyphs: glyphs)
                     .trimmingCharacters(in: .whitespaces)
             default:
-                guard let first = index?.topExemplars(aligned.feature).first else { return "" }
+                guard let index, index.topExemplarCount(aligned.feature) > 0 else { return "" }
+                let first = index.topExemplar(aligned.feature, rank: 0)
                 return Text.visible(first.contextTokens.filter { $0 >= 0 }.map { session.tokenText($0) }.joined()
                     .trimmingCharacters(in: .whitespaces), glyphs: glyphs)
             }

@@ -74,12 +74,14 @@ public struct FeatureIndex: Sendable {
     }
 
     public func topExemplars(_ j: Int) -> [Exemplar] {
-        let k = options.topK
-        return (0..<Int(tables.topCount[j])).map {
-            let slot = j * k + $0
-            return exemplar(row: tables.topRow[slot], value: tables.topValue[slot], slot: slot,
-                            context: tables.topContext, tokens: tables.topTokens)
-        }
+        (0..<Int(tables.topCount[j])).map { topExemplar(j, rank: $0) }
+    }
+
+    /// One top exemplar (rank 0 is the highest), without building the others: list rows show one.
+    public func topExemplar(_ j: Int, rank: Int) -> Exemplar {
+        let slot = j * options.topK + rank
+        return exemplar(row: tables.topRow[slot], value: tables.topValue[slot], slot: slot,
+                        context: tables.topContext, tokens: tables.topTokens)
     }
 
     /// How many top exemplars feature `j` has (fewer than top-k when it fired less often).
