@@ -20,8 +20,9 @@ final class CompareScreenEndToEndTests: XCTestCase {
     }
 
     private func assertExited(_ tmux: TmuxSession, code: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let screen = try tmux.waitFor(text: TmuxSession.exitMarker, timeout: 20)
-        XCTAssertTrue(screen.contains("\(TmuxSession.exitMarker)\(code)"), "exit code \(code) expected:\n\(screen)")
+        let exit = try tmux.waitForExit()
+        XCTAssertEqual(exit.code, code, "exit code \(code) expected:\n\(exit.screen)", file: file, line: line)
+        XCTAssertTrue(exit.cookedMode, "terminal restored:\n\(exit.screen)", file: file, line: line)
     }
 
     func testSampleComparesWithItsSecondDictionaryOnC() throws {
@@ -80,8 +81,9 @@ final class CompareScreenEndToEndTests: XCTestCase {
     func testSae2OfAnotherWidthIsOneLineAndExitTwo() throws {
         let narrow = SaescopeBinary.fixtures.appendingPathComponent("compare/narrow_d8").path
         let tmux = try start(["--sae", "\(Self.dictionaries)/trainer_0", "--acts", Self.acts, "--sae2", narrow])
-        let screen = try tmux.waitFor(text: TmuxSession.exitMarker, timeout: 30)
-        XCTAssertTrue(screen.contains("\(TmuxSession.exitMarker)2"), screen)
+        let exit = try tmux.waitForExit(timeout: 30)
+        XCTAssertEqual(exit.code, 2, exit.screen)
+        let screen = exit.screen
         let errors = screen.split(separator: "\n").filter { $0.hasPrefix("saescope: ") }
         XCTAssertEqual(errors.count, 1, screen)
         XCTAssertTrue(errors.first?.contains("cannot compare dictionaries of different widths") == true, screen)

@@ -19,13 +19,9 @@ final class InterfaceEndToEndTests: XCTestCase {
 
     /// After the program ends, the pane's shell reports its exit code and the terminal mode.
     private func assertExitedCleanly(_ tmux: TmuxSession, code: Int = 0, file: StaticString = #filePath, line: UInt = #line) throws {
-        let screen = try tmux.waitFor(text: TmuxSession.exitMarker, timeout: 20)
-        XCTAssertTrue(screen.contains("\(TmuxSession.exitMarker)\(code)"), "exit code \(code) expected:\n\(screen)", file: file, line: line)
-        let stty = try tmux.waitFor("stty -a output", timeout: 10) { $0.contains("icanon") }
-        // Cooked mode: canonical input and echo on (stty prints "-icanon"/"-echo" when off).
-        XCTAssertTrue(stty.contains(" icanon"), "canonical mode restored:\n\(stty)", file: file, line: line)
-        XCTAssertFalse(stty.contains("-icanon"), file: file, line: line)
-        XCTAssertTrue(stty.range(of: #"(^|\s)echo(\s|$)"#, options: .regularExpression) != nil, "echo restored:\n\(stty)", file: file, line: line)
+        let exit = try tmux.waitForExit()
+        XCTAssertEqual(exit.code, code, "exit code \(code) expected:\n\(exit.screen)", file: file, line: line)
+        XCTAssertTrue(exit.cookedMode, "canonical mode and echo restored:\n\(exit.screen)", file: file, line: line)
     }
 
     func testBrowseDetailSearchResizeMarkExportQuit() throws {

@@ -41,7 +41,8 @@ final class ProbesEndToEndTests: XCTestCase {
         tmux.press("q")
         try tmux.waitFor(text: "Features aligned with")
         tmux.press("q", "q")
-        screen = try tmux.waitFor(text: TmuxSession.exitMarker, timeout: 20)
-        XCTAssertTrue(screen.contains("\(TmuxSession.exitMarker)0"), screen)
+        let exit = try tmux.waitForExit()
+        XCTAssertEqual(exit.code, 0, exit.screen)
+        XCTAssertTrue(exit.cookedMode, "terminal restored:\n\(exit.screen)")
     }
 }

@@ -63,6 +63,26 @@ public final class TmuxSession {
         try waitFor("\"\(text)\"", timeout: timeout) { $0.contains(text) }
     }
 
+    /// How the program ended, as the pane's shell reported it afterwards.
+    public struct Exit {
+        /// The exit status (128 + n after signal n); nil if the marker line could not be read.
+        public var code: Int?
+        /// Canonical input and echo on again (`stty -a` prints "-icanon"/"-echo" when off).
+        public var cookedMode: Bool
+        /// The screen with the exit line and the `stty -a` output.
+        public var screen: String
+    }
+
+    /// Waits for the program to end and for the shell's report of its exit status and terminal mode.
+    public func waitForExit(timeout: TimeInterval = 20) throws -> Exit {
+        try waitFor(text: Self.exitMarker, timeout: timeout)
+        let screen = try waitFor("stty -a output", timeout: 10) { $0.contains("icanon") }
+        let code = screen.components(separatedBy: Self.exitMarker).last.flatMap { Int($0.prefix { $0.isNumber }) }
+        let cooked = screen.contains(" icanon") && !screen.contains("-icanon")
+            && screen.range(of: #"(^|\s)echo(\s|$)"#, options: .regularExpression) != nil
+        return Exit(code: code, cookedMode: cooked, screen: screen)
+    }
+
     /// The pid of the program in the pane (the pane shell's child).
     public func programPID() -> Int32? {
         let shell = run(["display-message", "-p", "-t", name, "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
