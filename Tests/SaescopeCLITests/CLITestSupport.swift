@@ -38,6 +38,18 @@ enum SaescopeBinary {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// A fresh scratch folder holding an index of `sae` over the sharded tiny cache (top-k 3,
+    /// context 2): what the export tests export from.
+    static func scratchWithTinyIndex(sae: String, prefix: String) throws -> (scratch: URL, indexPath: String) {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let indexPath = scratch.appendingPathComponent("index.safetensors").path
+        let result = try run(["index", "--sae", sae, "--acts", fixtures.appendingPathComponent("caches/tiny_sharded").path,
+                              "--out", indexPath, "--top-k", "3", "--context", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return (scratch, indexPath)
+    }
+
     private final class Marker {}
 }
 

@@ -12,12 +12,7 @@ final class ExportLogitEffectsTests: XCTestCase {
     let logits = SaescopeBinary.fixtures.appendingPathComponent("logits")
 
     override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-logits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        indexPath = scratch.appendingPathComponent("index.safetensors").path
-        let result = try SaescopeBinary.run(["index", "--sae", sae, "--acts", SaescopeBinary.fixtures.appendingPathComponent("caches/tiny_sharded").path,
-                                             "--out", indexPath, "--top-k", "3", "--context", "2"])
-        XCTAssertEqual(result.status, 0, result.stderr)
+        (scratch, indexPath) = try SaescopeBinary.scratchWithTinyIndex(sae: sae, prefix: "saescope-logits")
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
