@@ -266,12 +266,6 @@ extension AppController {
         index.isDead(j) ? "dead" : "density \(formatDensity(index.density(j))) · max \(NumberFormat.compact(Double(index.maxActivation(j))))"
     }
 
-    /// The activating token of a feature's top exemplar, trimmed; "(dead)" when it never fired.
-    func topTokenText(_ j: Int, index: FeatureIndex, glyphs: Glyphs) -> String {
-        guard index.topExemplarCount(j) > 0 else { return "(dead)" }
-        return Text.visible(session.tokenText(index.topActivatingToken(j, rank: 0)), glyphs: glyphs).trimmingCharacters(in: .whitespaces)
-    }
-
     /// A heading, then the feature's top exemplars (or `status` while its index is missing).
     private func drawTopExemplars(_ j: Int, index: FeatureIndex?, status: String, heading: String, into buffer: inout Buffer, rect: Rect) {
         guard !rect.isEmpty else { return }

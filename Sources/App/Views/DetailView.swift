@@ -40,8 +40,7 @@ extension AppController {
         layout.neighbourRows = []
         layout.neighbourColumn = inner
         for (n, neighbour) in nearestNeighbours(of: j).prefix(neighbourCount).enumerated() where y < inner.maxY {
-            let token = index.topExemplarCount(neighbour.feature) > 0
-                ? Text.visible(session.tokenText(index.topActivatingToken(neighbour.feature, rank: 0)), glyphs: buffer.glyphs).trimmingCharacters(in: .whitespaces) : "(dead)"
+            let token = topTokenText(neighbour.feature, index: index, glyphs: buffer.glyphs)
             let x = buffer.put("\(n + 1) ", at: Point(x: inner.x, y: y), style: Style(.accent, [.bold]), clip: inner)
             _ = buffer.put("#\(neighbour.feature)  \(String(format: "%+.3f", neighbour.cosine))  \(token)",
                            at: Point(x: x, y: y), style: .fg(.text), clip: inner)

@@ -62,6 +62,19 @@ extension AppController {
         return TokenStrip(tokens: tokens, activations: activations, highlight: highlight)
     }
 
+    /// The activating token of a feature's top exemplar, trimmed; "(dead)" when it never fired.
+    func topTokenText(_ j: Int, index: FeatureIndex, glyphs: Glyphs) -> String {
+        guard index.topExemplarCount(j) > 0 else { return "(dead)" }
+        return Text.visible(session.tokenText(index.topActivatingToken(j, rank: 0)), glyphs: glyphs).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A feature's top exemplar as one line of plain text (list rows); "" when it never fired.
+    func topExemplarText(_ j: Int, index: FeatureIndex, glyphs: Glyphs) -> String {
+        guard index.topExemplarCount(j) > 0 else { return "" }
+        let tokens = index.topExemplar(j, rank: 0).contextTokens.filter { $0 >= 0 }
+        return Text.visible(tokens.map { session.tokenText($0) }.joined().trimmingCharacters(in: .whitespaces), glyphs: glyphs)
+    }
+
     /// Density, max, mean, count, and the histogram's range.
     func statisticsLines(_ j: Int, index: FeatureIndex) -> [String] {
         let count = index.tables.count[j]

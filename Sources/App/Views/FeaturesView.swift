@@ -40,12 +40,8 @@ extension AppController {
             case 1: return formatDensity(index.density(j))
             case 2: return index.isDead(j) ? "-" : NumberFormat.compact(Double(index.maxActivation(j)))
             case 3: return index.isDead(j) ? "-" : NumberFormat.compact(index.meanActivation(j))
-            case 4: return index.topExemplarCount(j) > 0 ? Text.visible(session.tokenText(index.topActivatingToken(j, rank: 0)).trimmingCharacters(in: .whitespaces), glyphs: glyphs) : ""
-            default:
-                guard index.topExemplarCount(j) > 0 else { return "" }
-                let first = index.topExemplar(j, rank: 0)
-                return Text.visible(first.contextTokens.filter { $0 >= 0 }.map { session.tokenText($0) }.joined()
-                    .trimmingCharacters(in: .whitespaces), glyphs: glyphs)
+            case 4: return index.isDead(j) ? "" : topTokenText(j, index: index, glyphs: glyphs)
+            default: return topExemplarText(j, index: index, glyphs: glyphs)
             }
         }
         table.sortColumn = sortColumn

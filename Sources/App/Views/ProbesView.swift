@@ -177,15 +177,8 @@ extension AppController {
             case 0: return row < positives ? "+\(row + 1)" : "-\(row - positives + 1)"
             case 1: return "#\(aligned.feature)"
             case 2: return String(format: "%+.3f", aligned.cosine)
-            case 3:
-                guard let index, index.topExemplarCount(aligned.feature) > 0 else { return index == nil ? "" : "(dead)" }
-                return Text.visible(session.tokenText(index.topActivatingToken(aligned.feature, rank: 0)), glyphs: glyphs)
-                    .trimmingCharacters(in: .whitespaces)
-            default:
-                guard let index, index.topExemplarCount(aligned.feature) > 0 else { return "" }
-                let first = index.topExemplar(aligned.feature, rank: 0)
-                return Text.visible(first.contextTokens.filter { $0 >= 0 }.map { session.tokenText($0) }.joined()
-                    .trimmingCharacters(in: .whitespaces), glyphs: glyphs)
+            case 3: return index.map { topTokenText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
+            default: return index.map { topExemplarText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
             }
         }
         table.cellStyle = { row, column in
