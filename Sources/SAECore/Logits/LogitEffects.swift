@@ -20,6 +20,8 @@ public struct FeatureLogitEffects: Sendable, Equatable {
     public var positive: [TokenEffect]
     /// Lowest first (ties to the lower token id): dashboards' `neg_*`.
     public var negative: [TokenEffect]
+    /// The histogram of all V effects, when asked for (dashboards' `logits_hist_data_*`).
+    public var histogram: LogitHistogram? = nil
 }
 
 /// Direct logit effects of features, as web dashboards show them (formats.md section 4): for
@@ -46,9 +48,11 @@ public enum LogitEffects {
     /// Progress as (vocabulary entries done, vocabulary size).
     public typealias Progress = (Int, Int) -> Void
 
-    /// Top and bottom `count` logit effects of each of `features` (in the order given).
+    /// Top and bottom `count` logit effects of each of `features` (in the order given); with
+    /// `histogramBins > 0` also the histogram of all V effects between each feature's lowest and
+    /// highest (a second sweep over `W_U`, since the range is known only after the first).
     public static func compute(features: [Int], sae: SparseAutoencoder, unembedding: Unembedding, count: Int = defaultCount,
-                               featureChunk: Int = defaultFeatureChunk, vocabularyBlock: Int? = nil,
+                               histogramBins: Int = 0, featureChunk: Int = defaultFeatureChunk, vocabularyBlock: Int? = nil,
                                progress: Progress? = nil, isCancelled: () -> Bool = { false }) throws -> [FeatureLogitEffects] {
         let d = sae.inputDimension, v = unembedding.vocabularySize
         guard unembedding.dimension == d else {
@@ -76,40 +80,53 @@ public enum LogitEffects {
             scores.deallocate()
         }
 
-        try sae.decoderWeights.withUnsafeBufferPointer { decoder in
-            for start in stride(from: 0, to: v, by: block) {
-                if isCancelled() { throw SaescopeError("cancelled") }
-                let width = min(block, v - start)
-                let unembed: UnsafePointer<Float>, ldb: Int
-                if direct {
-                    unembed = unembedding.float32Base + (unembedding.storedTransposed ? start * d : start)
-                    ldb = unembedding.storedTransposed ? d : v
-                } else {
-                    unembedding.convertBlock(start: start, count: width, into: converted)
-                    unembed = UnsafePointer(converted)
-                    ldb = unembedding.storedTransposed ? d : width
-                }
-                for first in stride(from: 0, to: features.count, by: chunk) {
-                    let m = min(chunk, features.count - first)
-                    for r in 0..<m {
-                        (rows + r * d).update(from: decoder.baseAddress! + features[first + r] * d, count: d)
+        /// Runs `visit(feature position, scores, first token id)` on every block of scores.
+        func sweep(_ visit: (Int, UnsafeBufferPointer<Float>, Int) -> Void) throws {
+            try sae.decoderWeights.withUnsafeBufferPointer { decoder in
+                for start in stride(from: 0, to: v, by: block) {
+                    if isCancelled() { throw SaescopeError("cancelled") }
+                    let width = min(block, v - start)
+                    let unembed: UnsafePointer<Float>, ldb: Int
+                    if direct {
+                        unembed = unembedding.float32Base + (unembedding.storedTransposed ? start * d : start)
+                        ldb = unembedding.storedTransposed ? d : v
+                    } else {
+                        unembedding.convertBlock(start: start, count: width, into: converted)
+                        unembed = UnsafePointer(converted)
+                        ldb = unembedding.storedTransposed ? d : width
                     }
-                    // scores [m, width] = rows [m, D] · W_U block ([D, width], or [width, D] transposed)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, unembedding.storedTransposed ? CblasTrans : CblasNoTrans,
-                                Int32(m), Int32(width), Int32(d), 1, rows, Int32(d), unembed, Int32(ldb), 0, scores, Int32(width))
-                    for r in 0..<m {
-                        let row = UnsafeBufferPointer(start: scores + r * width, count: width)
-                        positive[first + r].offer(row, base: start)
-                        negative[first + r].offer(row, base: start)
+                    for first in stride(from: 0, to: features.count, by: chunk) {
+                        let m = min(chunk, features.count - first)
+                        for r in 0..<m {
+                            (rows + r * d).update(from: decoder.baseAddress! + features[first + r] * d, count: d)
+                        }
+                        // scores [m, width] = rows [m, D] · W_U block ([D, width], or [width, D] transposed)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, unembedding.storedTransposed ? CblasTrans : CblasNoTrans,
+                                    Int32(m), Int32(width), Int32(d), 1, rows, Int32(d), unembed, Int32(ldb), 0, scores, Int32(width))
+                        for r in 0..<m {
+                            visit(first + r, UnsafeBufferPointer(start: scores + r * width, count: width), start)
+                        }
                     }
+                    progress?(start + width, v)
                 }
-                progress?(start + width, v)
             }
         }
-        return features.indices.map { i in
+        try sweep { i, row, start in
+            positive[i].offer(row, base: start)
+            negative[i].offer(row, base: start)
+        }
+        var results = features.indices.map { i in
             FeatureLogitEffects(feature: features[i],
                                 positive: positive[i].sorted().map { TokenEffect(token: $0.index, value: $0.value) },
                                 negative: negative[i].sorted().map { TokenEffect(token: $0.index, value: $0.value) })
         }
+        if histogramBins > 0 {
+            var histograms = results.map {
+                LogitHistogram(lowest: $0.negative.first?.value ?? 0, highest: $0.positive.first?.value ?? 0, bins: histogramBins)
+            }
+            try sweep { i, row, _ in histograms[i].add(row) }
+            for i in results.indices { results[i].histogram = histograms[i] }
+        }
+        return results
     }
 }
