@@ -5,7 +5,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SAMPLE_SAE := samples/dictionaries/dictionary_learning/trainer_0
 SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 
-.PHONY: run test build deps bench clean
+# What the tests use as references besides numpy: a CommonMark renderer for the Markdown export,
+# and SAEDashboard's Neuronpedia batch and runner-config classes for the json export (the package
+# alone, without its torch/transformer-lens dependencies: those two modules need only numpy).
+PY_TEST_PACKAGES := markdown-it-py==4.0.0 mdurl==0.1.2
+PY_TEST_NODEPS := sae-dashboard==0.8.0
+
+.PHONY: run test build deps test-deps bench clean
 
 # In a terminal: the browser on the bundled sample; otherwise (scripts, CI logs) its eval table.
 run: deps
@@ -13,7 +19,7 @@ run: deps
 	@if [ -t 0 ] && [ -t 1 ]; then .build/release/saescope; \
 	else .build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS); fi
 
-test: deps
+test: deps test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-swift-testing
 
@@ -28,6 +34,13 @@ deps:
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+# Installs the Python test references when they are missing (PEP 668 systems need the override).
+test-deps:
+	@python3 -c "import numpy, markdown_it, sae_dashboard.neuronpedia.neuronpedia_dashboard" 2>/dev/null || { \
+		echo "installing the Python test references: $(PY_TEST_PACKAGES) $(PY_TEST_NODEPS)"; \
+		PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet numpy $(PY_TEST_PACKAGES) && \
+		PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --no-deps $(PY_TEST_NODEPS); }
 
 bench: build
 	.build/release/saescope bench index

@@ -5,10 +5,16 @@ import SAECore
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export selected features: dashboard JSON, JSON lines (.gz), CSV, a Markdown report, or decoder/encoder rows as safetensors.",
+        abstract: "Export selected features: Neuronpedia batch JSON, JSON lines (.gz), CSV, a Markdown report, or decoder/encoder rows as safetensors.",
         discussion: """
+        json is the batch file SAEDashboard's Neuronpedia runner writes (batch-N.json), which Neuronpedia imports:
+        model_id, layer, sae_set, sae_id_suffix and per feature the runner's fields, floats rounded to 5 decimals as
+        it rounds them. model_id and layer come from the cache metadata, sae_set from the dictionary's name, dataset
+        and the prompt counts from the cache; the options below override them. With --batch-size N, --out is a
+        directory that receives batch-0.json, batch-1.json, ... and the runner's run_settings.json.
+
         With --unembed, json/jsonl/csv/md include each feature's logit effects, W_dec[f] @ W_U: the 10 vocabulary
-        entries it raises most (pos_str, pos_values, pos_token_ids) and lowers most (neg_*), as web dashboards show
+        entries it raises most (pos_str, pos_values, and in jsonl pos_token_ids) and lowers most (neg_*), as web dashboards show
         them (on the dictionary's decoder as loaded, without the model's final layer norm). The file is a
         safetensors file holding W_U [D, V] (named W_U, unembed.W_U or unembed), a Hugging Face head [V, D]
         (lm_head.weight or embed_out.weight), or a single 2-D tensor; or an .npy array. Its D must be the
@@ -22,20 +28,40 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "json, jsonl, csv, md or safetensors (default: from the --out extension).") var format: String?
     @Option(help: "File to write.") var out: String
     @Option(help: "tokenizer.json for token text (default: the one named in the cache metadata, beside the cache).") var tokenizer: String?
-    @Flag(help: "Include each feature's decoder vector in json/jsonl.") var decoder = false
+    @Flag(help: "Include each feature's decoder vector in json (as `vector`) and jsonl (as `decoder`).") var decoder = false
     @Option(help: "Unembedding W_U [D, V] (safetensors or npy): add logit effects to json/jsonl/csv/md.") var unembed: String?
     @Flag(help: "Replace an existing file.") var force = false
+    @Option(help: "json: split into batch-0.json ... of at most N features plus run_settings.json in the directory --out.") var batchSize: Int?
+    @Option(help: "json: model_id (default: the cache metadata's model).") var modelId: String?
+    @Option(help: "json: layer (default: the cache metadata's layer).") var layer: Int?
+    @Option(help: "json: sae_set (default: the dictionary's file or folder name).") var saeSet: String?
+    @Option(help: "json: sae_id_suffix (default: null).") var saeIdSuffix: String?
+    @Option(help: "json: dataset (default: the cache metadata's dataset or source).") var dataset: String?
+    @Option(help: "json: n_prompts_total (default: the sequences the index covers, read from the cache).") var nPromptsTotal: Int?
+    @Option(help: "json: n_tokens_in_prompt (default: the longest of those sequences).") var nTokensInPrompt: Int?
 
     func validate() throws {
         if let format, FeatureExporter.Format(rawValue: format) == nil {
             throw ValidationError("--format must be one of json, jsonl, csv, md, safetensors")
         }
-        if format == nil, Self.formatFromExtension(out) == nil {
+        guard let chosen = chosenFormat else {
             throw ValidationError("cannot tell the format from '\(out)'; pass --format")
         }
-        if unembed != nil, (format.flatMap(FeatureExporter.Format.init(rawValue:)) ?? Self.formatFromExtension(out)) == .safetensors {
+        if unembed != nil, chosen == .safetensors {
             throw ValidationError("--unembed adds logit effects to json, jsonl, csv and md exports; safetensors exports hold weight rows only")
         }
+        let neuronpediaOptions: [(String, Bool)] = [("--batch-size", batchSize != nil), ("--model-id", modelId != nil), ("--layer", layer != nil),
+                                                    ("--sae-set", saeSet != nil), ("--sae-id-suffix", saeIdSuffix != nil), ("--dataset", dataset != nil),
+                                                    ("--n-prompts-total", nPromptsTotal != nil), ("--n-tokens-in-prompt", nTokensInPrompt != nil)]
+        if chosen != .json, let given = neuronpediaOptions.first(where: \.1) {
+            throw ValidationError("\(given.0) applies to json (Neuronpedia batch) exports only")
+        }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    /// --format, else from the --out extension, else json for a --batch-size directory.
+    private var chosenFormat: FeatureExporter.Format? {
+        format.flatMap(FeatureExporter.Format.init(rawValue:)) ?? Self.formatFromExtension(out) ?? (batchSize != nil ? .json : nil)
     }
 
     static func formatFromExtension(_ path: String) -> FeatureExporter.Format? {
@@ -44,7 +70,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let chosenFormat = format.flatMap(FeatureExporter.Format.init(rawValue:)) ?? Self.formatFromExtension(out)!
+        let chosenFormat = self.chosenFormat!
         let dictionary = try DictionaryLoader.load(path: sae)
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
@@ -53,12 +79,17 @@ struct ExportCommand: ParsableCommand {
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
             FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
         }
+        let source = chosenFormat == .json
+            ? try NeuronpediaSource.fromIndex(featureIndex, saePath: sae, modelID: modelId, layer: layer, saeSet: saeSet, saeIDSuffix: saeIdSuffix,
+                                              dataset: dataset, promptCount: nPromptsTotal, tokensInPrompt: nTokensInPrompt)
+            : nil
         InterruptCleanup.install()
         try FeatureExporter.export(ids, format: chosenFormat,
                                    context: .init(index: featureIndex, sae: dictionary, saePath: sae, tokenizer: vocabulary, includeDecoder: decoder,
-                                                  unembedding: unembedding),
+                                                  unembedding: unembedding, neuronpedia: source, batchSize: batchSize),
                                    to: out, overwrite: force)
-        print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(unembedding == nil ? "" : ", with logit effects"))")
+        let batches = batchSize.map { ", \(NeuronpediaBatch.split(ids, batchSize: $0).count) batches and run_settings.json" } ?? ""
+        print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(batches)\(unembedding == nil ? "" : ", with logit effects"))")
     }
 
     private func tokenizerPath(_ index: FeatureIndex) -> String? {

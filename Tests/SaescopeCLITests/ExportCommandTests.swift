@@ -25,8 +25,8 @@ final class ExportCommandTests: XCTestCase {
 
     func testJSONAndJSONLinesRoundTrip() throws {
         let index = try IndexFile.read(path: indexPath)
-        let json = try export("json", "f.json", extra: ["--decoder"])
-        let jsonl = try export("jsonl", "f.jsonl.gz")
+        let json = try export("json", "f.json")
+        let jsonl = try export("jsonl", "f.jsonl.gz", extra: ["--decoder"])
         let expected = [0, 2, 3, 4].map { j in "(\(j), \(index.density(j)), \(index.maxActivation(j)), \(index.topExemplars(j).count))" }
         try python("""
         import json, gzip, math
@@ -36,14 +36,16 @@ final class ExportCommandTests: XCTestCase {
         assert [f['feature_index'] for f in batch['features']] == [e[0] for e in expected]
         for f, line, (j, density, mx, ntop) in zip(batch['features'], lines, expected):
             assert line['feature_index'] == j and math.isclose(line['frac_nonzero'], density, rel_tol=1e-12)
-            assert math.isclose(f['max_act'], mx, rel_tol=1e-6), (f['max_act'], mx)
-            tops = [a for a in f['activations'] if a['bin_min'] == -1]
-            assert len(tops) == ntop and all(a['bin_contains'] == -1 for a in tops)
-            for a in f['activations']:
-                assert len(a['tokens']) == len(a['values']) and 0 <= a['qualifying_token_index'] < len(a['tokens'])
-            if tops:
-                assert math.isclose(tops[0]['values'][tops[0]['qualifying_token_index']], mx, rel_tol=1e-6)
-            assert len(f['decoder']) == 16 and len(f['freq_hist_data_bar_heights']) == 50
+            assert math.isclose(line['max_act'], mx, rel_tol=1e-6), (line['max_act'], mx)
+            assert abs(f['frac_nonzero'] - density) <= 5e-6 + 1e-12   # the batch keeps 3 decimals of a percentage
+            for record in (f, line):
+                tops = [a for a in record['activations'] if a['bin_min'] == -1]
+                assert len(tops) == ntop and all(a['bin_contains'] == -1 for a in tops)
+                for a in record['activations']:
+                    assert len(a['tokens']) == len(a['values']) and 0 <= a['qualifying_token_index'] < len(a['tokens'])
+                if tops:
+                    assert math.isclose(tops[0]['values'][tops[0]['qualifying_token_index']], mx, rel_tol=1e-6, abs_tol=5e-6)
+            assert len(line['decoder']) == 16 and len(line['freq_hist_data_bar_heights']) == 50
             assert set(f) >= {'pos_str', 'pos_values', 'neg_str', 'neg_values', 'freq_hist_data_bar_values'}
         print('ok')
         """)
@@ -52,6 +54,7 @@ final class ExportCommandTests: XCTestCase {
     func testCSVMarkdownAndSafetensors() throws {
         let sae = try DictionaryLoader.load(path: self.sae)
         let csv = try export("csv", "f.csv")
+        let jsonl = try export("jsonl", "f.jsonl")
         let md = try export("md", "f.md")
         let st = try export("safetensors", "f.safetensors")
         let row2 = sae.decoderRow(2).map { "\($0)" }.joined(separator: ", ")
@@ -60,6 +63,14 @@ final class ExportCommandTests: XCTestCase {
         import numpy as np
         rows = list(csv.DictReader(open('\(csv)', newline='')))
         assert [int(r['feature_index']) for r in rows] == [0, 2, 3, 4]
+        # top_tokens: each distinct firing token of the top exemplars once, with its count, most first.
+        from collections import Counter
+        for r, line in zip(rows, open('\(jsonl)')):
+            f = json.loads(line)
+            firing = [a['tokens'][a['qualifying_token_index']] for a in f['activations'] if a['bin_min'] == -1]
+            counts = Counter(firing)
+            ranked = sorted(counts, key=lambda t: (-counts[t], firing.index(t)))
+            assert r['top_tokens'] == '; '.join(f'{t} ({counts[t]})' for t in ranked), (r['top_tokens'], firing)
         text = open('\(md)').read()
         assert '## Feature 3' in text and '**' in text
         data = open('\(st)', 'rb').read()

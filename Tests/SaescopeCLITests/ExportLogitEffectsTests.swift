@@ -26,14 +26,14 @@ final class ExportLogitEffectsTests: XCTestCase {
 
 
     func testEveryTextFormatCarriesLogitEffectsMatchingNumpy() throws {
-        let (jsonRun, json) = try export("f.json", unembed: "cli_w_u.safetensors", extra: ["--decoder"])
-        XCTAssertEqual(jsonRun.status, 0, jsonRun.stderr)
-        XCTAssertEqual(jsonRun.stderr, "")  // V = 100 = the tokenizer's size: no warning
-        XCTAssertTrue(jsonRun.stdout.contains("with logit effects"), jsonRun.stdout)
-        let (headRun, head) = try export("head.json", unembed: "cli_lm_head.safetensors", extra: ["--decoder"])
+        let (linesRun, jsonLines) = try export("f.jsonl", unembed: "cli_w_u.safetensors", extra: ["--decoder"])
+        XCTAssertEqual(linesRun.status, 0, linesRun.stderr)
+        XCTAssertEqual(linesRun.stderr, "")  // V = 100 = the tokenizer's size: no warning
+        XCTAssertTrue(linesRun.stdout.contains("with logit effects"), linesRun.stdout)
+        let (headRun, head) = try export("head.jsonl", unembed: "cli_lm_head.safetensors", extra: ["--decoder"])
         XCTAssertEqual(headRun.status, 0, headRun.stderr)
-        let (jsonlRun, jsonl) = try export("f.jsonl", unembed: "cli_w_u.safetensors")
-        XCTAssertEqual(jsonlRun.status, 0, jsonlRun.stderr)
+        let (batchRun, batch) = try export("f.json", unembed: "cli_w_u.safetensors")
+        XCTAssertEqual(batchRun.status, 0, batchRun.stderr)
         let (csvRun, csv) = try export("f.csv", unembed: "cli_w_u.safetensors")
         XCTAssertEqual(csvRun.status, 0, csvRun.stderr)
         let (mdRun, md) = try export("f.md", unembed: "cli_w_u.safetensors")
@@ -47,12 +47,12 @@ final class ExportLogitEffectsTests: XCTestCase {
         begin, end = header['W_U']['data_offsets']
         w_u = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype='<f4').reshape(header['W_U']['shape']).astype(np.float64)
         assert w_u.shape == (16, 100)
-        batch = json.load(open('\(json)'))['features']
-        transposed = json.load(open('\(head)'))['features']
-        lines = [json.loads(l) for l in open('\(jsonl)')]
+        lines = [json.loads(l) for l in open('\(jsonLines)')]
+        transposed = [json.loads(l) for l in open('\(head)')]
+        neuronpedia = json.load(open('\(batch)'))['features']   # the json export: rounded as Neuronpedia's runner rounds
         rows = list(csv.DictReader(open('\(csv)', newline='')))
-        assert [f['feature_index'] for f in batch] == [0, 2, 3, 4, 47]
-        for f, t, line, row in zip(batch, transposed, lines, rows):
+        assert [f['feature_index'] for f in lines] == [0, 2, 3, 4, 47]
+        for f, t, line, row in zip(lines, transposed, neuronpedia, rows):
             values = np.array(f['decoder']) @ w_u
             top = np.argsort(-values, kind='stable')[:10].tolist()
             bottom = np.argsort(values, kind='stable')[:10].tolist()
@@ -63,7 +63,10 @@ final class ExportLogitEffectsTests: XCTestCase {
             assert len(f['pos_str']) == 10 and len(f['neg_str']) == 10
             for key in ('pos_str', 'pos_values', 'pos_token_ids', 'neg_str', 'neg_values', 'neg_token_ids'):
                 assert t[key] == f[key], key   # lm_head.weight [V, D] gives the very same numbers
+            for key in ('pos_str', 'neg_str'):
                 assert line[key] == f[key], key
+            for key in ('pos_values', 'neg_values'):
+                assert line[key] == np.round(np.array(f[key]), 5).tolist(), key
             assert row['pos_tokens'] == ' | '.join(f['pos_str']) and row['neg_tokens'] == ' | '.join(f['neg_str'])
             assert [np.float32(v) for v in row['pos_values'].split(' | ')] == [np.float32(v) for v in f['pos_values']]
         text = open('\(md)').read()
@@ -72,8 +75,8 @@ final class ExportLogitEffectsTests: XCTestCase {
         """)
         // Token text is the tokenizer's piece for each id.
         let tokenizer = try TokenizerVocabulary(path: SaescopeBinary.fixtures.appendingPathComponent("caches/tiny_sharded/tokenizer.json").path)
-        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
-        for feature in object["features"] as! [[String: Any]] {
+        let records = try String(contentsOfFile: jsonLines, encoding: .utf8).split(separator: "\n")
+        for feature in try records.map({ try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }) {
             XCTAssertEqual(feature["pos_str"] as! [String], (feature["pos_token_ids"] as! [Int]).map(tokenizer.piece))
             XCTAssertEqual(feature["neg_str"] as! [String], (feature["neg_token_ids"] as! [Int]).map(tokenizer.piece))
         }

@@ -16,15 +16,23 @@ public enum FeatureExporter {
         /// When set, json/jsonl/csv/md include each feature's logit effects (`W_dec[f] @ W_U`, top
         /// and bottom `LogitEffects.defaultCount`); see `LogitEffects`.
         public var unembedding: Unembedding?
+        /// The json (Neuronpedia batch) export's model, layer, SAE set and prompts; nil: from the
+        /// index's cache (`NeuronpediaSource.fromIndex`).
+        public var neuronpedia: NeuronpediaSource?
+        /// json only: write `batch-0.json ...` of at most this many features, and the runner's
+        /// `run_settings.json`, into the directory at the output path.
+        public var batchSize: Int?
 
         public init(index: FeatureIndex, sae: SparseAutoencoder, saePath: String, tokenizer: TokenizerVocabulary?, includeDecoder: Bool,
-                    unembedding: Unembedding? = nil) {
+                    unembedding: Unembedding? = nil, neuronpedia: NeuronpediaSource? = nil, batchSize: Int? = nil) {
             self.index = index
             self.sae = sae
             self.saePath = saePath
             self.tokenizer = tokenizer
             self.includeDecoder = includeDecoder
             self.unembedding = unembedding
+            self.neuronpedia = neuronpedia
+            self.batchSize = batchSize
         }
 
         func tokenText(_ id: Int32) -> String { tokenizer?.piece(Int(id)) ?? "<\(id)>" }
@@ -36,10 +44,10 @@ public enum FeatureExporter {
         /// Logit effects of `features`, keyed by feature (empty without an unembedding). An
         /// unembedding with fewer logits than the tokenizer has tokens is an error; one with more
         /// (vocabulary padding) is accepted, see `Unembedding.checkVocabulary`.
-        func logitEffects(_ features: [Int]) throws -> [Int: FeatureLogitEffects] {
+        func logitEffects(_ features: [Int], histogramBins: Int = 0) throws -> [Int: FeatureLogitEffects] {
             guard let unembedding else { return [:] }
             if let tokenizer { _ = try unembedding.checkVocabulary(against: tokenizer) }
-            let effects = try LogitEffects.compute(features: features, sae: sae, unembedding: unembedding)
+            let effects = try LogitEffects.compute(features: features, sae: sae, unembedding: unembedding, histogramBins: histogramBins)
             return Dictionary(effects.map { ($0.feature, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
@@ -51,18 +59,12 @@ public enum FeatureExporter {
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             throw SaescopeError("exists already; pass --force to replace it", file: path)
         }
-        let logits = format == .safetensors ? [:] : try context.logitEffects(features)
+        let logits = format == .safetensors ? [:]
+            : try context.logitEffects(features, histogramBins: format == .json ? NeuronpediaBatch.logitHistogramBins : 0)
         func featureRecord(_ j: Int) -> FeatureRecord { context.record(j, logits: logits) }
         switch format {
         case .json:
-            let object: [String: Any] = [
-                "saescope_export_version": 1,
-                "dictionary": context.saePath,
-                "model": context.index.provenance.cacheMetadata["model"] ?? "",
-                "hook": context.index.provenance.cacheMetadata["hook"] ?? "",
-                "features": features.map { jsonObject(featureRecord($0)) },
-            ]
-            try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])), to: path)
+            try NeuronpediaExport.write(features, context: context, logits: logits, to: path, overwrite: overwrite)
         case .jsonl:
             var bytes: [UInt8] = []
             for j in features {
@@ -74,12 +76,11 @@ public enum FeatureExporter {
             var lines = ["feature_index,frac_nonzero,count,max_act,mean_act,top_tokens,pos_tokens,pos_values,neg_tokens,neg_values"]
             for j in features {
                 let record = featureRecord(j)
-                let topTokens = record.top.prefix(5).map { $0.tokens.isEmpty ? "" : $0.tokens[$0.qualifyingTokenIndex] }
                 func joined(_ logits: [ExportedLogit]) -> [String] {
                     [csvQuoted(logits.map(\.text).joined(separator: " | ")), csvQuoted(logits.map { "\($0.value)" }.joined(separator: " | "))]
                 }
                 lines.append(([String(j), "\(record.density)", String(record.count), "\(record.maxActivation)", "\(record.meanActivation)",
-                               csvQuoted(topTokens.joined(separator: " | "))] + joined(record.positiveLogits) + joined(record.negativeLogits))
+                               csvQuoted(topTokenCounts(record.top))] + joined(record.positiveLogits) + joined(record.negativeLogits))
                     .joined(separator: ","))
             }
             try AtomicFile.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: path)
@@ -109,7 +110,8 @@ public enum FeatureExporter {
         }
     }
 
-    /// The per-feature shape web dashboards import (formats.md section 4), plus mean and count.
+    /// saescope's own per-feature object (jsonl): the dashboard shape of formats.md section 4
+    /// unrounded, plus mean, count, token ids, exemplar rows and, asked for, the decoder row.
     static func jsonObject(_ record: FeatureRecord) -> [String: Any] {
         func exemplar(_ e: ExportedExemplar) -> [String: Any] {
             ["tokens": e.tokens, "values": e.values.map(Double.init), "bin_min": Double(e.binMin), "bin_max": Double(e.binMax),
@@ -130,65 +132,23 @@ public enum FeatureExporter {
         return object
     }
 
+    /// The firing tokens of the top exemplars, each distinct one once with how many exemplars it
+    /// fired in, most first (ties in order of first appearance): `miss (12); mrs (5)`.
+    static func topTokenCounts(_ top: [ExportedExemplar]) -> String {
+        var order: [String] = [], counts: [String: Int] = [:]
+        for exemplar in top where !exemplar.tokens.isEmpty {
+            let token = exemplar.tokens[exemplar.qualifyingTokenIndex]
+            if counts[token] == nil { order.append(token) }
+            counts[token, default: 0] += 1
+        }
+        let ranked = order.enumerated().sorted { a, b in
+            counts[a.element]! != counts[b.element]! ? counts[a.element]! > counts[b.element]! : a.offset < b.offset
+        }
+        return ranked.map { "\($0.element) (\(counts[$0.element]!))" }.joined(separator: "; ")
+    }
+
     static func csvQuoted(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
-/// A readable Markdown section per feature: figures, a text histogram, exemplars with the
-/// activating token in bold.
-enum MarkdownReport {
-    static func feature(_ record: FeatureRecord) -> String {
-        var lines = ["## Feature \(record.feature)", ""]
-        lines.append(String(format: "density %.3g (%d tokens) · max %.4g · mean %.4g", record.density, record.count,
-                            Double(record.maxActivation), record.meanActivation))
-        lines.append("")
-        if record.count > 0 {
-            lines.append("```")
-            let peak = max(record.histogramCounts.max() ?? 1, 1)
-            let lastBin = record.histogramCounts.lastIndex { $0 > 0 } ?? 0
-            let width = record.histogramCenters.count > 1 ? record.histogramCenters[1] - record.histogramCenters[0] : 0
-            for bin in 0...lastBin {
-                let bar = String(repeating: "#", count: Int((Double(record.histogramCounts[bin]) / Double(peak) * 40).rounded(.up)))
-                lines.append(String(format: "%8.3f-%8.3f %6d ", Double(record.histogramCenters[bin] - width / 2),
-                                    Double(record.histogramCenters[bin] + width / 2), record.histogramCounts[bin]) + bar)
-            }
-            lines.append("```")
-            lines.append("")
-            lines.append("| activation | context |")
-            lines.append("|---:|---|")
-            for exemplar in record.top {
-                let text = exemplar.tokens.enumerated().map { position, token in
-                    let shown = escape(token)
-                    return position == exemplar.qualifyingTokenIndex ? "**\(shown)**" : shown
-                }.joined()
-                lines.append(String(format: "| %.4g | ", Double(exemplar.activation)) + text + " |")
-            }
-        } else {
-            lines.append("_This feature never fired on the indexed tokens._")
-        }
-        if !record.positiveLogits.isEmpty || !record.negativeLogits.isEmpty {
-            lines.append("")
-            lines.append("Logit effects (W_dec[f] · W_U):")
-            lines.append("")
-            lines.append("| promoted | logit | suppressed | logit |")
-            lines.append("|---|---:|---|---:|")
-            for rank in 0..<max(record.positiveLogits.count, record.negativeLogits.count) {
-                func cells(_ logits: [ExportedLogit]) -> String {
-                    guard rank < logits.count else { return " | " }
-                    return "'\(escape(logits[rank].text))' | " + String(format: "%+.4g", Double(logits[rank].value))
-                }
-                lines.append("| " + cells(record.positiveLogits) + " | " + cells(record.negativeLogits) + " |")
-            }
-        }
-        lines.append("")
-        return lines.joined(separator: "\n")
-    }
-
-    /// Keeps a token readable inside a Markdown table cell.
-    static func escape(_ token: String) -> String {
-        token.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: "↵")
-            .replacingOccurrences(of: "*", with: "\\*").replacingOccurrences(of: "`", with: "\\`")
     }
 }

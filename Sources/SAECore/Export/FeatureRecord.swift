@@ -37,6 +37,8 @@ public struct FeatureRecord: Sendable {
     public var positiveLogits: [ExportedLogit]
     /// The tokens whose logits it lowers most, lowest first (empty without an unembedding).
     public var negativeLogits: [ExportedLogit]
+    /// All V logit effects binned, when computed (see `LogitHistogram`).
+    public var logitHistogram: LogitHistogram?
 
     /// `tokenText` turns a token id into display text (see `TokenizerVocabulary.piece`); `logits`
     /// are the feature's logit effects when an unembedding was supplied (see `LogitEffects`).
@@ -72,5 +74,6 @@ public struct FeatureRecord: Sendable {
         }
         positiveLogits = logits?.positive.map(logit) ?? []
         negativeLogits = logits?.negative.map(logit) ?? []
+        logitHistogram = logits?.histogram
     }
 }
