@@ -152,6 +152,25 @@ final class NeuronpediaExportTests: XCTestCase {
         XCTAssertTrue(usage.stderr.contains("--batch-size applies to json (Neuronpedia batch) exports only"), usage.stderr)
     }
 
+    /// Batches as the runner cuts them: `numpy.array_split(ids, ceil(n / size))`, for every n and
+    /// size up to 40 and 12.
+    func testSplitMatchesNumpyArraySplit() throws {
+        var cases: [String] = []
+        for n in 1...40 {
+            for size in 1...12 {
+                let parts = NeuronpediaBatch.split(Array(0..<n), batchSize: size).map { $0.map(String.init).joined(separator: ",") }
+                cases.append("(\(n), \(size), [\(parts.map { "[\($0)]" }.joined(separator: ", "))])")
+            }
+        }
+        try python("""
+        import math
+        import numpy as np
+        for n, size, ours in [\(cases.joined(separator: ", "))]:
+            assert ours == [p.tolist() for p in np.array_split(np.arange(n), math.ceil(n / size))], (n, size, ours)
+        print('ok')
+        """)
+    }
+
     /// The proof for the Markdown export: CommonMark (markdown-it-py, with tables) renders every
     /// exemplar's firing token inside <strong>, and nothing else.
     func testMarkdownFiringTokenRendersBold() throws {
