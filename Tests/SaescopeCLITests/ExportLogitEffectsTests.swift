@@ -2,7 +2,8 @@ import XCTest
 import SAECore
 
 /// `saescope export --unembed`: logit effects in json/jsonl/csv/md checked by numpy against the
-/// exported decoder rows and the unembedding (ids exact, values within 1e-5 relative), the same
+/// decoder rows jsonl exports and the unembedding (ids exact, values within 1e-5 relative; json's
+/// are those rounded to 5 decimals as Neuronpedia's runner rounds them), the same
 /// from a transposed `lm_head.weight`, token text from the cache's tokenizer, and the errors
 /// (wrong D, too small a vocabulary) and warning (padded vocabulary).
 final class ExportLogitEffectsTests: XCTestCase {

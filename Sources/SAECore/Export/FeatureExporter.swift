@@ -12,6 +12,7 @@ public enum FeatureExporter {
         public var sae: SparseAutoencoder
         public var saePath: String
         public var tokenizer: TokenizerVocabulary?
+        /// Each feature's decoder row: `decoder` in jsonl, `vector` in json.
         public var includeDecoder: Bool
         /// When set, json/jsonl/csv/md include each feature's logit effects (`W_dec[f] @ W_U`, top
         /// and bottom `LogitEffects.defaultCount`); see `LogitEffects`.
