@@ -29,6 +29,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens of --acts.") var maxTokens: Int?
     @Flag(help: "Print the summary as one JSON object.") var json = false
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
+    @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -49,6 +50,10 @@ struct CompareCommand: ParsableCommand {
         var options = CompareOptions()
         options.top = top
         options.thresholds = try parsedThresholds()
+        if let out {
+            try OutputFile.checkWritable(out, overwrite: force, inputs: [a, b, acts, indexA, indexB].compactMap { $0 }
+                                          + (defaultIndexPaths().map { [$0.0, $0.1] } ?? []))
+        }
         let dictionaryA = try DictionaryLoader.load(path: a)
         let dictionaryB = try DictionaryLoader.load(path: b)
         try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)

@@ -44,6 +44,16 @@ public enum FeatureExporter {
         }
     }
 
+    /// One feature's JSON; JSON has no NaN or infinity, so a feature holding one (a NaN decoder
+    /// row, say) is an error naming the feature and the file, not Foundation's own message.
+    private static func jsonData(_ object: Any, feature: Int, path: String) throws -> Data {
+        do {
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } catch {
+            throw SaescopeError("feature \(feature) holds NaN or infinity (in its statistics, decoder or logit effects), which JSON cannot represent", file: path)
+        }
+    }
+
     public static func export(_ features: [Int], format: Format, context: Context, to path: String, overwrite: Bool) throws {
         guard context.index.featureCount == context.sae.featureCount else {
             throw SaescopeError("the index has \(context.index.featureCount) features but the dictionary has \(context.sae.featureCount)")
@@ -55,18 +65,27 @@ public enum FeatureExporter {
         func featureRecord(_ j: Int) -> FeatureRecord { context.record(j, logits: logits) }
         switch format {
         case .json:
+            let featureObjects = features.map { jsonObject(featureRecord($0)) }
             let object: [String: Any] = [
                 "saescope_export_version": 1,
                 "dictionary": context.saePath,
                 "model": context.index.provenance.cacheMetadata["model"] ?? "",
                 "hook": context.index.provenance.cacheMetadata["hook"] ?? "",
-                "features": features.map { jsonObject(featureRecord($0)) },
+                "features": featureObjects,
             ]
-            try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])), to: path)
+            let data: Data
+            do {
+                data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            } catch {
+                // Name the first feature JSON cannot hold.
+                for (j, featureObject) in zip(features, featureObjects) { _ = try jsonData(featureObject, feature: j, path: path) }
+                throw SaescopeError("cannot be written as JSON", file: path)
+            }
+            try AtomicFile.write([UInt8](data), to: path)
         case .jsonl:
             var bytes: [UInt8] = []
             for j in features {
-                bytes += try JSONSerialization.data(withJSONObject: jsonObject(featureRecord(j)), options: [.sortedKeys])
+                bytes += try jsonData(jsonObject(featureRecord(j)), feature: j, path: path)
                 bytes.append(0x0A)
             }
             try AtomicFile.write(path.hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)
