@@ -8,7 +8,7 @@
 /// its own few bytes.
 struct MaterialisationBudget {
     static let sizeMultiple = 4
-    static let constantBytes = 64 << 20
+    static let constantBytes = 32 << 20
 
     let limit: Int
     private(set) var used = 0

@@ -123,7 +123,7 @@ public enum TorchCheckpoint {
         var budget: MaterialisationBudget
 
         /// Per name or entry, besides its text: what a dictionary slot and a tensor header cost.
-        static let entryOverheadBytes = 64
+        static let entryOverheadBytes = 128
 
         struct TensorKey: Hashable {
             var storage: String
@@ -205,9 +205,6 @@ public enum TorchCheckpoint {
                                 shape: reference.shape, strides: reference.strides)
             if let built = builtTensors[key] { return built }
             let tensor = try makeTensor(reference, name: name)
-            if tensor.buffer !== archive.buffer {
-                try budget.charge(tensor.buffer.count, for: "the copy of strided tensor '\(Quoted.text(name, limit: 60))'")
-            }
             builtTensors[key] = tensor
             return tensor
         }
@@ -245,6 +242,7 @@ public enum TorchCheckpoint {
             guard !overflow, count <= available || byteCount <= maximumExpansionBytes else {
                 throw fail("strided view of shape \(shape) would expand to \(count) elements from a storage of \(available)")
             }
+            try budget.charge(byteCount, for: "the copy of strided tensor '\(Quoted.text(name, limit: 60))'")
             let source = archive.buffer.base + range.lowerBound + reference.storageOffset * size
             let copy = ByteBuffer(byteCount: byteCount) { destination in
                 gather(from: source, into: destination, shape: shape, strides: strides, elementSize: size)

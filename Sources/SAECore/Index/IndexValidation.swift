@@ -40,6 +40,9 @@ enum IndexValidation {
             guard exponentRange.contains(exponent) || (count == 0 && exponent == Int32.min) else {
                 throw fail("range exponent \(exponent) is out of range")
             }
+            if count > 0, Double(t.maxValue[j]) >= Double(sign: .plus, exponent: Int(exponent), significand: 1) {
+                throw fail("max \(t.maxValue[j]) lies outside its histogram range [0, 2^\(exponent))")
+            }
             for bin in j * o.bins..<(j + 1) * o.bins where t.histogram[bin] < 0 || t.histogram[bin] > count {
                 throw fail("histogram bin \(bin - j * o.bins) holds \(t.histogram[bin]), outside 0...\(count)")
             }
