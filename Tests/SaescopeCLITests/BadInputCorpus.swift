@@ -46,8 +46,10 @@ struct BadInputCorpus {
                            ("probes/cities.safetensors", "cities.safetensors"), ("logits/cli_w_u.safetensors", "w_u.safetensors")] {
             try manager.copyItem(at: fixtures.appendingPathComponent(from), to: corpus.inputs.appendingPathComponent(to))
         }
-        try buildIndex(["index", "--sae", corpus.input("dl"), "--acts", corpus.input("cache.safetensors"),
-                        "--out", corpus.input("index.safetensors"), "--top-k", "3", "--context", "2"])
+        for (name, shard) in [("index.safetensors", "0/1"), ("shard0.safetensors", "0/2"), ("shard1.safetensors", "1/2")] {
+            try buildIndex(["index", "--sae", corpus.input("dl"), "--acts", corpus.input("cache.safetensors"),
+                            "--out", corpus.input(name), "--top-k", "3", "--context", "2", "--shard", shard])
+        }
         corpus.addMemoBombs()
         corpus.addOptionNumbers()
         try corpus.addConfigFields()
@@ -291,7 +293,8 @@ struct BadInputCorpus {
     // MARK: Tampered index fields
 
     mutating func addTamperedIndexes() throws {
-        let original = try Data(contentsOf: URL(fileURLWithPath: input("index.safetensors")))
+        // Shard 1 of 2 is tampered, so that merging it with shard 0 folds its tables in.
+        let original = try Data(contentsOf: URL(fileURLWithPath: input("shard1.safetensors")))
         let file = try SafetensorsEditor(original)
         var variants: [(String, Data)] = []
         let hostile: [String: [(String, [UInt8])]] = [
@@ -334,7 +337,8 @@ struct BadInputCorpus {
             ("provenance", provenance { $0["firstRow"] = -1 }, "provenance firstRow -1"),
             ("provenance", provenance { $0["endRow"] = 9_000_000_000_000_000 }, "provenance endRow huge"),
             ("provenance", provenance { $0["shards"] = [-1] }, "provenance shard -1"),
-            ("provenance", provenance { $0["shards"] = [0, 0] }, "provenance shard twice"),
+            ("provenance", provenance { $0["shards"] = [1, 1] }, "provenance shard twice"),
+            ("provenance", provenance { $0["shards"] = [0] }, "provenance shard 0 (given twice)"),
             ("provenance", provenance { $0["shardCount"] = 0 }, "provenance shardCount 0"),
             ("provenance", provenance { $0["shardCount"] = 9_000_000_000_000_000_000 }, "provenance shardCount huge"),
             ("provenance", provenance { $0["shards"] = []; $0["shardCount"] = 9_000_000_000_000_000_000 }, "provenance no shards"),
@@ -345,7 +349,7 @@ struct BadInputCorpus {
             edited[key] = value
             variants.append((label, file.withMetadata(edited)))
         }
-        let valid = input("index.safetensors")
+        let valid = input("shard0.safetensors")
         for (position, (label, data)) in variants.enumerated() {
             let path = input("tampered-\(position).safetensors")
             try data.write(to: URL(fileURLWithPath: path))
@@ -353,7 +357,7 @@ struct BadInputCorpus {
                 ("export md", ["export", "--sae", input("dl"), "--index", path, "--features", "all", "--out", output(".md")]),
                 ("export json", ["export", "--sae", input("dl"), "--index", path, "--features", "all", "--out", output(".json")]),
                 ("merge", ["merge", valid, path, "--out", output(".idx"), "--allow-partial"]),
-                ("compare", ["compare", "--a", input("dl"), "--b", input("dl"), "--index-a", path, "--index-b", valid]),
+                ("compare", ["compare", "--a", input("dl"), "--b", input("dl"), "--index-a", path, "--index-b", path]),
             ]
             // Whole-tensor and metadata tamperings go through every command; single-element ones
             // through one, in turn (the reader is shared; this keeps the corpus within a minute).

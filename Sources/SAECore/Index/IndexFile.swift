@@ -65,7 +65,9 @@ public enum IndexFile {
             } catch {
                 throw SaescopeError("index metadata is malformed")
             }
-            try options.validate()
+            do { try options.validate() } catch let error as SaescopeError {
+                throw SaescopeError("index options are invalid (\(error.message))")
+            }
             let count = try file.require("count")
             guard count.rank == 1 else { throw SaescopeError("tensor 'count' must be 1-d") }
             guard count.shape[0] > 0 else { throw SaescopeError("index has no features") }

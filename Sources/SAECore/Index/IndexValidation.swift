@@ -48,7 +48,7 @@ enum IndexValidation {
             }
             guard t.topCount[j] >= 0, Int(t.topCount[j]) <= k else { throw fail("top exemplar count \(t.topCount[j]) is outside 0...\(k)") }
             for slot in j * k..<j * k + Int(t.topCount[j]) {
-                guard t.topValue[slot].isFinite else { throw fail("a top exemplar's value is not finite") }
+                guard t.topValue[slot].isFinite, t.topValue[slot] >= 0 else { throw fail("a top exemplar's value \(t.topValue[slot]) is not a finite non-negative number") }
                 guard t.topRow[slot] >= 0, t.topRow[slot] < Int64(p.endRow) || p.endRow == 0 else {
                     throw fail("top exemplar row \(t.topRow[slot]) is outside the indexed rows 0..<\(p.endRow)")
                 }
@@ -61,8 +61,8 @@ enum IndexValidation {
                     throw fail("interval \(cell - j * n) sample count \(t.sampleCount[cell]) is outside 0...\(m)")
                 }
                 for slot in cell * m..<cell * m + Int(t.sampleCount[cell]) {
-                    guard t.sampleValue[slot].isFinite, t.sampleRow[slot] >= 0 else {
-                        throw fail("an interval exemplar has a non-finite value or a negative row")
+                    guard t.sampleValue[slot].isFinite, t.sampleValue[slot] >= 0, t.sampleRow[slot] >= 0 else {
+                        throw fail("an interval exemplar has a negative or non-finite value, or a negative row")
                     }
                 }
             }
