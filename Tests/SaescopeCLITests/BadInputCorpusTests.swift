@@ -200,3 +200,24 @@ private final class Tally: @unchecked Sendable {
         log.append("\(run.status)\t\(String(format: "%.2f", run.seconds))s\t\(name)\t\(firstLine.prefix(400))")
     }
 }
+
+/// The judge itself: each kind of misbehaviour the corpus exists to catch is caught.
+final class BadInputJudgeTests: XCTestCase {
+    func testJudgeFlagsEveryKindOfMisbehaviour() {
+        let testCase = BadInputCorpus.Case(category: "c", name: "n", arguments: [], blame: ["ae.pt"])
+        func run(_ status: Int32, _ stderr: String, signalled: Bool = false, timedOut: Bool = false) -> BadInputCorpusTests.TimedRun {
+            .init(status: status, signalled: signalled, timedOut: timedOut, stdout: "", stderr: stderr, seconds: 0)
+        }
+        XCTAssertNil(BadInputCorpusTests.problem(with: run(0, ""), testCase))
+        XCTAssertNil(BadInputCorpusTests.problem(with: run(2, "saescope: d/ae.pt: bad\n"), testCase))
+        XCTAssertNil(BadInputCorpusTests.problem(with: run(2, "saescope: warning: w\nsaescope: d/ae.pt: bad\n"), testCase))
+        XCTAssertNil(BadInputCorpusTests.problem(with: run(64, "Error: --top-k must be ...\nUsage: ...\n"), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(4, "Swift runtime failure", signalled: true), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(9, "", signalled: true, timedOut: true), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(1, "Error: The operation could not be completed"), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(2, "saescope: d/ae.pt: bad\nmore\n"), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(2, "saescope: something went wrong\n"), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(2, "saescope: ae.pt: " + String(repeating: "x", count: 2000)), testCase))
+        XCTAssertNotNil(BadInputCorpusTests.problem(with: run(64, "Usage only"), testCase))
+    }
+}

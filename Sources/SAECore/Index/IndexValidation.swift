@@ -11,13 +11,14 @@ enum IndexValidation {
     static func check(tables t: FeatureTables, scalars: [Double], alive: [UInt8], moments: [Double],
                       provenance p: IndexProvenance) throws {
         let o = t.options, f = t.featureCount, k = o.topK, n = o.intervals, m = o.perInterval
-        guard scalars.allSatisfy(\.isFinite) else { throw SaescopeError("index metric scalars hold NaN or infinity") }
+        // The counts become Ints; the sums may be NaN (a dictionary with NaN weights has NaN
+        // metrics, shown as such) but never negative.
         for position in [0, 8, 9] where !isCount(scalars[position]) {
             throw SaescopeError("index metric count \(position) is \(scalars[position]), not a whole number of tokens")
         }
-        guard scalars[2] >= 0, scalars[3] >= 0, scalars[5] >= 0 else { throw SaescopeError("index metric sums are negative") }
-        guard moments.allSatisfy(\.isFinite), isCount(moments[0]), isCount(moments[moments.count / 2]) else {
-            throw SaescopeError("index metric moments hold NaN, infinity or a bad count")
+        guard !(scalars[2] < 0), !(scalars[3] < 0), !(scalars[5] < 0) else { throw SaescopeError("index metric sums are negative") }
+        guard isCount(moments[0]), isCount(moments[moments.count / 2]) else {
+            throw SaescopeError("index metric moments have a bad count")
         }
         guard alive.allSatisfy({ $0 <= 1 }) else { throw SaescopeError("index metric_alive holds values other than 0 and 1") }
         let tokens = Int64(scalars[0])
