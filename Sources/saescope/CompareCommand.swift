@@ -267,6 +267,19 @@ struct BenchCompareCommand: ParsableCommand {
     @Option(name: .customLong("column-block"), help: "Rows of B per GEMM block.") var columnBlock = DecoderMatcher.defaultColumnBlock
     @Flag(name: .customLong("no-sgemm"), help: "Skip the plain sgemm reference run.") var noSGEMM = false
 
+    func validate() throws {
+        let featuresB = fB ?? f
+        guard d >= 1, f >= 1, featuresB >= 1, top >= 1, rowBlock >= 1, columnBlock >= 1 else {
+            throw ValidationError("--d, --f, --f-b, --top, --row-block and --column-block must be at least 1")
+        }
+        // The random decoders hold F*D floats, a block rows*columns, the top lists F*top: their byte counts must be representable.
+        for (a, b, what) in [(f, d, "--f x --d"), (featuresB, d, "--f-b x --d"), (rowBlock, columnBlock, "--row-block x --column-block"),
+                             (max(f, featuresB), top, "--f x --top")] {
+            let (elements, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow, !elements.multipliedReportingOverflow(by: 8).overflow else { throw ValidationError("\(what) is too large") }
+        }
+    }
+
     func run() throws {
         var options = CompareOptions()
         options.top = top

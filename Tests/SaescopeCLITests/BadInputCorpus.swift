@@ -238,6 +238,11 @@ struct BadInputCorpus {
                 add(category, "bench index \(option) \(value)", ["bench", "index", option, value], blame: [option])
             }
         }
+        for option in ["--d", "--f", "--f-b", "--top", "--row-block", "--column-block"] {
+            for value in ["9223372036854775807", "-9223372036854775808", "-1", "0"] {
+                add(category, "bench compare \(option) \(value)", ["bench", "compare", option, value], blame: [option])
+            }
+        }
         for value in Self.hostileFloats + ["0", "1e18"] {
             add(category, "bench index --l0 \(value)", ["bench", "index", "--l0", value], blame: ["--l0"])
         }

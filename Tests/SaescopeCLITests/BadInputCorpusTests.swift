@@ -98,7 +98,8 @@ final class BadInputCorpusTests: XCTestCase {
     /// Runs the binary with a deadline; on timeout it is killed and reported as a hang.
     static func run(_ arguments: [String], home: String) -> TimedRun {
         let process = Process()
-        process.executableURL = SaescopeBinary.url
+        // SAESCOPE_CORPUS_BINARY runs the corpus against another build (e.g. one from before the fixes).
+        process.executableURL = ProcessInfo.processInfo.environment["SAESCOPE_CORPUS_BINARY"].map(URL.init(fileURLWithPath:)) ?? SaescopeBinary.url
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home
