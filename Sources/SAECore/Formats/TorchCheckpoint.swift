@@ -127,6 +127,7 @@ public enum TorchCheckpoint {
 
         struct TensorKey: Hashable {
             var storage: String
+            var storageElements: Int  // so a second reference declaring another size is still checked
             var dtype: DType
             var offset: Int
             var shape: [Int]
@@ -201,7 +202,7 @@ public enum TorchCheckpoint {
 
         /// The tensor `reference` describes, built once however many names share it.
         mutating func sharedTensor(_ reference: TorchTensorReference, name: String) throws -> Tensor {
-            let key = TensorKey(storage: reference.storage.key, dtype: reference.dtype, offset: reference.storageOffset,
+            let key = TensorKey(storage: reference.storage.key, storageElements: reference.storage.elementCount, dtype: reference.dtype, offset: reference.storageOffset,
                                 shape: reference.shape, strides: reference.strides)
             if let built = builtTensors[key] { return built }
             let tensor = try makeTensor(reference, name: name)
