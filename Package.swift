@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "App", dependencies: ["SAECore", "TUI", "Widgets"], path: "Sources/App"),
         .testTarget(
             name: "SAECoreTests",
-            dependencies: ["SAECore"],
+            dependencies: ["SAECore", "TestSupport"],
             path: "Tests/SAECoreTests",
             exclude: ["Fixtures"]
         ),

@@ -79,7 +79,10 @@ public struct Theme: Hashable, Sendable {
     /// Loads a theme file. Never fails: a missing or broken file yields the default theme and a
     /// one-line `error` naming the file.
     public static func load(file path: String) -> ThemeLoad {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Only a regular file: reading a FIFO or a device would block the start-up forever.
+        let resolved = (path as NSString).resolvingSymlinksInPath
+        let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType
+        guard type == .typeRegular, let data = FileManager.default.contents(atPath: path) else {
             return ThemeLoad(theme: .dark, error: "\(path): cannot read the theme file; using the default theme (dark)")
         }
         guard let text = String(data: data, encoding: .utf8) else {

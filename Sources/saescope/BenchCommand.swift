@@ -20,6 +20,20 @@ struct BenchIndexCommand: ParsableCommand {
     @Option(help: "Target mean L0.") var l0 = 50.0
     @Option(help: "Rows per chunk (default: the index pass's own choice).") var chunk: Int?
 
+    func validate() throws {
+        guard d >= 1, f >= 1, n >= 1 else { throw ValidationError("--d, --f and --n must be at least 1") }
+        guard l0.isFinite, l0 > 0, l0 <= Double(f) else { throw ValidationError("--l0 must be a positive number of features, at most --f") }
+        if let chunk, chunk < 1 { throw ValidationError("--chunk must be at least 1") }
+        // The synthetic dictionary and cache hold D*F and N*D floats, a chunk's codes chunk*F: their
+        // byte counts must be representable.
+        for (a, b, what) in [(d, f, "--d x --f"), (n, d, "--n x --d"), (chunk ?? 1, f, "--chunk x --f")] {
+            let (elements, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow, !elements.multipliedReportingOverflow(by: 4).overflow else {
+                throw ValidationError("\(what) is too large")
+            }
+        }
+    }
+
     func run() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)

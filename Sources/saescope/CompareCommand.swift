@@ -29,6 +29,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens of --acts.") var maxTokens: Int?
     @Flag(help: "Print the summary as one JSON object.") var json = false
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
+    @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -49,6 +50,10 @@ struct CompareCommand: ParsableCommand {
         var options = CompareOptions()
         options.top = top
         options.thresholds = try parsedThresholds()
+        if let out {
+            try OutputFile.checkWritable(out, overwrite: force, inputs: [a, b, acts, indexA, indexB].compactMap { $0 }
+                                          + (defaultIndexPaths().map { [$0.0, $0.1] } ?? []))
+        }
         let dictionaryA = try DictionaryLoader.load(path: a)
         let dictionaryB = try DictionaryLoader.load(path: b)
         try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)
@@ -261,6 +266,19 @@ struct BenchCompareCommand: ParsableCommand {
     @Option(name: .customLong("row-block"), help: "Rows of A per GEMM block.") var rowBlock = DecoderMatcher.defaultRowBlock
     @Option(name: .customLong("column-block"), help: "Rows of B per GEMM block.") var columnBlock = DecoderMatcher.defaultColumnBlock
     @Flag(name: .customLong("no-sgemm"), help: "Skip the plain sgemm reference run.") var noSGEMM = false
+
+    func validate() throws {
+        let featuresB = fB ?? f
+        guard d >= 1, f >= 1, featuresB >= 1, top >= 1, rowBlock >= 1, columnBlock >= 1 else {
+            throw ValidationError("--d, --f, --f-b, --top, --row-block and --column-block must be at least 1")
+        }
+        // The random decoders hold F*D floats, a block rows*columns, the top lists F*top: their byte counts must be representable.
+        for (a, b, what) in [(f, d, "--f x --d"), (featuresB, d, "--f-b x --d"), (rowBlock, columnBlock, "--row-block x --column-block"),
+                             (max(f, featuresB), top, "--f x --top")] {
+            let (elements, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow, !elements.multipliedReportingOverflow(by: 8).overflow else { throw ValidationError("\(what) is too large") }
+        }
+    }
 
     func run() throws {
         var options = CompareOptions()

@@ -71,17 +71,29 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let chosenFormat = self.chosenFormat!
+        // A --batch-size export writes a directory: NeuronpediaExport keeps an existing one unless
+        // --force; an input is never replaced either way.
+        if batchSize == nil {
+            try OutputFile.checkWritable(out, overwrite: force, inputs: [sae, index, tokenizer, unembed].compactMap { $0 })
+        } else {
+            try OutputFile.checkNotAnInput(out, inputs: [sae, index, tokenizer, unembed].compactMap { $0 })
+        }
         let dictionary = try DictionaryLoader.load(path: sae)
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
+        // The cache is checked too when it is still where the index says (export never reads it otherwise).
+        let cache = try? ActivationCache(path: featureIndex.provenance.cachePath)
+        if let stale = cache.map({ featureIndex.provenance.staleness(sae: dictionary, cache: $0) }) ?? featureIndex.provenance.dictionaryStaleness(sae: dictionary) {
+            FileHandle.standardError.write(Data("saescope: warning: \(index) is stale: \(stale); rebuild it with saescope index\n".utf8))
+        }
         let vocabulary = try tokenizerPath(featureIndex).map { try TokenizerVocabulary(path: $0) }
         let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
             FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
         }
         let source = chosenFormat == .json
-            ? try NeuronpediaSource.fromIndex(featureIndex, saePath: sae, modelID: modelId, layer: layer, saeSet: saeSet, saeIDSuffix: saeIdSuffix,
-                                              dataset: dataset, promptCount: nPromptsTotal, tokensInPrompt: nTokensInPrompt)
+            ? try attributingErrors(to: index) { try NeuronpediaSource.fromIndex(featureIndex, saePath: sae, modelID: modelId, layer: layer, saeSet: saeSet, saeIDSuffix: saeIdSuffix,
+                                              dataset: dataset, promptCount: nPromptsTotal, tokensInPrompt: nTokensInPrompt) }
             : nil
         InterruptCleanup.install()
         try FeatureExporter.export(ids, format: chosenFormat,

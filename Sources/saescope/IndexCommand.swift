@@ -25,6 +25,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Index shard I of N (a contiguous 1/N of the sequences), e.g. 0/4.") var shard: String?
     @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
     @Flag(help: "Print a JSON summary.") var json = false
+    @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
 
     func validate() throws {
         _ = try options()
@@ -54,9 +55,11 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let options = try options()
+        let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
+        // saescope's own default index file is its own to replace; a named one only with --force.
+        try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
-        let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
         try IndexLocation.prepareDirectory(for: output)
         InterruptCleanup.install()
         let progress = ProgressLine(label: "index")
@@ -65,6 +68,10 @@ struct IndexCommand: ParsableCommand {
             progress.update(done: done, total: total)
         }
         progress.finish()
+        guard index.tokenCount > 0 else {
+            throw SaescopeError(index.metrics.skippedCount == 0 ? "no tokens to index"
+                                : "all \(index.metrics.skippedCount) indexed rows hold NaN or infinity", file: acts)
+        }
         try IndexFile.write(index, to: output)
         let seconds = Date().timeIntervalSince(started)
         let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
@@ -87,11 +94,28 @@ struct MergeCommand: ParsableCommand {
 
     @Argument(help: "Shard index files.") var shards: [String]
     @Option(help: "Merged index file to write.") var out: String
+    @Flag(help: "Replace an existing --out file (never one of the shards).") var force = false
+    @Flag(name: .customLong("allow-partial"), help: "Write a merge that lacks some of the N shards.") var allowPartial = false
 
     func run() throws {
         guard !shards.isEmpty else { throw ValidationError("give at least one shard index") }
+        try OutputFile.checkWritable(out, overwrite: force, inputs: shards)
         let parts = try shards.map { try IndexFile.read(path: $0) }
-        let merged = try IndexMerger.merge(parts)
+        let merged = try IndexMerger.merge(parts, paths: shards)
+        let present = Set(merged.provenance.shards), shardCount = merged.provenance.shardCount
+        if present.count < shardCount {
+            // The first few missing shards, without enumerating all N (N comes from the files).
+            var listed: [Int] = [], shard = 0
+            while listed.count < 10, shard < shardCount {
+                if !present.contains(shard) { listed.append(shard) }
+                shard += 1
+            }
+            let missingCount = shardCount - present.count
+            let problem = "\(missingCount) of \(shardCount) shards are missing ("
+                + listed.map(String.init).joined(separator: ", ") + (missingCount > listed.count ? ", ...)" : ")")
+            guard allowPartial else { throw SaescopeError("\(problem); pass --allow-partial to merge what is there", file: shards[0]) }
+            FileHandle.standardError.write(Data("saescope: warning: \(problem)\n".utf8))
+        }
         InterruptCleanup.install()
         try IndexFile.write(merged, to: out)
         print("merged \(parts.count) shards (\(merged.tokenCount) tokens) into \(out)")

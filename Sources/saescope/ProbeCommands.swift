@@ -136,6 +136,14 @@ struct PCACommand: ParsableCommand {
     @Option(help: "Label column for the coordinates' labels.") var label = "label"
     @Flag(help: "Print JSON with every coordinate.") var json = false
 
+    func validate() throws {
+        guard components >= 1 else { throw ValidationError("--components must be at least 1") }
+        guard offset >= 0 else { throw ValidationError("--offset must be 0 or more") }
+        guard !offset.addingReportingOverflow(components).overflow else {
+            throw ValidationError("--offset plus --components is too large")
+        }
+    }
+
     func run() throws {
         let dataset = try ProbeDataset(path: data)
         let basisSets = try basis.map { try $0.split(separator: ",").map { try ProbeDataset(path: String($0)) } } ?? [dataset]

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import TestSupport
 @testable import SAECore
 
 /// Seeded mutation fuzzing of the PyTorch checkpoint reader: every valid fixture is damaged in

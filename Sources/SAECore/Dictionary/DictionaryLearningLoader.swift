@@ -116,6 +116,9 @@ enum DictionaryLearningLoader {
     private static func integerScalar(_ weights: TensorDictionary, _ name: String, trainer: JSONConfig?) throws -> Int {
         if let tensor = weights[name] {
             let value = try attributingErrors(to: weights.source) { try tensor.scalar() }
+            guard value.isFinite, value == value.rounded(), abs(value) < 9.0e15 else {
+                throw SaescopeError("tensor '\(name)' holds \(value), not a whole number", file: weights.source)
+            }
             return Int(value)
         }
         if let value = try trainer?.int(name) { return value }

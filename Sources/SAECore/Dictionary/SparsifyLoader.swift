@@ -13,7 +13,14 @@ enum SparsifyLoader {
         }
         let d = try config.requireInt("d_in")
         var f = try config.int("num_latents") ?? 0
-        if f == 0 { f = d * (try config.int("expansion_factor") ?? 32) }
+        if f == 0 {
+            let expansion = try config.int("expansion_factor") ?? 32
+            let (product, overflow) = d.multipliedReportingOverflow(by: expansion)
+            guard !overflow, d > 0, expansion > 0 else {
+                throw SaescopeError("d_in (\(d)) x expansion_factor (\(expansion)) is not a usable feature count", file: configPath)
+            }
+            f = product
+        }
         let k = try config.int("k") ?? 32
         let activation = try config.string("activation") ?? "topk"
         let rule: ActivationRule

@@ -53,6 +53,16 @@ public enum FeatureExporter {
         }
     }
 
+    /// One feature's JSON; JSON has no NaN or infinity, so a feature holding one (a NaN decoder
+    /// row, say) is an error naming the feature and the file, not Foundation's own message.
+    private static func jsonData(_ object: Any, feature: Int, path: String) throws -> Data {
+        do {
+            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        } catch {
+            throw SaescopeError("feature \(feature) holds NaN or infinity (in its statistics, decoder or logit effects), which JSON cannot represent", file: path)
+        }
+    }
+
     public static func export(_ features: [Int], format: Format, context: Context, to path: String, overwrite: Bool) throws {
         guard context.index.featureCount == context.sae.featureCount else {
             throw SaescopeError("the index has \(context.index.featureCount) features but the dictionary has \(context.sae.featureCount)")
@@ -69,7 +79,7 @@ public enum FeatureExporter {
         case .jsonl:
             var bytes: [UInt8] = []
             for j in features {
-                bytes += try JSONSerialization.data(withJSONObject: jsonObject(featureRecord(j)), options: [.sortedKeys])
+                bytes += try jsonData(jsonObject(featureRecord(j)), feature: j, path: path)
                 bytes.append(0x0A)
             }
             try AtomicFile.write(path.hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)

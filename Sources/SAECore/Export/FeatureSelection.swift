@@ -8,8 +8,8 @@ public enum FeatureSelection {
         var items: [String]
         if spec.hasPrefix("@") {
             let path = String(spec.dropFirst())
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw SaescopeError("cannot read the feature list", file: path)
+            guard let text = String(data: try InputFile.contents(path), encoding: .utf8) else {
+                throw SaescopeError("the feature list is not UTF-8 text", file: path)
             }
             items = text.split(whereSeparator: \.isNewline).map { String($0.split(separator: "#", omittingEmptySubsequences: false)[0]) }
         } else {
@@ -19,9 +19,13 @@ public enum FeatureSelection {
         var ids: [Int] = []
         var seen = Set<Int>()
         for item in items {
-            let bounds = item.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            // Every part must be a plain non-negative number: '-1' and '1-' are errors, not feature 1.
+            let bounds = item.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { part -> Int? in
+                let digits = part.trimmingCharacters(in: .whitespaces)
+                return !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) ? Int(digits) : nil
+            }
             guard let first = bounds.first ?? nil, let last = bounds.count == 2 ? bounds[1] : first, first <= last else {
-                throw SaescopeError("'\(item)' is not a feature id or range (use e.g. 1,5,9-12, all, or @file)")
+                throw SaescopeError("'\(Quoted.text(item, limit: 60))' is not a feature id or range (use e.g. 1,5,9-12, all, or @file)")
             }
             for id in first...last {
                 guard id >= 0, id < featureCount else { throw SaescopeError("feature \(id) does not exist: \(range)") }

@@ -13,7 +13,15 @@ enum NeuronpediaExport {
                 NeuronpediaBatch.feature(context.record(j, logits: logits), decoderRow: Array(context.sae.decoderRow(j)),
                                          includeVector: context.includeDecoder, source: source)
             }
-            return try TypedJSON.encode(NeuronpediaBatch.batch(objects, source: source))
+            do {
+                return try TypedJSON.encode(NeuronpediaBatch.batch(objects, source: source))
+            } catch {
+                // Name the first feature JSON cannot hold (NaN or infinity somewhere in it).
+                for (j, object) in zip(ids, objects) where (try? TypedJSON.encode(object)) == nil {
+                    throw SaescopeError("feature \(j) holds NaN or infinity (in its statistics, decoder or logit effects), which JSON cannot represent", file: path)
+                }
+                throw error
+            }
         }
         guard let batchSize = context.batchSize else {
             try AtomicFile.write(try batchBytes(features), to: path)

@@ -35,10 +35,10 @@ public struct NeuronpediaSource: Sendable, Equatable {
                                  tokensInPrompt: Int? = nil) throws -> NeuronpediaSource {
         let metadata = index.provenance.cacheMetadata
         guard let model = modelID ?? metadata["model"], !model.isEmpty else {
-            throw SaescopeError("the cache metadata names no model; pass --model-id", file: index.provenance.cachePath)
+            throw SaescopeError("the cache metadata recorded in the index names no model; pass --model-id")
         }
         guard let layer = layer ?? metadata["layer"].flatMap({ Int($0) }) ?? metadata["hook"].flatMap(firstNumber) else {
-            throw SaescopeError("the cache metadata gives no layer (no 'layer', no number in 'hook'); pass --layer", file: index.provenance.cachePath)
+            throw SaescopeError("the cache metadata recorded in the index gives no layer (no 'layer', no number in 'hook'); pass --layer")
         }
         let setName = saeSet ?? URL(fileURLWithPath: saePath).deletingPathExtension().lastPathComponent
         var prompts = promptCount ?? 0, longest = tokensInPrompt ?? 0
@@ -56,8 +56,11 @@ public struct NeuronpediaSource: Sendable, Equatable {
         let path = index.provenance.cachePath
         let cache: ActivationCache
         do { cache = try ActivationCache(path: path) } catch {
-            throw SaescopeError("cannot read the activation cache the index was built from, to count its prompts (\(error)); "
-                                + "pass --n-prompts-total and --n-tokens-in-prompt", file: path)
+            // No file attribution here: the caller names the index, whose provenance gave this
+            // path (a tampered index can name anything); the path is quoted, shortened.
+            let reason = (error as? SaescopeError)?.message ?? "\(error)"
+            throw SaescopeError("cannot read the activation cache the index was built from (\(Quoted.text(path))), to count its prompts: "
+                                + "\(reason); pass --n-prompts-total and --n-tokens-in-prompt")
         }
         let rows = index.provenance.firstRow..<index.provenance.endRow
         var count = 0, longest = 0

@@ -11,9 +11,7 @@ public struct JSONConfig {
     }
 
     public static func read(path: String) throws -> JSONConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SaescopeError("cannot read config file", file: path)
-        }
+        let data = try InputFile.contents(path)
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [])

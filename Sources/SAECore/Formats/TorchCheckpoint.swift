@@ -63,7 +63,7 @@ public enum TorchCheckpoint {
                 }
                 throw SaescopeError("top-level object is \(result.root.kindWithArticle), expected a dict of tensors")
             }
-            var builder = Builder(archive: archive, root: root)
+            var builder = Builder(archive: archive, root: root, budget: MaterialisationBudget(fileSize: bytes.count))
             try builder.flatten(top)
             return TensorDictionary(tensors: builder.tensors, metadata: builder.metadata, source: source)
         }
@@ -117,10 +117,27 @@ public enum TorchCheckpoint {
         var tensors: [String: Tensor] = [:]
         var metadata: [String: String] = [:]
         var storageRanges: [String: Range<Int>] = [:]
+        /// Tensors already built, by what the pickle describes: a tensor the memo shares under
+        /// many names is built (and a strided one copied) once.
+        var builtTensors: [TensorKey: Tensor] = [:]
+        var budget: MaterialisationBudget
 
-        init(archive: ZipArchive, root: String) {
+        /// Per name or entry, besides its text: what a dictionary slot and a tensor header cost.
+        static let entryOverheadBytes = 128
+
+        struct TensorKey: Hashable {
+            var storage: String
+            var storageElements: Int  // so a second reference declaring another size is still checked
+            var dtype: DType
+            var offset: Int
+            var shape: [Int]
+            var strides: [Int]
+        }
+
+        init(archive: ZipArchive, root: String, budget: MaterialisationBudget) {
             self.archive = archive
             self.root = root
+            self.budget = budget
         }
 
         mutating func flatten(_ top: PickleDict) throws {
@@ -138,13 +155,15 @@ public enum TorchCheckpoint {
                     case .int(let number): keyText = String(number)
                     default: continue
                     }
+                    try budget.charge(prefix.utf8.count + keyText.utf8.count + Self.entryOverheadBytes,
+                                      for: "dict entry \(visited) ('\(Quoted.text(keyText, limit: 60))')")
                     let name = prefix.isEmpty ? keyText : prefix + "." + keyText
                     switch value {
                     case .tensor(let reference):
                         guard tensors[name] == nil else {
-                            throw SaescopeError("checkpoint has two tensors named '\(name)' after flattening nested dicts")
+                            throw SaescopeError("checkpoint has two tensors named '\(Quoted.text(name))' after flattening nested dicts")
                         }
-                        tensors[name] = try makeTensor(reference, name: name)
+                        tensors[name] = try sharedTensor(reference, name: name)
                     case .dict(let inner):
                         guard depth + 1 < maximumNesting else {
                             throw SaescopeError("checkpoint dicts nest more than \(maximumNesting) deep (or refer to themselves)")
@@ -153,7 +172,9 @@ public enum TorchCheckpoint {
                     case .int(let number): metadata[name] = String(number)
                     case .float(let number): metadata[name] = String(number)
                     case .bool(let flag): metadata[name] = flag ? "True" : "False"
-                    case .string(let text): metadata[name] = text
+                    case .string(let text):
+                        try budget.charge(text.utf8.count, for: "the string under '\(Quoted.text(name, limit: 60))'")
+                        metadata[name] = text
                     default: continue
                     }
                 }
@@ -177,6 +198,16 @@ public enum TorchCheckpoint {
                 throw SaescopeError("storage '\(reference.key)' holds \(range.count) bytes, but the pickle declares \(reference.elementCount) elements of \(reference.dtype.rawValue)")
             }
             return range
+        }
+
+        /// The tensor `reference` describes, built once however many names share it.
+        mutating func sharedTensor(_ reference: TorchTensorReference, name: String) throws -> Tensor {
+            let key = TensorKey(storage: reference.storage.key, storageElements: reference.storage.elementCount, dtype: reference.dtype, offset: reference.storageOffset,
+                                shape: reference.shape, strides: reference.strides)
+            if let built = builtTensors[key] { return built }
+            let tensor = try makeTensor(reference, name: name)
+            builtTensors[key] = tensor
+            return tensor
         }
 
         mutating func makeTensor(_ reference: TorchTensorReference, name: String) throws -> Tensor {
@@ -212,6 +243,7 @@ public enum TorchCheckpoint {
             guard !overflow, count <= available || byteCount <= maximumExpansionBytes else {
                 throw fail("strided view of shape \(shape) would expand to \(count) elements from a storage of \(available)")
             }
+            try budget.charge(byteCount, for: "the copy of strided tensor '\(Quoted.text(name, limit: 60))'")
             let source = archive.buffer.base + range.lowerBound + reference.storageOffset * size
             let copy = ByteBuffer(byteCount: byteCount) { destination in
                 gather(from: source, into: destination, shape: shape, strides: strides, elementSize: size)

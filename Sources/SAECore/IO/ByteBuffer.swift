@@ -12,21 +12,10 @@ public final class ByteBuffer: @unchecked Sendable {
     public let count: Int
     private let release: () -> Void
 
-    /// Memory-maps `path` read-only. An empty file gives an empty buffer.
+    /// Memory-maps `path` read-only (a regular file only: see `InputFile`). An empty file gives an empty buffer.
     public init(mapping path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw SaescopeError(Self.errnoText("cannot open"), file: path)
-        }
+        let (fd, size) = try InputFile.openRegular(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw SaescopeError(Self.errnoText("cannot stat"), file: path)
-        }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            throw SaescopeError("is a directory, expected a file", file: path)
-        }
-        let size = Int(info.st_size)
         if size == 0 {
             let empty = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 16)
             base = UnsafeRawPointer(empty)

@@ -106,13 +106,18 @@ public enum FeatureIndexBuilder {
     /// The rows of shard I/N: a contiguous block of whole sequences, from `firstToken`, cut at `maxTokens`.
     public static func rowRange(cache: ActivationCache, options: FeatureIndexOptions) -> Range<Int> {
         let sequences = cache.sequenceCount
-        let first = options.shardIndex * sequences / options.shardCount
-        let last = (options.shardIndex + 1) * sequences / options.shardCount
+        // I * S / N in full width: I and N come from the command line and may be near Int.max.
+        func boundary(_ shard: Int) -> Int {
+            shard >= options.shardCount ? sequences
+                : options.shardCount.dividingFullWidth(shard.multipliedFullWidth(by: sequences)).quotient
+        }
+        let first = boundary(options.shardIndex)
+        let last = boundary(options.shardIndex + 1)  // shardIndex < shardCount <= Int.max, so no overflow
         var start = cache.sequenceOffsets[first]
         var end = cache.sequenceOffsets[last]
         // A window may start inside a sequence: exemplar context still comes from the whole sequence.
         if let firstToken = options.firstToken { start = min(max(start, firstToken), end) }
-        if let maxTokens = options.maxTokens { end = min(end, start + maxTokens) }
+        if let maxTokens = options.maxTokens, maxTokens < end - start { end = start + maxTokens }
         return start..<end
     }
 

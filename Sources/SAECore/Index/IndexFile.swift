@@ -51,8 +51,11 @@ public enum IndexFile {
             }
             let decoder = JSONDecoder()
             guard let optionsText = file.metadata["options"], let provenanceText = file.metadata["provenance"],
-                  let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText), d > 0 else {
+                  let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText) else {
                 throw SaescopeError("index metadata is incomplete")
+            }
+            guard d > 0, d <= IndexValidation.maximumInputDimension else {
+                throw SaescopeError("index input_dimension \(d) is out of range")
             }
             let options: FeatureIndexOptions
             let provenance: IndexProvenance
@@ -62,9 +65,12 @@ public enum IndexFile {
             } catch {
                 throw SaescopeError("index metadata is malformed")
             }
-            try options.validate()
+            do { try options.validate() } catch let error as SaescopeError {
+                throw SaescopeError("index options are invalid (\(error.message))")
+            }
             let count = try file.require("count")
             guard count.rank == 1 else { throw SaescopeError("tensor 'count' must be 1-d") }
+            guard count.shape[0] > 0 else { throw SaescopeError("index has no features") }
             let f = count.shape[0], k = options.topK, w = options.contextWidth, n = options.intervals, m = options.perInterval
             // Per-feature summaries are read; the exemplar tables (most of the file) stay in the
             // map, and a feature's exemplars are paged in when they are looked at.
@@ -81,12 +87,10 @@ public enum IndexFile {
                 sampleValue: column(file, "sample_value", .float32, [f, n, m]),
                 sampleContext: column(file, "sample_context_acts", .float32, [f, n, m, w]),
                 sampleTokens: column(file, "sample_context_tokens", .int32, [f, n, m, w]))
-            guard t.topCount.allSatisfy({ $0 >= 0 && Int($0) <= k }), t.sampleCount.allSatisfy({ $0 >= 0 && Int($0) <= m }) else {
-                throw SaescopeError("index exemplar counts are out of range")
-            }
             let scalars: [Double] = try array(file, "metric_scalars", .float64, [10])
             let alive: [UInt8] = try array(file, "metric_alive", .uint8, [f])
             let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
+            try IndexValidation.check(tables: t, scalars: scalars, alive: alive, moments: moments, provenance: provenance)
             let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
             return FeatureIndex(tables: t, metrics: metrics, provenance: provenance, inputDimension: d)
         }

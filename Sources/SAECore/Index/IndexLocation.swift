@@ -3,8 +3,11 @@ import Foundation
 /// Where indexes live when no --out is given: one file per (dictionary, cache) pair.
 public enum IndexLocation {
     public static func defaultPath(sae: String, acts: String) -> String {
-        let base = ProcessInfo.processInfo.environment["XDG_CACHE_HOME"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache")
+        // $XDG_CACHE_HOME, else $HOME/.cache (the account's home only when $HOME is unset).
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (home as NSString).appendingPathComponent(".cache")
         let key = absolute(sae) + "\u{0}" + absolute(acts)
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }

@@ -2,32 +2,44 @@
 /// gives: counts and histograms add (after bringing both to the larger power-of-two range),
 /// top exemplars keep the best k of the union, interval samples keep the smallest keys.
 public enum IndexMerger {
-    public static func merge(_ parts: [FeatureIndex]) throws -> FeatureIndex {
+    /// Errors name the file of the part they concern when `paths` (one per part) are given.
+    public static func merge(_ parts: [FeatureIndex], paths: [String] = []) throws -> FeatureIndex {
         guard var merged = parts.first else { throw SaescopeError("nothing to merge") }
         var seenShards = Set(merged.provenance.shards)
-        for part in parts.dropFirst() {
-            guard part.featureCount == merged.featureCount, part.inputDimension == merged.inputDimension else {
-                throw SaescopeError("indexes are of different dictionaries (F=\(merged.featureCount) vs \(part.featureCount))")
+        var tokens = merged.tokenCount
+        for (position, part) in parts.enumerated().dropFirst() {
+            try attributingErrors(to: position < paths.count ? paths[position] : "shard \(position)") {
+                try fold(part, into: &merged, seenShards: &seenShards, tokens: &tokens)
             }
-            guard part.options.isCompatible(with: merged.options) else {
-                throw SaescopeError("indexes were built with different settings (top-k, context, intervals, bins, min-act or seed)")
-            }
-            guard part.provenance.saeFingerprint == merged.provenance.saeFingerprint,
-                  part.provenance.cacheFingerprint == merged.provenance.cacheFingerprint,
-                  part.provenance.shardCount == merged.provenance.shardCount else {
-                throw SaescopeError("indexes are of different dictionaries, caches or shard counts")
-            }
-            guard seenShards.isDisjoint(with: part.provenance.shards) else {
-                throw SaescopeError("shard \(part.provenance.shards.map(String.init).joined(separator: ",")) is given twice")
-            }
-            seenShards.formUnion(part.provenance.shards)
-            merged.tables.merge(part.tables)
-            merged.metrics.merge(part.metrics)
-            merged.provenance.firstRow = min(merged.provenance.firstRow, part.provenance.firstRow)
-            merged.provenance.endRow = max(merged.provenance.endRow, part.provenance.endRow)
         }
         merged.provenance.shards = seenShards.sorted()
         return merged
+    }
+
+    private static func fold(_ part: FeatureIndex, into merged: inout FeatureIndex, seenShards: inout Set<Int>, tokens: inout Int) throws {
+        guard part.featureCount == merged.featureCount, part.inputDimension == merged.inputDimension else {
+            throw SaescopeError("indexes are of different dictionaries (F=\(merged.featureCount) vs \(part.featureCount))")
+        }
+        guard part.options.isCompatible(with: merged.options) else {
+            throw SaescopeError("indexes were built with different settings (top-k, context, intervals, bins, min-act or seed)")
+        }
+        guard part.provenance.saeFingerprint == merged.provenance.saeFingerprint,
+              part.provenance.cacheFingerprint == merged.provenance.cacheFingerprint,
+              part.provenance.shardCount == merged.provenance.shardCount else {
+            throw SaescopeError("indexes are of different dictionaries, caches or shard counts")
+        }
+        guard seenShards.isDisjoint(with: part.provenance.shards) else {
+            throw SaescopeError("shard \(part.provenance.shards.prefix(8).map(String.init).joined(separator: ",")) is given twice")
+        }
+        // Every count of a feature is at most the tokens, so one check keeps every sum in range.
+        let (total, overflow) = tokens.addingReportingOverflow(part.tokenCount)
+        guard !overflow, total < 1 << 62 else { throw SaescopeError("the shards together count more tokens than an index can hold") }
+        tokens = total
+        seenShards.formUnion(part.provenance.shards)
+        merged.tables.merge(part.tables)
+        merged.metrics.merge(part.metrics)
+        merged.provenance.firstRow = min(merged.provenance.firstRow, part.provenance.firstRow)
+        merged.provenance.endRow = max(merged.provenance.endRow, part.provenance.endRow)
     }
 }
 

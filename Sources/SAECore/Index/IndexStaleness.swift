@@ -3,12 +3,16 @@ extension IndexProvenance {
     /// nil when the dictionary's weights file and the cache's files are unchanged since the
     /// index was built; otherwise what changed, in words.
     public func staleness(sae: SparseAutoencoder, cache: ActivationCache) -> String? {
-        if FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath) != saeFingerprint {
-            return "the dictionary \(sae.provenance.weightsPath) changed since the index was built"
-        }
+        if let changed = dictionaryStaleness(sae: sae) { return changed }
         if cache.fingerprint() != cacheFingerprint {
             return "the activation cache \(cache.path) changed since the index was built"
         }
         return nil
+    }
+
+    /// The dictionary half of `staleness`, for commands that do not read the cache (export).
+    public func dictionaryStaleness(sae: SparseAutoencoder) -> String? {
+        FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath) == saeFingerprint ? nil
+            : "the dictionary \(sae.provenance.weightsPath) changed since the index was built"
     }
 }

@@ -22,9 +22,7 @@ public struct ProbeDataset: Sendable {
         csvPath = path.hasSuffix(".csv") ? path : stem + ".csv"
         activationsPath = path.hasSuffix(".safetensors") ? path : stem + ".safetensors"
         name = (stem as NSString).lastPathComponent
-        guard let data = FileManager.default.contents(atPath: csvPath) else {
-            throw SaescopeError("cannot read the statements CSV", file: csvPath)
-        }
+        let data = try InputFile.contents(csvPath)
         guard let text = String(data: data, encoding: .utf8) else {
             throw SaescopeError("the CSV is not UTF-8 text", file: csvPath)
         }
@@ -58,7 +56,14 @@ public struct ProbeDataset: Sendable {
             booleans["label"] = labels.floats().map { $0 != 0 }
         }
         booleanColumns = booleans
-        activations = Matrix(rows: acts.shape[0], columns: acts.shape[1], values: acts.floats().map(Double.init))
+        let values = acts.floats()
+        // Every probe method and PCA would compute on NaN silently (or fail inside LAPACK): a
+        // statement whose activations are not finite is an error naming the file and row.
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let row = bad / max(acts.shape[1], 1)
+            throw SaescopeError("statement \(row) (row \(row + 1) of \(csvPath)) has NaN or infinite activations; drop it from both files", file: activationsPath)
+        }
+        activations = Matrix(rows: acts.shape[0], columns: acts.shape[1], values: values.map(Double.init))
     }
 
     /// The labels named by `spec`: a boolean column, or `a^b` for the XOR of two.
