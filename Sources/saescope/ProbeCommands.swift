@@ -8,8 +8,11 @@ struct ProbeCommand: ParsableCommand {
         abstract: "Train linear probes on labelled statement datasets and print the train x test generalization matrix.",
         discussion: """
         Each --data names a statements CSV (or its activations file; the other is the file with the same stem).
-        Every dataset is centred on its own mean. A test set inside the training set is scored on its
-        held-out 20% (seeded split); the oracle row trains on each test set's own 80%.
+        Every dataset is centred on its own mean. As in the Geometry of Truth code, a probe tested on a
+        dataset outside its training set is trained on all rows of the training set; a test set inside
+        the training set is scored on its held-out 20% by a probe trained on the seeded 80% of every
+        component; the oracle row trains on each test set's own 80%. Directions (--json) and the
+        feature alignment (--sae) are those of the probe trained on all rows.
         Methods: dim (difference in means), dim-iid (with the pooled within-class covariance),
         lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth),
         lr-l2 (L2-regularised, with a bias: scikit-learn's default LogisticRegression(C=1), solved to its optimum).

@@ -68,6 +68,70 @@ final class ProbeCommandTests: XCTestCase {
         """)
     }
 
+    /// The Geometry of Truth convention: a probe tested outside its training set is trained on all
+    /// of it. Every off-diagonal `dim` cell (accuracy and AUROC: both are count ratios) must equal
+    /// an independent numpy computation exactly, on the sample's four datasets (with a union row)
+    /// and on the test fixtures; diagonal cells stay on the held-out 20%.
+    func testOffDiagonalDimCellsEqualNumpyTrainedOnAllRows() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/probes").path
+        let sample = ["cities", "neg_cities", "larger_than", "neg_larger_than"].map { "\(repository)/\($0).csv" }
+        let cases: [(files: [String], train: String)] = [
+            (sample, "cities,neg_cities,larger_than,neg_larger_than,cities+neg_cities"),
+            ([cities, negCities], "cities,neg_cities"),
+        ]
+        for (files, train) in cases {
+            let result = try SaescopeBinary.run(["probe", "--method", "dim", "--json", "--train", train] + files.flatMap { ["--data", $0] })
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-\(UUID().uuidString).json")
+            try result.stdout.write(to: out, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: out) }
+            try python("""
+            import csv, json, struct
+            from fractions import Fraction
+            import numpy as np
+            def acts(path):
+                raw = open(path, 'rb').read()
+                n = struct.unpack('<Q', raw[:8])[0]
+                header = json.loads(raw[8:8 + n])
+                begin, end = header['acts']['data_offsets']
+                dtype = {'F32': '<f4', 'F16': '<f2', 'BF16': None}[header['acts']['dtype']]
+                return np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(header['acts']['shape']).astype(np.float64)
+            def labels(path):
+                rows = list(csv.DictReader(open(path, newline='', encoding='utf-8')))
+                return np.array([r['label'].strip().lower() in ('1', 'true', 'yes') for r in rows])
+            files = \(files)
+            data = {}
+            for f in files:
+                name = f.rsplit('/', 1)[1][:-4]
+                x = acts(f[:-4] + '.safetensors')
+                data[name] = (x - x.mean(axis=0), labels(f))
+            result = json.load(open('\(out.path)'))['methods']['dim']
+            checked = 0
+            for r, spec in enumerate(result['train_sets']):
+                parts = spec.split('+')
+                x = np.vstack([data[p][0] for p in parts])
+                y = np.concatenate([data[p][1] for p in parts])
+                theta = x[y].mean(axis=0) - x[~y].mean(axis=0)
+                for c, test in enumerate(result['test_sets']):
+                    if test in parts:
+                        continue
+                    xt, yt = data[test]
+                    s = xt @ theta
+                    accuracy = float(Fraction(int(((s > 0) == yt).sum()), len(yt)))
+                    pos, neg = s[yt], s[~yt]
+                    wins = (pos[:, None] > neg[None, :]).sum() * 2 + (pos[:, None] == neg[None, :]).sum()
+                    auroc = float(Fraction(int(wins), 2 * len(pos) * len(neg)))
+                    assert result['accuracy'][r][c] == accuracy, (spec, test, result['accuracy'][r][c], accuracy)
+                    assert result['auroc'][r][c] == auroc, (spec, test, result['auroc'][r][c], auroc)
+                    checked += 1
+            assert checked == len(result['train_sets']) * len(result['test_sets']) - sum(len(s.split('+')) for s in result['train_sets']), checked
+            print(checked, 'off-diagonal cells equal')
+            print('ok')
+            """)
+        }
+    }
+
     func testAlignmentTextAndErrors() throws {
         let text = try SaescopeBinary.run(["probe", "--data", cities, "--method", "dim", "--sae", alignmentSAE, "--align", "3"])
         XCTAssertEqual(text.status, 0, text.stderr)

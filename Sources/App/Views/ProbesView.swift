@@ -131,12 +131,12 @@ extension AppController {
         let height = min(inner.height - 1, matrix.trainSets.count + 1 + 2)
         heatmap.draw(into: &buffer, rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(0, height)))
 
-        // The selected cell in words: which rows it was scored on, and both figures.
+        // The selected cell in words: which rows it was trained and scored on, and both figures.
         let detailRow = Rect(x: inner.x, y: inner.y + max(0, height), width: inner.width, height: 1)
         guard detailRow.y < inner.maxY, row >= 0, column >= 0 else { return }
         let train = matrix.trainSets[row], test = matrix.testSets[column]
         let heldOut = train.split(separator: "+").contains { String($0) == test }
-        let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (held-out 20%)" : ""): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
+        let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (80% trained, 20% held out)" : " (trained on all rows)"): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
             + " · AUROC \(NumberFormat.fixed(matrix.auroc[row][column], decimals: 3))"
         _ = buffer.put(Text.truncate(text, columns: detailRow.width, ellipsis: buffer.glyphs.ellipsis),
                        at: Point(x: detailRow.x, y: detailRow.y), style: .fg(.text), clip: detailRow)
