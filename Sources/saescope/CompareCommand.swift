@@ -69,7 +69,7 @@ struct CompareCommand: ParsableCommand {
         if let metrics {
             comparison.metricsA = metrics.0
             comparison.metricsB = metrics.1
-            comparison.metricsCachePath = acts
+            comparison.metricsCachePath = acts.map { CanonicalPath.of($0) }
         }
         if let indexA, let indexB {
             try comparison.addAgreement(indexA: try IndexFile.read(path: indexA), pathA: indexA,

@@ -48,10 +48,11 @@ struct ExportCommand: ParsableCommand {
         let dictionary = try DictionaryLoader.load(path: sae)
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
-        let vocabulary = try tokenizerPath(featureIndex).map { try TokenizerVocabulary(path: $0) }
+        if let note = featureIndex.provenance.resolutionNote { warn(note) }
+        let vocabulary = try tokenizerPath(featureIndex, features: ids).map { try TokenizerVocabulary(path: $0) }
         let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
-            FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
+            warn(warning)
         }
         InterruptCleanup.install()
         try FeatureExporter.export(ids, format: chosenFormat,
@@ -61,14 +62,20 @@ struct ExportCommand: ParsableCommand {
         print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(unembedding == nil ? "" : ", with logit effects"))")
     }
 
-    private func tokenizerPath(_ index: FeatureIndex) -> String? {
+    /// --tokenizer, or the one the cache's metadata names beside the cache the index recorded.
+    /// Without one, a single warning naming the file looked for, when the exported exemplars hold
+    /// token ids at all (a cache without ids has nothing to show either way).
+    private func tokenizerPath(_ index: FeatureIndex, features: [Int]) -> String? {
         if let tokenizer { return tokenizer }
-        guard let name = index.provenance.cacheMetadata["tokenizer"] else { return nil }
-        var isDirectory: ObjCBool = false
-        let cache = index.provenance.cachePath
-        FileManager.default.fileExists(atPath: cache, isDirectory: &isDirectory)
-        let folder = isDirectory.boolValue ? cache : (cache as NSString).deletingLastPathComponent
-        let path = (folder as NSString).appendingPathComponent(name)
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        let found = TokenizerLocation.lookup(cachePath: index.provenance.cachePath, metadata: index.provenance.cacheMetadata)
+        if let problem = found.problem,
+           features.contains(where: { j in index.topExemplars(j).contains { $0.contextTokens.contains { $0 >= 0 } } }) {
+            warn(problem)
+        }
+        return found.path
+    }
+
+    private func warn(_ text: String) {
+        FileHandle.standardError.write(Data("saescope: warning: \(text)\n".utf8))
     }
 }

@@ -32,7 +32,7 @@ public struct CompareOptions: Sendable, Equatable {
 
 /// Who a dictionary is, for reports and the JSON export.
 public struct DictionaryIdentity: Sendable, Equatable {
-    /// The path as the user gave it.
+    /// The path the user gave, canonical (absolute, symlinks resolved).
     public var path: String
     public var library: String
     public var kind: String
@@ -44,11 +44,11 @@ public struct DictionaryIdentity: Sendable, Equatable {
     public var fingerprint: String
 
     public init(path: String, sae: SparseAutoencoder) {
-        self.path = path
+        self.path = CanonicalPath.of(path)
         library = sae.provenance.library
         kind = sae.provenance.kind
-        weightsPath = sae.provenance.weightsPath
-        configPath = sae.provenance.configPath
+        weightsPath = CanonicalPath.of(sae.provenance.weightsPath)
+        configPath = sae.provenance.configPath.map { CanonicalPath.of($0) }
         inputDimension = sae.inputDimension
         featureCount = sae.featureCount
         fingerprint = FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath)
@@ -172,7 +172,7 @@ public struct ActivationAgreement: Sendable, Equatable {
             throw SaescopeError("the index has \(indexB.featureCount) features but dictionary B has \(assignment.featureCountB)", file: pathB)
         }
         let pa = indexA.provenance, pb = indexB.provenance
-        guard pa.cacheFingerprint == pb.cacheFingerprint else {
+        guard FileFingerprint.same(pa.cacheFingerprint, pb.cacheFingerprint) else {
             throw SaescopeError("the two indexes cover different activation caches (\(pa.cachePath) and \(pb.cachePath)), so their exemplars cannot be compared", file: pathB)
         }
         guard pa.firstRow == pb.firstRow, pa.endRow == pb.endRow else {
@@ -349,21 +349,8 @@ public struct DictionaryComparison: Sendable {
     public mutating func addAgreement(indexA: FeatureIndex, pathA: String, indexB: FeatureIndex, pathB: String) throws {
         agreement = try ActivationAgreement.compute(assignment: assignment, indexA: indexA, pathA: pathA, indexB: indexB, pathB: pathB,
                                                     thresholds: options.thresholds)
-        for (index, identity, path) in [(indexA, a, pathA), (indexB, b, pathB)] where !Self.sameFile(index.provenance.saeFingerprint, identity.fingerprint) {
+        for (index, identity, path) in [(indexA, a, pathA), (indexB, b, pathB)] where !FileFingerprint.same(index.provenance.saeFingerprint, identity.fingerprint) {
             warnings.append("\(path) was built from \(index.provenance.saePath), whose weights differ from \(identity.weightsPath) (or changed since): agreement may be stale")
         }
-    }
-
-    /// Two fingerprints ("path:size:mtime") of the same file, the paths compared after resolving.
-    static func sameFile(_ x: String, _ y: String) -> Bool {
-        func parts(_ s: String) -> (String, String)? {
-            let pieces = s.split(separator: ":", omittingEmptySubsequences: false)
-            guard pieces.count >= 3 else { return nil }
-            let path = pieces.dropLast(2).joined(separator: ":")
-            let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-            return (resolved, pieces.suffix(2).joined(separator: ":"))
-        }
-        guard let p = parts(x), let q = parts(y) else { return x == y }
-        return p == q
     }
 }

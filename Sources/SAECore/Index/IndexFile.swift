@@ -88,7 +88,7 @@ public enum IndexFile {
             let alive: [UInt8] = try array(file, "metric_alive", .uint8, [f])
             let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
             let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
-            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance, inputDimension: d)
+            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance.resolvingRelativePaths(indexPath: path), inputDimension: d)
         }
     }
 
