@@ -15,6 +15,10 @@ public struct CompareOptions: Sendable, Equatable {
     public var candidateDepth = 10
     public var rowBlock = DecoderMatcher.defaultRowBlock
     public var columnBlock = DecoderMatcher.defaultColumnBlock
+    /// Also match A against a seeded random dictionary of B's shape (`RandomBaseline`): the
+    /// chance level of every statistic, at the cost of a second matching.
+    public var randomBaseline = true
+    public var baselineSeed = RandomBaseline.defaultSeed
 
     public init() {}
 
@@ -222,6 +226,8 @@ public struct DictionaryComparison: Sendable {
     public var metricsCachePath: String?
     /// Filled by `addAgreement` when both dictionaries have an index over the same cache.
     public var agreement: ActivationAgreement?
+    /// The same statistics for A against a random dictionary of B's shape (`options.randomBaseline`).
+    public var baseline: RandomBaseline?
     /// Things the user should know (e.g. an index that may be stale).
     public var warnings: [String] = []
 
@@ -232,8 +238,10 @@ public struct DictionaryComparison: Sendable {
         }
     }
 
-    /// Matches the decoders both ways and assigns features one to one.
-    /// Progress as (rows of A matched, rows of A); `isCancelled` is polled between blocks.
+    /// Matches the decoders both ways and assigns features one to one, then (with
+    /// `options.randomBaseline`) A against a random dictionary of B's shape.
+    /// Progress as (rows of A matched, rows of A), twice as many rows with the baseline;
+    /// `isCancelled` is polled between blocks.
     public static func compute(_ a: SparseAutoencoder, pathA: String, _ b: SparseAutoencoder, pathB: String,
                                options: CompareOptions = CompareOptions(),
                                progress: DecoderMatcher.Progress? = nil, isCancelled: () -> Bool = { false }) throws -> DictionaryComparison {
@@ -243,10 +251,12 @@ public struct DictionaryComparison: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let normalizedA = DecoderMatcher.normalizedRows(a.decoderWeights, count: fa, dimension: d)
         let normalizedB = DecoderMatcher.normalizedRows(b.decoderWeights, count: fb, dimension: d)
+        let passes = options.randomBaseline ? 2 : 1
         let matching = try DecoderMatcher.match(normalizedA: normalizedA, countA: fa, normalizedB: normalizedB, countB: fb, dimension: d,
                                                 depth: max(options.top, options.candidateDepth),
                                                 rowBlock: options.rowBlock, columnBlock: options.columnBlock,
-                                                progress: progress, isCancelled: isCancelled)
+                                                progress: progress.map { report in { done, total in report(done, passes * total) } },
+                                                isCancelled: isCancelled)
         let matched = DispatchTime.now().uptimeNanoseconds
         let assignment: FeatureAssignment
         if fa * fb <= options.exactAssignmentLimit {
@@ -257,6 +267,9 @@ public struct DictionaryComparison: Sendable {
                                           rowBlock: options.rowBlock, columnBlock: options.columnBlock, isCancelled: isCancelled)
         }
         let assigned = DispatchTime.now().uptimeNanoseconds
+        let baseline = try options.randomBaseline ? RandomBaseline.compute(
+            normalizedA: normalizedA, countA: fa, countB: fb, dimension: d, options: options, seed: options.baselineSeed,
+            progress: progress.map { report in { done, total in report(total + done, 2 * total) } }, isCancelled: isCancelled) : nil
         return DictionaryComparison(
             a: DictionaryIdentity(path: pathA, sae: a), b: DictionaryIdentity(path: pathB, sae: b), options: options,
             matching: matching,
@@ -265,7 +278,7 @@ public struct DictionaryComparison: Sendable {
             assignment: assignment,
             zeroRowsA: DecoderMatcher.zeroRowCount(normalizedA, count: fa, dimension: d),
             zeroRowsB: DecoderMatcher.zeroRowCount(normalizedB, count: fb, dimension: d),
-            matchingSeconds: Double(matched - started) / 1e9, assignmentSeconds: Double(assigned - matched) / 1e9)
+            matchingSeconds: Double(matched - started) / 1e9, assignmentSeconds: Double(assigned - matched) / 1e9, baseline: baseline)
     }
 
     /// The optimal assignment on the dense cosine matrix, oriented so the smaller side is the rows.
