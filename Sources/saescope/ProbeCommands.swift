@@ -18,7 +18,8 @@ struct ProbeCommand: ParsableCommand {
         lr-l2 (L2-regularised, with a bias: scikit-learn's default LogisticRegression(C=1), solved to its optimum).
         With --sae: for each probe trained on a training set (every method), the --align features of the
         dictionary whose decoder rows W_dec[f] have the highest and the lowest cosine with the probe
-        direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]). --json then adds,
+        direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]), with the chance level:
+        the expected best cosine of F random directions in D dimensions. --json then adds "alignment_chance" and,
         per method, "alignment": one entry per training set with "decoder" (and "encoder") lists of
         {"feature", "cosine"} under "positive" and "negative"; every --json output has the probes'
         "directions" and "biases", one per training set.
@@ -78,7 +79,9 @@ struct ProbeCommand: ParsableCommand {
                         "oracle_accuracy": matrix.oracleAccuracy.map(jsonSafe), "oracle_auroc": matrix.oracleAUROC.map(jsonSafe),
                         "directions": matrix.probes.map { $0.direction.map(jsonSafe) }, "biases": matrix.probes.map { jsonSafe($0.bias) },
                     ]
-                    if aligner != nil {
+                    if let aligner {
+                        let sae = aligner.sae
+                        entry["alignment_chance"] = ChanceLevel.expectedMaxCosine(dimension: sae.inputDimension, count: sae.featureCount)
                         entry["alignment"] = aligned.map { results in
                             Dictionary(uniqueKeysWithValues: results.map {
                                 ($0.side.rawValue, ["positive": features($0.mostPositive), "negative": features($0.mostNegative)])
@@ -103,19 +106,20 @@ struct ProbeCommand: ParsableCommand {
             print(pad("oracle") + zip(matrix.oracleAccuracy, matrix.oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
             print("")
         }
-        if aligner != nil {
+        if let aligner {
+            let chance = ChanceLevel.caption(dimension: aligner.sae.inputDimension, count: aligner.sae.featureCount)
             for (matrix, aligned) in zip(matrices, alignments) {
                 for (name, results) in zip(matrix.trainSets, aligned) {
-                    for result in results { printAlignment(result, method: matrix.method, trainSet: name) }
+                    for result in results { printAlignment(result, method: matrix.method, trainSet: name, chance: chance) }
                 }
             }
         }
     }
 
-    private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String) {
+    private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String, chance: String) {
         let vectors = result.side == .decoder ? "decoder rows" : "encoder columns"
         print("\(method.rawValue) trained on \(trainSet): features by cosine of their \(vectors) with the probe direction")
-        print("rank   most positive         most negative")
+        print("rank   most positive         most negative        (\(chance): the best cosine of random directions)")
         for rank in 0..<max(result.mostPositive.count, result.mostNegative.count) {
             func cell(_ list: [AlignedFeature]) -> String {
                 guard rank < list.count else { return "".padding(toLength: 22, withPad: " ", startingAt: 0) }

@@ -144,7 +144,14 @@ extension AppController {
 
     private func drawAlignedFeatures(_ p: ProbesState, datasets: [ProbeDataset], into buffer: inout Buffer, rect: Rect) {
         let trainSet = p.matrix.map { " trained on " + $0.trainSets[min(p.row, $0.trainSets.count - 1)] } ?? ""
-        let inner = Panel(title: "Features aligned with the \(p.method.rawValue) probe\(trainSet)", info: "decoder cosine",
+        // The chance level: the best cosine of this many random directions with the probe's; in
+        // full where the title keeps its room, else the figure alone.
+        let ranked = rankedFeatureCount(), width = session.sae.inputDimension
+        let title = "Features aligned with the \(p.method.rawValue) probe\(trainSet)"
+        let chance = ChanceLevel.caption(dimension: width, count: ranked)
+        let info = Text.width(title) + Text.width(chance) + 10 <= rect.width ? chance
+            : String(format: "chance %.2f", ChanceLevel.expectedMaxCosine(dimension: width, count: ranked))
+        let inner = Panel(title: title, info: info,
                           focused: p.pane == .features).draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
         let d = datasets[0].dimension

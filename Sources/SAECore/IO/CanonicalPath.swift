@@ -15,6 +15,12 @@ public enum CanonicalPath {
         }
         return (absolute as NSString).standardizingPath
     }
+
+    /// The canonical path of an existing file; anything else (an in-memory cache's label, a
+    /// benchmark's "synthetic") is not a file and is kept as given.
+    public static func ofExisting(_ path: String) -> String {
+        FileManager.default.fileExists(atPath: path) ? of(path) : path
+    }
 }
 
 /// A file's fingerprint, "path:size:mtime" (several joined by ";" for a cache of several files):

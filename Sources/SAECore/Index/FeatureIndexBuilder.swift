@@ -96,8 +96,8 @@ public enum FeatureIndexBuilder {
         var tables = accumulator.makeTables()
         fillContextTokens(&tables, cache: cache)
         let provenance = IndexProvenance(
-            saePath: CanonicalPath.of(saePath), saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
-            cachePath: CanonicalPath.of(cache.path), cacheFingerprint: cache.fingerprint(),
+            saePath: CanonicalPath.ofExisting(saePath), saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
+            cachePath: CanonicalPath.ofExisting(cache.path), cacheFingerprint: cache.fingerprint(),
             firstRow: rows.lowerBound, endRow: rows.upperBound,
             shards: [options.shardIndex], shardCount: options.shardCount, cacheMetadata: cache.metadata)
         return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d)
