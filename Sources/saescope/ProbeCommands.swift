@@ -19,7 +19,8 @@ struct ProbeCommand: ParsableCommand {
         With --sae: for each probe trained on a training set (every method), the --align features of the
         dictionary whose decoder rows W_dec[f] have the highest and the lowest cosine with the probe
         direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]), with the chance level:
-        the expected best cosine of F random directions in D dimensions. --json then adds "alignment_chance" and,
+        the expected best cosine of F random directions in D dimensions. With --index (an index of the
+        dictionary), dead features (density 0 in it) are left out, and F counts the features ranked. --json then adds "alignment_chance" and,
         per method, "alignment": one entry per training set with "decoder" (and "encoder") lists of
         {"feature", "cosine"} under "positive" and "negative"; every --json output has the probes'
         "directions" and "biases", one per training set.
@@ -34,10 +35,11 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "A dictionary (as for eval --sae): list the features each probe direction aligns with.") var sae: String?
     @Option(help: "With --sae: features to list per sign (default 10).") var align: Int?
     @Flag(name: .customLong("align-encoder"), help: "With --sae: also rank features by their encoder columns.") var alignEncoder = false
+    @Option(help: "With --sae: an index of the dictionary (saescope index); its dead features (density 0) are left out of the alignment.") var index: String?
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data") }
-        if sae == nil, align != nil || alignEncoder { throw ValidationError("--align and --align-encoder need --sae") }
+        if sae == nil, align != nil || alignEncoder || index != nil { throw ValidationError("--align, --align-encoder and --index need --sae") }
         if let align, align < 1 { throw ValidationError("--align must be at least 1") }
         guard method == "all" || ProbeMethod(rawValue: method) != nil else {
             throw ValidationError("--method must be one of \(ProbeMethod.allCases.map(\.rawValue).joined(separator: ", ")), all")
@@ -49,12 +51,20 @@ struct ProbeCommand: ParsableCommand {
         let trainSpecs = train.map { $0.split(separator: ",").map(String.init) } ?? datasets.map(\.name)
         let methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
         var aligner: FeatureAlignment?
+        var dead: Set<Int> = []
         if let sae {
             let dictionary = try DictionaryLoader.load(path: sae)
             if let first = datasets.first, first.dimension != dictionary.inputDimension {
                 throw SaescopeError("the dictionary has D=\(dictionary.inputDimension) but the probe dataset \(first.name) has D=\(first.dimension)", file: sae)
             }
             aligner = FeatureAlignment(sae: dictionary)
+            if let index {
+                let featureIndex = try IndexFile.read(path: index)
+                guard featureIndex.featureCount == dictionary.featureCount else {
+                    throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(dictionary.featureCount)", file: index)
+                }
+                dead = Set((0..<featureIndex.featureCount).filter { featureIndex.isDead($0) })
+            }
         }
         let count = align ?? 10
         let sides: [FeatureAlignment.Side] = alignEncoder ? [.decoder, .encoder] : [.decoder]
@@ -65,7 +75,7 @@ struct ProbeCommand: ParsableCommand {
         let alignments: [[[FeatureAlignmentResult]]] = try matrices.map { matrix in
             try matrix.probes.map { probe in
                 guard let aligner else { return [] }
-                return try sides.map { try aligner.top(count, for: probe.direction, side: $0) }
+                return try sides.map { try aligner.top(count, for: probe.direction, side: $0, excluding: dead) }
             }
         }
         if json {
@@ -81,7 +91,8 @@ struct ProbeCommand: ParsableCommand {
                     ]
                     if let aligner {
                         let sae = aligner.sae
-                        entry["alignment_chance"] = ChanceLevel.expectedMaxCosine(dimension: sae.inputDimension, count: sae.featureCount)
+                        entry["alignment_chance"] = ChanceLevel.expectedMaxCosine(dimension: sae.inputDimension, count: sae.featureCount - dead.count)
+                        entry["alignment_dead_left_out"] = dead.count
                         entry["alignment"] = aligned.map { results in
                             Dictionary(uniqueKeysWithValues: results.map {
                                 ($0.side.rawValue, ["positive": features($0.mostPositive), "negative": features($0.mostNegative)])
@@ -107,7 +118,8 @@ struct ProbeCommand: ParsableCommand {
             print("")
         }
         if let aligner {
-            let chance = ChanceLevel.caption(dimension: aligner.sae.inputDimension, count: aligner.sae.featureCount)
+            let chance = ChanceLevel.caption(dimension: aligner.sae.inputDimension, count: aligner.sae.featureCount - dead.count)
+            if index != nil { print("\(dead.count) dead features (density 0 in the index) left out of the alignment\n") }
             for (matrix, aligned) in zip(matrices, alignments) {
                 for (name, results) in zip(matrix.trainSets, aligned) {
                     for result in results { printAlignment(result, method: matrix.method, trainSet: name, chance: chance) }

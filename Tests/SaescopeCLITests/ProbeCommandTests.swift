@@ -1,3 +1,4 @@
+import SAECore
 import XCTest
 
 /// `saescope probe` as a user runs it: the lr-l2 method in the matrix and JSON, and --sae feature
@@ -148,6 +149,41 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(mismatch.stderr, "saescope: \(wrongWidth): the dictionary has D=16 but the probe dataset cities has D=12\n")
         let usage = try SaescopeBinary.run(["probe", "--data", cities, "--align", "3"])
         XCTAssertNotEqual(usage.status, 0)
-        XCTAssertTrue(usage.stderr.contains("--align and --align-encoder need --sae"), usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("--align, --align-encoder and --index need --sae"), usage.stderr)
+    }
+
+    /// Issue #14 item 6 on the sample: with --index, dead features leave the alignment (without it
+    /// they rank among the top), the rest keep their order, and the chance level counts the
+    /// features ranked.
+    func testIndexLeavesDeadFeaturesOutOfTheAlignment() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sae = repository.appendingPathComponent("samples/dictionaries/dictionary_learning/trainer_0").path
+        let acts = repository.appendingPathComponent("samples/activations/minilm_l3_pride_and_prejudice.safetensors").path
+        let data = repository.appendingPathComponent("samples/probes/cities.csv").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-dead-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let indexPath = scratch.appendingPathComponent("i.safetensors").path
+        let built = try SaescopeBinary.run(["index", "--sae", sae, "--acts", acts, "--out", indexPath, "--max-tokens", "3000", "--top-k", "2"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let index = try IndexFile.read(path: indexPath)
+        let dead = Set((0..<index.featureCount).filter { index.isDead($0) })
+        XCTAssertFalse(dead.isEmpty)
+
+        func alignment(_ extra: [String]) throws -> (positive: [Int], negative: [Int], chance: Double) {
+            let run = try SaescopeBinary.run(["probe", "--data", data, "--method", "dim", "--sae", sae, "--align", "20", "--json"] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let entry = ((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["methods"] as! [String: Any])["dim"] as! [String: Any]
+            let decoder = (entry["alignment"] as! [[String: Any]])[0]["decoder"] as! [String: [[String: Any]]]
+            return (decoder["positive"]!.map { $0["feature"] as! Int }, decoder["negative"]!.map { $0["feature"] as! Int },
+                    entry["alignment_chance"] as! Double)
+        }
+        let all = try alignment([]), alive = try alignment(["--index", indexPath])
+        XCTAssertFalse(Set(all.positive + all.negative).isDisjoint(with: dead), "dead features rank among the top 20 without --index")
+        XCTAssertTrue(Set(alive.positive + alive.negative).isDisjoint(with: dead))
+        XCTAssertEqual(alive.positive.filter { all.positive.contains($0) }, all.positive.filter { !dead.contains($0) })
+        XCTAssertEqual(alive.negative.filter { all.negative.contains($0) }, all.negative.filter { !dead.contains($0) })
+        XCTAssertEqual(all.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048), accuracy: 1e-12)
+        XCTAssertEqual(alive.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048 - dead.count), accuracy: 1e-12)
     }
 }
