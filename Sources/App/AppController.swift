@@ -283,6 +283,8 @@ public final class AppController {
         model.index = index
         model.partial = partial
         refreshRows()
+        // Which features are dead changed: the compare screen's rankings leave them out.
+        if let order = model.comparison?.view.order, model.comparison?.result != nil { setCompareOrder(order) }
     }
 
     /// Changes the list's settings, then rebuilds its rows.
