@@ -14,7 +14,7 @@ struct CompareCommand: ParsableCommand {
         lists above that. The best-match histogram has 20 bins over [-1, 1]; threshold counts are
         features whose best match is at or above each threshold. The column "A -> random" (JSON:
         "random_baseline") is the chance level of every figure: A matched the same way against a seeded
-        random dictionary of B's shape (unit Gaussian rows); it doubles the matching time.
+        random dictionary of B's shape (unit Gaussian rows); it doubles the matching time (--no-baseline skips it).
         With indexes of both dictionaries over the same cache (--index-a/--index-b, or the default
         index locations of `saescope index` when --acts is given): the activation agreement of each
         assigned pair, the Jaccard overlap of their top-exemplar rows.
@@ -31,6 +31,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens of --acts.") var maxTokens: Int?
     @Flag(help: "Print the summary as one JSON object.") var json = false
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
+    @Flag(name: .customLong("no-baseline"), help: "Skip the random baseline (it doubles the matching time).") var noBaseline = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -51,6 +52,7 @@ struct CompareCommand: ParsableCommand {
         var options = CompareOptions()
         options.top = top
         options.thresholds = try parsedThresholds()
+        options.randomBaseline = !noBaseline
         let dictionaryA = try DictionaryLoader.load(path: a)
         let dictionaryB = try DictionaryLoader.load(path: b)
         try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)

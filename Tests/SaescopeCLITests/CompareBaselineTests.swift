@@ -66,4 +66,17 @@ final class CompareBaselineTests: XCTestCase {
         print('ok')
         """)
     }
+
+    func testNoBaselineSkipsIt() throws {
+        let a = SaescopeBinary.fixtures.appendingPathComponent("dictionaries/saelens_standard").path
+        let b = SaescopeBinary.fixtures.appendingPathComponent("compare/wide_f80").path
+        let result = try SaescopeBinary.run(["compare", "--a", a, "--b", b, "--json", "--no-baseline"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        XCTAssertNil(object["random_baseline"])
+        XCTAssertNotNil(object["a_to_b"])
+        let table = try SaescopeBinary.run(["compare", "--a", a, "--b", b])
+        XCTAssertTrue(table.stdout.contains("A -> random") && table.stdout.contains("random       optimal: "), table.stdout)
+        XCTAssertTrue(table.stdout.contains(ChanceLevel.caption(dimension: 16, count: 80) + " (A -> B)"), table.stdout)
+    }
 }

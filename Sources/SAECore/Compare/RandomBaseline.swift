@@ -22,21 +22,28 @@ public struct RandomBaseline: Sendable, Equatable {
     public var seconds: Double
 
     /// `count` unit rows in `dimension` dimensions: row j holds standard normals from
-    /// `SplitMix64(seed ^ j·golden)` (so rows are independent of how the work is split), then is
-    /// normalised in Float64.
+    /// `SplitMix64(seed ^ j·golden)` (so rows are independent of how the work is split), scaled to
+    /// unit length in Float64 in place (no second copy of the rows).
     public static func decoderRows(count: Int, dimension d: Int, seed: UInt64) -> [Float] {
-        var raw = [Float](repeating: 0, count: count * d)
-        raw.withUnsafeMutableBufferPointer { buffer in
+        var rows = [Float](repeating: 0, count: count * d)
+        rows.withUnsafeMutableBufferPointer { buffer in
             let box = UncheckedSendable(buffer.baseAddress!)
             let blocks = max(1, min(count, 4 * ProcessInfo.activeCores))
             parallelFor(blocks) { b in
                 for j in (b * count / blocks)..<((b + 1) * count / blocks) {
                     var rng = SplitMix64(seed: seed ^ (UInt64(j) &* 0x9E37_79B9_7F4A_7C15))
-                    for i in 0..<d { box.value[j * d + i] = rng.nextNormal() }
+                    let row = box.value + j * d
+                    var sum = 0.0
+                    for i in 0..<d {
+                        row[i] = rng.nextNormal()
+                        sum += Double(row[i]) * Double(row[i])
+                    }
+                    let scale = sum > 0 ? 1 / sum.squareRoot() : 0
+                    for i in 0..<d { row[i] = Float(Double(row[i]) * scale) }
                 }
             }
         }
-        return DecoderMatcher.normalizedRows(raw, count: count, dimension: d)
+        return rows
     }
 
     /// A (already normalised) against a random dictionary of `countB` rows, with `options`'
