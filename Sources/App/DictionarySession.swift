@@ -52,6 +52,11 @@ public final class DictionarySession: @unchecked Sendable {
             let found = TokenizerLocation.lookup(cachePath: cache.path, metadata: cache.metadata)
             tokenizerPath = found.path
             if let problem = found.problem, cache.hasTokens { notices.append(problem) }
+        } else if tokenizerPath == nil, let index, let provenance = try? IndexFile.read(path: index).provenance {
+            // An index opened alone: the tokenizer beside the cache it recorded.
+            let found = TokenizerLocation.lookup(cachePath: provenance.cachePath, metadata: provenance.cacheMetadata)
+            tokenizerPath = found.path
+            if let problem = found.problem { notices.append(problem) }
         }
         let vocabulary = try tokenizerPath.map { try TokenizerVocabulary(path: $0) }
         let indexPath = index ?? acts.map { IndexLocation.defaultPath(sae: saePath, acts: $0) }

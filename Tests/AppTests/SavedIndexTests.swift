@@ -47,4 +47,23 @@ final class TokenizerNoticeTests: XCTestCase {
         XCTAssertNotNil(found.tokenizer)
         XCTAssertEqual(found.notices, [])
     }
+
+    /// `open --sae A --index I` without --acts: the tokenizer beside the cache the index recorded.
+    func testAnIndexOpenedAloneFindsTheTokenizerBesideItsCache() throws {
+        let directory = AppFixture.temporaryDirectory()
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SAECoreTests/Fixtures")
+        let cache = directory.appendingPathComponent("acts.safetensors")
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("caches/tiny_f32.safetensors"), to: cache)
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("caches/tokenizer.json"), to: directory.appendingPathComponent("tokenizer.json"))
+        let sae = fixtures.appendingPathComponent("dictionaries/dl_topk").path
+        let index = directory.appendingPathComponent("i.safetensors").path
+        let built = try FeatureIndexBuilder.build(sae: try DictionaryLoader.load(path: sae), saePath: sae,
+                                                  cache: try ActivationCache(path: cache.path), options: FeatureIndexOptions())
+        try IndexFile.write(built, to: index)
+        let (session, state) = try DictionarySession.open(sae: sae, acts: nil, index: index, tokenizer: nil)
+        XCTAssertNotNil(session.tokenizer)
+        XCTAssertEqual(session.notices, [])
+        guard case .loaded = state else { return XCTFail("the index is used") }
+    }
 }
