@@ -100,5 +100,13 @@ final class ProvenancePathsTests: XCTestCase {
         let (tokens, stderr) = try exportFromParent(index: "old.idx")
         XCTAssertFalse(tokens.contains(where: isIdPlaceholder))
         XCTAssertTrue(stderr.contains("old.idx records relative paths (an older saescope); resolved against the index file's directory"), stderr)
+
+        // The same file one folder down: the paths are not beside it, but in the working directory.
+        let elsewhere = scratch.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: old, toPath: elsewhere.appendingPathComponent("old.idx").path)
+        let (moved, movedErr) = try exportFromParent(index: "elsewhere/old.idx")
+        XCTAssertFalse(moved.contains(where: isIdPlaceholder))
+        XCTAssertTrue(movedErr.contains("elsewhere/old.idx records relative paths (an older saescope); resolved against the working directory \(scratch.path)"), movedErr)
     }
 }
