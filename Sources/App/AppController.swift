@@ -19,7 +19,8 @@ public final class AppController {
     var layout = FrameLayout()
     /// The last feature's nine decoder neighbours: one sgemv over W_dec (F x D) is milliseconds
     /// for a large dictionary, too slow to redo every frame.
-    private var neighbourCache: (feature: Int, neighbours: [DecoderNeighbours.Neighbour])?
+    /// Keyed by what decides which features are dead too (the toggle, the index's token count).
+    private var neighbourCache: (feature: Int, includeDead: Bool, tokens: Int?, neighbours: [DecoderNeighbours.Neighbour])?
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
 
@@ -178,6 +179,7 @@ public final class AppController {
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
                                   + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
         case .toggleDefinitions: model.showDefinitions.toggle()
+        case .toggleDeadInRankings: toggleDeadInRankings()
         case .cancelJob:
             let running = model.jobs.filter { $0.state == .running }
             let selected = model.jobs.indices.contains(model.jobsTable.selected) ? model.jobs[model.jobsTable.selected] : nil
@@ -281,6 +283,8 @@ public final class AppController {
         model.index = index
         model.partial = partial
         refreshRows()
+        // Which features are dead changed: the compare screen's rankings leave them out.
+        if let order = model.comparison?.view.order, model.comparison?.result != nil { setCompareOrder(order) }
     }
 
     /// Changes the list's settings, then rebuilds its rows.
@@ -317,12 +321,42 @@ public final class AppController {
         model.message = StatusMessage(text: "indexing in the background (\(reason)); J shows jobs", isError: false)
     }
 
-    /// The nine nearest features to `j` by decoder cosine, cached for the feature on screen.
+    /// The nine nearest features to `j` by decoder cosine, cached for the feature on screen;
+    /// without dead features unless `D` brought them back.
     func nearestNeighbours(of j: Int) -> [DecoderNeighbours.Neighbour] {
-        if let cache = neighbourCache, cache.feature == j { return cache.neighbours }
-        let neighbours = session.neighbours.nearest(to: j, count: 9)
-        neighbourCache = (j, neighbours)
+        let includeDead = model.includeDeadInRankings, tokens = model.index?.tokenCount
+        if let cache = neighbourCache, cache.feature == j, cache.includeDead == includeDead, cache.tokens == tokens { return cache.neighbours }
+        let index = includeDead ? nil : model.index
+        let neighbours = session.neighbours.nearest(to: j, count: 9) { index?.isDead($0) ?? false }
+        neighbourCache = (j, includeDead, tokens, neighbours)
         return neighbours
+    }
+
+    /// Features of the index with density 0, which rankings leave out unless `D` brought them back.
+    func deadFeatures() -> Set<Int> {
+        guard !model.includeDeadInRankings, let index = model.index else { return [] }
+        return Set((0..<index.featureCount).filter { index.isDead($0) })
+    }
+
+    /// How many features a ranking over the whole dictionary ranks: for its chance level.
+    func rankedFeatureCount() -> Int {
+        session.sae.featureCount - deadFeatureCount()
+    }
+
+    private func deadFeatureCount() -> Int {
+        guard !model.includeDeadInRankings, let index = model.index else { return 0 }
+        return (0..<index.featureCount).reduce(0) { $0 + (index.isDead($1) ? 1 : 0) }
+    }
+
+    /// `D`: dead features back into the rankings, or out again.
+    private func toggleDeadInRankings() {
+        model.includeDeadInRankings.toggle()
+        model.probes.includeDead = model.includeDeadInRankings
+        if let order = model.comparison?.view.order { setCompareOrder(order) }
+        if model.screen == .probes { ensureProbeJobs() }
+        let dead = model.index.map { index in (0..<index.featureCount).filter { index.isDead($0) }.count } ?? 0
+        setMessage(model.includeDeadInRankings ? "rankings include the \(dead) dead features (D leaves them out)"
+                   : "rankings leave out the \(dead) dead features (D brings them back)", isError: false)
     }
 
     /// Runs `work` as a background job (superseding a running job of the same kind); `done`

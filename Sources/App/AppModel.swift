@@ -80,6 +80,9 @@ public struct AppModel {
     /// A second dictionary being compared with this one (`open --sae2`), if any.
     public var comparison: ComparisonState?
     public var showDefinitions = true
+    /// Whether rankings by cosine (decoder neighbours, probe-aligned features, compare's orders)
+    /// list dead features (density 0 in the index); off by default (key D).
+    public var includeDeadInRankings = false
     public var themeName: String
     /// Logit effects computed so far (features the detail screen showed), and the one being computed.
     public var logits: [Int: FeatureLogitEffects] = [:]

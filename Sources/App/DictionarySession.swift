@@ -17,6 +17,9 @@ public final class DictionarySession: @unchecked Sendable {
     public let name: String
     /// The model's unembedding (`--unembed`), for each feature's logit effects; set before the UI starts.
     public var unembedding: Unembedding?
+    /// What the user should hear once when the browser opens: no tokenizer found (which file was
+    /// looked for), an older index whose relative paths were resolved.
+    public private(set) var notices: [String] = []
 
     public init(saePath: String, sae: SparseAutoencoder, cachePath: String?, cache: ActivationCache?,
                 tokenizer: TokenizerVocabulary?, indexPath: String) {
@@ -44,7 +47,17 @@ public final class DictionarySession: @unchecked Sendable {
         let sae = try DictionaryLoader.load(path: saePath)
         let cache = try acts.map { try ActivationCache(path: $0) }
         if let cache { try DictionaryEvaluator.requireMatchingDimensions(sae, cache) }
-        let tokenizerPath = tokenizer ?? cache.flatMap { TokenizerLocation.beside(cachePath: $0.path, metadata: $0.metadata) }
+        var tokenizerPath = tokenizer, notices: [String] = []
+        if tokenizerPath == nil, let cache {
+            let found = TokenizerLocation.lookup(cachePath: cache.path, metadata: cache.metadata)
+            tokenizerPath = found.path
+            if let problem = found.problem, cache.hasTokens { notices.append(problem) }
+        } else if tokenizerPath == nil, let index, let provenance = try? IndexFile.read(path: index).provenance {
+            // An index opened alone: the tokenizer beside the cache it recorded.
+            let found = TokenizerLocation.lookup(cachePath: provenance.cachePath, metadata: provenance.cacheMetadata)
+            tokenizerPath = found.path
+            if let problem = found.problem { notices.append(problem) }
+        }
         let vocabulary = try tokenizerPath.map { try TokenizerVocabulary(path: $0) }
         let indexPath = index ?? acts.map { IndexLocation.defaultPath(sae: saePath, acts: $0) }
         guard let indexPath else {
@@ -52,6 +65,7 @@ public final class DictionarySession: @unchecked Sendable {
         }
         let session = DictionarySession(saePath: saePath, sae: sae, cachePath: acts, cache: cache,
                                         tokenizer: vocabulary, indexPath: indexPath)
+        session.notices = notices
         return (session, try session.indexState(explicitIndex: index != nil))
     }
 
@@ -74,6 +88,7 @@ public final class DictionarySession: @unchecked Sendable {
             // older saescope): rebuild it rather than refuse to open. A named --index is the user's: refuse.
             return .needsBuild(reason: "the saved index could not be used (\(error.message))")
         }
+        if let note = featureIndex.provenance.resolutionNote { notices.append(note) }
         if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
             return .needsBuild(reason: stale)
         }

@@ -10,7 +10,7 @@ public enum Command: Equatable, Sendable {
     case nextSort, reverseSort, cycleFilter, toggleMarkedOnly
     case search, nextHit, previousHit
     case previousFeature, nextFeature, neighbour(Int), historyBack
-    case reindex, toggleDefinitions
+    case reindex, toggleDefinitions, toggleDeadInRankings
     case cancelJob
     case probes(ProbesCommand)
     case compare(CompareAction)
@@ -28,6 +28,7 @@ public enum Keymaps {
         Binding([.char("p")], "probes", .probes(.show), group: "General"),
         Binding([.char("F")], "features", .showFeatures, hint: false, group: "General"),
         Binding([.char("t")], "next theme", .cycleTheme, hint: false, group: "General"),
+        Binding([.char("D")], "dead features in rankings", .toggleDeadInRankings, hint: false, group: "General"),
     ])
 
     public static let movement = Keymap<Command>([

@@ -12,7 +12,9 @@ struct CompareCommand: ParsableCommand {
         blocked GEMM that never holds the F_A x F_B matrix. The one-to-one assignment is optimal
         (Hungarian / Jonker-Volgenant) when F_A * F_B <= 4096 * 4096, and greedy on the candidate
         lists above that. The best-match histogram has 20 bins over [-1, 1]; threshold counts are
-        features whose best match is at or above each threshold.
+        features whose best match is at or above each threshold. The column "A -> random" (JSON:
+        "random_baseline") is the chance level of every figure: A matched the same way against a seeded
+        random dictionary of B's shape (unit Gaussian rows); it doubles the matching time (--no-baseline skips it).
         With indexes of both dictionaries over the same cache (--index-a/--index-b, or the default
         index locations of `saescope index` when --acts is given): the activation agreement of each
         assigned pair, the Jaccard overlap of their top-exemplar rows.
@@ -30,6 +32,7 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print the summary as one JSON object.") var json = false
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
     @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
+    @Flag(name: .customLong("no-baseline"), help: "Skip the random baseline (it doubles the matching time).") var noBaseline = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -54,6 +57,7 @@ struct CompareCommand: ParsableCommand {
             try OutputFile.checkWritable(out, overwrite: force, inputs: [a, b, acts, indexA, indexB].compactMap { $0 }
                                           + (defaultIndexPaths().map { [$0.0, $0.1] } ?? []))
         }
+        options.randomBaseline = !noBaseline
         let dictionaryA = try DictionaryLoader.load(path: a)
         let dictionaryB = try DictionaryLoader.load(path: b)
         try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)
@@ -74,7 +78,7 @@ struct CompareCommand: ParsableCommand {
         if let metrics {
             comparison.metricsA = metrics.0
             comparison.metricsB = metrics.1
-            comparison.metricsCachePath = acts
+            comparison.metricsCachePath = acts.map { CanonicalPath.of($0) }
         }
         if let indexA, let indexB {
             try comparison.addAgreement(indexA: try IndexFile.read(path: indexA), pathA: indexA,
@@ -162,13 +166,16 @@ enum CompareReport {
         }
         lines.append("")
         lines.append("decoder matching (cosine of unit-normalised decoder rows; top \(c.options.top) per feature kept)")
-        let s1 = c.summaryAToB, s2 = c.summaryBToA
-        lines.append(row(["", "A -> B", "B -> A"]))
-        lines.append(row(["mean best cosine", fixed(s1.meanBestCosine), fixed(s2.meanBestCosine)]))
-        lines.append(row(["median best cosine", fixed(s1.medianBestCosine), fixed(s2.medianBestCosine)]))
-        for (x, y) in zip(s1.thresholdCounts, s2.thresholdCounts) {
-            lines.append(row(["best >= \(x.threshold)", count(x.count, of: c.a.featureCount), count(y.count, of: c.b.featureCount)]))
+        let s1 = c.summaryAToB, s2 = c.summaryBToA, random = c.baseline?.summaryAToRandom
+        lines.append(row(["", "A -> B", "B -> A"] + (random == nil ? [] : ["A -> random"])))
+        lines.append(row(["mean best cosine", fixed(s1.meanBestCosine), fixed(s2.meanBestCosine)] + (random.map { [fixed($0.meanBestCosine)] } ?? [])))
+        lines.append(row(["median best cosine", fixed(s1.medianBestCosine), fixed(s2.medianBestCosine)] + (random.map { [fixed($0.medianBestCosine)] } ?? [])))
+        for (i, (x, y)) in zip(s1.thresholdCounts, s2.thresholdCounts).enumerated() {
+            lines.append(row(["best >= \(x.threshold)", count(x.count, of: c.a.featureCount), count(y.count, of: c.b.featureCount)]
+                             + (random.map { [count($0.thresholdCounts[i].count, of: c.a.featureCount)] } ?? [])))
         }
+        lines.append(ChanceLevel.caption(dimension: c.a.inputDimension, count: c.b.featureCount) + " (A -> B), "
+                     + ChanceLevel.caption(dimension: c.a.inputDimension, count: c.a.featureCount) + " (B -> A): the expected best cosine with random directions")
         let assignment = c.assignment
         lines.append("")
         lines.append("assignment   \(assignment.method.rawValue): \(assignment.pairs.count) pairs, mean cosine \(fixed(assignment.meanCosine))"
@@ -177,6 +184,10 @@ enum CompareReport {
             lines.append("             unmatched: \(assignment.unmatchedA) of A, \(assignment.unmatchedB) of B")
         }
         lines.append("             \(assignment.methodDescription)")
+        if let baseline = c.baseline {
+            lines.append("random       \(baseline.assignmentMethod.rawValue): \(baseline.assignmentPairs) pairs, mean cosine \(fixed(baseline.assignmentMeanCosine))"
+                         + " (A against a random dictionary of B's shape, seed \(baseline.seed))")
+        }
         if let agreement = c.agreement {
             lines.append("")
             lines.append("activation agreement (Jaccard overlap of top-exemplar rows of assigned pairs, over \(agreement.cachePath))")
@@ -189,7 +200,8 @@ enum CompareReport {
         lines.append("best-match cosine histogram (\(s1.histogram.counts.count) bins over [-1, 1]; empty bins below the lowest value left out)")
         lines.append(contentsOf: histogram(s1.histogram, s2.histogram))
         lines.append("")
-        lines.append(String(format: "matching %.2f s, assignment %.2f s", c.matchingSeconds, c.assignmentSeconds))
+        lines.append(String(format: "matching %.2f s, assignment %.2f s", c.matchingSeconds, c.assignmentSeconds)
+                     + (c.baseline.map { String(format: ", random baseline %.2f s", $0.seconds) } ?? ""))
         return lines.joined(separator: "\n")
     }
 
@@ -296,6 +308,7 @@ struct BenchCompareCommand: ParsableCommand {
         print(String(format: "matching             %.2f s  (%.1f GFLOP/s, both directions' top lists)", result.matchingSeconds, result.flops / result.matchingSeconds / 1e9))
         print(String(format: "assignment           %.2f s  (", result.assignmentSeconds) + result.assignment.method.rawValue
               + String(format: ", %d pairs, %d rounds, mean cosine %.4f)", result.assignment.pairs.count, result.assignment.rounds, result.assignment.meanCosine))
+        print(String(format: "random baseline      %.2f s  (A against a random dictionary of B's shape: generation, matching, assignment)", result.baselineSeconds))
         print(String(format: "total                %.2f s  (%.1f CPU-s)", result.totalSeconds, result.compareCPUSeconds))
         print(String(format: "mean best cosine     %.4f (A -> B)", result.meanBestCosineAToB))
         print(String(format: "peak anonymous memory %.0f MiB (both dictionaries included)", Double(result.peakHeapBytes) / 1_048_576))

@@ -84,12 +84,13 @@ struct ExportCommand: ParsableCommand {
         // The cache is checked too when it is still where the index says (export never reads it otherwise).
         let cache = try? ActivationCache(path: featureIndex.provenance.cachePath)
         if let stale = cache.map({ featureIndex.provenance.staleness(sae: dictionary, cache: $0) }) ?? featureIndex.provenance.dictionaryStaleness(sae: dictionary) {
-            FileHandle.standardError.write(Data("saescope: warning: \(index) is stale: \(stale); rebuild it with saescope index\n".utf8))
+            warn("\(index) is stale: \(stale); rebuild it with saescope index")
         }
-        let vocabulary = try tokenizerPath(featureIndex).map { try TokenizerVocabulary(path: $0) }
+        if let note = featureIndex.provenance.resolutionNote { warn(note) }
+        let vocabulary = try tokenizerPath(featureIndex, features: ids).map { try TokenizerVocabulary(path: $0) }
         let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
-            FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
+            warn(warning)
         }
         let source = chosenFormat == .json
             ? try attributingErrors(to: index) { try NeuronpediaSource.fromIndex(featureIndex, saePath: sae, modelID: modelId, layer: layer, saeSet: saeSet, saeIDSuffix: saeIdSuffix,
@@ -104,14 +105,20 @@ struct ExportCommand: ParsableCommand {
         print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(batches)\(unembedding == nil ? "" : ", with logit effects"))")
     }
 
-    private func tokenizerPath(_ index: FeatureIndex) -> String? {
+    /// --tokenizer, or the one the cache's metadata names beside the cache the index recorded.
+    /// Without one, a single warning naming the file looked for, when the exported exemplars hold
+    /// token ids at all (a cache without ids has nothing to show either way).
+    private func tokenizerPath(_ index: FeatureIndex, features: [Int]) -> String? {
         if let tokenizer { return tokenizer }
-        guard let name = index.provenance.cacheMetadata["tokenizer"] else { return nil }
-        var isDirectory: ObjCBool = false
-        let cache = index.provenance.cachePath
-        FileManager.default.fileExists(atPath: cache, isDirectory: &isDirectory)
-        let folder = isDirectory.boolValue ? cache : (cache as NSString).deletingLastPathComponent
-        let path = (folder as NSString).appendingPathComponent(name)
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        let found = TokenizerLocation.lookup(cachePath: index.provenance.cachePath, metadata: index.provenance.cacheMetadata)
+        if let problem = found.problem,
+           features.contains(where: { j in index.topExemplars(j).contains { $0.contextTokens.contains { $0 >= 0 } } }) {
+            warn(problem)
+        }
+        return found.path
+    }
+
+    private func warn(_ text: String) {
+        FileHandle.standardError.write(Data("saescope: warning: \(text)\n".utf8))
     }
 }

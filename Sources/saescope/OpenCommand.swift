@@ -64,7 +64,8 @@ struct OpenCommand: ParsableCommand {
         let wakePipe = screen.wakePipe
         let jobs = JobCenter(wake: { wakePipe.wake() })
         let controller = AppController(session: session, indexState: state, jobs: jobs, theme: themeLoad.theme, options: options)
-        if let vocabularyWarning { controller.setMessage(vocabularyWarning, isError: false) }
+        let notices = session.notices + (vocabularyWarning.map { [$0] } ?? [])
+        if !notices.isEmpty { controller.setMessage(notices.joined(separator: "; "), isError: false) }
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }

@@ -8,14 +8,19 @@ struct ProbeCommand: ParsableCommand {
         abstract: "Train linear probes on labelled statement datasets and print the train x test generalization matrix.",
         discussion: """
         Each --data names a statements CSV (or its activations file; the other is the file with the same stem).
-        Every dataset is centred on its own mean. A test set inside the training set is scored on its
-        held-out 20% (seeded split); the oracle row trains on each test set's own 80%.
+        Every dataset is centred on its own mean. As in the Geometry of Truth code, a probe tested on a
+        dataset outside its training set is trained on all rows of the training set; a test set inside
+        the training set is scored on its held-out 20% by a probe trained on the seeded 80% of every
+        component; the oracle row trains on each test set's own 80%. Directions (--json) and the
+        feature alignment (--sae) are those of the probe trained on all rows.
         Methods: dim (difference in means), dim-iid (with the pooled within-class covariance),
         lda (the iid direction with a bias), lr (no bias, AdamW as in Geometry of Truth),
         lr-l2 (L2-regularised, with a bias: scikit-learn's default LogisticRegression(C=1), solved to its optimum).
         With --sae: for each probe trained on a training set (every method), the --align features of the
         dictionary whose decoder rows W_dec[f] have the highest and the lowest cosine with the probe
-        direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]). --json then adds,
+        direction (--align-encoder: also ranked by the encoder columns W_enc[:, f]), with the chance level:
+        the expected best cosine of F random directions in D dimensions. With --index (an index of the
+        dictionary), dead features (density 0 in it) are left out, and F counts the features ranked. --json then adds "alignment_chance" and,
         per method, "alignment": one entry per training set with "decoder" (and "encoder") lists of
         {"feature", "cosine"} under "positive" and "negative"; every --json output has the probes'
         "directions" and "biases", one per training set.
@@ -30,10 +35,11 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "A dictionary (as for eval --sae): list the features each probe direction aligns with.") var sae: String?
     @Option(help: "With --sae: features to list per sign (default 10).") var align: Int?
     @Flag(name: .customLong("align-encoder"), help: "With --sae: also rank features by their encoder columns.") var alignEncoder = false
+    @Option(help: "With --sae: an index of the dictionary (saescope index); its dead features (density 0) are left out of the alignment.") var index: String?
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data") }
-        if sae == nil, align != nil || alignEncoder { throw ValidationError("--align and --align-encoder need --sae") }
+        if sae == nil, align != nil || alignEncoder || index != nil { throw ValidationError("--align, --align-encoder and --index need --sae") }
         if let align, align < 1 { throw ValidationError("--align must be at least 1") }
         guard method == "all" || ProbeMethod(rawValue: method) != nil else {
             throw ValidationError("--method must be one of \(ProbeMethod.allCases.map(\.rawValue).joined(separator: ", ")), all")
@@ -45,12 +51,20 @@ struct ProbeCommand: ParsableCommand {
         let trainSpecs = train.map { $0.split(separator: ",").map(String.init) } ?? datasets.map(\.name)
         let methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
         var aligner: FeatureAlignment?
+        var dead: Set<Int> = []
         if let sae {
             let dictionary = try DictionaryLoader.load(path: sae)
             if let first = datasets.first, first.dimension != dictionary.inputDimension {
                 throw SaescopeError("the dictionary has D=\(dictionary.inputDimension) but the probe dataset \(first.name) has D=\(first.dimension)", file: sae)
             }
             aligner = FeatureAlignment(sae: dictionary)
+            if let index {
+                let featureIndex = try IndexFile.read(path: index)
+                guard featureIndex.featureCount == dictionary.featureCount else {
+                    throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(dictionary.featureCount)", file: index)
+                }
+                dead = Set((0..<featureIndex.featureCount).filter { featureIndex.isDead($0) })
+            }
         }
         let count = align ?? 10
         let sides: [FeatureAlignment.Side] = alignEncoder ? [.decoder, .encoder] : [.decoder]
@@ -61,7 +75,7 @@ struct ProbeCommand: ParsableCommand {
         let alignments: [[[FeatureAlignmentResult]]] = try matrices.map { matrix in
             try matrix.probes.map { probe in
                 guard let aligner else { return [] }
-                return try sides.map { try aligner.top(count, for: probe.direction, side: $0) }
+                return try sides.map { try aligner.top(count, for: probe.direction, side: $0, excluding: dead) }
             }
         }
         if json {
@@ -75,7 +89,10 @@ struct ProbeCommand: ParsableCommand {
                         "oracle_accuracy": matrix.oracleAccuracy.map(jsonSafe), "oracle_auroc": matrix.oracleAUROC.map(jsonSafe),
                         "directions": matrix.probes.map { $0.direction.map(jsonSafe) }, "biases": matrix.probes.map { jsonSafe($0.bias) },
                     ]
-                    if aligner != nil {
+                    if let aligner {
+                        let sae = aligner.sae
+                        entry["alignment_chance"] = ChanceLevel.expectedMaxCosine(dimension: sae.inputDimension, count: sae.featureCount - dead.count)
+                        entry["alignment_dead_left_out"] = dead.count
                         entry["alignment"] = aligned.map { results in
                             Dictionary(uniqueKeysWithValues: results.map {
                                 ($0.side.rawValue, ["positive": features($0.mostPositive), "negative": features($0.mostNegative)])
@@ -100,19 +117,21 @@ struct ProbeCommand: ParsableCommand {
             print(pad("oracle") + zip(matrix.oracleAccuracy, matrix.oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
             print("")
         }
-        if aligner != nil {
+        if let aligner {
+            let chance = ChanceLevel.caption(dimension: aligner.sae.inputDimension, count: aligner.sae.featureCount - dead.count)
+            if index != nil { print("\(dead.count) dead features (density 0 in the index) left out of the alignment\n") }
             for (matrix, aligned) in zip(matrices, alignments) {
                 for (name, results) in zip(matrix.trainSets, aligned) {
-                    for result in results { printAlignment(result, method: matrix.method, trainSet: name) }
+                    for result in results { printAlignment(result, method: matrix.method, trainSet: name, chance: chance) }
                 }
             }
         }
     }
 
-    private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String) {
+    private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String, chance: String) {
         let vectors = result.side == .decoder ? "decoder rows" : "encoder columns"
         print("\(method.rawValue) trained on \(trainSet): features by cosine of their \(vectors) with the probe direction")
-        print("rank   most positive         most negative")
+        print("rank   most positive         most negative        (\(chance): the best cosine of random directions)")
         for rank in 0..<max(result.mostPositive.count, result.mostNegative.count) {
             func cell(_ list: [AlignedFeature]) -> String {
                 guard rank < list.count else { return "".padding(toLength: 22, withPad: " ", startingAt: 0) }

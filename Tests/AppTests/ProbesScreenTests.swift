@@ -132,10 +132,10 @@ final class ProbesScreenTests: XCTestCase {
         app.press(.down, .right, .char("l"), .char("l"))
         XCTAssertEqual(app.model.probes.row, 1)
         XCTAssertEqual(app.model.probes.column, 2, "columns stop at the last test set")
-        XCTAssertTrue(text(app).contains("towns → neg_towns: accuracy"), text(app))
+        XCTAssertTrue(text(app).contains("towns → neg_towns (trained on all rows): accuracy"), text(app))
         app.press(.char("G"))
         XCTAssertEqual(app.model.probes.row, 3, "the oracle row is not a probe to select")
-        XCTAssertTrue(text(app).contains("towns+neg_towns → neg_towns (held-out 20%)"), text(app))
+        XCTAssertTrue(text(app).contains("towns+neg_towns → neg_towns (80% trained, 20% held out)"), text(app))
         ProbesFixture.settle(app)
 
         // The list matches FeatureAlignment on the selected probe's direction.

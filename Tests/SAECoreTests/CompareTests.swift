@@ -294,11 +294,13 @@ final class CompareTests: XCTestCase {
         let a = try load("dictionaries/dl_autoencoder"), b = try load("compare/wide_f80")
         var options = CompareOptions()
         options.top = 3
-        let comparison = try DictionaryComparison.compute(a, pathA: "A path \"quoted\"", b, pathB: "b", options: options)
+        let comparison = try DictionaryComparison.compute(a, pathA: "/no/such/A path \"quoted\"", b, pathB: "b", options: options)
         let object = try JSONSerialization.jsonObject(with: Data(ComparisonJSON.full(comparison).utf8)) as! [String: Any]
         XCTAssertEqual(object["version"] as? Int, 1)
         let identityA = object["a"] as! [String: Any]
-        XCTAssertEqual(identityA["path"] as? String, "A path \"quoted\"")
+        XCTAssertEqual(identityA["path"] as? String, "/no/such/A path \"quoted\"")
+        let pathB = (object["b"] as! [String: Any])["path"] as! String
+        XCTAssertTrue(pathB.hasPrefix("/") && pathB.hasSuffix("/b"), "recorded absolute: \(pathB)")
         XCTAssertEqual(identityA["library"] as? String, "dictionary_learning")
         XCTAssertEqual(identityA["feature_count"] as? Int, 48)
         XCTAssertEqual((object["b"] as! [String: Any])["feature_count"] as? Int, 80)

@@ -21,11 +21,13 @@ enum SaescopeBinary {
         .deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("SAECoreTests/Fixtures")
 
-    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
+    /// `directory`: the working directory to run in (default: the test's).
+    static func run(_ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

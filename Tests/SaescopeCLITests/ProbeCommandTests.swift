@@ -1,3 +1,4 @@
+import SAECore
 import XCTest
 
 /// `saescope probe` as a user runs it: the lr-l2 method in the matrix and JSON, and --sae feature
@@ -68,6 +69,70 @@ final class ProbeCommandTests: XCTestCase {
         """)
     }
 
+    /// The Geometry of Truth convention: a probe tested outside its training set is trained on all
+    /// of it. Every off-diagonal `dim` cell (accuracy and AUROC: both are count ratios) must equal
+    /// an independent numpy computation exactly, on the sample's four datasets (with a union row)
+    /// and on the test fixtures; diagonal cells stay on the held-out 20%.
+    func testOffDiagonalDimCellsEqualNumpyTrainedOnAllRows() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/probes").path
+        let sample = ["cities", "neg_cities", "larger_than", "neg_larger_than"].map { "\(repository)/\($0).csv" }
+        let cases: [(files: [String], train: String)] = [
+            (sample, "cities,neg_cities,larger_than,neg_larger_than,cities+neg_cities"),
+            ([cities, negCities], "cities,neg_cities"),
+        ]
+        for (files, train) in cases {
+            let result = try SaescopeBinary.run(["probe", "--method", "dim", "--json", "--train", train] + files.flatMap { ["--data", $0] })
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-\(UUID().uuidString).json")
+            try result.stdout.write(to: out, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: out) }
+            try python("""
+            import csv, json, struct
+            from fractions import Fraction
+            import numpy as np
+            def acts(path):
+                raw = open(path, 'rb').read()
+                n = struct.unpack('<Q', raw[:8])[0]
+                header = json.loads(raw[8:8 + n])
+                begin, end = header['acts']['data_offsets']
+                dtype = {'F32': '<f4', 'F16': '<f2', 'BF16': None}[header['acts']['dtype']]
+                return np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(header['acts']['shape']).astype(np.float64)
+            def labels(path):
+                rows = list(csv.DictReader(open(path, newline='', encoding='utf-8')))
+                return np.array([r['label'].strip().lower() in ('1', 'true', 'yes') for r in rows])
+            files = \(files)
+            data = {}
+            for f in files:
+                name = f.rsplit('/', 1)[1][:-4]
+                x = acts(f[:-4] + '.safetensors')
+                data[name] = (x - x.mean(axis=0), labels(f))
+            result = json.load(open('\(out.path)'))['methods']['dim']
+            checked = 0
+            for r, spec in enumerate(result['train_sets']):
+                parts = spec.split('+')
+                x = np.vstack([data[p][0] for p in parts])
+                y = np.concatenate([data[p][1] for p in parts])
+                theta = x[y].mean(axis=0) - x[~y].mean(axis=0)
+                for c, test in enumerate(result['test_sets']):
+                    if test in parts:
+                        continue
+                    xt, yt = data[test]
+                    s = xt @ theta
+                    accuracy = float(Fraction(int(((s > 0) == yt).sum()), len(yt)))
+                    pos, neg = s[yt], s[~yt]
+                    wins = (pos[:, None] > neg[None, :]).sum() * 2 + (pos[:, None] == neg[None, :]).sum()
+                    auroc = float(Fraction(int(wins), 2 * len(pos) * len(neg)))
+                    assert result['accuracy'][r][c] == accuracy, (spec, test, result['accuracy'][r][c], accuracy)
+                    assert result['auroc'][r][c] == auroc, (spec, test, result['auroc'][r][c], auroc)
+                    checked += 1
+            assert checked == len(result['train_sets']) * len(result['test_sets']) - sum(len(s.split('+')) for s in result['train_sets']), checked
+            print(checked, 'off-diagonal cells equal')
+            print('ok')
+            """)
+        }
+    }
+
     func testAlignmentTextAndErrors() throws {
         let text = try SaescopeBinary.run(["probe", "--data", cities, "--method", "dim", "--sae", alignmentSAE, "--align", "3"])
         XCTAssertEqual(text.status, 0, text.stderr)
@@ -84,6 +149,41 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertEqual(mismatch.stderr, "saescope: \(wrongWidth): the dictionary has D=16 but the probe dataset cities has D=12\n")
         let usage = try SaescopeBinary.run(["probe", "--data", cities, "--align", "3"])
         XCTAssertNotEqual(usage.status, 0)
-        XCTAssertTrue(usage.stderr.contains("--align and --align-encoder need --sae"), usage.stderr)
+        XCTAssertTrue(usage.stderr.contains("--align, --align-encoder and --index need --sae"), usage.stderr)
+    }
+
+    /// Issue #14 item 6 on the sample: with --index, dead features leave the alignment (without it
+    /// they rank among the top), the rest keep their order, and the chance level counts the
+    /// features ranked.
+    func testIndexLeavesDeadFeaturesOutOfTheAlignment() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sae = repository.appendingPathComponent("samples/dictionaries/dictionary_learning/trainer_0").path
+        let acts = repository.appendingPathComponent("samples/activations/minilm_l3_pride_and_prejudice.safetensors").path
+        let data = repository.appendingPathComponent("samples/probes/cities.csv").path
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-dead-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let indexPath = scratch.appendingPathComponent("i.safetensors").path
+        let built = try SaescopeBinary.run(["index", "--sae", sae, "--acts", acts, "--out", indexPath, "--max-tokens", "3000", "--top-k", "2"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let index = try IndexFile.read(path: indexPath)
+        let dead = Set((0..<index.featureCount).filter { index.isDead($0) })
+        XCTAssertFalse(dead.isEmpty)
+
+        func alignment(_ extra: [String]) throws -> (positive: [Int], negative: [Int], chance: Double) {
+            let run = try SaescopeBinary.run(["probe", "--data", data, "--method", "dim", "--sae", sae, "--align", "20", "--json"] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let entry = ((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any])["methods"] as! [String: Any])["dim"] as! [String: Any]
+            let decoder = (entry["alignment"] as! [[String: Any]])[0]["decoder"] as! [String: [[String: Any]]]
+            return (decoder["positive"]!.map { $0["feature"] as! Int }, decoder["negative"]!.map { $0["feature"] as! Int },
+                    entry["alignment_chance"] as! Double)
+        }
+        let all = try alignment([]), alive = try alignment(["--index", indexPath])
+        XCTAssertFalse(Set(all.positive + all.negative).isDisjoint(with: dead), "dead features rank among the top 20 without --index")
+        XCTAssertTrue(Set(alive.positive + alive.negative).isDisjoint(with: dead))
+        XCTAssertEqual(alive.positive.filter { all.positive.contains($0) }, all.positive.filter { !dead.contains($0) })
+        XCTAssertEqual(alive.negative.filter { all.negative.contains($0) }, all.negative.filter { !dead.contains($0) })
+        XCTAssertEqual(all.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048), accuracy: 1e-12)
+        XCTAssertEqual(alive.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048 - dead.count), accuracy: 1e-12)
     }
 }

@@ -22,9 +22,11 @@ public enum CompareOrder: String, CaseIterable, Sendable {
     }
 
     /// A's features in this order, from their best-match cosines in B. Ties go to the lower id;
-    /// unmatched features are listed worst first, since the worst are the ones to look at.
-    public func rows(_ aToB: FeatureMatches) -> [Int] {
-        let ids = Array(0..<aToB.featureCount)
+    /// unmatched features are listed worst first, since the worst are the ones to look at. The
+    /// rankings (every order but by id) leave out `excluding` (dead features, which would
+    /// otherwise fill the worst first list).
+    public func rows(_ aToB: FeatureMatches, excluding: (Int) -> Bool = { _ in false }) -> [Int] {
+        let ids = self == .id ? Array(0..<aToB.featureCount) : (0..<aToB.featureCount).filter { !excluding($0) }
         let best = aToB.bestCosines
         switch self {
         case .id:

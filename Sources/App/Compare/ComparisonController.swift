@@ -107,7 +107,8 @@ extension AppController {
         guard var view = model.comparison?.view else { return }
         let keep = view.selectedA
         view.order = order
-        view.rows = model.comparison?.result.map { order.rows($0.matching.aToB) } ?? []
+        let index = model.includeDeadInRankings ? nil : model.index
+        view.rows = model.comparison?.result.map { order.rows($0.matching.aToB) { index?.isDead($0) ?? false } } ?? []
         if let keep, let position = view.rows.firstIndex(of: keep) {
             view.list.selected = position
         } else {

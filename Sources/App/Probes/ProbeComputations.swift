@@ -69,12 +69,12 @@ enum ProbeComputations {
 
     /// The features whose decoder rows are most (and least) aligned with `direction`; builds the
     /// aligner (the dictionary's decoder row norms) when none is given yet.
-    static func align(direction: [Double], sae: SparseAutoencoder, aligner: FeatureAlignment?,
+    static func align(direction: [Double], sae: SparseAutoencoder, aligner: FeatureAlignment?, excluding: Set<Int> = [],
                       context: JobCenter.Context) throws -> AlignmentOutcome {
         context.progress(nil, aligner == nil ? "decoder norms" : "cosines")
         let aligner = aligner ?? FeatureAlignment(sae: sae)
         if context.isCancelled { throw SaescopeError("cancelled") }
-        return AlignmentOutcome(aligner: aligner, result: try aligner.top(ProbesState.alignedCount, for: direction))
+        return AlignmentOutcome(aligner: aligner, result: try aligner.top(ProbesState.alignedCount, for: direction, excluding: excluding))
     }
 }
 

@@ -166,9 +166,9 @@ extension AppController {
         guard let matrix = p.matrices[matrixKey], p.row < matrix.probes.count, session.sae.inputDimension == first.dimension,
               p.alignments[alignmentKey] == nil, p.alignmentJob?.key != alignmentKey else { return }
         let direction = matrix.probes[p.row].direction
-        let sae = session.sae, aligner = p.aligner
+        let sae = session.sae, aligner = p.aligner, dead = deadFeatures()
         let id = startJob(kind: "probe-align", title: "features aligned with the \(matrixKey.method.rawValue) probe trained on \(matrix.trainSets[p.row])", work: { context in
-            try ProbeComputations.align(direction: direction, sae: sae, aligner: aligner, context: context)
+            try ProbeComputations.align(direction: direction, sae: sae, aligner: aligner, excluding: dead, context: context)
         }, done: { [weak self] value in
             guard let self, let outcome = value as? AlignmentOutcome else { return }
             model.probes.aligner = outcome.aligner

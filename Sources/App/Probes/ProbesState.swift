@@ -24,6 +24,8 @@ public struct ProbeMatrixKey: Hashable, Sendable {
 public struct ProbeAlignmentKey: Hashable, Sendable {
     public var matrix: ProbeMatrixKey
     public var row: Int
+    /// Whether dead features are ranked too (key D).
+    public var includeDead = false
 }
 
 /// A PCA basis and every dataset's coordinates on its components, so changing the components,
@@ -143,7 +145,9 @@ public struct ProbesState {
 
     public var matrix: GeneralizationMatrix? { matrices[matrixKey] }
 
-    public var alignmentKey: ProbeAlignmentKey { ProbeAlignmentKey(matrix: matrixKey, row: row) }
+    public var alignmentKey: ProbeAlignmentKey { ProbeAlignmentKey(matrix: matrixKey, row: row, includeDead: includeDead) }
+    /// The browser's `includeDeadInRankings`, copied here for the alignment key.
+    public var includeDead = false
 
     /// The selected probe's aligned features: the most positive cosines, then the most negative
     /// (each list keeps its own sign only, which matters when F is small).

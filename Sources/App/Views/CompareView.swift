@@ -97,6 +97,14 @@ extension AppController {
             let of = "  of " + NumberFormat.count(total)
             lines.append((row + (Text.width(row + of) <= inner.width ? of : ""), .fg(.text)))
         }
+        // The chance level of each figure: A against a random dictionary of B's shape.
+        if let baseline = result.baseline, inner.height >= 6 {
+            let summary = baseline.summaryAToRandom
+            let row = "rnd " + summary.thresholdCounts.map { cell(String($0.count)) }.joined()
+                + cell(NumberFormat.fixed(summary.meanBestCosine, decimals: 3))
+            let chance = "  " + ChanceLevel.caption(dimension: result.a.inputDimension, count: result.b.featureCount)
+            lines.append((row + (Text.width(row + chance) <= inner.width ? chance : ""), .fg(.dimText)))
+        }
         let assignment = result.assignment
         let pairs = "1:1 \(assignment.method.rawValue) \(NumberFormat.count(assignment.pairs.count)) pairs, mean cos "
             + NumberFormat.fixed(assignment.meanCosine, decimals: 3)

@@ -47,6 +47,11 @@ extension AppController {
             layout.neighbourRows.append(y)
             y += 1
         }
+        // What the best of this many random directions would reach: a neighbour below it is noise.
+        if y < inner.maxY {
+            _ = buffer.put(ChanceLevel.caption(dimension: session.sae.inputDimension, count: max(1, rankedFeatureCount() - 1)),
+                           at: Point(x: inner.x, y: y), style: .fg(.dimText), clip: inner)
+        }
         // Logit effects (with --unembed) between the statistics and the histogram, when they fit.
         var histogramRect = belowStats
         if let lines = logitLines(for: j, width: right.width - 2), histogramRect.height >= lines.count + 3 {

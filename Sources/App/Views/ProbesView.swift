@@ -131,12 +131,12 @@ extension AppController {
         let height = min(inner.height - 1, matrix.trainSets.count + 1 + 2)
         heatmap.draw(into: &buffer, rect: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(0, height)))
 
-        // The selected cell in words: which rows it was scored on, and both figures.
+        // The selected cell in words: which rows it was trained and scored on, and both figures.
         let detailRow = Rect(x: inner.x, y: inner.y + max(0, height), width: inner.width, height: 1)
         guard detailRow.y < inner.maxY, row >= 0, column >= 0 else { return }
         let train = matrix.trainSets[row], test = matrix.testSets[column]
         let heldOut = train.split(separator: "+").contains { String($0) == test }
-        let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (held-out 20%)" : ""): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
+        let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (80% trained, 20% held out)" : " (trained on all rows)"): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
             + " · AUROC \(NumberFormat.fixed(matrix.auroc[row][column], decimals: 3))"
         _ = buffer.put(Text.truncate(text, columns: detailRow.width, ellipsis: buffer.glyphs.ellipsis),
                        at: Point(x: detailRow.x, y: detailRow.y), style: .fg(.text), clip: detailRow)
@@ -144,7 +144,14 @@ extension AppController {
 
     private func drawAlignedFeatures(_ p: ProbesState, datasets: [ProbeDataset], into buffer: inout Buffer, rect: Rect) {
         let trainSet = p.matrix.map { " trained on " + $0.trainSets[min(p.row, $0.trainSets.count - 1)] } ?? ""
-        let inner = Panel(title: "Features aligned with the \(p.method.rawValue) probe\(trainSet)", info: "decoder cosine",
+        // The chance level: the best cosine of this many random directions with the probe's; in
+        // full where the title keeps its room, else the figure alone.
+        let ranked = rankedFeatureCount(), width = session.sae.inputDimension
+        let title = "Features aligned with the \(p.method.rawValue) probe\(trainSet)"
+        let chance = ChanceLevel.caption(dimension: width, count: ranked)
+        let info = Text.width(title) + Text.width(chance) + 10 <= rect.width ? chance
+            : String(format: "chance %.2f", ChanceLevel.expectedMaxCosine(dimension: width, count: ranked))
+        let inner = Panel(title: title, info: info,
                           focused: p.pane == .features).draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
         let d = datasets[0].dimension

@@ -176,13 +176,8 @@ public final class ActivationCache: @unchecked Sendable {
         return (id >= 0 && id <= Int64(Int32.max)) ? Int32(id) : -1
     }
 
-    /// Identity of the cache's files (path, size, modification time), for stale-index checks.
+    /// Identity of the cache's files (canonical path, size, modification time), for stale-index checks.
     public func fingerprint() -> String {
-        shards.map { shard in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: shard.path)
-            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            return "\(shard.path):\(size):\(Int(modified))"
-        }.joined(separator: ";")
+        shards.map { FileFingerprint.of($0.path) }.joined(separator: ";")
     }
 }

@@ -13,6 +13,8 @@ public enum CompareBenchmark {
         /// Normalisation + blocked product + both directions' top lists.
         public var matchingSeconds: Double
         public var assignmentSeconds: Double
+        /// The random baseline: A matched and assigned again against a random dictionary of B's shape.
+        public var baselineSeconds: Double
         public var assignment: FeatureAssignment
         public var meanBestCosineAToB: Double
         public var peakHeapBytes: Int
@@ -21,7 +23,7 @@ public enum CompareBenchmark {
         public var sgemmCPUSeconds: Double
         public var compareCPUSeconds: Double
         public var flops: Double { 2 * Double(featureCountA) * Double(featureCountB) * Double(dimension) }
-        public var totalSeconds: Double { matchingSeconds + assignmentSeconds }
+        public var totalSeconds: Double { matchingSeconds + assignmentSeconds + baselineSeconds }
     }
 
     public static func run(d: Int, featureCountA: Int, featureCountB: Int, options: CompareOptions = CompareOptions(),
@@ -47,6 +49,7 @@ public enum CompareBenchmark {
         peak = max(peak, sampler.stop())
         return Result(featureCountA: featureCountA, featureCountB: featureCountB, dimension: d, sgemmSeconds: sgemmSeconds,
                       matchingSeconds: comparison.matchingSeconds, assignmentSeconds: comparison.assignmentSeconds,
+                      baselineSeconds: comparison.baseline?.seconds ?? 0,
                       assignment: comparison.assignment, meanBestCosineAToB: comparison.summaryAToB.meanBestCosine, peakHeapBytes: peak,
                       sgemmCPUSeconds: sgemmCPU, compareCPUSeconds: compareCPU)
     }

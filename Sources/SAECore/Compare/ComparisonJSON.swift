@@ -17,10 +17,13 @@ import Foundation
 ///                                              //   full only: best [F], best_cosine [F], matches [F][top], cosines [F][top]
 ///   "assignment": {method, description, rounds, pairs, mean_cosine, unmatched_a, unmatched_b,
 ///                  full only: a [P], b [P], cosine [P], agreement [P] (with indexes)},
+///   "random_baseline": {definition, seed, feature_count,   // A against a seeded random dictionary of B's shape
+///                       a_to_random, random_to_a (direction summaries), assignment {method, pairs, mean_cosine},
+///                       chance_a_to_b, chance_b_to_a},     // expected best cosine of F random directions (ChanceLevel)
 ///   "metrics": {acts, a {...eval keys}, b {...}}           // only with --acts
 ///   "activation_agreement": {cache, top_k_a, top_k_b, mean, evaluated_pairs,
 ///                            above_threshold [{threshold, mean, pairs}]}  // only with indexes
-///   "timing": {matching_seconds, assignment_seconds},
+///   "timing": {matching_seconds, assignment_seconds, baseline_seconds (with the baseline)},
 ///   "warnings": [...]
 /// }
 /// ```
@@ -47,6 +50,24 @@ public enum ComparisonJSON {
             w.key("a_to_b"); direction(&w, c.summaryAToB, c.matching.aToB, top: c.options.top, full: full)
             w.key("b_to_a"); direction(&w, c.summaryBToA, c.matching.bToA, top: c.options.top, full: full)
             w.key("assignment"); assignment(&w, c.assignment, agreement: c.agreement, full: full)
+            if let baseline = c.baseline {
+                w.key("random_baseline")
+                w.object { w in
+                    w.key("definition"); w.string("A matched against a random dictionary of B's shape: each row a seeded standard-normal vector normalised to unit length; same statistics and assignment rule")
+                    w.key("seed"); w.int(Int(truncatingIfNeeded: baseline.seed))
+                    w.key("feature_count"); w.int(baseline.featureCount)
+                    w.key("a_to_random"); summary(&w, baseline.summaryAToRandom)
+                    w.key("random_to_a"); summary(&w, baseline.summaryRandomToA)
+                    w.key("assignment")
+                    w.object { w in
+                        w.key("method"); w.string(baseline.assignmentMethod.rawValue)
+                        w.key("pairs"); w.int(baseline.assignmentPairs)
+                        w.key("mean_cosine"); w.double(baseline.assignmentMeanCosine)
+                    }
+                    w.key("chance_a_to_b"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.inputDimension, count: c.b.featureCount))
+                    w.key("chance_b_to_a"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.inputDimension, count: c.a.featureCount))
+                }
+            }
             if let ma = c.metricsA, let mb = c.metricsB {
                 w.key("metrics")
                 w.object { w in
@@ -78,6 +99,7 @@ public enum ComparisonJSON {
             w.object { w in
                 w.key("matching_seconds"); w.double(c.matchingSeconds)
                 w.key("assignment_seconds"); w.double(c.assignmentSeconds)
+                if let baseline = c.baseline { w.key("baseline_seconds"); w.double(baseline.seconds) }
             }
             w.key("warnings"); w.array(c.warnings) { w, text in w.string(text) }
         }
@@ -98,23 +120,31 @@ public enum ComparisonJSON {
         }
     }
 
+    private static func summary(_ w: inout JSONWriter, _ s: MatchSummary) {
+        w.object { w in summaryFields(&w, s) }
+    }
+
+    private static func summaryFields(_ w: inout JSONWriter, _ s: MatchSummary) {
+        w.key("mean_best_cosine"); w.double(s.meanBestCosine)
+        w.key("median_best_cosine"); w.double(s.medianBestCosine)
+        w.key("threshold_counts")
+        w.array(s.thresholdCounts) { w, entry in
+            w.object { w in
+                w.key("threshold"); w.float(entry.threshold)
+                w.key("count"); w.int(entry.count)
+            }
+        }
+        w.key("histogram")
+        w.object { w in
+            w.key("lower"); w.double(s.histogram.lower)
+            w.key("upper"); w.double(s.histogram.upper)
+            w.key("counts"); w.array(s.histogram.counts) { w, n in w.int(n) }
+        }
+    }
+
     private static func direction(_ w: inout JSONWriter, _ s: MatchSummary, _ m: FeatureMatches, top: Int, full: Bool) {
         w.object { w in
-            w.key("mean_best_cosine"); w.double(s.meanBestCosine)
-            w.key("median_best_cosine"); w.double(s.medianBestCosine)
-            w.key("threshold_counts")
-            w.array(s.thresholdCounts) { w, entry in
-                w.object { w in
-                    w.key("threshold"); w.float(entry.threshold)
-                    w.key("count"); w.int(entry.count)
-                }
-            }
-            w.key("histogram")
-            w.object { w in
-                w.key("lower"); w.double(s.histogram.lower)
-                w.key("upper"); w.double(s.histogram.upper)
-                w.key("counts"); w.array(s.histogram.counts) { w, n in w.int(n) }
-            }
+            summaryFields(&w, s)
             guard full else { return }
             let k = min(top, m.depth)
             w.key("best"); w.array(0..<m.featureCount) { w, j in w.int(m.bestFeature(j)) }

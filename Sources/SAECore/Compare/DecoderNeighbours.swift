@@ -24,8 +24,9 @@ public final class DecoderNeighbours: @unchecked Sendable {
         }
     }
 
-    /// The `count` features other than `feature` with the largest cosine, largest first (ties by id).
-    public func nearest(to feature: Int, count: Int) -> [Neighbour] {
+    /// The `count` features other than `feature` with the largest cosine, largest first (ties by
+    /// id), leaving out those `excluding` names (the browser's dead features).
+    public func nearest(to feature: Int, count: Int, excluding: (Int) -> Bool = { _ in false }) -> [Neighbour] {
         let d = sae.inputDimension, f = sae.featureCount
         guard feature >= 0, feature < f, count > 0 else { return [] }
         var dots = [Float](repeating: 0, count: f)
@@ -36,7 +37,7 @@ public final class DecoderNeighbours: @unchecked Sendable {
         let scale = inverseNorms[feature]
         var best: [Neighbour] = []
         best.reserveCapacity(count + 1)
-        for j in 0..<f where j != feature {
+        for j in 0..<f where j != feature && !excluding(j) {
             let cosine = dots[j] * inverseNorms[j] * scale
             if best.count == count, let last = best.last, cosine <= last.cosine { continue }
             let at = best.firstIndex { cosine > $0.cosine } ?? best.count

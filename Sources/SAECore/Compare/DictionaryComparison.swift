@@ -15,6 +15,10 @@ public struct CompareOptions: Sendable, Equatable {
     public var candidateDepth = 10
     public var rowBlock = DecoderMatcher.defaultRowBlock
     public var columnBlock = DecoderMatcher.defaultColumnBlock
+    /// Also match A against a seeded random dictionary of B's shape (`RandomBaseline`): the
+    /// chance level of every statistic, at the cost of a second matching.
+    public var randomBaseline = true
+    public var baselineSeed = RandomBaseline.defaultSeed
 
     public init() {}
 
@@ -32,7 +36,7 @@ public struct CompareOptions: Sendable, Equatable {
 
 /// Who a dictionary is, for reports and the JSON export.
 public struct DictionaryIdentity: Sendable, Equatable {
-    /// The path as the user gave it.
+    /// The path the user gave, canonical (absolute, symlinks resolved).
     public var path: String
     public var library: String
     public var kind: String
@@ -44,11 +48,11 @@ public struct DictionaryIdentity: Sendable, Equatable {
     public var fingerprint: String
 
     public init(path: String, sae: SparseAutoencoder) {
-        self.path = path
+        self.path = CanonicalPath.of(path)
         library = sae.provenance.library
         kind = sae.provenance.kind
-        weightsPath = sae.provenance.weightsPath
-        configPath = sae.provenance.configPath
+        weightsPath = CanonicalPath.of(sae.provenance.weightsPath)
+        configPath = sae.provenance.configPath.map { CanonicalPath.of($0) }
         inputDimension = sae.inputDimension
         featureCount = sae.featureCount
         fingerprint = FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath)
@@ -172,7 +176,7 @@ public struct ActivationAgreement: Sendable, Equatable {
             throw SaescopeError("the index has \(indexB.featureCount) features but dictionary B has \(assignment.featureCountB)", file: pathB)
         }
         let pa = indexA.provenance, pb = indexB.provenance
-        guard pa.cacheFingerprint == pb.cacheFingerprint else {
+        guard FileFingerprint.same(pa.cacheFingerprint, pb.cacheFingerprint) else {
             throw SaescopeError("the two indexes cover different activation caches (\(pa.cachePath) and \(pb.cachePath)), so their exemplars cannot be compared", file: pathB)
         }
         guard pa.firstRow == pb.firstRow, pa.endRow == pb.endRow else {
@@ -222,6 +226,8 @@ public struct DictionaryComparison: Sendable {
     public var metricsCachePath: String?
     /// Filled by `addAgreement` when both dictionaries have an index over the same cache.
     public var agreement: ActivationAgreement?
+    /// The same statistics for A against a random dictionary of B's shape (`options.randomBaseline`).
+    public var baseline: RandomBaseline?
     /// Things the user should know (e.g. an index that may be stale).
     public var warnings: [String] = []
 
@@ -232,8 +238,10 @@ public struct DictionaryComparison: Sendable {
         }
     }
 
-    /// Matches the decoders both ways and assigns features one to one.
-    /// Progress as (rows of A matched, rows of A); `isCancelled` is polled between blocks.
+    /// Matches the decoders both ways and assigns features one to one, then (with
+    /// `options.randomBaseline`) A against a random dictionary of B's shape.
+    /// Progress as (rows of A matched, rows of A), twice as many rows with the baseline;
+    /// `isCancelled` is polled between blocks.
     public static func compute(_ a: SparseAutoencoder, pathA: String, _ b: SparseAutoencoder, pathB: String,
                                options: CompareOptions = CompareOptions(),
                                progress: DecoderMatcher.Progress? = nil, isCancelled: () -> Bool = { false }) throws -> DictionaryComparison {
@@ -243,10 +251,12 @@ public struct DictionaryComparison: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let normalizedA = DecoderMatcher.normalizedRows(a.decoderWeights, count: fa, dimension: d)
         let normalizedB = DecoderMatcher.normalizedRows(b.decoderWeights, count: fb, dimension: d)
+        let passes = options.randomBaseline ? 2 : 1
         let matching = try DecoderMatcher.match(normalizedA: normalizedA, countA: fa, normalizedB: normalizedB, countB: fb, dimension: d,
                                                 depth: max(options.top, options.candidateDepth),
                                                 rowBlock: options.rowBlock, columnBlock: options.columnBlock,
-                                                progress: progress, isCancelled: isCancelled)
+                                                progress: progress.map { report in { done, total in report(done, passes * total) } },
+                                                isCancelled: isCancelled)
         let matched = DispatchTime.now().uptimeNanoseconds
         let assignment: FeatureAssignment
         if fa * fb <= options.exactAssignmentLimit {
@@ -257,6 +267,9 @@ public struct DictionaryComparison: Sendable {
                                           rowBlock: options.rowBlock, columnBlock: options.columnBlock, isCancelled: isCancelled)
         }
         let assigned = DispatchTime.now().uptimeNanoseconds
+        let baseline = try options.randomBaseline ? RandomBaseline.compute(
+            normalizedA: normalizedA, countA: fa, countB: fb, dimension: d, options: options, seed: options.baselineSeed,
+            progress: progress.map { report in { done, total in report(total + done, 2 * total) } }, isCancelled: isCancelled) : nil
         return DictionaryComparison(
             a: DictionaryIdentity(path: pathA, sae: a), b: DictionaryIdentity(path: pathB, sae: b), options: options,
             matching: matching,
@@ -265,7 +278,7 @@ public struct DictionaryComparison: Sendable {
             assignment: assignment,
             zeroRowsA: DecoderMatcher.zeroRowCount(normalizedA, count: fa, dimension: d),
             zeroRowsB: DecoderMatcher.zeroRowCount(normalizedB, count: fb, dimension: d),
-            matchingSeconds: Double(matched - started) / 1e9, assignmentSeconds: Double(assigned - matched) / 1e9)
+            matchingSeconds: Double(matched - started) / 1e9, assignmentSeconds: Double(assigned - matched) / 1e9, baseline: baseline)
     }
 
     /// The optimal assignment on the dense cosine matrix, oriented so the smaller side is the rows.
@@ -349,21 +362,8 @@ public struct DictionaryComparison: Sendable {
     public mutating func addAgreement(indexA: FeatureIndex, pathA: String, indexB: FeatureIndex, pathB: String) throws {
         agreement = try ActivationAgreement.compute(assignment: assignment, indexA: indexA, pathA: pathA, indexB: indexB, pathB: pathB,
                                                     thresholds: options.thresholds)
-        for (index, identity, path) in [(indexA, a, pathA), (indexB, b, pathB)] where !Self.sameFile(index.provenance.saeFingerprint, identity.fingerprint) {
+        for (index, identity, path) in [(indexA, a, pathA), (indexB, b, pathB)] where !FileFingerprint.same(index.provenance.saeFingerprint, identity.fingerprint) {
             warnings.append("\(path) was built from \(index.provenance.saePath), whose weights differ from \(identity.weightsPath) (or changed since): agreement may be stale")
         }
-    }
-
-    /// Two fingerprints ("path:size:mtime") of the same file, the paths compared after resolving.
-    static func sameFile(_ x: String, _ y: String) -> Bool {
-        func parts(_ s: String) -> (String, String)? {
-            let pieces = s.split(separator: ":", omittingEmptySubsequences: false)
-            guard pieces.count >= 3 else { return nil }
-            let path = pieces.dropLast(2).joined(separator: ":")
-            let resolved = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
-            return (resolved, pieces.suffix(2).joined(separator: ":"))
-        }
-        guard let p = parts(x), let q = parts(y) else { return x == y }
-        return p == q
     }
 }

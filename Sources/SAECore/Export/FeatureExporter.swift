@@ -28,7 +28,7 @@ public enum FeatureExporter {
                     unembedding: Unembedding? = nil, neuronpedia: NeuronpediaSource? = nil, batchSize: Int? = nil) {
             self.index = index
             self.sae = sae
-            self.saePath = saePath
+            self.saePath = CanonicalPath.of(saePath)
             self.tokenizer = tokenizer
             self.includeDecoder = includeDecoder
             self.unembedding = unembedding

@@ -13,6 +13,13 @@ public struct IndexProvenance: Sendable, Equatable, Codable {
     public var shardCount: Int
     /// The cache's metadata (model, hook, layer, tokenizer, ...).
     public var cacheMetadata: [String: String]
+    /// Set when the file recorded relative paths (saescope before canonical paths) and they were
+    /// resolved on reading: what was resolved against what, for the user. Not stored.
+    public var resolutionNote: String?
+
+    private enum CodingKeys: String, CodingKey {
+        case saePath, saeFingerprint, cachePath, cacheFingerprint, firstRow, endRow, shards, shardCount, cacheMetadata
+    }
 
     public init(saePath: String, saeFingerprint: String, cachePath: String, cacheFingerprint: String,
                 firstRow: Int, endRow: Int, shards: [Int], shardCount: Int, cacheMetadata: [String: String]) {

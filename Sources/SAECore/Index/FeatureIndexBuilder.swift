@@ -96,8 +96,8 @@ public enum FeatureIndexBuilder {
         var tables = accumulator.makeTables()
         fillContextTokens(&tables, cache: cache)
         let provenance = IndexProvenance(
-            saePath: saePath, saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
-            cachePath: cache.path, cacheFingerprint: cache.fingerprint(),
+            saePath: CanonicalPath.ofExisting(saePath), saeFingerprint: fileFingerprint(sae.provenance.weightsPath),
+            cachePath: CanonicalPath.ofExisting(cache.path), cacheFingerprint: cache.fingerprint(),
             firstRow: rows.lowerBound, endRow: rows.upperBound,
             shards: [options.shardIndex], shardCount: options.shardCount, cacheMetadata: cache.metadata)
         return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d)
@@ -121,11 +121,6 @@ public enum FeatureIndexBuilder {
         return start..<end
     }
 
-    /// Path, size and modification time of a file: enough to notice that it changed.
-    public static func fileFingerprint(_ path: String) -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return "\(path):\(size):\(Int(modified))"
-    }
+    /// Canonical path, size and modification time of a file: enough to notice that it changed.
+    public static func fileFingerprint(_ path: String) -> String { FileFingerprint.of(path) }
 }

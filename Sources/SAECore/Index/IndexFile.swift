@@ -92,7 +92,7 @@ public enum IndexFile {
             let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
             try IndexValidation.check(tables: t, scalars: scalars, alive: alive, moments: moments, provenance: provenance)
             let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
-            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance, inputDimension: d)
+            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance.resolvingRelativePaths(indexPath: path), inputDimension: d)
         }
     }
 

@@ -33,14 +33,32 @@ public enum IndexLocation {
 
 
 /// The `tokenizer.json` that goes with an activation cache: the file its metadata names
-/// (key `tokenizer`), beside the cache file or inside the cache directory.
+/// (key `tokenizer`), beside the cache file or inside the cache directory. Looked up from the
+/// cache's real location (canonical path), never from the working directory.
 public enum TokenizerLocation {
-    public static func beside(cachePath: String, metadata: [String: String]) -> String? {
-        guard let name = metadata["tokenizer"] else { return nil }
+    public struct Lookup: Sendable, Equatable {
+        /// The tokenizer found, canonical; nil when there is none.
+        public var path: String?
+        /// Without a tokenizer: why, naming the file looked for, for one warning.
+        public var problem: String?
+    }
+
+    public static func lookup(cachePath: String, metadata: [String: String]) -> Lookup {
+        let cache = CanonicalPath.of(cachePath)
+        guard let name = metadata["tokenizer"], !name.isEmpty else {
+            return Lookup(path: nil, problem: "the cache \(cache) names no tokenizer in its metadata, so tokens show as <id> (give --tokenizer)")
+        }
         var isDirectory: ObjCBool = false
-        FileManager.default.fileExists(atPath: cachePath, isDirectory: &isDirectory)
-        let folder = isDirectory.boolValue ? cachePath : (cachePath as NSString).deletingLastPathComponent
-        let path = (folder as NSString).appendingPathComponent(name)
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        _ = FileManager.default.fileExists(atPath: cache, isDirectory: &isDirectory)
+        let folder = isDirectory.boolValue ? cache : (cache as NSString).deletingLastPathComponent
+        let path = CanonicalPath.of(name, base: folder)
+        guard FileManager.default.fileExists(atPath: path) else {
+            return Lookup(path: nil, problem: "no tokenizer at \(path) (named by the cache \(cache)), so tokens show as <id> (give --tokenizer)")
+        }
+        return Lookup(path: path, problem: nil)
+    }
+
+    public static func beside(cachePath: String, metadata: [String: String]) -> String? {
+        lookup(cachePath: cachePath, metadata: metadata).path
     }
 }

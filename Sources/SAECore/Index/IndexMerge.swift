@@ -23,8 +23,8 @@ public enum IndexMerger {
         guard part.options.isCompatible(with: merged.options) else {
             throw SaescopeError("indexes were built with different settings (top-k, context, intervals, bins, min-act or seed)")
         }
-        guard part.provenance.saeFingerprint == merged.provenance.saeFingerprint,
-              part.provenance.cacheFingerprint == merged.provenance.cacheFingerprint,
+        guard FileFingerprint.same(part.provenance.saeFingerprint, merged.provenance.saeFingerprint),
+              FileFingerprint.same(part.provenance.cacheFingerprint, merged.provenance.cacheFingerprint),
               part.provenance.shardCount == merged.provenance.shardCount else {
             throw SaescopeError("indexes are of different dictionaries, caches or shard counts")
         }

@@ -4,7 +4,7 @@ extension IndexProvenance {
     /// index was built; otherwise what changed, in words.
     public func staleness(sae: SparseAutoencoder, cache: ActivationCache) -> String? {
         if let changed = dictionaryStaleness(sae: sae) { return changed }
-        if cache.fingerprint() != cacheFingerprint {
+        if !FileFingerprint.same(cache.fingerprint(), cacheFingerprint) {
             return "the activation cache \(cache.path) changed since the index was built"
         }
         return nil
@@ -12,7 +12,7 @@ extension IndexProvenance {
 
     /// The dictionary half of `staleness`, for commands that do not read the cache (export).
     public func dictionaryStaleness(sae: SparseAutoencoder) -> String? {
-        FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath) == saeFingerprint ? nil
+        FileFingerprint.same(FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath), saeFingerprint) ? nil
             : "the dictionary \(sae.provenance.weightsPath) changed since the index was built"
     }
 }

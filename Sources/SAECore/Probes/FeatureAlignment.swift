@@ -97,9 +97,11 @@ public struct FeatureAlignment: Sendable {
         return dots
     }
 
-    /// The `count` features with the highest and the `count` with the lowest cosine.
-    public func top(_ count: Int, for direction: [Double], side: Side = .decoder) throws -> FeatureAlignmentResult {
-        let cosines = try cosines(with: direction, side: side)
+    /// The `count` features with the highest and the `count` with the lowest cosine, leaving out
+    /// `excluding` (the browser leaves out dead features: they rank by their weights alone).
+    public func top(_ count: Int, for direction: [Double], side: Side = .decoder, excluding: Set<Int> = []) throws -> FeatureAlignmentResult {
+        var cosines = try cosines(with: direction, side: side)
+        for j in excluding where j >= 0 && j < cosines.count { cosines[j] = .nan }  // never selected
         var positive = ExtremeSelection(capacity: min(count, cosines.count), largest: true)
         var negative = ExtremeSelection(capacity: min(count, cosines.count), largest: false)
         cosines.withUnsafeBufferPointer {

@@ -1,7 +1,9 @@
 /// Train a probe on each training set (a dataset or a union `a+b`), test it on every dataset:
-/// rows = training sets, columns = test sets. A test set that is part of the training set is
-/// scored on its held-out 20%; others on all their rows. The oracle row trains on each test set's
-/// own 80% and scores its 20%. Every dataset is centred on its own mean.
+/// rows = training sets, columns = test sets, as the Geometry of Truth code does it. A test set
+/// outside the training set is scored on all its rows by a probe trained on all rows of the
+/// training set; a test set inside it needs held-out rows, so that cell's probe trains on the
+/// seeded 80% of every component and scores the test set's other 20%. The oracle row trains on
+/// each test set's own 80% and scores its 20%. Every dataset is centred on its own mean.
 public struct GeneralizationMatrix: Sendable {
     public let method: ProbeMethod
     public let label: String
@@ -11,11 +13,12 @@ public struct GeneralizationMatrix: Sendable {
     public let auroc: [[Double]]
     public let oracleAccuracy: [Double]
     public let oracleAUROC: [Double]
-    /// The probe trained on each training set (row), for directions and feature alignment.
+    /// The probe trained on all rows of each training set (row): the off-diagonal cells' probe,
+    /// whose direction `probe --json` prints and the feature alignment ranks against.
     public let probes: [LinearProbe]
 
-    /// `progress(done, total)` is called after each probe is trained (one per training set, then
-    /// one per oracle cell); throwing from it stops the computation (a cancelled background job).
+    /// `progress(done, total)` is called after each probe is trained (two per training set, on all
+    /// rows and on the 80% split, then one per oracle cell); throwing from it stops the computation (a cancelled background job).
     public static func compute(datasets: [ProbeDataset], trainSpecs: [String], method: ProbeMethod,
                                label: String = "label", seed: UInt64 = 0,
                                progress: ((_ done: Int, _ total: Int) throws -> Void)? = nil) throws -> GeneralizationMatrix {
@@ -28,17 +31,19 @@ public struct GeneralizationMatrix: Sendable {
         let splits = Dictionary(datasets.map { ($0.name, ProbeSplit.split(count: $0.count, seed: seed)) }, uniquingKeysWith: { first, _ in first })
 
         var trainedCount = 0
-        func probe(trainedOn names: [String]) throws -> LinearProbe {
+        /// `allRows`: every row of every component (the probe tested elsewhere); otherwise each
+        /// component's seeded 80% (the probe tested on a held-out 20%).
+        func probe(trainedOn names: [String], allRows: Bool) throws -> LinearProbe {
             var x = Matrix(zeros: 0, datasets[0].dimension)
             var y: [Bool] = []
             for name in names {
-                let rows = splits[name]!.train
+                let rows = allRows ? Array(0..<byName[name]!.count) : splits[name]!.train
                 x = x.stacked(on: centred[name]!.selecting(rows: rows))
                 y += rows.map { labels[name]![$0] }
             }
             let trained = try LinearProbe.train(method, x: x, y: y)
             trainedCount += 1
-            try progress?(trainedCount, trainSpecs.count + datasets.count)
+            try progress?(trainedCount, 2 * trainSpecs.count + datasets.count)
             return trained
         }
 
@@ -57,15 +62,18 @@ public struct GeneralizationMatrix: Sendable {
             for component in components where byName[component] == nil {
                 throw SaescopeError("training set '\(component)' is not among the datasets (\(testSets.joined(separator: ", ")))")
             }
-            let trained = try probe(trainedOn: components)
-            probes.append(trained)
-            let row = testSets.map { score(trained, on: $0, heldOut: components.contains($0)) }
+            let onAllRows = try probe(trainedOn: components, allRows: true)
+            let onSplit = try probe(trainedOn: components, allRows: false)
+            probes.append(onAllRows)
+            let row = testSets.map { name in
+                components.contains(name) ? score(onSplit, on: name, heldOut: true) : score(onAllRows, on: name, heldOut: false)
+            }
             accuracy.append(row.map(\.0))
             auroc.append(row.map(\.1))
         }
         var oracleAccuracy: [Double] = [], oracleAUROC: [Double] = []
         for name in testSets {
-            let (a, r) = score(try probe(trainedOn: [name]), on: name, heldOut: true)
+            let (a, r) = score(try probe(trainedOn: [name], allRows: false), on: name, heldOut: true)
             oracleAccuracy.append(a)
             oracleAUROC.append(r)
         }
