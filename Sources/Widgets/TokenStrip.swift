@@ -1,7 +1,8 @@
 import TUI
 
 /// A row of tokens as running text, each token's background shaded along the theme ramp by its
-/// activation, one highlighted token (the activating one) in bold reverse.
+/// activation, one highlighted token (the activating one) drawn as the most visible: see
+/// `highlightStyle`.
 ///
 /// - Spaces are kept as they are by default: tokens read as running text, and the shading shows
 ///   where each token (with its leading space) begins. `showLeadingSpaces` draws a token's
@@ -70,6 +71,24 @@ public struct TokenStrip {
         return lay.firstIndex { col >= $0.x && col < $0.x + $0.width }
     }
 
+    /// The activating token's style, the strongest in the strip in every theme.
+    ///
+    /// - In colour: the ramp's end as background (whatever its own shade) with the theme's
+    ///   contrasting text, bold and underlined; no neighbour is bold or underlined in colour.
+    ///   Reverse would swap the ramp onto the text: in dark themes the token that fired read as
+    ///   orange text on black while a neighbour had the orange background.
+    /// - Monochrome: bold reverse (shades there are at most underlined), plus the brackets.
+    public static func highlightStyle(over shaded: Style, monochrome: Bool) -> Style {
+        var style = shaded
+        if monochrome {
+            style.attributes = [.bold, .reverse]
+        } else {
+            style.bg = .role(.rampEnd)
+            style.attributes = [.bold, .underline]
+        }
+        return style
+    }
+
     /// Draws in the first row of `rect`.
     public func draw(into buffer: inout Buffer, rect: Rect) {
         guard !rect.isEmpty else { return }
@@ -89,7 +108,7 @@ public struct TokenStrip {
             let a = i < activations.count ? activations[i] : 0
             var st = Style.plain
             if a.isFinite, a > 0 { st.bg = .ramp(fraction: a) }
-            if i == highlight { st.attributes = [.bold, .reverse] }
+            if i == highlight { st = Self.highlightStyle(over: st, monochrome: buffer.monochrome) }
             buffer.put(t.text, at: Point(x: x0, y: row.y), style: st, clip: inner)
         }
         if cutLeft { buffer.put(g.ellipsis, at: Point(x: row.x, y: row.y), style: .fg(.dimText), clip: row) }
