@@ -132,6 +132,8 @@ public final class AppController {
             if let j {
                 if model.marks.contains(j) { model.marks.remove(j) } else { model.marks.insert(j) }
                 if model.screen == .features { move(.down) }
+                // The marked-only list follows marks made anywhere (the detail screen too).
+                if model.list.filter.markedOnly { refreshRows() }
             }
         case .markSearchHits:
             let hits = model.list.searchHits.map { model.list.rows[$0] }

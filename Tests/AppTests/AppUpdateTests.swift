@@ -149,6 +149,20 @@ final class AppUpdateTests: XCTestCase {
         XCTAssertTrue(app.model.message?.text.hasPrefix("exported \(alive.count) features") ?? false)
     }
 
+    func testMarkedOnlyListFollowsMarksMadeOnTheDetailScreen() throws {
+        let app = try AppFixture.controller()
+        app.press(.char(" "), .char("m"))
+        XCTAssertEqual(app.model.list.rows, [0])
+        app.type(":5\n")
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [0, 5], "marking on the detail screen adds the feature to the marked-only list")
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [0], "and unmarking takes it out")
+        app.press(.char("q"))
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [], "unmarking from the list empties it")
+    }
+
     func testCommandLineJumpsAndReportsErrors() throws {
         let app = try AppFixture.controller()
         app.type(":7\n")
