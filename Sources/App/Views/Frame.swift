@@ -95,6 +95,7 @@ extension AppController {
         let keymap = Keymaps.keymap(for: model.screen)
         var lines = ["Keys on the \(model.screen.rawValue) screen (j/k/PgDn scroll, any other key closes)", ""]
         lines += keymap.helpLines(glyphs: buffer.glyphs)
+        if model.screen == .features || model.screen == .detail { lines += [""] + Self.searchHelp }
         lines += ["", "Command line"] + Self.commandHelp
         lines += ["", "Mouse: click selects (click again opens), the wheel scrolls."]
         let width = min(rect.width - 4, max(60, lines.map { Text.width($0) }.max() ?? 40) + 4)
