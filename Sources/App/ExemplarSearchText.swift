@@ -2,27 +2,59 @@ import SAECore
 
 /// What `/` searches: per feature, the decoded text of its top exemplars' contexts (as the index
 /// stores them), lowercased, one exemplar per line so a phrase never spans two exemplars.
-/// Decoding runs the tokenizer's own decoder over each context (WordPiece `##` joins, byte-level
-/// BPE, Metaspace), so a word split into tokens (`ben` `##net`) reads whole. Built lazily per
-/// feature and kept until the index changes: the first search decodes each listed feature
-/// once, every later keystroke only scans bytes.
+///
+/// The text is the tokenizer decoder's: each token's piece (`TokenizerVocabulary.piece`, the
+/// decoder run on that token: `##net` -> `net`, `Ġthe` / `▁the` -> ` the`) joined, which is the
+/// decoded sequence for WordPiece, Metaspace and byte-level BPE up to the first token's leading
+/// space. A piece holding part of a UTF-8 character (byte-level BPE, byte fallback) shows U+FFFD
+/// alone: an exemplar with one is decoded whole instead. Pieces are lowercased once per
+/// vocabulary entry and features' texts built on first use and kept until the index changes, so
+/// a keystroke only scans bytes.
 final class ExemplarSearchText {
     private var texts: [[UInt8]?] = []
+    /// Lowercased UTF-8 of each token's piece, and whether it is a partial character.
+    private var pieces: [Int32: (bytes: [UInt8], partial: Bool)] = [:]
 
-    /// Forgets every text (a new or partial index has other exemplars).
+    /// Forgets every feature's text (a new or partial index has other exemplars).
     func reset() { texts = [] }
 
     /// Feature `j`'s lowercased search text as UTF-8.
     func text(of j: Int, index: FeatureIndex, session: DictionarySession) -> [UInt8] {
         if texts.count != index.featureCount { texts = Array(repeating: nil, count: index.featureCount) }
         if let cached = texts[j] { return cached }
-        var lines: [String] = []
+        var text: [UInt8] = []
+        let width = index.options.contextWidth
+        var ids: [Int32] = []
+        ids.reserveCapacity(width)
         for rank in 0..<index.topExemplarCount(j) {
-            lines.append(session.decodedText(index.topExemplar(j, rank: rank).contextTokens.filter { $0 >= 0 }))
+            if rank > 0 { text.append(0x0A) }
+            ids.removeAll(keepingCapacity: true)
+            for p in 0..<width {
+                let id = index.tables.topTokens[(j * index.options.topK + rank) * width + p]
+                if id >= 0 { ids.append(id) }
+            }
+            let start = text.count
+            var whole = false
+            for id in ids {
+                let piece = self.piece(id, session: session)
+                if piece.partial { whole = true; break }
+                text.append(contentsOf: piece.bytes)
+            }
+            if whole {
+                text.removeSubrange(start...)
+                text.append(contentsOf: session.decodedText(ids).lowercased().utf8)
+            }
         }
-        let text = Array(lines.joined(separator: "\n").lowercased().utf8)
         texts[j] = text
         return text
+    }
+
+    private func piece(_ id: Int32, session: DictionarySession) -> (bytes: [UInt8], partial: Bool) {
+        if let known = pieces[id] { return known }
+        let text = session.tokenText(id)
+        let piece = (Array(text.lowercased().utf8), text.unicodeScalars.contains("\u{FFFD}"))
+        pieces[id] = piece
+        return piece
     }
 
     /// The positions in `rows` of the features whose text contains `query` (case-insensitive).

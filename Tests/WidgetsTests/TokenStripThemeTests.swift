@@ -85,3 +85,30 @@ final class TokenStripThemeTests: XCTestCase {
         if let failure = SnapshotText.check(text, goldenPath: path, record: record) { XCTFail(failure, file: file, line: line) }
     }
 }
+
+/// An anchored strip puts the highlighted token's text at the anchor column whatever its left
+/// context: shorter contexts are padded, longer ones cut with an ellipsis.
+final class TokenStripAnchorTests: XCTestCase {
+    func testHighlightedTokenStartsAtTheAnchor() {
+        let strips = [
+            TokenStrip(tokens: ["the", " cat", " sat"], highlight: 1, anchor: 12),
+            TokenStrip(tokens: [" once", " upon", " a", " time", " the", " cat", " sat", " on"], highlight: 5, anchor: 12),
+            TokenStrip(tokens: ["cat", "##s"], highlight: 0, anchor: 12),
+            TokenStrip(tokens: [" ben", "net", " said"], highlight: 1, anchor: 12),
+        ]
+        var buffer = Buffer(width: 30, height: strips.count)
+        for (y, strip) in strips.enumerated() { strip.draw(into: &buffer, rect: buffer.bounds.row(y)) }
+        let lines = buffer.render()
+        XCTAssertEqual(lines, [
+            "        the cat sat           ",
+            "…a time the cat sat on        ",
+            "            cat##s            ",
+            "         bennet said          ",
+        ])
+        for (y, strip) in strips.enumerated() {
+            XCTAssertTrue(buffer[12, y].style.attributes.contains(.bold), "line \(y): the highlighted token starts at column 12")
+            XCTAssertEqual(strip.token(atColumn: 12, in: buffer.bounds.row(y), glyphs: .unicode, monochrome: false), strip.highlight)
+        }
+        XCTAssertEqual(strips[1].leftWidth(glyphs: .unicode, monochrome: false), 22, "the context and the token's own leading space")
+    }
+}

@@ -18,10 +18,7 @@ extension AppController {
             model.comparison?.view.zoomPage = pane.height
             model.comparison?.view.zoomLines = lines.count
             let scroll = min(state.view.zoomScroll, max(0, lines.count - pane.height))
-            for row in 0..<pane.height where scroll + row < lines.count {
-                draw(lines[scroll + row], maxActivation: index.maxActivation(k), into: &buffer,
-                     rect: Rect(x: pane.x, y: pane.y + row, width: pane.width, height: 1))
-            }
+            drawExemplarLines(lines, scroll: scroll, maxActivation: index.maxActivation(k), into: &buffer, rect: pane)
         } else {
             _ = buffer.put("B: " + indexStatus(of: state, glyphs: buffer.glyphs), at: Point(x: pane.x, y: pane.y), style: .fg(.dimText), clip: pane)
         }

@@ -279,10 +279,8 @@ extension AppController {
         if exemplars.isEmpty {
             _ = buffer.put("never fired on the indexed tokens", at: Point(x: rect.x, y: rect.y + 1), style: .fg(.dimText), clip: rect)
         }
-        for (n, exemplar) in exemplars.enumerated() where rect.y + 1 + n < rect.maxY {
-            draw(.exemplar(exemplar), maxActivation: index.maxActivation(j), into: &buffer,
-                 rect: Rect(x: rect.x, y: rect.y + 1 + n, width: rect.width, height: 1))
-        }
+        drawExemplarLines(exemplars.map { .exemplar($0) }, maxActivation: index.maxActivation(j), into: &buffer,
+                          rect: Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: max(0, rect.height - 1)))
     }
 
     /// Strong matches stand out, weak ones (the unmatched order's threshold) fade.

@@ -178,7 +178,7 @@ extension AppController {
             case 1: return "#\(aligned.feature)"
             case 2: return String(format: "%+.3f", aligned.cosine)
             case 3: return index.map { topTokenText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
-            default: return index.map { topExemplarText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
+            default: return ""  // drawn by alignTopExemplars
             }
         }
         table.cellStyle = { row, column in
@@ -187,6 +187,9 @@ extension AppController {
         table.emptyText = "no features"
         table.focused = p.pane == .features
         var state = p.aligned
+        if let index {
+            alignTopExemplars(&table, column: 4, features: features.map(\.feature), index: index, state: state, rect: inner, buffer: buffer)
+        }
         table.draw(into: &buffer, rect: inner, state: &state)
         model.probes.aligned = state
         model.probes.alignedVisibleRows = table.visibleRows(in: inner)
