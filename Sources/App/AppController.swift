@@ -289,7 +289,6 @@ public final class AppController {
     private func install(index: FeatureIndex, partial: (done: Int, of: Int)?) {
         model.index = index
         model.partial = partial
-        searchText.reset()
         refreshRows()
     }
 

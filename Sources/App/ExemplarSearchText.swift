@@ -8,22 +8,28 @@ import SAECore
 /// decoded sequence for WordPiece, Metaspace and byte-level BPE up to the first token's leading
 /// space. A piece holding part of a UTF-8 character (byte-level BPE, byte fallback) shows U+FFFD
 /// alone: an exemplar with one is decoded whole instead. Pieces are lowercased once per
-/// vocabulary entry and features' texts built on first use and kept until the index changes, so
-/// a keystroke only scans bytes.
+/// vocabulary entry and features' texts built on first use and kept while their top exemplars'
+/// rows stay the same (a shard merged into a partial index changes only some), so a keystroke
+/// only scans bytes.
 final class ExemplarSearchText {
-    private var texts: [[UInt8]?] = []
+    /// Per feature: the cache rows of its top exemplars when the text was made, and the text.
+    private var texts: [(rows: [Int64], bytes: [UInt8])?] = []
+    /// The index shape the texts were made for (another context width invalidates them all).
+    private var shape: (features: Int, topK: Int, width: Int) = (0, 0, 0)
     /// Lowercased UTF-8 of each token's piece, and whether it is a partial character.
     private var pieces: [Int32: (bytes: [UInt8], partial: Bool)] = [:]
 
-    /// Forgets every feature's text (a new or partial index has other exemplars).
-    func reset() { texts = [] }
-
     /// Feature `j`'s lowercased search text as UTF-8.
     func text(of j: Int, index: FeatureIndex, session: DictionarySession) -> [UInt8] {
-        if texts.count != index.featureCount { texts = Array(repeating: nil, count: index.featureCount) }
-        if let cached = texts[j] { return cached }
-        var text: [UInt8] = []
         let width = index.options.contextWidth
+        if shape != (index.featureCount, index.options.topK, width) {
+            shape = (index.featureCount, index.options.topK, width)
+            texts = Array(repeating: nil, count: index.featureCount)
+        }
+        let slots = (j * index.options.topK)..<(j * index.options.topK + index.topExemplarCount(j))
+        let rows = index.tables.topRow[slots]
+        if let cached = texts[j], cached.rows.elementsEqual(rows) { return cached.bytes }
+        var text: [UInt8] = []
         var ids: [Int32] = []
         ids.reserveCapacity(width)
         for rank in 0..<index.topExemplarCount(j) {
@@ -45,7 +51,7 @@ final class ExemplarSearchText {
                 text.append(contentsOf: session.decodedText(ids).lowercased().utf8)
             }
         }
-        texts[j] = text
+        texts[j] = (Array(rows), text)  // a copy: a slice would keep each partial index's table alive
         return text
     }
 

@@ -116,6 +116,28 @@ final class SearchTests: XCTestCase {
         XCTAssertEqual(app.model.detail.feature, expected.last!, "wraps around")
     }
 
+    func testSearchFollowsPartialIndexesAndAReindex() throws {
+        // A search made, then a re-index of the first 40 tokens in shards (same context, other
+        // exemplars): each partial index and the final one re-run it, and the cached texts of
+        // features whose exemplars changed are redone.
+        var options = AppFixture.small
+        options.topK = 20
+        let app = try AppFixture.controller(steps: 3, options: options, sentences: Self.sentences)
+        app.type("/bennet\n")
+        app.type(":reindex top-k=20 context=3 max-tokens=40\n")
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 60))
+        app.handleJobEvents()
+        XCTAssertNil(app.model.partial)
+        options.maxTokens = 40
+        let fresh = try AppFixture.controller(options: options, sentences: Self.sentences)
+        fresh.type("/bennet\n")
+        let expected = fresh.model.list.searchHits.map { fresh.model.list.rows[$0] }
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertNotEqual(expected, try featuresWithBennet(AppFixture.controller(options: { var o = options; o.maxTokens = nil; return o }(), sentences: Self.sentences)),
+                          "the window changes which features match")
+        XCTAssertEqual(app.model.list.searchHits.map { app.model.list.rows[$0] }, expected)
+    }
+
     func testHelpSaysWhatSlashMatches() throws {
         let app = try controller()
         app.press(.char("?"))
