@@ -16,8 +16,8 @@ final class ExemplarSearchText {
     private var texts: [(rows: [Int64], bytes: [UInt8])?] = []
     /// The index shape the texts were made for (another context width invalidates them all).
     private var shape: (features: Int, topK: Int, width: Int) = (0, 0, 0)
-    /// Lowercased UTF-8 of each token's piece, and whether it is a partial character.
-    private var pieces: [Int32: (bytes: [UInt8], partial: Bool)] = [:]
+    /// Lowercased UTF-8 of each token's piece, and whether it is a partial character, by id.
+    private var pieces: [(bytes: [UInt8], partial: Bool)?] = []
 
     /// Feature `j`'s lowercased search text as UTF-8.
     func text(of j: Int, index: FeatureIndex, session: DictionarySession) -> [UInt8] {
@@ -30,13 +30,16 @@ final class ExemplarSearchText {
         let rows = index.tables.topRow[slots]
         if let cached = texts[j], cached.rows.elementsEqual(rows) { return cached.bytes }
         var text: [UInt8] = []
+        text.reserveCapacity(index.topExemplarCount(j) * width * 8)
         var ids: [Int32] = []
         ids.reserveCapacity(width)
+        let tokens = index.tables.topTokens
         for rank in 0..<index.topExemplarCount(j) {
             if rank > 0 { text.append(0x0A) }
             ids.removeAll(keepingCapacity: true)
+            let base = (j * index.options.topK + rank) * width
             for p in 0..<width {
-                let id = index.tables.topTokens[(j * index.options.topK + rank) * width + p]
+                let id = tokens[base + p]
                 if id >= 0 { ids.append(id) }
             }
             let start = text.count
@@ -56,10 +59,12 @@ final class ExemplarSearchText {
     }
 
     private func piece(_ id: Int32, session: DictionarySession) -> (bytes: [UInt8], partial: Bool) {
-        if let known = pieces[id] { return known }
+        let i = Int(id)
+        if i < pieces.count, let known = pieces[i] { return known }
+        if i >= pieces.count { pieces += Array(repeating: nil, count: i + 1 - pieces.count) }
         let text = session.tokenText(id)
         let piece = (Array(text.lowercased().utf8), text.unicodeScalars.contains("\u{FFFD}"))
-        pieces[id] = piece
+        pieces[i] = piece
         return piece
     }
 
