@@ -2,7 +2,7 @@ import SAECore
 import TUI
 
 /// `/` search as you type: every edit of the prompt re-runs the search over the decoded exemplar
-/// text (`ExemplarSearchText`) and moves the cursor to the first hit from where it was; no hit
+/// text (`ExemplarSearchText`) and moves the cursor to the first hit in list order; no hit
 /// leaves the cursor where the search began. Up / Down recall earlier searches. Enter keeps the
 /// search (`commitSearch`), Esc puts back the cursor and the search from before.
 extension AppController {
@@ -72,19 +72,19 @@ extension AppController {
             model.list.table.selected = origin.selected
             model.message = StatusMessage(text: "no feature's top exemplars contain \"\(text)\"", isError: false)
         } else {
-            // The first hit at or after where the search began, as typing showed it.
-            model.list.table.selected = origin.selected - 1
+            // The first hit in list order, as typing showed it.
+            model.list.table.selected = -1
             jumpToHit(forward: true)
         }
     }
 
-    /// The list as `text` finds it: hits marked, the cursor on the first hit at or after `origin`.
+    /// The list as `text` finds it: hits marked, the cursor on the first hit (else back at `origin`).
     private func showSearch(_ text: String, from origin: SearchInProgress) {
         model.list.searchQuery = text.isEmpty ? nil : text
         if text.isEmpty { model.list.searchHits = [] }
         refreshRows()
         let hits = model.list.searchHits
-        model.list.table.selected = hits.first { $0 >= origin.selected } ?? hits.first ?? origin.selected
+        model.list.table.selected = hits.first ?? origin.selected
         model.message = text.isEmpty ? nil
             : StatusMessage(text: hits.isEmpty ? "no match" : "\(hits.count) features match", isError: false)
     }
