@@ -23,6 +23,8 @@ public final class AppController {
     private var neighbourCache: (feature: Int, includeDead: Bool, tokens: Int?, neighbours: [DecoderNeighbours.Neighbour])?
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
+    /// What `/` matches, decoded per feature on first use (see `ExemplarSearchText`).
+    let searchText = ExemplarSearchText()
 
     /// - Parameters:
     ///   - indexState: the session's index, or why one must be built (then a build starts now).
@@ -53,7 +55,12 @@ public final class AppController {
     public func handle(_ key: Key) {
         if case .resize = key { return }  // layout is redone every frame
         if case .mouse(let event) = key { handleMouse(event); return }
-        if model.prompt != nil { editPrompt(key); return }
+        if let prompt = model.prompt {
+            if prompt.kind == .search, recallSearch(key) { return }
+            editPrompt(key)
+            if prompt.kind == .search { searchPromptEdited() }
+            return
+        }
         if model.showHelp {
             switch key {
             case .down, .char("j"): model.helpScroll += 1
@@ -133,6 +140,8 @@ public final class AppController {
             if let j {
                 if model.marks.contains(j) { model.marks.remove(j) } else { model.marks.insert(j) }
                 if model.screen == .features { move(.down) }
+                // The marked-only list follows marks made anywhere (the detail screen too).
+                if model.list.filter.markedOnly { refreshRows() }
             }
         case .markSearchHits:
             let hits = model.list.searchHits.map { model.list.rows[$0] }
@@ -163,7 +172,7 @@ public final class AppController {
         case .toggleMarkedOnly:
             model.list.filter.markedOnly.toggle()
             refreshRows()
-        case .search: model.prompt = Prompt(kind: .search, text: "")
+        case .search: beginSearch()
         case .nextHit: jumpToHit(forward: true)
         case .previousHit: jumpToHit(forward: false)
         case .previousFeature, .nextFeature: stepFeature(command == .nextFeature ? 1 : -1)
@@ -303,8 +312,8 @@ public final class AppController {
         } else {
             model.list.table.selected = min(model.list.table.selected, max(0, model.list.rows.count - 1))
         }
-        if model.list.searchQuery != nil {
-            model.list.searchHits = FeatureListBuilder.search(model.list.searchTokens, in: model.list.rows, index: index)
+        if let query = model.list.searchQuery {
+            model.list.searchHits = searchText.hits(query, in: model.list.rows, index: index, session: session)
         }
     }
 

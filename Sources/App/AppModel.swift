@@ -29,12 +29,24 @@ public struct FeatureListState: Equatable, Sendable {
     public var ascending = true
     public var filter = FeatureFilter()
     public var table = TableState()
-    /// The last search and the list positions it hit, for n / N.
+    /// The search (the one being typed, while the `/` prompt is open) and the list positions it
+    /// hits, for n / N.
     public var searchQuery: String?
-    /// The vocabulary ids whose text contains the query: found once per search (a scan of the
-    /// whole vocabulary), reused whenever the list is rebuilt.
-    public var searchTokens: Set<Int32> = []
     public var searchHits: [Int] = []
+    /// Earlier searches, oldest first (Up / Down in the `/` prompt).
+    public var searchHistory: [String] = []
+    /// While the `/` prompt is open: what Esc goes back to, and the history entry shown.
+    public var searchInProgress: SearchInProgress?
+}
+
+/// A `/` search being typed: it updates the list on every key; Esc restores the cursor and the
+/// search from before, Enter keeps it.
+public struct SearchInProgress: Equatable, Sendable {
+    public var selected: Int
+    public var query: String?
+    /// The history entry in the prompt (nil: the text being typed, kept in `draft`).
+    public var historyPosition: Int?
+    public var draft = ""
 }
 
 /// The detail screen's state.

@@ -101,16 +101,10 @@ public final class DictionarySession: @unchecked Sendable {
         return tokenizer?.piece(Int(id)) ?? "<\(id)>"
     }
 
-    /// The ids of every vocabulary entry whose text contains `query` (case-insensitive).
-    public func tokenIDs(matching query: String) -> Set<Int32> {
-        let needle = query.lowercased()
-        guard !needle.isEmpty else { return [] }
-        if let tokenizer {
-            var ids = Set<Int32>()
-            for id in 0..<tokenizer.count where tokenizer.piece(id).lowercased().contains(needle) { ids.insert(Int32(id)) }
-            return ids
-        }
-        // No tokenizer: the query may be an id written as a number.
-        return Int32(query).map { [$0] } ?? []
+    /// A sequence of tokens as the tokenizer's decoder writes it (special tokens kept); without a
+    /// tokenizer, the ids in angle brackets.
+    public func decodedText(_ ids: [Int32]) -> String {
+        if let tokenizer { return tokenizer.decode(ids.map(Int.init)) }
+        return ids.map { "<\($0)>" }.joined(separator: " ")
     }
 }

@@ -88,17 +88,4 @@ public enum FeatureListBuilder {
         if a != b { return ascending ? a < b : a > b }
         return ia < ib
     }
-
-    /// Features whose top exemplars' activating tokens include one of `tokens`, in `rows` order.
-    public static func search(_ tokens: Set<Int32>, in rows: [Int], index: FeatureIndex) -> [Int] {
-        guard !tokens.isEmpty else { return [] }
-        var hits: [Int] = []
-        for (position, j) in rows.enumerated() {
-            for rank in 0..<index.topExemplarCount(j) where tokens.contains(index.topActivatingToken(j, rank: rank)) {
-                hits.append(position)
-                break
-            }
-        }
-        return hits
-    }
 }

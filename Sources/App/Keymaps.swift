@@ -43,7 +43,7 @@ public enum Keymaps {
     static let features = Keymap<Command>([
         Binding([.enter, .char("l"), .right], "open", .open, group: "Features"),
         Binding([.char(" ")], "mark", .toggleMark, group: "Features"),
-        Binding([.char("/")], "search tokens", .search, group: "Features"),
+        Binding([.char("/")], "search text", .search, group: "Features"),
         Binding([.char("n")], "next hit", .nextHit, hint: false, group: "Features"),
         Binding([.char("N")], "previous hit", .previousHit, hint: false, group: "Features"),
         Binding([.char("s")], "sort column", .nextSort, group: "Features"),
@@ -63,6 +63,9 @@ public enum Keymaps {
         Binding((1...9).map { Key.char(Character(String($0))) }, "open neighbour 1-9", .neighbour(0), label: "1-9", group: "Feature"),
         Binding([.backspace, .char("b")], "back to previous", .historyBack, hint: false, group: "Feature"),
         Binding([.char(" ")], "mark", .toggleMark, group: "Feature"),
+        Binding([.char("/")], "search text", .search, hint: false, group: "Feature"),
+        Binding([.char("n")], "next hit", .nextHit, hint: false, group: "Feature"),
+        Binding([.char("N")], "previous hit", .previousHit, hint: false, group: "Feature"),
         Binding([.char("e")], "export marked", .export, hint: false, group: "Feature"),
     ]).layered(over: movement).layered(over: global)
 

@@ -43,18 +43,7 @@ extension AppController {
         let text = prompt.text.trimmingCharacters(in: .whitespaces)
         switch prompt.kind {
         case .search:
-            guard !text.isEmpty else { return }
-            model.list.searchQuery = text
-            model.list.searchTokens = session.tokenIDs(matching: text)
-            if model.screen != .features && model.screen != .detail { show(.features) }
-            refreshRows()
-            model.list.table.selected = max(0, model.list.table.selected - 1)
-            if model.list.searchHits.isEmpty {
-                model.message = StatusMessage(text: "no feature's top exemplars activate on a token containing \"\(text)\"", isError: false)
-            } else {
-                model.list.table.selected = -1
-                jumpToHit(forward: true)
-            }
+            commitSearch(text)
         case .command:
             runCommandLine(text)
         case .export:

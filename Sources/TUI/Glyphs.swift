@@ -35,6 +35,8 @@ public struct Glyphs: Hashable, Sendable {
     public var tab: String
     public var carriageReturn: String
     public var visibleSpace: String
+    /// Between the parts of a title or status line (`a · b`).
+    public var separator: String
     public var replacement: String
     public var barFull: String
     public var barTrack: String
@@ -56,7 +58,7 @@ public struct Glyphs: Hashable, Sendable {
         axisTickDown: "┬", axisCorner: "└", axisTickLeft: "┤",
         ellipsis: "…", mark: "●", pointer: "▶",
         sortAscending: "▲", sortDescending: "▼",
-        newline: "↵", tab: "→", carriageReturn: "␍", visibleSpace: "·", replacement: "\u{FFFD}",
+        newline: "↵", tab: "→", carriageReturn: "␍", visibleSpace: "·", separator: "·", replacement: "\u{FFFD}",
         barFull: "█", barTrack: "░", scrollThumb: "█", scrollTrack: "│",
         legendSwatch: "●",
         classMarkers: ["o", "x", "+", "^", "s"], mixedMarker: "*"
@@ -73,7 +75,7 @@ public struct Glyphs: Hashable, Sendable {
         axisTickDown: "+", axisCorner: "+", axisTickLeft: "+",
         ellipsis: "~", mark: "*", pointer: ">",
         sortAscending: "^", sortDescending: "v",
-        newline: "\\n", tab: "\\t", carriageReturn: "\\r", visibleSpace: "_", replacement: "?",
+        newline: "\\n", tab: "\\t", carriageReturn: "\\r", visibleSpace: "_", separator: "|", replacement: "?",
         barFull: "#", barTrack: ".", scrollThumb: "#", scrollTrack: "|",
         legendSwatch: "#",
         classMarkers: ["o", "x", "+", "^", "s"], mixedMarker: "*"

@@ -50,6 +50,9 @@ public struct Table {
     public var rowStyle: ((Int) -> Style?)?
     /// Optional style for one cell, drawn over the row style.
     public var cellStyle: ((Int, Int) -> Style?)?
+    /// Draws a cell (row, column, its rect) itself, over the row's selection background,
+    /// instead of its text: e.g. a token strip. Returns false to draw the text after all.
+    public var drawCell: ((Int, Int, Rect, inout Buffer) -> Bool)?
     /// Marked rows get `glyphs.mark` in the gutter.
     public var isMarked: ((Int) -> Bool)?
     public var sortColumn: Int?
@@ -68,6 +71,7 @@ public struct Table {
         self.cell = cell
         rowStyle = nil
         cellStyle = nil
+        drawCell = nil
         isMarked = nil
         sortColumn = nil
         sortAscending = true
@@ -192,6 +196,7 @@ public struct Table {
             }
             for (i, c) in columns.enumerated() where frames[i].width > 0 {
                 let f = frames[i]
+                if let drawCell, drawCell(row, i, Rect(x: f.x, y: y, width: f.width, height: 1), &buffer) { continue }
                 let st = (cellStyle?(row, i)).map { $0.over(rowBase) } ?? rowBase
                 buffer.put(Text.visible(cell(row, i), glyphs: g), in: Rect(x: f.x, y: y, width: f.width, height: 1),
                            alignment: c.alignment, style: st)

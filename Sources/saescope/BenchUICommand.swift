@@ -50,6 +50,15 @@ struct BenchUICommand: ParsableCommand {
         let listTimes = frameTimes([.down])
         // A sort key with a search active: the list and its search hits are rebuilt.
         controller.runCommandLine("sort id")
+        // Search as you type: each key re-runs the search over every listed feature; the first
+        // key decodes every feature's exemplars (then cached).
+        controller.handle(.char("/"))
+        let keyTimes: [Double] = "the miss".map { c in
+            let start = DispatchTime.now().uptimeNanoseconds
+            controller.handle(.char(c))
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        controller.handle(.escape)
         controller.handle(.char("/"))
         for c in "the" { controller.handle(.char(c)) }
         controller.handle(.enter)
@@ -104,6 +113,8 @@ struct BenchUICommand: ParsableCommand {
         print("frame \(width)x\(height) of the sample (F=\(session.sae.featureCount)), \(frames) frames each")
         print(String(format: "features render+diff median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(listTimes, 0.5), percentile(listTimes, 0.99), listTimes.max() ?? 0))
         print(String(format: "detail render + diff median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(renderTimes, 0.5), percentile(renderTimes, 0.99), renderTimes.max() ?? 0))
+        print(String(format: "search key as typed  first %.3f ms (decodes every feature)  then median %.3f ms  max %.3f ms",
+                     keyTimes[0], percentile(Array(keyTimes.dropFirst()), 0.5), keyTimes.dropFirst().max() ?? 0))
         print(String(format: "sort key, search on  median %.3f ms  p99 %.3f ms  (list rebuilt, /the active)", percentile(sortTimes, 0.5), percentile(sortTimes, 0.99)))
         print("key to frame under a background index job (\(busyKeys) of \(keys) keys arrived while it ran, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(String(format: "latency              median %.3f ms  p99 %.3f ms  max %.3f ms", percentile(latencies, 0.5), percentile(latencies, 0.99), latencies.max() ?? 0))

@@ -25,9 +25,10 @@ enum AppFixture {
         return lo + Int(h % UInt64(hi - lo + 1))
     }
 
-    static func tokenizerJSON() -> Data {
+    /// The vocabulary: `words`, then any other token of `sentences` (a `##` piece continues a word).
+    static func tokenizerJSON(sentences: [String] = sentences) -> Data {
         var vocab: [String] = []
-        for w in words where !vocab.contains(w) { vocab.append(w) }
+        for w in words + sentences.flatMap({ $0.split(separator: " ").map(String.init) }) where !vocab.contains(w) { vocab.append(w) }
         vocab.append("[UNK]")
         let entries = vocab.enumerated().map { "\"\($0.element)\": \($0.offset)" }.joined(separator: ", ")
         let json = """
@@ -41,8 +42,8 @@ enum AppFixture {
     }
 
     /// A session over the fixture, its index written to a fresh temporary folder when built.
-    static func session(indexPath: String? = nil) throws -> DictionarySession {
-        let tokenizer = try TokenizerVocabulary(jsonData: tokenizerJSON(), source: "fixture-tokenizer.json")
+    static func session(indexPath: String? = nil, sentences: [String] = sentences) throws -> DictionarySession {
+        let tokenizer = try TokenizerVocabulary(jsonData: tokenizerJSON(sentences: sentences), source: "fixture-tokenizer.json")
         var vocab: [String: Int] = [:]
         for id in 0..<tokenizer.count { if let t = tokenizer.token(id) { vocab[t] = id } }
         var tokens: [Int32] = [], offsets = [0]
@@ -81,9 +82,9 @@ enum AppFixture {
     }
 
     /// A controller whose index is built (in the background, in `steps` shards) and waited for.
-    static func controller(steps: Int = 1, options: FeatureIndexOptions = small) throws -> AppController {
+    static func controller(steps: Int = 1, options: FeatureIndexOptions = small, sentences: [String] = sentences) throws -> AppController {
         let jobs = JobCenter()
-        let controller = AppController(session: try session(), indexState: .needsBuild(reason: "test"), jobs: jobs,
+        let controller = AppController(session: try session(sentences: sentences), indexState: .needsBuild(reason: "test"), jobs: jobs,
                                        options: options, progressiveSteps: steps)
         XCTAssertTrue(jobs.waitUntilIdle(timeout: 60))
         controller.handleJobEvents()

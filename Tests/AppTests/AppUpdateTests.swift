@@ -104,26 +104,6 @@ final class AppUpdateTests: XCTestCase {
         XCTAssertEqual(app.model.list.rows.count, AppFixture.f)
     }
 
-    func testSearchFindsFeaturesWhoseTopExemplarsActivateOnTheToken() throws {
-        let app = try AppFixture.controller()
-        let index = try XCTUnwrap(app.model.index)
-        app.type("/cat\n")
-        let catID = Int32(app.session.tokenIDs(matching: "cat").first!)
-        let expected = (0..<AppFixture.f).filter { j in (0..<index.topExemplarCount(j)).contains { index.topActivatingToken(j, rank: $0) == catID } }
-        XCTAssertFalse(expected.isEmpty, "the fixture has features firing on 'cat'")
-        XCTAssertEqual(app.model.list.searchHits.map { app.model.list.rows[$0] }, expected)
-        XCTAssertEqual(app.model.selectedFeature, expected[0])
-        app.press(.char("n"))
-        XCTAssertEqual(app.model.selectedFeature, expected.count > 1 ? expected[1] : expected[0])
-        app.press(.char("N"))
-        XCTAssertEqual(app.model.selectedFeature, expected[0])
-        app.press(.char("A"))
-        XCTAssertEqual(app.model.marks, Set(expected), "A marks every search hit")
-        app.type("/zebra\n")
-        XCTAssertTrue(app.model.list.searchHits.isEmpty)
-        XCTAssertTrue(app.model.message?.text.contains("zebra") ?? false)
-    }
-
     func testMarksAndMarkedOnlyFilterAndExport() throws {
         let app = try AppFixture.controller()
         app.press(.char(" "), .char(" "))
@@ -147,6 +127,20 @@ final class AppUpdateTests: XCTestCase {
         let text = try String(contentsOfFile: out, encoding: .utf8)
         XCTAssertEqual(text.split(separator: "\n").count, alive.count + 1, "a header and one row per marked feature")
         XCTAssertTrue(app.model.message?.text.hasPrefix("exported \(alive.count) features") ?? false)
+    }
+
+    func testMarkedOnlyListFollowsMarksMadeOnTheDetailScreen() throws {
+        let app = try AppFixture.controller()
+        app.press(.char(" "), .char("m"))
+        XCTAssertEqual(app.model.list.rows, [0])
+        app.type(":5\n")
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [0, 5], "marking on the detail screen adds the feature to the marked-only list")
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [0], "and unmarking takes it out")
+        app.press(.char("q"))
+        app.press(.char(" "))
+        XCTAssertEqual(app.model.list.rows, [], "unmarking from the list empties it")
     }
 
     func testCommandLineJumpsAndReportsErrors() throws {
@@ -220,7 +214,7 @@ final class AppUpdateTests: XCTestCase {
         app.press(.char("?"))
         XCTAssertTrue(app.model.showHelp)
         let text = app.frame(width: 100, height: 40).render().joined(separator: "\n")
-        XCTAssertTrue(text.contains("search tokens"))
+        XCTAssertTrue(text.contains("search text"))
         app.press(.char("G"))
         XCTAssertTrue(app.frame(width: 100, height: 40).render().joined(separator: "\n").contains(":reindex"), "the command list is at the end")
         app.press(.char("x"))

@@ -10,7 +10,7 @@ extension AppController {
         guard let state = model.comparison else { return }
         let rightWidth = min(56, max(30, rect.width * 2 / 5))
         let (left, right) = rect.splitRight(rightWidth)
-        let pane = Panel(title: "B \(state.other.name) · Feature \(k)",
+        let pane = Panel(title: "B \(state.other.name) \(buffer.glyphs.separator) Feature \(k)",
                          info: state.partial.map { "partial: \($0.done)/\($0.of) shards" } ?? "q: back",
                          focused: true).draw(into: &buffer, rect: left)
         if let index = state.index {
@@ -18,12 +18,9 @@ extension AppController {
             model.comparison?.view.zoomPage = pane.height
             model.comparison?.view.zoomLines = lines.count
             let scroll = min(state.view.zoomScroll, max(0, lines.count - pane.height))
-            for row in 0..<pane.height where scroll + row < lines.count {
-                draw(lines[scroll + row], maxActivation: index.maxActivation(k), into: &buffer,
-                     rect: Rect(x: pane.x, y: pane.y + row, width: pane.width, height: 1))
-            }
+            drawExemplarLines(lines, scroll: scroll, maxActivation: index.maxActivation(k), into: &buffer, rect: pane)
         } else {
-            _ = buffer.put("B: " + indexStatus(of: state), at: Point(x: pane.x, y: pane.y), style: .fg(.dimText), clip: pane)
+            _ = buffer.put("B: " + indexStatus(of: state, glyphs: buffer.glyphs), at: Point(x: pane.x, y: pane.y), style: .fg(.dimText), clip: pane)
         }
 
         var lines: [(text: String, style: Style)] = []

@@ -56,11 +56,11 @@ extension AppController {
         }
         for side in sides {
             let sae = side.session.sae
-            var text = "\(side.name) \(side.session.name) · \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) · "
+            var text = "\(side.name) \(side.session.name) \(buffer.glyphs.separator) \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) \(buffer.glyphs.separator) "
             if let index = side.index {
                 text += "\(NumberFormat.count(index.tokenCount)) tokens" + (side.partial.map { " (partial \($0.done)/\($0.of))" } ?? "")
             } else {
-                text += side.name == "A" ? "indexing…" : indexStatus(of: state)
+                text += side.name == "A" ? "indexing" + buffer.glyphs.ellipsis : indexStatus(of: state, glyphs: buffer.glyphs)
             }
             lines.append((text, .fg(.dimText)))
         }
@@ -69,7 +69,7 @@ extension AppController {
             lines.append(("", .plain))
             for side in sides {
                 let dead = side.index.map { index in (0..<index.featureCount).filter { index.isDead($0) }.count }
-                let suffix = dead.map { " · \(NumberFormat.count($0)) dead" } ?? ""
+                let suffix = dead.map { " \(buffer.glyphs.separator) \(NumberFormat.count($0)) dead" } ?? ""
                 // Paths lose their start, not the dictionary's own folder name, when cut.
                 let path = Text.truncateLeading(side.session.saePath, columns: max(1, inner.width - 2 - Text.width(suffix)),
                                                 ellipsis: buffer.glyphs.ellipsis)
@@ -145,7 +145,8 @@ extension AppController {
         case .failed(let text)?: line = "the matching failed: \(text)"
         case .cancelled?: line = "the matching was cancelled: c starts it again"
         default:
-            line = "computing… \(NumberFormat.count(session.sae.featureCount)) × \(NumberFormat.count(state.other.sae.featureCount)) decoder rows"
+            let g = buffer.glyphs
+            line = "computing\(g.ellipsis) \(NumberFormat.count(session.sae.featureCount)) \(g.isUnicode ? "×" : "x") \(NumberFormat.count(state.other.sae.featureCount)) decoder rows"
         }
         TextView(lines: Text.wrap(line, columns: max(1, rect.width)), style: .fg(.text)).draw(into: &buffer, rect: rect)
         if let job, job.state == .running, rect.height >= 3 {
@@ -154,10 +155,10 @@ extension AppController {
     }
 
     /// B's index as the screen shows it when it is not there yet.
-    func indexStatus(of state: ComparisonState) -> String {
+    func indexStatus(of state: ComparisonState, glyphs: Glyphs) -> String {
         if let id = state.indexJob, let job = model.jobs.first(where: { $0.id == id }) {
             switch job.state {
-            case .running: return "indexing " + (job.fraction.map { NumberFormat.percent($0) } ?? "…")
+            case .running: return "indexing " + (job.fraction.map { NumberFormat.percent($0) } ?? glyphs.ellipsis)
             case .failed(let text): return "indexing failed: \(text)"
             case .cancelled: return "indexing cancelled: c starts it again"
             case .finished: break
@@ -172,10 +173,10 @@ extension AppController {
     /// feature's top exemplars.
     private func drawCompareList(_ state: ComparisonState, into buffer: inout Buffer, rect: Rect) {
         let view = state.view
-        let info = state.result.map { _ in "\(view.order.label) · \(view.rows.isEmpty ? 0 : view.list.selected + 1)/\(view.rows.count)" }
+        let info = state.result.map { _ in "\(view.order.label) \(buffer.glyphs.separator) \(view.rows.isEmpty ? 0 : view.list.selected + 1)/\(view.rows.count)" }
         let inner = Panel(title: "A \(session.name)", info: info, focused: view.focus == .a).draw(into: &buffer, rect: rect)
         guard let result = state.result else {
-            _ = buffer.put("waiting for the matching…", at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
+            _ = buffer.put("waiting for the matching" + buffer.glyphs.ellipsis, at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
             return
         }
         let rows = view.rows, index = model.index, glyphs = buffer.glyphs
@@ -213,8 +214,8 @@ extension AppController {
         model.comparison?.view.list = tableState
         model.comparison?.view.listPage = table.visibleRows(in: listRect)
         guard let j = model.comparison?.view.selectedA else { return }
-        let heading = "A #\(j)" + (index.map { " · " + featureFigures(j, index: $0) } ?? "")
-        drawTopExemplars(j, index: index, status: "A is being indexed…", heading: heading, into: &buffer, rect: detailRect)
+        let heading = "A #\(j)" + (index.map { " \(buffer.glyphs.separator) " + featureFigures(j, index: $0, glyphs: buffer.glyphs) } ?? "")
+        drawTopExemplars(j, index: index, status: "A is being indexed" + buffer.glyphs.ellipsis, heading: heading, into: &buffer, rect: detailRect)
     }
 
     /// The selected A feature's best matches in B (its one-to-one partner marked), then the
@@ -226,7 +227,7 @@ extension AppController {
         let inner = Panel(title: title, info: rect.width >= 60 ? "\(buffer.glyphs.mark) one-to-one" : nil, focused: view.focus == .b)
             .draw(into: &buffer, rect: rect)
         guard state.result != nil, let j else {
-            _ = buffer.put(state.result == nil ? "waiting for the matching…" : "no A feature selected",
+            _ = buffer.put(state.result == nil ? "waiting for the matching" + buffer.glyphs.ellipsis : "no A feature selected",
                            at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
             return
         }
@@ -258,20 +259,20 @@ extension AppController {
         model.comparison?.view.matchPage = table.visibleRows(in: listRect)
         guard !rows.isEmpty else { return }
         let match = rows[min(max(tableState.selected, 0), rows.count - 1)]
-        var heading = "B #\(match.feature) · cos \(NumberFormat.fixed(Double(match.cosine), decimals: 3))"
+        var heading = "B #\(match.feature) \(buffer.glyphs.separator) cos \(NumberFormat.fixed(Double(match.cosine), decimals: 3))"
         if match.assigned {
-            heading += " · 1:1" + (state.agreement(of: j).map { " overlap " + NumberFormat.fixed($0, decimals: 2) } ?? "")
+            heading += " \(buffer.glyphs.separator) 1:1" + (state.agreement(of: j).map { " overlap " + NumberFormat.fixed($0, decimals: 2) } ?? "")
         }
-        if let index { heading += " · " + featureFigures(match.feature, index: index) }
-        drawTopExemplars(match.feature, index: index, status: "B: " + indexStatus(of: state), heading: heading,
+        if let index { heading += " \(buffer.glyphs.separator) " + featureFigures(match.feature, index: index, glyphs: buffer.glyphs) }
+        drawTopExemplars(match.feature, index: index, status: "B: " + indexStatus(of: state, glyphs: buffer.glyphs), heading: heading,
                          into: &buffer, rect: detailRect)
     }
 
     // MARK: Pieces shared with the zoomed feature
 
     /// Density and maximum in a few columns.
-    func featureFigures(_ j: Int, index: FeatureIndex) -> String {
-        index.isDead(j) ? "dead" : "density \(formatDensity(index.density(j))) · max \(NumberFormat.compact(Double(index.maxActivation(j))))"
+    func featureFigures(_ j: Int, index: FeatureIndex, glyphs: Glyphs) -> String {
+        index.isDead(j) ? "dead" : "density \(formatDensity(index.density(j))) \(glyphs.separator) max \(NumberFormat.compact(Double(index.maxActivation(j))))"
     }
 
     /// A heading, then the feature's top exemplars (or `status` while its index is missing).
@@ -286,10 +287,8 @@ extension AppController {
         if exemplars.isEmpty {
             _ = buffer.put("never fired on the indexed tokens", at: Point(x: rect.x, y: rect.y + 1), style: .fg(.dimText), clip: rect)
         }
-        for (n, exemplar) in exemplars.enumerated() where rect.y + 1 + n < rect.maxY {
-            draw(.exemplar(exemplar), maxActivation: index.maxActivation(j), into: &buffer,
-                 rect: Rect(x: rect.x, y: rect.y + 1 + n, width: rect.width, height: 1))
-        }
+        drawExemplarLines(exemplars.map { .exemplar($0) }, maxActivation: index.maxActivation(j), into: &buffer,
+                          rect: Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: max(0, rect.height - 1)))
     }
 
     /// Strong matches stand out, weak ones (the unmatched order's threshold) fade.

@@ -21,10 +21,7 @@ extension AppController {
         layout.exemplarRows = pane.height
         layout.exemplarLines = lines.count
         let scroll = min(model.detail.scroll, max(0, lines.count - pane.height))
-        for row in 0..<pane.height where scroll + row < lines.count {
-            draw(lines[scroll + row], maxActivation: index.maxActivation(j), into: &buffer,
-                 rect: Rect(x: pane.x, y: pane.y + row, width: pane.width, height: 1))
-        }
+        drawExemplarLines(lines, scroll: scroll, maxActivation: index.maxActivation(j), into: &buffer, rect: pane)
 
         // Right column: statistics and neighbours, then the histogram in what is left.
         let stats = statisticsLines(j, index: index)

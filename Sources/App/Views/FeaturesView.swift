@@ -41,7 +41,7 @@ extension AppController {
             case 2: return index.isDead(j) ? "-" : NumberFormat.compact(Double(index.maxActivation(j)))
             case 3: return index.isDead(j) ? "-" : NumberFormat.compact(index.meanActivation(j))
             case 4: return index.isDead(j) ? "" : topTokenText(j, index: index, glyphs: glyphs)
-            default: return topExemplarText(j, index: index, glyphs: glyphs)
+            default: return ""  // drawn by alignTopExemplars
             }
         }
         table.sortColumn = sortColumn
@@ -55,6 +55,7 @@ extension AppController {
         table.emptyText = "no feature passes the filter (f cycles it; :filter all)"
         table.focused = true
         var state = model.list.table
+        alignTopExemplars(&table, column: 5, features: rows, index: index, state: state, rect: inner, buffer: buffer)
         table.draw(into: &buffer, rect: inner, state: &state)
         model.list.table = state
         layout.listRows = table.visibleRows(in: inner)
@@ -74,10 +75,8 @@ extension AppController {
         let histogramRect = Rect(x: inner.x, y: inner.y + stats.count + 1, width: inner.width, height: histogramHeight)
         if !index.isDead(j) { drawActivationHistogram(j, index: index, into: &buffer, rect: histogramRect) }
         let linesTop = histogramRect.maxY + 1
-        let lines = exemplarLines(for: j, index: index, includeIntervals: false)
-        for (i, line) in lines.enumerated() where linesTop + i < inner.maxY {
-            draw(line, maxActivation: index.maxActivation(j), into: &buffer, rect: Rect(x: inner.x, y: linesTop + i, width: inner.width, height: 1))
-        }
+        drawExemplarLines(exemplarLines(for: j, index: index, includeIntervals: false), maxActivation: index.maxActivation(j), into: &buffer,
+                          rect: Rect(x: inner.x, y: linesTop, width: inner.width, height: max(0, inner.maxY - linesTop)))
     }
 
     /// Before the first shard of a build is merged: the job's progress, and what is already known.

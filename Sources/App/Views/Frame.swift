@@ -41,9 +41,13 @@ extension AppController {
         let bar = Style(.title, bg: .selection, [.bold])
         buffer.fill(rect, style: bar)
         let sae = session.sae
-        var title = " saescope  \(session.name) · \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) D=\(sae.inputDimension)"
-        if let index = model.index { title += " · \(NumberFormat.count(index.tokenCount)) tokens" }
-        if let partial = model.partial { title += " · PARTIAL \(partial.done)/\(partial.of)" }
+        var title = " saescope  \(session.name) \(buffer.glyphs.separator) \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) D=\(sae.inputDimension)"
+        if let index = model.index {
+            // While shards merge, the tokens so far out of the build's: "2400 tokens" alone read as the whole index.
+            let of = model.partial == nil ? "" : session.cache.map { " of " + NumberFormat.count(FeatureIndexBuilder.rowRange(cache: $0, options: model.indexOptions).count) } ?? ""
+            title += " \(buffer.glyphs.separator) \(NumberFormat.count(index.tokenCount))\(of) tokens"
+        }
+        if let partial = model.partial { title += " \(buffer.glyphs.separator) PARTIAL \(partial.done)/\(partial.of)" }
         _ = buffer.put(title, at: Point(x: rect.x, y: rect.y), style: bar, clip: rect)
         // Tabs on the right; the running jobs' progress before them.
         var right = ""
@@ -52,7 +56,7 @@ extension AppController {
         }
         if let job = model.jobs.last(where: { $0.state == .running }) {
             let percent = job.fraction.map { " \(Int(($0 * 100).rounded()))%" } ?? ""
-            right = "\(job.kind)\(percent) · " + right
+            right = "\(job.kind)\(percent) \(buffer.glyphs.separator) " + right
         }
         let width = Text.width(right)
         if width + Text.width(title) + 2 <= rect.width {
@@ -82,8 +86,8 @@ extension AppController {
             if !model.marks.isEmpty { parts.append("\(model.marks.count) marked") }
             if let query = model.list.searchQuery { parts.append("/\(query): \(model.list.searchHits.count) hits") }
         }
-        if model.index == nil { parts.append("indexing… features appear as the first shard completes") }
-        _ = buffer.put(Text.truncate(parts.joined(separator: " · "), columns: rect.width, ellipsis: buffer.glyphs.ellipsis),
+        if model.index == nil { parts.append("indexing\(buffer.glyphs.ellipsis) features appear as the first shard completes") }
+        _ = buffer.put(Text.truncate(parts.joined(separator: " \(buffer.glyphs.separator) "), columns: rect.width, ellipsis: buffer.glyphs.ellipsis),
                        at: Point(x: rect.x, y: rect.y), style: .fg(.dimText), clip: rect)
     }
 
@@ -91,6 +95,7 @@ extension AppController {
         let keymap = Keymaps.keymap(for: model.screen)
         var lines = ["Keys on the \(model.screen.rawValue) screen (j/k/PgDn scroll, any other key closes)", ""]
         lines += keymap.helpLines(glyphs: buffer.glyphs)
+        if model.screen == .features || model.screen == .detail { lines += [""] + Self.searchHelp }
         lines += ["", "Command line"] + Self.commandHelp
         lines += ["", "Mouse: click selects (click again opens), the wheel scrolls."]
         let width = min(rect.width - 4, max(60, lines.map { Text.width($0) }.max() ?? 40) + 4)

@@ -36,7 +36,7 @@ extension AppController {
                 .draw(into: &buffer, rect: definitionInner)
         }
 
-        let settingsLines = indexSettingsLines(index)
+        let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
         let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
         let densities = (0..<index.featureCount).map { index.density($0) }
         DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
@@ -45,18 +45,19 @@ extension AppController {
         TextView(lines: settingsLines, style: .fg(.text)).draw(into: &buffer, rect: settingsInner)
     }
 
-    private func indexSettingsLines(_ index: FeatureIndex) -> [String] {
+    private func indexSettingsLines(_ index: FeatureIndex, glyphs: Glyphs) -> [String] {
+        let plusMinus = glyphs.isUnicode ? "±" : "+-", times = glyphs.isUnicode ? "×" : "x"
         let o = index.options
         let p = index.provenance
         var lines = [
-            "top-k \(o.topK) · context ±\(o.context) · intervals \(o.intervals)×\(o.perInterval) · bins \(o.bins)",
-            "min-act \(NumberFormat.compact(Double(o.minActivation))) · rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) · seed \(o.seed)",
+            "top-k \(o.topK) \(glyphs.separator) context \(plusMinus)\(o.context) \(glyphs.separator) intervals \(o.intervals)\(times)\(o.perInterval) \(glyphs.separator) bins \(o.bins)",
+            "min-act \(NumberFormat.compact(Double(o.minActivation))) \(glyphs.separator) rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) \(glyphs.separator) seed \(o.seed)",
             "shards \(p.shards.count)/\(p.shardCount)" + (model.partial != nil ? " (building)" : ""),
             "cache \(p.cachePath)",
             "file  \(session.indexPath)",
         ]
         let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
-        lines.insert("\(NumberFormat.count(index.featureCount - dead)) alive · \(NumberFormat.count(dead)) dead", at: 0)
+        lines.insert("\(NumberFormat.count(index.featureCount - dead)) alive \(glyphs.separator) \(NumberFormat.count(dead)) dead", at: 0)
         return lines
     }
 }

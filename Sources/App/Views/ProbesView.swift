@@ -34,19 +34,19 @@ extension AppController {
         } else if p.datasets?.isEmpty == true {
             lines = ["No probe datasets in \(p.paths.joined(separator: ", "))."]
         } else {
-            lines = [pendingText("reading the probe datasets", job: p.loadJob).text]
+            lines = [pendingText("reading the probe datasets", job: p.loadJob, ellipsis: buffer.glyphs.ellipsis).text]
         }
         TextView(lines: lines.flatMap { Text.wrap($0, columns: max(1, inner.width)) }, style: .fg(.text)).draw(into: &buffer, rect: inner)
     }
 
     /// What a pane shows while its result is missing: the job's progress, or how it ended.
-    private func pendingText(_ what: String, job id: JobCenter.ID?) -> (text: String, isError: Bool) {
-        guard let id, let status = model.jobs.first(where: { $0.id == id }) else { return ("computing \(what)…", false) }
+    private func pendingText(_ what: String, job id: JobCenter.ID?, ellipsis: String) -> (text: String, isError: Bool) {
+        guard let id, let status = model.jobs.first(where: { $0.id == id }) else { return ("computing \(what)\(ellipsis)", false) }
         switch status.state {
-        case .running: return ("computing \(what)… \(status.detail)", false)
+        case .running: return ("computing \(what)\(ellipsis) \(status.detail)", false)
         case .failed(let text): return ("\(what) failed: \(text)", true)
         case .cancelled: return ("\(what) cancelled (p computes it again)", false)
-        case .finished: return ("computing \(what)…", false)
+        case .finished: return ("computing \(what)\(ellipsis)", false)
         }
     }
 
@@ -58,11 +58,11 @@ extension AppController {
     // MARK: PCA
 
     private func drawProbesPCA(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
-        let title = "PCA  basis \(p.choiceName(p.basis)) · data \(p.choiceName(p.plotted))"
+        let title = "PCA  basis \(p.choiceName(p.basis)) \(buffer.glyphs.separator) data \(p.choiceName(p.plotted))"
         let inner = Panel(title: title, info: "label \(p.label)", focused: p.pane == .pca).draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
         guard let projection = p.projections[p.basis] else {
-            drawPending(pendingText("the PCA of \(p.basisNames(p.basis).joined(separator: "+"))", job: p.pcaJob?.id), into: &buffer, rect: inner)
+            drawPending(pendingText("the PCA of \(p.basisNames(p.basis).joined(separator: "+"))", job: p.pcaJob?.id, ellipsis: buffer.glyphs.ellipsis), into: &buffer, rect: inner)
             return
         }
         guard projection.ratios.count >= 2 else {
@@ -112,13 +112,13 @@ extension AppController {
     }
 
     private func drawProbesMatrix(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
-        let title = "Probes  \(p.method.rawValue) · label \(p.label)"
+        let title = "Probes  \(p.method.rawValue) \(buffer.glyphs.separator) label \(p.label)"
         let inner = Panel(title: title, info: p.metric == .accuracy ? "accuracy" : "AUROC", focused: p.pane == .matrix)
             .draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
         guard let matrix = p.matrix else {
             let pending = p.probeDatasets.isEmpty ? ("no dataset has both values of \(p.label), so no probe can train (c changes the label)", false)
-                : pendingText("\(p.method.rawValue) probes on \(p.label)", job: p.matrixJob?.id)
+                : pendingText("\(p.method.rawValue) probes on \(p.label)", job: p.matrixJob?.id, ellipsis: buffer.glyphs.ellipsis)
             drawPending(pending, into: &buffer, rect: inner)
             return
         }
@@ -137,7 +137,7 @@ extension AppController {
         let train = matrix.trainSets[row], test = matrix.testSets[column]
         let heldOut = train.split(separator: "+").contains { String($0) == test }
         let text = "\(train) \(buffer.glyphs.isUnicode ? "→" : "->") \(test)\(heldOut ? " (80% trained, 20% held out)" : " (trained on all rows)"): accuracy \(NumberFormat.fixed(matrix.accuracy[row][column], decimals: 3))"
-            + " · AUROC \(NumberFormat.fixed(matrix.auroc[row][column], decimals: 3))"
+            + " \(buffer.glyphs.separator) AUROC \(NumberFormat.fixed(matrix.auroc[row][column], decimals: 3))"
         _ = buffer.put(Text.truncate(text, columns: detailRow.width, ellipsis: buffer.glyphs.ellipsis),
                        at: Point(x: detailRow.x, y: detailRow.y), style: .fg(.text), clip: detailRow)
     }
@@ -165,7 +165,7 @@ extension AppController {
             return
         }
         guard p.alignments[p.alignmentKey] != nil else {
-            drawPending(pendingText("the alignment", job: p.alignmentJob?.id), into: &buffer, rect: inner)
+            drawPending(pendingText("the alignment", job: p.alignmentJob?.id, ellipsis: buffer.glyphs.ellipsis), into: &buffer, rect: inner)
             return
         }
         let features = p.alignedFeatures
@@ -185,7 +185,7 @@ extension AppController {
             case 1: return "#\(aligned.feature)"
             case 2: return String(format: "%+.3f", aligned.cosine)
             case 3: return index.map { topTokenText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
-            default: return index.map { topExemplarText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
+            default: return ""  // drawn by alignTopExemplars
             }
         }
         table.cellStyle = { row, column in
@@ -194,6 +194,9 @@ extension AppController {
         table.emptyText = "no features"
         table.focused = p.pane == .features
         var state = p.aligned
+        if let index {
+            alignTopExemplars(&table, column: 4, features: features.map(\.feature), index: index, state: state, rect: inner, buffer: buffer)
+        }
         table.draw(into: &buffer, rect: inner, state: &state)
         model.probes.aligned = state
         model.probes.alignedVisibleRows = table.visibleRows(in: inner)

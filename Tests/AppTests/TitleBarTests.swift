@@ -1,0 +1,21 @@
+@testable import App
+import SAECore
+import TUI
+import XCTest
+
+/// While shards merge, the title bar counts the tokens merged so far out of the build's: the
+/// partial count alone ("2400 tokens") read as the size of the whole index.
+final class TitleBarTests: XCTestCase {
+    func testPartialIndexShowsTokensSoFarOfTheBuild() throws {
+        var options = AppFixture.small
+        options.maxTokens = 30
+        let app = try AppFixture.controller(options: options)
+        let index = try XCTUnwrap(app.model.index)
+        XCTAssertTrue(app.frame(width: 100, height: 24).render()[0].contains("· 30 tokens"))
+        let total = FeatureIndexBuilder.rowRange(cache: try XCTUnwrap(app.session.cache), options: app.model.indexOptions).count
+        XCTAssertEqual(total, 30)
+        app.model.partial = (1, 3)
+        let title = app.frame(width: 100, height: 24).render()[0]
+        XCTAssertTrue(title.contains("· \(index.tokenCount) of 30 tokens · PARTIAL 1/3"), title)
+    }
+}
