@@ -45,7 +45,6 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let chosenFormat = format.flatMap(FeatureExporter.Format.init(rawValue:)) ?? Self.formatFromExtension(out)!
-        try OutputFile.checkWritable(out, overwrite: force, inputs: [sae, index, tokenizer, unembed].compactMap { $0 })
         let dictionary = try DictionaryLoader.load(path: sae)
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
@@ -54,7 +53,10 @@ struct ExportCommand: ParsableCommand {
         if let stale = cache.map({ featureIndex.provenance.staleness(sae: dictionary, cache: $0) }) ?? featureIndex.provenance.dictionaryStaleness(sae: dictionary) {
             FileHandle.standardError.write(Data("saescope: warning: \(index) is stale: \(stale); rebuild it with saescope index\n".utf8))
         }
-        let vocabulary = try tokenizerPath(featureIndex).map { try TokenizerVocabulary(path: $0) }
+        let tokenizerFile = tokenizerPath(featureIndex)
+        // Every file this run reads, the tokenizer found beside the cache included, is safe from --out.
+        try OutputFile.checkWritable(out, overwrite: force, inputs: [sae, index, tokenizerFile, unembed, featureIndex.provenance.cachePath].compactMap { $0 })
+        let vocabulary = try tokenizerFile.map { try TokenizerVocabulary(path: $0) }
         let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
             FileHandle.standardError.write(Data("saescope: warning: \(warning)\n".utf8))
