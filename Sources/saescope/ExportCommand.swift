@@ -71,13 +71,6 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let chosenFormat = self.chosenFormat!
-        // A --batch-size export writes a directory: NeuronpediaExport keeps an existing one unless
-        // --force; an input is never replaced either way.
-        if batchSize == nil {
-            try OutputFile.checkWritable(out, overwrite: force, inputs: [sae, index, tokenizer, unembed].compactMap { $0 })
-        } else {
-            try OutputFile.checkNotAnInput(out, inputs: [sae, index, tokenizer, unembed].compactMap { $0 })
-        }
         let dictionary = try DictionaryLoader.load(path: sae)
         let featureIndex = try IndexFile.read(path: index)
         let ids = try FeatureSelection.parse(features, featureCount: featureIndex.featureCount)
@@ -87,7 +80,17 @@ struct ExportCommand: ParsableCommand {
             warn("\(index) is stale: \(stale); rebuild it with saescope index")
         }
         if let note = featureIndex.provenance.resolutionNote { warn(note) }
-        let vocabulary = try tokenizerPath(featureIndex, features: ids).map { try TokenizerVocabulary(path: $0) }
+        let tokenizerFile = tokenizerPath(featureIndex, features: ids)
+        // Every file this run reads, the tokenizer found beside the cache included, is safe from
+        // --out. A --batch-size export writes a directory: NeuronpediaExport keeps an existing one
+        // unless --force; an input is never replaced either way.
+        let inputs = [sae, index, tokenizerFile, unembed, featureIndex.provenance.cachePath].compactMap { $0 }
+        if batchSize == nil {
+            try OutputFile.checkWritable(out, overwrite: force, inputs: inputs)
+        } else {
+            try OutputFile.checkNotAnInput(out, inputs: inputs)
+        }
+        let vocabulary = try tokenizerFile.map { try TokenizerVocabulary(path: $0) }
         let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
             warn(warning)

@@ -466,9 +466,11 @@ struct BadInputCorpus {
             ("export --out its index --force", ["export", "--sae", dl, "--index", index, "--features", "0", "--format", "json", "--out", index, "--force"]),
             ("export --out the unembedding --force", ["export", "--sae", dl, "--index", index, "--features", "0", "--format", "json",
                                                       "--unembed", input("w_u.safetensors"), "--out", input("w_u.safetensors"), "--force"]),
+            ("export --out the tokenizer beside the cache --force", ["export", "--sae", dl, "--index", index, "--features", "0", "--format", "json",
+                                                                     "--out", input("tokenizer.json"), "--force"]),
             ("export --out an existing file", ["export", "--sae", dl, "--index", index, "--features", "0", "--format", "json", "--out", existingCopy]),
         ]
-        for (name, arguments) in runs { add(category, name, arguments, blame: ["ae.pt", "cache", "index", "existing", "config.json", "w_u", "inputs", "link"]) }
+        for (name, arguments) in runs { add(category, name, arguments, blame: ["ae.pt", "cache", "index", "existing", "config.json", "w_u", "inputs", "link", "tokenizer"]) }
         add(category, "index --out an existing output --force (allowed)", ["index", "--sae", dl, "--acts", cache, "--out", existing, "--force"])
     }
 }

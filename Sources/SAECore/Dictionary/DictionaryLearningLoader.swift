@@ -127,7 +127,7 @@ enum DictionaryLearningLoader {
 
     /// D and F from the config when present (checked against the weights later), else from the weights.
     private static func dimensions(dictClass: String, weights: TensorDictionary, trainer: JSONConfig?, configPath: String) throws -> (d: Int, f: Int) {
-        if let trainer, let d = try trainer.int("activation_dim"), let f = try trainer.int("dict_size") {
+        if let trainer, let d = try trainer.dimension("activation_dim"), let f = try trainer.dimension("dict_size") {
             return (d, f)
         }
         switch dictClass {

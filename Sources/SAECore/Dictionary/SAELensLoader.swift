@@ -27,8 +27,8 @@ enum SAELensLoader {
         guard architectures.contains(architecture) else {
             throw SaescopeError("unsupported SAELens architecture '\(architecture)' (supported: \(architectures.joined(separator: ", ")))", file: configPath)
         }
-        let d = try config.requireInt("d_in")
-        let f = try config.requireInt("d_sae")
+        let d = try config.requireDimension("d_in")
+        let f = try config.requireDimension("d_sae")
         let subtract = try config.bool("apply_b_dec_to_input") ?? true
         let normalization = try inputNormalization(config: config, directory: directory, notes: &notes)
 

@@ -11,8 +11,9 @@ enum SparsifyLoader {
         if try config.bool("transcode") == true {
             throw SaescopeError("transcoders are not supported: their output is compared with another layer, not their input", file: configPath)
         }
-        let d = try config.requireInt("d_in")
+        let d = try config.requireDimension("d_in")
         var f = try config.int("num_latents") ?? 0
+        guard f >= 0 else { throw SaescopeError("config key 'num_latents' is \(f); a feature count must be at least 0 (0: d_in x expansion_factor)", file: configPath) }
         if f == 0 {
             let expansion = try config.int("expansion_factor") ?? 32
             let (product, overflow) = d.multipliedReportingOverflow(by: expansion)

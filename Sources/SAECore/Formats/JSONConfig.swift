@@ -61,6 +61,18 @@ public struct JSONConfig {
         throw typeError(key, "true or false")
     }
 
+    /// A width or a feature count: an integer of at least 1 (the error names the config and key).
+    public func dimension(_ key: String) throws -> Int? {
+        guard let value = try int(key) else { return nil }
+        guard value >= 1 else { throw SaescopeError("config key '\(key)' is \(value); a dimension must be at least 1", file: path) }
+        return value
+    }
+
+    public func requireDimension(_ key: String) throws -> Int {
+        guard let value = try dimension(key) else { throw SaescopeError("config lacks '\(key)'", file: path) }
+        return value
+    }
+
     public func requireInt(_ key: String) throws -> Int {
         guard let value = try int(key) else { throw SaescopeError("config lacks '\(key)'", file: path) }
         return value
