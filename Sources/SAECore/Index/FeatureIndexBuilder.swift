@@ -105,11 +105,16 @@ public enum FeatureIndexBuilder {
 
     /// The rows of shard I/N: a contiguous block of whole sequences, from `firstToken`, cut at `maxTokens`.
     public static func rowRange(cache: ActivationCache, options: FeatureIndexOptions) -> Range<Int> {
-        let sequences = cache.sequenceCount
+        rowRange(sequenceOffsets: cache.sequenceOffsets, options: options)
+    }
+
+    /// As `rowRange(cache:options:)` for any sequence boundaries.
+    static func rowRange(sequenceOffsets: [Int], options: FeatureIndexOptions) -> Range<Int> {
+        let sequences = sequenceOffsets.count - 1
         let first = options.shardIndex * sequences / options.shardCount
         let last = (options.shardIndex + 1) * sequences / options.shardCount
-        var start = cache.sequenceOffsets[first]
-        var end = cache.sequenceOffsets[last]
+        var start = sequenceOffsets[first]
+        var end = sequenceOffsets[last]
         // A window may start inside a sequence: exemplar context still comes from the whole sequence.
         if let firstToken = options.firstToken { start = min(max(start, firstToken), end) }
         if let maxTokens = options.maxTokens { end = min(end, start + maxTokens) }

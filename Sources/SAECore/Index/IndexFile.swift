@@ -51,7 +51,7 @@ public enum IndexFile {
             }
             let decoder = JSONDecoder()
             guard let optionsText = file.metadata["options"], let provenanceText = file.metadata["provenance"],
-                  let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText), d > 0 else {
+                  let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText), d >= 0 else {
                 throw SaescopeError("index metadata is incomplete")
             }
             let options: FeatureIndexOptions
@@ -86,8 +86,10 @@ public enum IndexFile {
             }
             let scalars: [Double] = try array(file, "metric_scalars", .float64, [10])
             let alive: [UInt8] = try array(file, "metric_alive", .uint8, [f])
-            let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
-            let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
+            // An index built from codes alone (delphi latents) has metrics over no input dimensions.
+            let metricDimension = file["metric_moments"]?.shape == [2] ? 0 : d
+            let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * metricDimension)])
+            let metrics = try MetricsAccumulator(inputDimension: metricDimension, featureCount: f, scalars: scalars, alive: alive, moments: moments)
             return FeatureIndex(tables: t, metrics: metrics, provenance: provenance, inputDimension: d)
         }
     }
