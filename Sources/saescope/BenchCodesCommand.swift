@@ -46,6 +46,10 @@ struct BenchCodesCommand: ParsableCommand {
         }
         let readSeconds = Date().timeIntervalSince(readStarted)
 
+        let gatherStarted = Date()
+        let gatheredCodes = try FeatureIndexBuilder.gatherCodes(try DelphiLatentCache(path: directory))
+        let gatherSeconds = Date().timeIntervalSince(gatherStarted)
+
         let indexStarted = Date()
         let cache = try DelphiLatentCache(path: directory)
         let index = try FeatureIndexBuilder.build(codes: cache, sae: nil, saePath: nil, options: FeatureIndexOptions())
@@ -53,6 +57,8 @@ struct BenchCodesCommand: ParsableCommand {
         let nonzeros = Double(cache.entryCount), megabytes = Double(bytesRead) / 1e6
         print("cache                \(sequences) x \(ctx) tokens, F=\(f), \(l0) nonzeros per token, \(splits) splits, \(String(format: "%.0f", megabytes)) MB (checksum \(checksum & 0xff))")
         print(String(format: "plain read           %.2f s  %.0f MB/s  %.1f M nonzeros/s", readSeconds, megabytes / readSeconds, nonzeros / readSeconds / 1e6))
+        print(String(format: "gather codes only    %.2f s  %.0f MB/s  %.1f M nonzeros/s  (reading and regrouping by row, no recording)", gatherSeconds,
+                     megabytes / gatherSeconds, Double(gatheredCodes) / gatherSeconds / 1e6))
         print(String(format: "index --codes        %.2f s  %.0f MB/s  %.1f M nonzeros/s  (%d tokens, %d live features)", indexSeconds,
                      megabytes / indexSeconds, nonzeros / indexSeconds / 1e6, index.tokenCount, (0..<index.featureCount).filter { !index.isDead($0) }.count))
         print(String(format: "ratio to plain read  %.3f", readSeconds / indexSeconds))

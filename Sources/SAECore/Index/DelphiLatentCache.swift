@@ -149,8 +149,9 @@ public struct DelphiLatentCache: @unchecked Sendable {
     }
 }
 
-/// Walks one split's entries in order, handing out those of consecutive row ranges; checks each
-/// location against the token matrix and the split's latent range, and that rows never go back.
+/// Walks one split's entries in order, handing out the entry range of consecutive row ranges;
+/// checks each location against the token matrix and the split's latent range, and that rows
+/// never go back. Reads the mapped columns through typed pointers (the hot loop of `index --codes`).
 struct DelphiSplitCursor {
     let split: DelphiLatentCache.Split
     let sequenceCount: Int
@@ -167,57 +168,78 @@ struct DelphiSplitCursor {
         self.contextLength = contextLength
     }
 
-    /// Global row and latent of entry `e`.
-    @inline(__always)
-    private func location(_ e: Int) -> (row: Int, latent: Int, batchRow: Int, position: Int) {
-        let base = split.locations.buffer.base + split.locations.byteOffset
-        func column(_ c: Int) -> Int {
-            switch split.locations.dtype {
-            case .uint16: Int(base.loadUnaligned(fromByteOffset: (3 * e + c) * 2, as: UInt16.self))
-            case .uint32: Int(base.loadUnaligned(fromByteOffset: (3 * e + c) * 4, as: UInt32.self))
-            case .int32: Int(base.loadUnaligned(fromByteOffset: (3 * e + c) * 4, as: Int32.self))
-            default: Int(base.loadUnaligned(fromByteOffset: (3 * e + c) * 8, as: Int64.self))
-            }
+    private var locationBase: UnsafeRawPointer { split.locations.buffer.base + split.locations.byteOffset }
+
+    /// The entries whose rows lie in `rows` (lower bounds never decrease from call to call).
+    mutating func entries(in rows: Range<Int>) throws -> Range<Int> {
+        switch split.locations.dtype {
+        case .uint16: try entries(in: rows, locationBase.assumingMemoryBound(to: UInt16.self))
+        case .uint32: try entries(in: rows, locationBase.assumingMemoryBound(to: UInt32.self))
+        case .int32: try entries(in: rows, locationBase.assumingMemoryBound(to: Int32.self))
+        default: try entries(in: rows, locationBase.assumingMemoryBound(to: Int64.self))
         }
-        let batchRow = column(0), position = column(1)
-        return (batchRow * contextLength + position, split.latents.lowerBound + column(2), batchRow, position)
     }
 
-    /// Calls `body(row, latent, entry)` for every entry with row in `rows` (ranges must not go
-    /// back: their lower bounds never decrease).
-    mutating func visit(_ rows: Range<Int>, _ body: (Int, Int, Int) -> Void) throws {
-        let n = split.entryCount
-        while low < n, location(low).row < rows.lowerBound { low += 1 }
+    private mutating func entries<T: BinaryInteger>(in rows: Range<Int>, _ locations: UnsafePointer<T>) throws -> Range<Int> {
+        let n = split.entryCount, length = contextLength
+        @inline(__always) func row(_ e: Int) -> Int { Int(locations[3 * e]) * length + Int(locations[3 * e + 1]) }
+        while low < n, low < checked, row(low) < rows.lowerBound { low += 1 }
         var e = low
+        let width = split.latents.count
         while e < n {
-            let at = location(e)
             if e >= checked {
-                guard at.batchRow >= 0, at.batchRow < sequenceCount, at.position >= 0, at.position < contextLength else {
-                    throw SaescopeError("location \(e) (batch row \(at.batchRow), position \(at.position)) lies outside the token matrix [\(sequenceCount), \(contextLength)]", file: split.path)
+                let batchRow = Int(locations[3 * e]), position = Int(locations[3 * e + 1]), offset = Int(locations[3 * e + 2])
+                guard batchRow >= 0, batchRow < sequenceCount, position >= 0, position < length else {
+                    throw SaescopeError("location \(e) (batch row \(batchRow), position \(position)) lies outside the token matrix [\(sequenceCount), \(length)]", file: split.path)
                 }
-                guard split.latents.contains(at.latent) else {
-                    throw SaescopeError("location \(e) has latent offset \(at.latent - split.latents.lowerBound), outside the split's \(split.latents.count) latents", file: split.path)
+                guard offset >= 0, offset < width else {
+                    throw SaescopeError("location \(e) has latent offset \(offset), outside the split's \(width) latents", file: split.path)
                 }
-                guard at.row >= lastRow else {
+                let r = batchRow * length + position
+                guard r >= lastRow else {
                     throw SaescopeError("locations are not in (batch row, position) order at entry \(e), as delphi's torch.nonzero writes them", file: split.path)
                 }
-                lastRow = at.row
+                lastRow = r
                 checked = e + 1
+                if r < rows.lowerBound { low = e + 1; e += 1; continue }
+                if r >= rows.upperBound { break }
+            } else {
+                let r = row(e)
+                if r >= rows.upperBound { break }
             }
-            guard at.row < rows.upperBound else { break }
-            body(at.row, at.latent, e)
             e += 1
+        }
+        return low..<e
+    }
+
+    /// Calls `body(row, latent, value)` for entries `range` (from `entries(in:)`).
+    @inline(__always)
+    func forEach(_ range: Range<Int>, _ body: (Int, Int32, Float) -> Void) {
+        switch split.locations.dtype {
+        case .uint16: forEach(range, locationBase.assumingMemoryBound(to: UInt16.self), body)
+        case .uint32: forEach(range, locationBase.assumingMemoryBound(to: UInt32.self), body)
+        case .int32: forEach(range, locationBase.assumingMemoryBound(to: Int32.self), body)
+        default: forEach(range, locationBase.assumingMemoryBound(to: Int64.self), body)
         }
     }
 
-    /// Activation of entry `e` as Float.
     @inline(__always)
-    func value(_ e: Int) -> Float {
-        if split.activations.dtype == .float16 {
-            return floatFromHalf(bits: (split.activations.buffer.base + split.activations.byteOffset).loadUnaligned(fromByteOffset: 2 * e, as: UInt16.self))
+    private func forEach<T: BinaryInteger>(_ range: Range<Int>, _ locations: UnsafePointer<T>, _ body: (Int, Int32, Float) -> Void) {
+        let length = contextLength, start = split.latents.lowerBound
+        let values = split.activations.buffer.base + split.activations.byteOffset
+        let isHalf = split.activations.dtype == .float16
+        for e in range {
+            let row = Int(locations[3 * e]) * length + Int(locations[3 * e + 1])
+            let latent = Int32(truncatingIfNeeded: start + Int(locations[3 * e + 2]))
+            let value: Float
+            if isHalf {
+                value = floatFromHalf(bits: values.loadUnaligned(fromByteOffset: 2 * e, as: UInt16.self))
+            } else {
+                var converted: Float = 0
+                split.activations.convertToFloat(start: e, count: 1, into: &converted)
+                value = converted
+            }
+            body(row, latent, value)
         }
-        var value: Float = 0
-        split.activations.convertToFloat(start: e, count: 1, into: &value)
-        return value
     }
 }

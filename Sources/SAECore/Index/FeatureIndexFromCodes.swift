@@ -28,6 +28,7 @@ extension FeatureIndexBuilder {
         let length = codes.contextLength
         let finite = [Bool](repeating: true, count: chunkRows + 2 * c)
         var gathered = SparseRowsBuffer()
+        defer { gathered.deallocate() }
         let noInput = [Float](repeating: 0, count: 1)
 
         var coreStart = rows.lowerBound
@@ -69,51 +70,70 @@ extension FeatureIndexBuilder {
 }
 
 /// The nonzero codes of a range of rows gathered from the splits, row by row (CSR), as the
-/// encoder hands them out. Buffers are reused from chunk to chunk.
+/// encoder hands them out: the entries of each split are counted per row, then placed (a
+/// counting sort across splits). Buffers are reused from chunk to chunk.
 struct SparseRowsBuffer {
-    private var rowStart: [Int] = []
-    private var features: [Int32] = []
-    private var values: [Float] = []
-    // Gathered in split order, then placed row by row (a counting sort).
-    private var entryRow: [Int32] = []
-    private var entryFeature: [Int32] = []
-    private var entryValue: [Float] = []
+    private var rowStart = GrowingBuffer<Int>()
+    private var features = GrowingBuffer<Int32>()
+    private var values = GrowingBuffer<Float>()
+    private var next = GrowingBuffer<Int>()
+    private var rowCount = 0
 
     mutating func gather(_ rows: Range<Int>, from cursors: inout [DelphiSplitCursor]) throws {
-        entryRow.removeAll(keepingCapacity: true)
-        entryFeature.removeAll(keepingCapacity: true)
-        entryValue.removeAll(keepingCapacity: true)
-        for s in cursors.indices {
-            let cursor = cursors[s]
-            try cursors[s].visit(rows) { row, latent, entry in
-                entryRow.append(Int32(row - rows.lowerBound))
-                entryFeature.append(Int32(latent))
-                entryValue.append(cursor.value(entry))
+        let first = rows.lowerBound, n = rows.count
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(cursors.count)
+        for s in cursors.indices { ranges.append(try cursors[s].entries(in: rows)) }
+        let total = ranges.reduce(0) { $0 + $1.count }
+        rowStart.reserve(n + 1)
+        next.reserve(n)
+        features.reserve(max(total, 1))
+        values.reserve(max(total, 1))
+        let rowStart = self.rowStart, next = self.next, features = self.features, values = self.values
+        rowStart.base.update(repeating: 0, count: n + 1)
+        for (s, range) in ranges.enumerated() {
+            cursors[s].forEach(range) { row, _, _ in rowStart[row - first + 1] += 1 }
+        }
+        for r in 0..<n { rowStart[r + 1] += rowStart[r] }
+        next.base.update(from: rowStart.base, count: n)
+        for (s, range) in ranges.enumerated() {
+            cursors[s].forEach(range) { row, latent, value in
+                let at = next[row - first]
+                features[at] = latent
+                values[at] = value
+                next[row - first] = at + 1
             }
         }
-        let n = rows.count, total = entryRow.count
-        rowStart = [Int](repeating: 0, count: n + 1)
-        for r in entryRow { rowStart[Int(r) + 1] += 1 }
-        for r in 0..<n { rowStart[r + 1] += rowStart[r] }
-        var next = Array(rowStart[0..<n])
-        features = [Int32](repeating: 0, count: total)
-        values = [Float](repeating: 0, count: total)
-        for e in 0..<total {
-            let r = Int(entryRow[e])
-            features[next[r]] = entryFeature[e]
-            values[next[r]] = entryValue[e]
-            next[r] += 1
-        }
+        rowCount = n
     }
 
     func withRows<T>(_ body: (SparseCodeRows) throws -> T) rethrows -> T {
-        try rowStart.withUnsafeBufferPointer { rowStart in
-            try features.withUnsafeBufferPointer { features in
-                try values.withUnsafeBufferPointer { values in
-                    try body(SparseCodeRows(rowStart: rowStart.baseAddress!, features: features.baseAddress ?? UnsafePointer(bitPattern: 8)!,
-                                            values: values.baseAddress ?? UnsafePointer(bitPattern: 8)!))
-                }
-            }
+        try body(SparseCodeRows(rowStart: UnsafePointer(rowStart.base), features: UnsafePointer(features.base), values: UnsafePointer(values.base)))
+    }
+
+    func deallocate() {
+        rowStart.deallocate()
+        features.deallocate()
+        values.deallocate()
+        next.deallocate()
+    }
+}
+
+extension FeatureIndexBuilder {
+    /// Only the reading half of `build(codes:)`: every row's codes gathered from the splits in
+    /// chunks, as the index pass does, without recording them. Returns the codes read (benchmarks).
+    public static func gatherCodes(_ codes: DelphiLatentCache, chunkRows: Int = 4096) throws -> Int {
+        var cursors = codes.splits.map { DelphiSplitCursor(split: $0, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength) }
+        var gathered = SparseRowsBuffer()
+        defer { gathered.deallocate() }
+        var total = 0
+        var start = 0
+        while start < codes.rowCount {
+            let end = min(start + chunkRows, codes.rowCount)
+            try gathered.gather(start..<end, from: &cursors)
+            total += gathered.withRows { $0.rowStart[end - start] }
+            start = end
         }
+        return total
     }
 }
