@@ -107,4 +107,59 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(read.provenance.cacheMetadata["model_name"], "synthetic")
         XCTAssertEqual(Array(read.tables.count), Array(index.tables.count))
     }
+
+    /// Rewrites every split of a copy of the fixture with `rewrite(locations)` as `dtype`.
+    private func rewrittenCopy(_ dtype: DType, _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
+        let directory = Fixtures.temporaryDirectory().appendingPathComponent("layers.3")
+        try FileManager.default.copyItem(atPath: Fixtures.path("delphi/run/latents/layers.3"), toPath: directory.path)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".safetensors") {
+            let path = directory.appendingPathComponent(name).path
+            let split = try Safetensors.read(path: path)
+            let activations = try split.require("activations"), tokens = try split.require("tokens")
+            let locations = rewrite(try split.require("locations").int64s())
+            let halfBits = Array(activations.rawBytes.bindMemory(to: UInt16.self))
+            let shape = [locations.count / 3, 3]
+            let entry: Safetensors.ArrayEntry = dtype == .uint32
+                ? .init("locations", .uint32, shape, locations.map { UInt32($0) })
+                : .init("locations", .uint16, shape, locations.map { UInt16($0) })
+            try Safetensors.write(arrays: [entry, .init("activations", .float16, activations.shape, halfBits),
+                                           .init("tokens", .int64, tokens.shape, try tokens.int64s())], metadata: [:], to: path)
+        }
+        return directory
+    }
+
+    func testUInt32LocationsGiveTheSameIndex() throws {
+        let directory = try rewrittenCopy(.uint32) { $0 }
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let wide = try DelphiLatentCache(path: directory.path)
+        XCTAssertEqual(wide.splits[0].locations.dtype, .uint32)
+        let options = FeatureIndexOptions()
+        try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
+                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, chunkRows: 9), "uint32")
+    }
+
+    func testOutOfOrderLocationsAndSeveralHookpointsAreRefused() throws {
+        // Swap the first two entries' rows: no longer in torch.nonzero order.
+        let directory = try rewrittenCopy(.uint16) { locations in
+            var swapped = locations
+            for c in 0..<3 { swapped.swapAt(c, 3 + c) }
+            return swapped
+        }
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let cache = try DelphiLatentCache(path: directory.path)
+        XCTAssertThrowsError(try FeatureIndexBuilder.build(codes: cache, sae: nil, saePath: nil, options: FeatureIndexOptions())) { error in
+            XCTAssertTrue("\(error)".contains("not in (batch row, position) order"), "\(error)")
+        }
+        // A latents folder with two hookpoints: the user must pick one.
+        let latents = directory.deletingLastPathComponent()
+        try FileManager.default.copyItem(at: directory, to: latents.appendingPathComponent("layers.4"))
+        XCTAssertThrowsError(try DelphiLatentCache(path: latents.path)) { error in
+            XCTAssertTrue("\(error)".contains("holds 2 hookpoints (layers.3, layers.4)"), "\(error)")
+        }
+        // A dictionary of another width.
+        let sae = try DictionaryLoader.load(path: Fixtures.path("dictionaries/gemma_scope_f32"))
+        XCTAssertThrowsError(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: sae, saePath: "g", options: FeatureIndexOptions())) { error in
+            XCTAssertTrue("\(error)".contains("cover 32 latents but the dictionary (g) has 48"), "\(error)")
+        }
+    }
 }
