@@ -24,6 +24,7 @@ final class GemmaScopeCommandTests: XCTestCase {
         let cases: [(String, [String])] = [
             ("dictionaries/gemma_scope_bad/missing_threshold", ["params.npz", "missing tensor 'threshold'"]),
             ("dictionaries/gemma_scope_bad/wrong_shape/params.npz", ["params.npz", "'W_dec' has shape [47, 16], expected [48, 16]"]),
+            ("dictionaries/gemma_scope_bad/finetuning_scaling_factor", ["params.npz", "scaling_factor other than ones"]),
             ("caches/tiny_f32.safetensors", []),
         ]
         for (path, fragments) in cases {
