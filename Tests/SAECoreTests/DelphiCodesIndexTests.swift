@@ -105,6 +105,12 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(read.tokenCount, 384)
         XCTAssertEqual(read.inputDimension, 0)
         XCTAssertEqual(read.provenance.cacheMetadata["model_name"], "synthetic")
+        XCTAssertEqual(read.provenance.cacheMetadata["model"], "synthetic")
+        XCTAssertEqual(read.provenance.cacheMetadata["hook"], "layers.3")
+        // Neuronpedia's prompt counts come from the codes' token matrix: 24 sequences of 16.
+        let counts = try NeuronpediaSource.promptCounts(read)
+        XCTAssertEqual(counts.count, 24)
+        XCTAssertEqual(counts.longest, 16)
         XCTAssertEqual(Array(read.tables.count), Array(index.tables.count))
     }
 

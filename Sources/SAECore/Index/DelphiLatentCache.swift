@@ -28,7 +28,8 @@ public struct DelphiLatentCache: @unchecked Sendable {
     public let tokens: Tensor
     public let sequenceCount: Int
     public let contextLength: Int
-    /// config.json's scalar values (model_name, dataset_repo, cache_ctx_len, ...), as strings.
+    /// config.json's scalar values (model_name, dataset_repo, cache_ctx_len, ...), as strings, plus
+    /// `hook` (the hookpoint folder), `model` and `dataset` as saescope's caches name them.
     public let metadata: [String: String]
 
     public var width: Int { splits.last?.latents.upperBound ?? 0 }
@@ -140,11 +141,17 @@ public struct DelphiLatentCache: @unchecked Sendable {
     private static func readConfig(_ directory: String) -> [String: String] {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            return ["source": "delphi latent cache", "hook": (directory as NSString).lastPathComponent]
+        }
         var metadata: [String: String] = ["source": "delphi latent cache"]
         for (key, value) in object {
             if let text = value as? String { metadata[key] = text } else if let number = value as? NSNumber { metadata[key] = number.stringValue }
         }
+        // The keys saescope's own caches use (exports read them): the hookpoint is the folder's name.
+        metadata["hook"] = (directory as NSString).lastPathComponent
+        if let model = metadata["model_name"] { metadata["model"] = model }
+        if let dataset = metadata["dataset_repo"] { metadata["dataset"] = dataset }
         return metadata
     }
 }
