@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (not pass/fail).",
-        subcommands: [BenchIndexCommand.self, BenchCompareCommand.self, BenchUICommand.self])
+        subcommands: [BenchIndexCommand.self, BenchCompareCommand.self, BenchUICommand.self, BenchCodesCommand.self])
 }
 
 struct BenchIndexCommand: ParsableCommand {

@@ -9,10 +9,13 @@ struct IndexCommand: ParsableCommand {
         discussion: """
         One streaming pass. The index is written atomically; interrupting the run leaves no file.
         Shard a large cache with --shard I/N on N machines, then combine with `saescope merge`.
+        With --codes instead of --acts, the codes come from a delphi latent cache (no encoding, no
+        dictionary needed; give --sae too to open the index with its decoder).
         """)
 
-    @Option(help: "Dictionary (as for eval).") var sae: String
-    @Option(help: "Activation cache (as for eval).") var acts: String
+    @Option(help: "Dictionary (as for eval).") var sae: String?
+    @Option(help: "Activation cache (as for eval).") var acts: String?
+    @Option(help: "A delphi latent cache (<run>/latents/<hookpoint>/ with <start>_<end>.safetensors splits) instead of --acts.") var codes: String?
     @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths).") var out: String?
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature.") var topK = 20
     @Option(help: "Context tokens on each side of an exemplar.") var context = 5
@@ -29,6 +32,8 @@ struct IndexCommand: ParsableCommand {
 
     func validate() throws {
         _ = try options()
+        guard (acts == nil) != (codes == nil) else { throw ValidationError("give either --acts or --codes") }
+        guard codes != nil || sae != nil else { throw ValidationError("--acts needs --sae") }
     }
 
     /// The pass's options from the flags; invalid combinations are usage errors.
@@ -55,6 +60,8 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         let options = try options()
+        if let codes { return try runFromCodes(codes, options: options) }
+        guard let sae, let acts else { throw ValidationError("--acts needs --sae") }
         let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
         // saescope's own default index file is its own to replace; a named one only with --force.
         try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
@@ -73,7 +80,10 @@ struct IndexCommand: ParsableCommand {
                                 : "all \(index.metrics.skippedCount) indexed rows hold NaN or infinity", file: acts)
         }
         try IndexFile.write(index, to: output)
-        let seconds = Date().timeIntervalSince(started)
+        printSummary(index, output: output, seconds: Date().timeIntervalSince(started))
+    }
+
+    func printSummary(_ index: FeatureIndex, output: String, seconds: Double) {
         let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
         if json {
             print("{\"out\": \"\(output)\", \"features\": \(index.featureCount), \"tokens\": \(index.tokenCount), \"dead\": \(dead), "

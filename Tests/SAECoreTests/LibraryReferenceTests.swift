@@ -9,7 +9,7 @@ final class LibraryReferenceTests: XCTestCase {
     static let dictionaries = [
         "dl_autoencoder", "dl_autoencoder_new", "dl_gated", "dl_jumprelu", "dl_topk", "dl_batchtopk", "dl_matryoshka",
         "saelens_standard", "saelens_standard_no_bdec", "saelens_topk", "saelens_jumprelu", "saelens_gated",
-        "saelens_scaled", "saelens_pre6", "sparsify_topk", "sparsify_topk_bf16",
+        "saelens_scaled", "saelens_pre6", "sparsify_topk", "sparsify_topk_bf16", "gemma_scope_f32", "gemma_scope_bf16",
     ]
 
     func testEncodeAndDecodeMatchTheLibraries() throws {

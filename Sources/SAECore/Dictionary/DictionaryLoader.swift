@@ -1,8 +1,9 @@
 import Foundation
 
 /// Opens any supported dictionary from a path: a directory (dictionary_learning trainer folder,
-/// SAELens folder, sparsify hookpoint folder, or a parent holding exactly one of those), an
-/// `ae.pt` / `.pt` file, or a weights file whose config sits beside it.
+/// SAELens folder, sparsify hookpoint folder, Gemma Scope folder with `params.npz`, or a parent
+/// holding exactly one of those), an `ae.pt` / `.pt` file, a `.npz` file, or a weights file whose
+/// config sits beside it.
 public enum DictionaryLoader {
     public static func load(path: String) throws -> SparseAutoencoder {
         var isDirectory: ObjCBool = false
@@ -18,8 +19,9 @@ public enum DictionaryLoader {
         }
         if name == "sae_weights.safetensors" { return try SAELensLoader.load(directory: folder) }
         if name == "sae.safetensors" { return try SparsifyLoader.load(directory: folder) }
+        if name.hasSuffix(".npz") { return try GemmaScopeLoader.load(npzPath: path) }
         if name == "cfg.json" || name == "config.json" { return try loadDirectory(folder) }
-        throw SaescopeError("not a dictionary: expected a directory, ae.pt, sae_weights.safetensors (SAELens) or sae.safetensors (sparsify)", file: path)
+        throw SaescopeError("not a dictionary: expected a directory, ae.pt, sae_weights.safetensors (SAELens) sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: path)
     }
 
     private static func loadDirectory(_ directory: String) throws -> SparseAutoencoder {
@@ -30,14 +32,14 @@ public enum DictionaryLoader {
         case 1:
             return try loadDirectory((directory as NSString).appendingPathComponent(candidates[0]))
         case 0:
-            throw SaescopeError("no dictionary here: expected ae.pt (dictionary_learning), cfg.json + sae_weights.safetensors (SAELens) or cfg.json + sae.safetensors (sparsify)", file: directory)
+            throw SaescopeError("no dictionary here: expected ae.pt (dictionary_learning), cfg.json + sae_weights.safetensors (SAELens) cfg.json + sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: directory)
         default:
             let listed = candidates.prefix(8).joined(separator: ", ") + (candidates.count > 8 ? ", ..." : "")
             throw SaescopeError("holds \(candidates.count) dictionaries (\(listed)); pass one of them", file: directory)
         }
     }
 
-    private enum Kind { case dictionaryLearning, saeLens, sparsify }
+    private enum Kind { case dictionaryLearning, saeLens, sparsify, gemmaScope }
 
     private static func kind(of directory: String) -> Kind? {
         func exists(_ name: String) -> Bool {
@@ -46,6 +48,7 @@ public enum DictionaryLoader {
         if exists("ae.pt") { return .dictionaryLearning }
         if exists("sae_weights.safetensors") { return .saeLens }
         if exists("sae.safetensors") && exists("cfg.json") { return .sparsify }
+        if exists("params.npz") { return .gemmaScope }
         return nil
     }
 
@@ -54,6 +57,7 @@ public enum DictionaryLoader {
         case .dictionaryLearning: try DictionaryLearningLoader.load(weightsPath: (directory as NSString).appendingPathComponent("ae.pt"))
         case .saeLens: try SAELensLoader.load(directory: directory)
         case .sparsify: try SparsifyLoader.load(directory: directory)
+        case .gemmaScope: try GemmaScopeLoader.load(npzPath: (directory as NSString).appendingPathComponent("params.npz"))
         }
     }
 }

@@ -54,8 +54,12 @@ public struct NeuronpediaSource: Sendable, Equatable {
     /// The sequences overlapping the index's rows, and the longest (within those rows).
     static func promptCounts(_ index: FeatureIndex) throws -> (count: Int, longest: Int) {
         let path = index.provenance.cachePath
-        let cache: ActivationCache
-        do { cache = try ActivationCache(path: path) } catch {
+        let offsets: [Int]
+        do {
+            // An index from `--codes` was built from a delphi latent cache, not activations.
+            offsets = index.provenance.cacheMetadata["source"] == "delphi latent cache"
+                ? try DelphiLatentCache(path: path).sequenceOffsets : try ActivationCache(path: path).sequenceOffsets
+        } catch {
             // No file attribution here: the caller names the index, whose provenance gave this
             // path (a tampered index can name anything); the path is quoted, shortened.
             let reason = (error as? SaescopeError)?.message ?? "\(error)"
@@ -64,8 +68,8 @@ public struct NeuronpediaSource: Sendable, Equatable {
         }
         let rows = index.provenance.firstRow..<index.provenance.endRow
         var count = 0, longest = 0
-        for s in 0..<cache.sequenceCount {
-            let overlap = (cache.sequenceOffsets[s]..<cache.sequenceOffsets[s + 1]).clamped(to: rows)
+        for s in 0..<(offsets.count - 1) {
+            let overlap = (offsets[s]..<offsets[s + 1]).clamped(to: rows)
             guard !overlap.isEmpty else { continue }
             count += 1
             longest = max(longest, overlap.count)

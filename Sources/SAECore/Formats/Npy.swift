@@ -10,7 +10,15 @@ public enum Npy {
     }
 
     public static func parse(_ buffer: ByteBuffer) throws -> Tensor {
-        var reader = ByteReader(buffer.bytes, context: "npy file")
+        try parse(buffer, range: 0..<buffer.count)
+    }
+
+    /// Parses the npy file stored in `range` of `buffer` (an entry of an `.npz` archive), without
+    /// copying. `voidAsBFloat16` reads the descr `<V2` as bfloat16: numpy has no bfloat16, and
+    /// ml_dtypes (what JAX uses) saves its bfloat16 arrays as 2-byte void.
+    public static func parse(_ buffer: ByteBuffer, range: Range<Int>, voidAsBFloat16: Bool = false) throws -> Tensor {
+        precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "npy range outside the buffer")
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: buffer.bytes[range]), context: "npy file")
         let prefix = try reader.readBytes(6)
         guard Array(prefix) == magic else { throw SaescopeError("not an npy file (bad magic bytes)") }
         let major = try reader.readByte()
@@ -32,13 +40,14 @@ public enum Npy {
         guard !header.fortranOrder else {
             throw SaescopeError("Fortran-ordered npy arrays are not supported; save with np.ascontiguousarray")
         }
-        let dtype = try dtypeFor(descr: header.descr)
+        let isTwoByteVoid = header.descr == "<V2" || header.descr == "|V2"
+        let dtype = voidAsBFloat16 && isTwoByteVoid ? DType.bfloat16 : try dtypeFor(descr: header.descr)
         guard let count = elementCount(of: header.shape),
               !count.multipliedReportingOverflow(by: dtype.byteSize).overflow,
               count * dtype.byteSize <= reader.remaining else {
             throw SaescopeError("npy data is truncated: shape \(header.shape) of \(header.descr) needs more bytes than the \(reader.remaining) present")
         }
-        return try Tensor(dtype: dtype, shape: header.shape, buffer: buffer, byteOffset: reader.position)
+        return try Tensor(dtype: dtype, shape: header.shape, buffer: buffer, byteOffset: range.lowerBound + reader.position)
     }
 
     static func dtypeFor(descr: String) throws -> DType {

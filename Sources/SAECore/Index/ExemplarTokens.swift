@@ -4,23 +4,34 @@ extension FeatureIndexBuilder {
     /// Token ids around each kept exemplar (-1 outside its sequence), read from the cache once
     /// at the end; blocks of features in parallel.
     static func fillContextTokens(_ tables: inout FeatureTables, cache: ActivationCache) {
+        withExtendedLifetime(cache) {
+            fillContextTokens(&tables, reader: TokenWindows(cache: cache, context: tables.options.context))
+        }
+    }
+
+    /// The same from a token matrix `[sequences, length]` (int32 or int64) read row-major, whose
+    /// sequences are `sequenceOffsets` (a delphi latent cache's tokens).
+    static func fillContextTokens(_ tables: inout FeatureTables, tokenMatrix: Tensor, sequenceOffsets: [Int]) {
+        withExtendedLifetime(tokenMatrix) {
+            fillContextTokens(&tables, reader: TokenWindows(tokenMatrix: tokenMatrix, sequenceOffsets: sequenceOffsets, context: tables.options.context))
+        }
+    }
+
+    private static func fillContextTokens(_ tables: inout FeatureTables, reader: TokenWindows) {
         let options = tables.options, f = tables.featureCount
         let topSlots = options.topK, sampleSlots = options.intervals * options.perInterval
         let topRow = tables.topRow, sampleRow = tables.sampleRow
         let topTokens = tables.topTokens.uniqueBaseAddress(), sampleTokens = tables.sampleTokens.uniqueBaseAddress()
-        let reader = TokenWindows(cache: cache, context: options.context)
         let blocks = max(1, min(f, 4 * ProcessInfo.activeCores))
-        withExtendedLifetime(cache) {
-            topRow.withUnsafeBufferPointer { topRow in
-                sampleRow.withUnsafeBufferPointer { sampleRow in
-                    parallelFor(blocks) { b in
-                        let features = (b * f / blocks)..<((b + 1) * f / blocks)
-                        for slot in features.lowerBound * topSlots..<features.upperBound * topSlots {
-                            reader.fill(topTokens + slot * options.contextWidth, around: topRow[slot])
-                        }
-                        for slot in features.lowerBound * sampleSlots..<features.upperBound * sampleSlots {
-                            reader.fill(sampleTokens + slot * options.contextWidth, around: sampleRow[slot])
-                        }
+        topRow.withUnsafeBufferPointer { topRow in
+            sampleRow.withUnsafeBufferPointer { sampleRow in
+                parallelFor(blocks) { b in
+                    let features = (b * f / blocks)..<((b + 1) * f / blocks)
+                    for slot in features.lowerBound * topSlots..<features.upperBound * topSlots {
+                        reader.fill(topTokens + slot * options.contextWidth, around: topRow[slot])
+                    }
+                    for slot in features.lowerBound * sampleSlots..<features.upperBound * sampleSlots {
+                        reader.fill(sampleTokens + slot * options.contextWidth, around: sampleRow[slot])
                     }
                 }
             }
@@ -51,6 +62,13 @@ private struct TokenWindows: @unchecked Sendable {
                  isInt64: shard.tokens?.dtype == .int64)
         }
         sequenceOffsets = cache.sequenceOffsets
+        self.context = context
+    }
+
+    init(tokenMatrix: Tensor, sequenceOffsets: [Int], context: Int) {
+        parts = [Part(firstRow: 0, endRow: tokenMatrix.elementCount, ids: UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset),
+                      isInt64: tokenMatrix.dtype == .int64)]
+        self.sequenceOffsets = sequenceOffsets
         self.context = context
     }
 

@@ -105,7 +105,12 @@ public enum FeatureIndexBuilder {
 
     /// The rows of shard I/N: a contiguous block of whole sequences, from `firstToken`, cut at `maxTokens`.
     public static func rowRange(cache: ActivationCache, options: FeatureIndexOptions) -> Range<Int> {
-        let sequences = cache.sequenceCount
+        rowRange(sequenceOffsets: cache.sequenceOffsets, options: options)
+    }
+
+    /// As `rowRange(cache:options:)` for any sequence boundaries.
+    static func rowRange(sequenceOffsets: [Int], options: FeatureIndexOptions) -> Range<Int> {
+        let sequences = sequenceOffsets.count - 1
         // I * S / N in full width: I and N come from the command line and may be near Int.max.
         func boundary(_ shard: Int) -> Int {
             shard >= options.shardCount ? sequences
@@ -113,8 +118,8 @@ public enum FeatureIndexBuilder {
         }
         let first = boundary(options.shardIndex)
         let last = boundary(options.shardIndex + 1)  // shardIndex < shardCount <= Int.max, so no overflow
-        var start = cache.sequenceOffsets[first]
-        var end = cache.sequenceOffsets[last]
+        var start = sequenceOffsets[first]
+        var end = sequenceOffsets[last]
         // A window may start inside a sequence: exemplar context still comes from the whole sequence.
         if let firstToken = options.firstToken { start = min(max(start, firstToken), end) }
         if let maxTokens = options.maxTokens, maxTokens < end - start { end = start + maxTokens }

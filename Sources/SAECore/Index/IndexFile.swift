@@ -54,7 +54,8 @@ public enum IndexFile {
                   let dimensionText = file.metadata["input_dimension"], let d = Int(dimensionText) else {
                 throw SaescopeError("index metadata is incomplete")
             }
-            guard d > 0, d <= IndexValidation.maximumInputDimension else {
+            // D = 0: an index built from codes alone (delphi latents, no dictionary given).
+            guard d >= 0, d <= IndexValidation.maximumInputDimension else {
                 throw SaescopeError("index input_dimension \(d) is out of range")
             }
             let options: FeatureIndexOptions
@@ -89,9 +90,11 @@ public enum IndexFile {
                 sampleTokens: column(file, "sample_context_tokens", .int32, [f, n, m, w]))
             let scalars: [Double] = try array(file, "metric_scalars", .float64, [10])
             let alive: [UInt8] = try array(file, "metric_alive", .uint8, [f])
-            let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * d)])
+            // An index built from codes alone (delphi latents) has metrics over no input dimensions.
+            let metricDimension = file["metric_moments"]?.shape == [2] ? 0 : d
+            let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * metricDimension)])
             try IndexValidation.check(tables: t, scalars: scalars, alive: alive, moments: moments, provenance: provenance)
-            let metrics = try MetricsAccumulator(inputDimension: d, featureCount: f, scalars: scalars, alive: alive, moments: moments)
+            let metrics = try MetricsAccumulator(inputDimension: metricDimension, featureCount: f, scalars: scalars, alive: alive, moments: moments)
             return FeatureIndex(tables: t, metrics: metrics, provenance: provenance.resolvingRelativePaths(indexPath: path), inputDimension: d)
         }
     }

@@ -154,17 +154,20 @@ public struct MetricsAccumulator: Sendable {
         let totalVariance = inputMoments.sumOfSquaredDeviations()  // sum_t ||x - mean||^2
         let residualVariance = residualMoments.sumOfSquaredDeviations()
         let fvu = squaredErrorSum / totalVariance
+        // Codes without activations (an index from a delphi latent cache): no reconstruction metrics.
+        let reconstructed = inputDimension > 0
+        func ifReconstructed(_ value: Double) -> Double { reconstructed ? value : .nan }
         return DictionaryMetrics(
-            mse: squaredErrorSum / n,
-            explainedVariance: 1 - fvu,
-            explainedVarianceDictionaryLearning: 1 - residualVariance / totalVariance,
-            fvu: fvu,
+            mse: ifReconstructed(squaredErrorSum / n),
+            explainedVariance: ifReconstructed(1 - fvu),
+            explainedVarianceDictionaryLearning: ifReconstructed(1 - residualVariance / totalVariance),
+            fvu: ifReconstructed(fvu),
             l0: activeCountSum / n,
             l1: absoluteCodeSum / n,
             fracAlive: Double(alive.lazy.filter { $0 }.count) / Double(max(featureCount, 1)),
-            cosSim: cosineSum / n,
-            relativeReconstructionBias: reconstructionNormSquaredSum / innerProductSum,
-            l2Ratio: normRatioSum / Double(max(normRatioCount, 1)),
+            cosSim: ifReconstructed(cosineSum / n),
+            relativeReconstructionBias: ifReconstructed(reconstructionNormSquaredSum / innerProductSum),
+            l2Ratio: ifReconstructed(normRatioSum / Double(max(normRatioCount, 1))),
             tokenCount: tokens,
             skippedCount: skippedCount)
     }
@@ -211,7 +214,7 @@ struct RunningMoments: Sendable {
     init(dimension: Int, state: [Double]) {
         self.dimension = dimension
         count = Int(state[0])
-        mean = Array(state[1...dimension])
+        mean = Array(state[1..<(dimension + 1)])
         m2 = Array(state[(dimension + 1)...])
     }
 

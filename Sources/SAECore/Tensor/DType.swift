@@ -8,14 +8,16 @@ public enum DType: String, Sendable, CaseIterable {
     case int32 = "I32"
     case int16 = "I16"
     case int8 = "I8"
+    case uint32 = "U32"
+    case uint16 = "U16"
     case uint8 = "U8"
     case bool = "BOOL"
 
     public var byteSize: Int {
         switch self {
         case .float64, .int64: 8
-        case .float32, .int32: 4
-        case .float16, .bfloat16, .int16: 2
+        case .float32, .int32, .uint32: 4
+        case .float16, .bfloat16, .int16, .uint16: 2
         case .int8, .uint8, .bool: 1
         }
     }

@@ -59,6 +59,10 @@ public struct Tensor: @unchecked Sendable {
             for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: (start + i) * 4, as: Int32.self)) }
         case .int16:
             for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: (start + i) * 2, as: Int16.self)) }
+        case .uint32:
+            for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: (start + i) * 4, as: UInt32.self)) }
+        case .uint16:
+            for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: (start + i) * 2, as: UInt16.self)) }
         case .int8:
             for i in 0..<count { destination[i] = Float(source.loadUnaligned(fromByteOffset: start + i, as: Int8.self)) }
         case .uint8, .bool:
@@ -84,6 +88,8 @@ public struct Tensor: @unchecked Sendable {
             case .int64: result.append(source.loadUnaligned(fromByteOffset: i * 8, as: Int64.self))
             case .int32: result.append(Int64(source.loadUnaligned(fromByteOffset: i * 4, as: Int32.self)))
             case .int16: result.append(Int64(source.loadUnaligned(fromByteOffset: i * 2, as: Int16.self)))
+            case .uint32: result.append(Int64(source.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+            case .uint16: result.append(Int64(source.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)))
             case .int8: result.append(Int64(source.loadUnaligned(fromByteOffset: i, as: Int8.self)))
             case .uint8, .bool: result.append(Int64(source.load(fromByteOffset: i, as: UInt8.self)))
             case .float64, .float32, .float16, .bfloat16:

@@ -1,0 +1,252 @@
+import Foundation
+
+/// A delphi latent cache (EleutherAI/delphi `LatentCache.save_splits`): the nonzero codes of a
+/// dictionary over a token matrix, split by latent range into `<start>_<end>.safetensors` files
+/// (`end` inclusive) in `<run>/latents/<hookpoint>/`, with `config.json` beside them.
+///
+/// What this reader assumes, from delphi's code: each split holds `locations [n, 3]` (batch row,
+/// position, latent - start; uint16 when both the latent offset and the batch row fit, else
+/// uint32; int32/int64 accepted too), `activations [n]` (float16; float32/bfloat16 accepted), and
+/// `tokens [n_seqs, ctx]` (the whole token matrix, in every split); entries come from
+/// `torch.nonzero` over `[batch, position, latent]`, so within a split they ascend by (batch row,
+/// position); the splits tile `0 ..< width` with no gap or overlap. Each batch row is a sequence of
+/// `ctx` tokens; global row = batch row * ctx + position. Codes with |f| <= 1e-5 were dropped by delphi.
+public struct DelphiLatentCache: @unchecked Sendable {
+    public struct Split {
+        public let path: String
+        /// First latent and one past the last.
+        public let latents: Range<Int>
+        public let locations: Tensor
+        public let activations: Tensor
+        public var entryCount: Int { activations.elementCount }
+    }
+
+    /// The hookpoint directory that was read.
+    public let directory: String
+    public let splits: [Split]
+    /// `[n_seqs, ctx]` token ids (int32 or int64).
+    public let tokens: Tensor
+    public let sequenceCount: Int
+    public let contextLength: Int
+    /// config.json's scalar values (model_name, dataset_repo, cache_ctx_len, ...), as strings, plus
+    /// `hook` (the hookpoint folder), `model` and `dataset` as saescope's caches name them.
+    public let metadata: [String: String]
+
+    public var width: Int { splits.last?.latents.upperBound ?? 0 }
+    public var rowCount: Int { sequenceCount * contextLength }
+    public var entryCount: Int { splits.reduce(0) { $0 + $1.entryCount } }
+    public var sequenceOffsets: [Int] { (0...sequenceCount).map { $0 * contextLength } }
+
+    /// Opens a hookpoint directory, or a run / `latents` directory holding exactly one hookpoint.
+    public init(path: String) throws {
+        directory = try Self.hookpointDirectory(path)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }
+        var ranges: [(start: Int, end: Int, name: String)] = []
+        for name in names {
+            let parts = name.dropLast(".safetensors".count).split(separator: "_")
+            guard parts.count == 2, let start = Int(parts[0]), let end = Int(parts[1]), start >= 0, end >= start else {
+                throw SaescopeError("not a delphi split name (expected <start>_<end>.safetensors)", file: (directory as NSString).appendingPathComponent(name))
+            }
+            ranges.append((start, end, name))
+        }
+        ranges.sort { ($0.start, $0.end) < ($1.start, $1.end) }
+        guard !ranges.isEmpty else { throw SaescopeError("holds no <start>_<end>.safetensors splits", file: directory) }
+        var expected = 0
+        for range in ranges {
+            let file = (directory as NSString).appendingPathComponent(range.name)
+            if range.start > expected {
+                throw SaescopeError("splits leave latents \(expected)...\(range.start - 1) uncovered (a missing split?)", file: file)
+            }
+            if range.start < expected {
+                throw SaescopeError("split overlaps the previous one: latents \(range.start)...\(expected - 1) are in both", file: file)
+            }
+            expected = range.end + 1
+        }
+
+        var splits: [Split] = []
+        var tokens: Tensor?
+        for range in ranges {
+            let file = (directory as NSString).appendingPathComponent(range.name)
+            let contents = try Safetensors.read(path: file)
+            let split = try attributingErrors(to: file) { () -> Split in
+                let activations = try contents.require("activations")
+                guard activations.rank == 1, [.float16, .float32, .bfloat16].contains(activations.dtype) else {
+                    throw SaescopeError("'activations' must be a 1-d float16 tensor, found \(activations.dtype.rawValue) \(activations.shape)")
+                }
+                let locations = try contents.require("locations")
+                guard locations.shape == [activations.elementCount, 3], [.uint16, .uint32, .int32, .int64].contains(locations.dtype) else {
+                    throw SaescopeError("'locations' must be [\(activations.elementCount), 3] uint16 or uint32 (one row per activation), found \(locations.dtype.rawValue) \(locations.shape)")
+                }
+                if let splitTokens = contents["tokens"] {
+                    guard splitTokens.rank == 2, splitTokens.dtype == .int64 || splitTokens.dtype == .int32 else {
+                        throw SaescopeError("'tokens' must be [n_seqs, ctx] int64, found \(splitTokens.dtype.rawValue) \(splitTokens.shape)")
+                    }
+                    if let tokens, tokens.shape != splitTokens.shape {
+                        throw SaescopeError("'tokens' has shape \(splitTokens.shape) but the first split's is \(tokens.shape)")
+                    }
+                    if tokens == nil { tokens = splitTokens }
+                }
+                return Split(path: file, latents: range.start..<(range.end + 1), locations: locations, activations: activations)
+            }
+            splits.append(split)
+        }
+        guard let tokens else {
+            throw SaescopeError("no split holds 'tokens' (delphi saves them unless save_tokens=False); exemplars need them", file: directory)
+        }
+        self.splits = splits
+        self.tokens = tokens
+        sequenceCount = tokens.shape[0]
+        contextLength = tokens.shape[1]
+        guard contextLength > 0 else { throw SaescopeError("'tokens' has no positions", file: splits[0].path) }
+        metadata = Self.readConfig(directory)
+    }
+
+    /// The first `n` latents fit delphi's file names; `sae` must have exactly `width` features.
+    public func requireWidth(_ featureCount: Int, dictionary: String) throws {
+        guard featureCount == width else {
+            throw SaescopeError("the splits cover \(width) latents but the dictionary (\(dictionary)) has \(featureCount)", file: directory)
+        }
+    }
+
+    /// Path, size and modification time of every split.
+    public func fingerprint() -> String {
+        splits.map { FeatureIndexBuilder.fileFingerprint($0.path) }.joined(separator: ";")
+    }
+
+    /// Bytes of the split files (what an index pass reads).
+    public var byteCount: Int { splits.reduce(0) { $0 + $1.locations.byteCount + $1.activations.byteCount } }
+
+    private static func hookpointDirectory(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SaescopeError("no such file or directory", file: path)
+        }
+        guard isDirectory.boolValue else { throw SaescopeError("expected a delphi latents directory", file: path) }
+        func hasSplits(_ directory: String) -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains { $0.hasSuffix(".safetensors") }
+        }
+        if hasSplits(path) { return path }
+        let latents = (path as NSString).appendingPathComponent("latents")
+        let parent = FileManager.default.fileExists(atPath: latents) ? latents : path
+        let children = ((try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []).sorted()
+            .filter { hasSplits((parent as NSString).appendingPathComponent($0)) }
+        switch children.count {
+        case 1: return (parent as NSString).appendingPathComponent(children[0])
+        case 0: throw SaescopeError("no delphi splits here: expected <run>/latents/<hookpoint>/<start>_<end>.safetensors", file: path)
+        default:
+            throw SaescopeError("holds \(children.count) hookpoints (\(children.prefix(8).joined(separator: ", "))); pass one of them", file: parent)
+        }
+    }
+
+    private static func readConfig(_ directory: String) -> [String: String] {
+        let path = (directory as NSString).appendingPathComponent("config.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            return ["source": "delphi latent cache", "hook": (directory as NSString).lastPathComponent]
+        }
+        var metadata: [String: String] = ["source": "delphi latent cache"]
+        for (key, value) in object {
+            if let text = value as? String { metadata[key] = text } else if let number = value as? NSNumber { metadata[key] = number.stringValue }
+        }
+        // The keys saescope's own caches use (exports read them): the hookpoint is the folder's name.
+        metadata["hook"] = (directory as NSString).lastPathComponent
+        if let model = metadata["model_name"] { metadata["model"] = model }
+        if let dataset = metadata["dataset_repo"] { metadata["dataset"] = dataset }
+        return metadata
+    }
+}
+
+/// Walks one split's entries in order, handing out the entry range of consecutive row ranges;
+/// checks each location against the token matrix and the split's latent range, and that rows
+/// never go back. Reads the mapped columns through typed pointers (the hot loop of `index --codes`).
+struct DelphiSplitCursor {
+    let split: DelphiLatentCache.Split
+    let sequenceCount: Int
+    let contextLength: Int
+    /// First entry whose row may still be requested.
+    private(set) var low = 0
+    /// Entries before this one were validated.
+    private var checked = 0
+    private var lastRow = -1
+
+    init(split: DelphiLatentCache.Split, sequenceCount: Int, contextLength: Int) {
+        self.split = split
+        self.sequenceCount = sequenceCount
+        self.contextLength = contextLength
+    }
+
+    private var locationBase: UnsafeRawPointer { split.locations.buffer.base + split.locations.byteOffset }
+
+    /// The entries whose rows lie in `rows` (lower bounds never decrease from call to call).
+    mutating func entries(in rows: Range<Int>) throws -> Range<Int> {
+        switch split.locations.dtype {
+        case .uint16: try entries(in: rows, locationBase.assumingMemoryBound(to: UInt16.self))
+        case .uint32: try entries(in: rows, locationBase.assumingMemoryBound(to: UInt32.self))
+        case .int32: try entries(in: rows, locationBase.assumingMemoryBound(to: Int32.self))
+        default: try entries(in: rows, locationBase.assumingMemoryBound(to: Int64.self))
+        }
+    }
+
+    private mutating func entries<T: BinaryInteger>(in rows: Range<Int>, _ locations: UnsafePointer<T>) throws -> Range<Int> {
+        let n = split.entryCount, length = contextLength
+        @inline(__always) func row(_ e: Int) -> Int { Int(locations[3 * e]) * length + Int(locations[3 * e + 1]) }
+        while low < n, low < checked, row(low) < rows.lowerBound { low += 1 }
+        var e = low
+        let width = split.latents.count
+        while e < n {
+            if e >= checked {
+                let batchRow = Int(locations[3 * e]), position = Int(locations[3 * e + 1]), offset = Int(locations[3 * e + 2])
+                guard batchRow >= 0, batchRow < sequenceCount, position >= 0, position < length else {
+                    throw SaescopeError("location \(e) (batch row \(batchRow), position \(position)) lies outside the token matrix [\(sequenceCount), \(length)]", file: split.path)
+                }
+                guard offset >= 0, offset < width else {
+                    throw SaescopeError("location \(e) has latent offset \(offset), outside the split's \(width) latents", file: split.path)
+                }
+                let r = batchRow * length + position
+                guard r >= lastRow else {
+                    throw SaescopeError("locations are not in (batch row, position) order at entry \(e), as delphi's torch.nonzero writes them", file: split.path)
+                }
+                lastRow = r
+                checked = e + 1
+                if r < rows.lowerBound { low = e + 1; e += 1; continue }
+                if r >= rows.upperBound { break }
+            } else {
+                let r = row(e)
+                if r >= rows.upperBound { break }
+            }
+            e += 1
+        }
+        return low..<e
+    }
+
+    /// Calls `body(row, latent, value)` for entries `range` (from `entries(in:)`).
+    @inline(__always)
+    func forEach(_ range: Range<Int>, _ body: (Int, Int32, Float) -> Void) {
+        switch split.locations.dtype {
+        case .uint16: forEach(range, locationBase.assumingMemoryBound(to: UInt16.self), body)
+        case .uint32: forEach(range, locationBase.assumingMemoryBound(to: UInt32.self), body)
+        case .int32: forEach(range, locationBase.assumingMemoryBound(to: Int32.self), body)
+        default: forEach(range, locationBase.assumingMemoryBound(to: Int64.self), body)
+        }
+    }
+
+    @inline(__always)
+    private func forEach<T: BinaryInteger>(_ range: Range<Int>, _ locations: UnsafePointer<T>, _ body: (Int, Int32, Float) -> Void) {
+        let length = contextLength, start = split.latents.lowerBound
+        let values = split.activations.buffer.base + split.activations.byteOffset
+        let isHalf = split.activations.dtype == .float16
+        for e in range {
+            let row = Int(locations[3 * e]) * length + Int(locations[3 * e + 1])
+            let latent = Int32(truncatingIfNeeded: start + Int(locations[3 * e + 2]))
+            let value: Float
+            if isHalf {
+                value = floatFromHalf(bits: values.loadUnaligned(fromByteOffset: 2 * e, as: UInt16.self))
+            } else {
+                var converted: Float = 0
+                split.activations.convertToFloat(start: e, count: 1, into: &converted)
+                value = converted
+            }
+            body(row, latent, value)
+        }
+    }
+}

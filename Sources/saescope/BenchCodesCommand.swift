@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+/// `saescope bench codes`: how fast `index --codes` reads a delphi latent cache, against a plain
+/// sequential read of the same split files (both from the page cache, as they were just written).
+struct BenchCodesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "codes",
+        abstract: "index --codes on a synthetic delphi latent cache, against a plain sequential read of the same files.")
+
+    @Option(help: "Sequences (batch rows, < 65536 so locations are uint16 as delphi writes them).") var sequences = 4096
+    @Option(help: "Tokens per sequence.") var ctx = 256
+    @Option(help: "Latents.") var f = 16384
+    @Option(help: "Nonzero codes per token.") var l0 = 36
+    @Option(help: "Splits (delphi's n_splits).") var splits = 8
+
+    func run() throws {
+        guard sequences > 0, sequences < 65536, ctx > 0, ctx < 65536, f >= splits, splits > 0, l0 > 0, l0 <= f / splits * splits else {
+            throw ValidationError("need 0 < sequences < 65536, 0 < ctx < 65536, splits <= f, 0 < l0 <= f")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-codes-\(getpid())").path
+        let directory = (scratch as NSString).appendingPathComponent("latents/layers.0")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let written = try writeSyntheticCache(directory)
+        let files = written.files
+
+        // Plain sequential read of every split file, each byte touched.
+        let readStarted = Date()
+        var checksum: UInt64 = 0
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 64)
+        defer { chunk.deallocate() }
+        var bytesRead = 0
+        for file in files {
+            let fd = open(file, O_RDONLY)
+            guard fd >= 0 else { throw SaescopeError("cannot open", file: file) }
+            defer { close(fd) }
+            while true {
+                let n = read(fd, chunk.baseAddress, chunk.count)
+                if n <= 0 { break }
+                bytesRead += n
+                let words = UnsafeRawBufferPointer(rebasing: chunk[0..<(n & ~7)]).bindMemory(to: UInt64.self)
+                for word in words { checksum ^= word }
+            }
+        }
+        let readSeconds = Date().timeIntervalSince(readStarted)
+
+        let gatherStarted = Date()
+        let gatheredCodes = try FeatureIndexBuilder.gatherCodes(try DelphiLatentCache(path: directory))
+        let gatherSeconds = Date().timeIntervalSince(gatherStarted)
+
+        let indexStarted = Date()
+        let cache = try DelphiLatentCache(path: directory)
+        let index = try FeatureIndexBuilder.build(codes: cache, sae: nil, saePath: nil, options: FeatureIndexOptions())
+        let indexSeconds = Date().timeIntervalSince(indexStarted)
+        let nonzeros = Double(cache.entryCount), megabytes = Double(bytesRead) / 1e6
+        print("cache                \(sequences) x \(ctx) tokens, F=\(f), \(l0) nonzeros per token, \(splits) splits, \(String(format: "%.0f", megabytes)) MB (checksum \(checksum & 0xff))")
+        print(String(format: "plain read           %.2f s  %.0f MB/s  %.1f M nonzeros/s", readSeconds, megabytes / readSeconds, nonzeros / readSeconds / 1e6))
+        print(String(format: "gather codes only    %.2f s  %.0f MB/s  %.1f M nonzeros/s  (reading and regrouping by row, no recording)", gatherSeconds,
+                     megabytes / gatherSeconds, Double(gatheredCodes) / gatherSeconds / 1e6))
+        print(String(format: "index --codes        %.2f s  %.0f MB/s  %.1f M nonzeros/s  (%d tokens, %d live features)", indexSeconds,
+                     megabytes / indexSeconds, nonzeros / indexSeconds / 1e6, index.tokenCount, (0..<index.featureCount).filter { !index.isDead($0) }.count))
+        print(String(format: "ratio to plain read  %.3f", readSeconds / indexSeconds))
+    }
+
+    /// Writes `splits` files as delphi's save_splits does (locations uint16, activations float16,
+    /// tokens int64 in every split), entries in (batch row, position) order; each token's latents
+    /// are distinct, drawn with a fixed seed, values from a skewed positive distribution.
+    private func writeSyntheticCache(_ directory: String) throws -> (files: [String], nonzeros: Int) {
+        var generator = SplitMix(state: 0x5EED)
+        let boundaries = (0...splits).map { $0 * f / splits }
+        var locations = [[UInt16]](repeating: [], count: splits)
+        var activations = [[UInt16]](repeating: [], count: splits)
+        let perSplit = sequences * ctx * l0 / splits + 1024
+        for s in 0..<splits {
+            locations[s].reserveCapacity(3 * perSplit)
+            activations[s].reserveCapacity(perSplit)
+        }
+        var chosen = Set<Int>()
+        for b in 0..<sequences {
+            for p in 0..<ctx {
+                chosen.removeAll(keepingCapacity: true)
+                while chosen.count < l0 { chosen.insert(Int(generator.next() % UInt64(f))) }
+                for latent in chosen.sorted() {
+                    let s = boundaries.lastIndex { $0 <= latent }!
+                    let u = Float(generator.next() >> 40) / Float(1 << 24)
+                    let value = Float16(0.05 + 8 * u * u * u)
+                    locations[s].append(contentsOf: [UInt16(b), UInt16(p), UInt16(latent - boundaries[s])])
+                    activations[s].append(value.bitPattern)
+                }
+            }
+        }
+        var tokens = [Int64](repeating: 0, count: sequences * ctx)
+        for i in tokens.indices { tokens[i] = Int64(generator.next() % 50_000) }
+        var files: [String] = []
+        var nonzeros = 0
+        for s in 0..<splits {
+            let path = (directory as NSString).appendingPathComponent("\(boundaries[s])_\(boundaries[s + 1] - 1).safetensors")
+            try Safetensors.write(arrays: [
+                .init("activations", .float16, [activations[s].count], activations[s]),
+                .init("locations", .uint16, [activations[s].count, 3], locations[s]),
+                .init("tokens", .int64, [sequences, ctx], tokens),
+            ], metadata: [:], to: path)
+            files.append(path)
+            nonzeros += activations[s].count
+        }
+        return (files, nonzeros)
+    }
+}
+
+/// A small seeded generator (splitmix64) so the synthetic cache is the same on every run.
+private struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,171 @@
+import XCTest
+@testable import SAECore
+
+/// An index built from a delphi latent cache (tools/fixtures/make_delphi_fixtures.py follows
+/// delphi's save_splits) equals, table for table, the index built by encoding the same
+/// dictionary over the same activations: the fixture's codes are float16-exact, so delphi's
+/// float16 storage loses nothing and every count, histogram, exemplar row and context must match.
+final class DelphiCodesIndexTests: XCTestCase {
+    let dictionary = Fixtures.path("delphi/dictionary")
+    let run = Fixtures.path("delphi/run")
+
+    private func tablesOf(_ index: FeatureIndex) throws -> TensorDictionary {
+        let directory = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("index.safetensors").path
+        try IndexFile.write(index, to: path)
+        // Copy the bytes out: the map goes away with the directory.
+        let file = try Safetensors.read(path: path)
+        var copied: [String: Tensor] = [:]
+        for (name, tensor) in file.tensors {
+            let buffer = ByteBuffer(copying: tensor.rawBytes)
+            copied[name] = try Tensor(dtype: tensor.dtype, shape: tensor.shape, buffer: buffer, byteOffset: 0)
+        }
+        return TensorDictionary(tensors: copied, source: path)
+    }
+
+    /// Every table byte for byte; with `samplesAsSets`, interval samples only as the set of rows
+    /// per cell (a merge keeps the same samples in another slot order, as FeatureIndexTests checks).
+    private func assertSameTables(_ a: FeatureIndex, _ b: FeatureIndex, _ label: String, samplesAsSets: Bool = false,
+                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(a.tokenCount, b.tokenCount, label, file: file, line: line)
+        let ta = try tablesOf(a), tb = try tablesOf(b)
+        XCTAssertEqual(Set(ta.tensors.keys), Set(tb.tensors.keys), label, file: file, line: line)
+        var compared = 0
+        for name in ta.tensors.keys.sorted() where !name.hasPrefix("metric_") {
+            if samplesAsSets, ["sample_context_acts", "sample_context_tokens", "sample_key", "sample_row", "sample_value"].contains(name) { continue }
+            let x = ta.tensors[name]!, y = tb.tensors[name]!
+            XCTAssertEqual(x.shape, y.shape, "\(label) \(name)", file: file, line: line)
+            XCTAssertTrue(x.rawBytes.elementsEqual(y.rawBytes), "\(label): table \(name) differs", file: file, line: line)
+            compared += 1
+        }
+        XCTAssertEqual(compared, samplesAsSets ? 12 : 17, label, file: file, line: line)
+        if samplesAsSets {
+            let n = a.options.intervals, m = a.options.perInterval
+            for cell in 0..<(a.featureCount * n) {
+                let rowsA = (0..<Int(a.tables.sampleCount[cell])).map { a.tables.sampleRow[cell * m + $0] }.sorted()
+                let rowsB = (0..<Int(b.tables.sampleCount[cell])).map { b.tables.sampleRow[cell * m + $0] }.sorted()
+                XCTAssertEqual(rowsA, rowsB, "\(label): samples of cell \(cell)", file: file, line: line)
+            }
+        }
+        // L0 and L1 come from the codes alone.
+        XCTAssertEqual(a.metrics.result().l0, b.metrics.result().l0, accuracy: 1e-12, label, file: file, line: line)
+        XCTAssertEqual(a.metrics.result().l1, b.metrics.result().l1, accuracy: 1e-9, label, file: file, line: line)
+    }
+
+    func testCodesIndexEqualsEncodedIndexForAnyChunking() throws {
+        let sae = try DictionaryLoader.load(path: dictionary)
+        let cache = try ActivationCache(path: Fixtures.path("delphi/acts.safetensors"))
+        let codes = try DelphiLatentCache(path: run)
+        XCTAssertEqual(codes.width, 32)
+        XCTAssertEqual(codes.splits.map(\.latents), [0..<6, 6..<12, 12..<19, 19..<25, 25..<32])
+        XCTAssertEqual(codes.splits[0].locations.dtype, .uint16)
+        var options = FeatureIndexOptions()
+        options.topK = 4
+        options.context = 3
+        options.intervals = 4
+        options.perInterval = 2
+        options.bins = 8
+        let reference = try FeatureIndexBuilder.build(sae: sae, saePath: dictionary, cache: cache, options: options, chunkRows: 64)
+        XCTAssertEqual(reference.tokenCount, 384)
+        XCTAssertGreaterThan(reference.tables.count.reduce(0, +), 1000)
+        for chunkRows in [1, 7, 16, 100, 5000] {
+            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: chunkRows)
+            try assertSameTables(reference, fromCodes, "chunk \(chunkRows)")
+            XCTAssertEqual(fromCodes.inputDimension, 0)
+            XCTAssertTrue(fromCodes.metrics.result().mse.isNaN, "no reconstruction metrics without activations")
+        }
+        let withDictionary = try FeatureIndexBuilder.build(codes: codes, sae: sae, saePath: dictionary, options: options)
+        XCTAssertEqual(withDictionary.inputDimension, 16)
+        try assertSameTables(reference, withDictionary, "with --sae")
+    }
+
+    func testShardsOfTheCodesMergeToOnePass() throws {
+        let codes = try DelphiLatentCache(path: run)
+        var options = FeatureIndexOptions()
+        options.topK = 5
+        let whole = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options)
+        var parts: [FeatureIndex] = []
+        for shard in 0..<3 {
+            options.shardIndex = shard
+            options.shardCount = 3
+            parts.append(try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: 10))
+        }
+        try assertSameTables(whole, try IndexMerger.merge(parts), "merged shards", samplesAsSets: true)
+    }
+
+    func testIndexFromCodesRoundTripsThroughTheFile() throws {
+        let codes = try DelphiLatentCache(path: run)
+        let index = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: FeatureIndexOptions())
+        let directory = Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("codes.safetensors").path
+        try IndexFile.write(index, to: path)
+        let read = try IndexFile.read(path: path)
+        XCTAssertEqual(read.tokenCount, 384)
+        XCTAssertEqual(read.inputDimension, 0)
+        XCTAssertEqual(read.provenance.cacheMetadata["model_name"], "synthetic")
+        XCTAssertEqual(read.provenance.cacheMetadata["model"], "synthetic")
+        XCTAssertEqual(read.provenance.cacheMetadata["hook"], "layers.3")
+        // Neuronpedia's prompt counts come from the codes' token matrix: 24 sequences of 16.
+        let counts = try NeuronpediaSource.promptCounts(read)
+        XCTAssertEqual(counts.count, 24)
+        XCTAssertEqual(counts.longest, 16)
+        XCTAssertEqual(Array(read.tables.count), Array(index.tables.count))
+    }
+
+    /// Rewrites every split of a copy of the fixture with `rewrite(locations)` as `dtype`.
+    private func rewrittenCopy(_ dtype: DType, _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
+        let directory = Fixtures.temporaryDirectory().appendingPathComponent("layers.3")
+        try FileManager.default.copyItem(atPath: Fixtures.path("delphi/run/latents/layers.3"), toPath: directory.path)
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".safetensors") {
+            let path = directory.appendingPathComponent(name).path
+            let split = try Safetensors.read(path: path)
+            let activations = try split.require("activations"), tokens = try split.require("tokens")
+            let locations = rewrite(try split.require("locations").int64s())
+            let halfBits = Array(activations.rawBytes.bindMemory(to: UInt16.self))
+            let shape = [locations.count / 3, 3]
+            let entry: Safetensors.ArrayEntry = dtype == .uint32
+                ? .init("locations", .uint32, shape, locations.map { UInt32($0) })
+                : .init("locations", .uint16, shape, locations.map { UInt16($0) })
+            try Safetensors.write(arrays: [entry, .init("activations", .float16, activations.shape, halfBits),
+                                           .init("tokens", .int64, tokens.shape, try tokens.int64s())], metadata: [:], to: path)
+        }
+        return directory
+    }
+
+    func testUInt32LocationsGiveTheSameIndex() throws {
+        let directory = try rewrittenCopy(.uint32) { $0 }
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let wide = try DelphiLatentCache(path: directory.path)
+        XCTAssertEqual(wide.splits[0].locations.dtype, .uint32)
+        let options = FeatureIndexOptions()
+        try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
+                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, chunkRows: 9), "uint32")
+    }
+
+    func testOutOfOrderLocationsAndSeveralHookpointsAreRefused() throws {
+        // Swap the first two entries' rows: no longer in torch.nonzero order.
+        let directory = try rewrittenCopy(.uint16) { locations in
+            var swapped = locations
+            for c in 0..<3 { swapped.swapAt(c, 3 + c) }
+            return swapped
+        }
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let cache = try DelphiLatentCache(path: directory.path)
+        XCTAssertThrowsError(try FeatureIndexBuilder.build(codes: cache, sae: nil, saePath: nil, options: FeatureIndexOptions())) { error in
+            XCTAssertTrue("\(error)".contains("not in (batch row, position) order"), "\(error)")
+        }
+        // A latents folder with two hookpoints: the user must pick one.
+        let latents = directory.deletingLastPathComponent()
+        try FileManager.default.copyItem(at: directory, to: latents.appendingPathComponent("layers.4"))
+        XCTAssertThrowsError(try DelphiLatentCache(path: latents.path)) { error in
+            XCTAssertTrue("\(error)".contains("holds 2 hookpoints (layers.3, layers.4)"), "\(error)")
+        }
+        // A dictionary of another width.
+        let sae = try DictionaryLoader.load(path: Fixtures.path("dictionaries/gemma_scope_f32"))
+        XCTAssertThrowsError(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: sae, saePath: "g", options: FeatureIndexOptions())) { error in
+            XCTAssertTrue("\(error)".contains("cover 32 latents but the dictionary (g) has 48"), "\(error)")
+        }
+    }
+}
