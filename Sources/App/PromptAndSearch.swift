@@ -2,7 +2,8 @@ import Foundation
 import SAECore
 import TUI
 
-/// The one-line prompt (`:` commands, `/` search, the export question) and search hits (n / N).
+/// What the one-line prompt's text does once submitted (`:` commands, `/` search, the export
+/// question) and search hits (n / N). Editing the line is in PromptEditing.swift.
 extension AppController {
     func jumpToHit(forward: Bool) {
         let hits = model.list.searchHits
@@ -16,27 +17,6 @@ extension AppController {
         let n = hits.firstIndex(of: next)! + 1
         model.message = StatusMessage(text: "match \(n) of \(hits.count) for \"\(model.list.searchQuery ?? "")\"", isError: false)
         if model.screen == .detail { showFeature(model.list.rows[next]) }
-    }
-
-    func editPrompt(_ key: Key) {
-        guard var prompt = model.prompt else { return }
-        switch key {
-        case .escape, .ctrl("c"), .ctrl("g"):
-            model.prompt = nil
-        case .enter:
-            model.prompt = nil
-            submit(prompt)
-        case .backspace:
-            if prompt.text.isEmpty { model.prompt = nil } else { prompt.text.removeLast(); model.prompt = prompt }
-        case .ctrl("u"):
-            prompt.text = ""
-            model.prompt = prompt
-        case .char(let c):
-            prompt.text.append(c)
-            model.prompt = prompt
-        default:
-            break
-        }
     }
 
     func submit(_ prompt: Prompt) {
