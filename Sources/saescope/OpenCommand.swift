@@ -71,12 +71,8 @@ struct OpenCommand: ParsableCommand {
         controller.loadProbes(paths: probePaths())
         if let second { controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil) }
         UILoop(screen: screen, controller: controller).run()
-        jobs.cancelAll()
-        // Killed by a signal: restore, then exit as the shell expects (128 + signal number).
-        if let signal = TerminalGuard.interruptSignal {
-            screen.restore()
-            Foundation.exit(128 + signal)
-        }
+        // Quit by a signal: exit as the shell expects (128 + signal number); quit by a key: 0.
+        InterfaceExit.end(screen: screen, jobs: jobs, status: TerminalGuard.interruptSignal.map { 128 + $0 } ?? 0)
     }
 
     /// --sae2; with no --sae either, the sample's second dictionary (idle until the compare screen is opened).
