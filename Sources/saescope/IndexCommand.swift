@@ -13,7 +13,7 @@ struct IndexCommand: ParsableCommand {
 
     @Option(help: "Dictionary (as for eval).") var sae: String
     @Option(help: "Activation cache (as for eval).") var acts: String
-    @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths).") var out: String?
+    @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths; settings other than the defaults in a file named by them).") var out: String?
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature.") var topK = 20
     @Option(help: "Context tokens on each side of an exemplar.") var context = 5
     @Option(help: "Equal-width activation intervals for interval exemplars (even).") var intervals = 10
@@ -56,7 +56,8 @@ struct IndexCommand: ParsableCommand {
         let options = try options()
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
-        let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
+        // Beside the default file, named by its settings when they are not the defaults (as `open` looks for it).
+        let output = out ?? IndexLocation.path(sae: sae, acts: acts, options: options)
         try IndexLocation.prepareDirectory(for: output)
         InterruptCleanup.install()
         let progress = ProgressLine(label: "index")
