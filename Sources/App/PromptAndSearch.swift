@@ -38,12 +38,9 @@ extension AppController {
         case .command:
             runCommandLine(text)
         case .export:
-            let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let format = FeatureExporter.Format(rawValue: parts[0]) else {
-                model.message = StatusMessage(text: "give a format (json, jsonl, csv, md, safetensors) and a path", isError: true)
-                return
-            }
-            startExport(format: format, path: parts[1], overwrite: false)
+            submitExport(text)
+        case .confirmQuit:
+            break  // answered key by key (QuitConfirmation.swift)
         }
     }
 
@@ -52,6 +49,12 @@ extension AppController {
             model.message = StatusMessage(text: "wait for the index to complete before exporting", isError: true)
             return
         }
+        // Checked here so the message names this interface's own word (the job's error names the CLI's --force).
+        if !overwrite, FileManager.default.fileExists(atPath: path) {
+            model.message = StatusMessage(text: "\(path) exists already: add force to replace it (Up recalls the line)", isError: true)
+            return
+        }
+        model.lastExportDirectory = (path as NSString).deletingLastPathComponent
         let ids = model.marks.sorted()
         let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
                                               tokenizer: session.tokenizer, includeDecoder: format == .json,
