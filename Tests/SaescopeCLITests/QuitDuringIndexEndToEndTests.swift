@@ -54,12 +54,38 @@ final class QuitDuringIndexEndToEndTests: XCTestCase {
         print("30 quits during a first index took \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
-    /// The sample, whole (indexing it takes seconds), with private cache and data directories.
-    private func start() throws -> TmuxSession {
+    /// Quitting just after `c` (the decoder matching and B's index running): a plain exit's
+    /// teardown used to hang here for half a minute (threads parked in a futex) or crash.
+    /// Six tries, three at a time, each must be gone within five seconds of the q.
+    func testQuittingWhileTheComparisonComputesEndsAtOnce() throws {
+        guard TmuxSession.tmuxPath != nil else { throw XCTSkip("tmux is not installed (make deps installs it)") }
+        let delays = [0.05, 0.15, 0.3, 0.1, 0.2, 0.4]
+        for batch in stride(from: 0, to: delays.count, by: 3) {
+            let sessions = try (0..<3).map { _ in try start(["--max-tokens", "6000"]) }
+            for session in sessions { try session.waitFor(text: "index complete", timeout: 120) }
+            var quitAt: [Date] = []
+            for (n, session) in sessions.enumerated() {
+                session.press("c")
+                Thread.sleep(forTimeInterval: delays[batch + n])
+                session.press("q")
+                quitAt.append(Date())
+            }
+            for (n, session) in sessions.enumerated() {
+                let exit = try session.waitForExit(timeout: 30)
+                let seconds = Date().timeIntervalSince(quitAt[n])
+                XCTAssertEqual(exit.code, 0, "q \(delays[batch + n]) s after c:\n\(exit.screen)")
+                XCTAssertLessThan(seconds, 5, "q \(delays[batch + n]) s after c took \(seconds) s to exit")
+                XCTAssertTrue(exit.cookedMode, exit.screen)
+            }
+        }
+    }
+
+    /// The sample (whole unless `arguments` limit it), with private cache and data directories.
+    private func start(_ arguments: [String] = []) throws -> TmuxSession {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-quit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: scratch) }
-        return try TmuxSession(executable: SaescopeBinary.url.path, [], width: 100, height: 30,
+        return try TmuxSession(executable: SaescopeBinary.url.path, arguments, width: 100, height: 30,
                                environment: ["XDG_CACHE_HOME": scratch, "XDG_DATA_HOME": scratch, "TERM": "xterm-256color"],
                                directory: Self.repository)
     }
