@@ -10,19 +10,25 @@ final class QuitDuringIndexEndToEndTests: XCTestCase {
 
     /// How a try quits, and the exit status the README documents for it.
     enum Way: CaseIterable {
-        case q, ctrlC, sigterm
-        var status: Int { self == .sigterm ? 128 + Int(SIGTERM) : 0 }
+        case q, ctrlC, sigterm, sighup
+        var status: Int {
+            switch self {
+            case .q, .ctrlC: return 0
+            case .sigterm: return 128 + Int(SIGTERM)
+            case .sighup: return 128 + Int(SIGHUP)
+            }
+        }
     }
 
-    /// 30 tries, ten per way, each quitting 0 to 1.2 s after the index job started (the whole
-    /// sample takes several seconds to index, so every try quits while it runs), five programs
+    /// 32 tries, eight per way, each quitting 0 to 1.2 s after the index job started (the whole
+    /// sample takes several seconds to index, so every try quits while it runs), four programs
     /// at a time to keep the test under a minute.
     func testQuittingAtAnyMomentOfAFirstIndexNeverCrashes() throws {
         guard TmuxSession.tmuxPath != nil else { throw XCTSkip("tmux is not installed (make deps installs it)") }
-        let tries = (0..<30).map { i in (way: Way.allCases[i % 3], delay: Double((i * 7) % 13) / 10) }
+        let tries = (0..<32).map { i in (way: Way.allCases[i % 4], delay: Double((i * 7) % 13) / 10) }
         let started = Date()
-        for batch in stride(from: 0, to: tries.count, by: 5) {
-            let group = Array(tries[batch..<batch + 5])
+        for batch in stride(from: 0, to: tries.count, by: 4) {
+            let group = Array(tries[batch..<batch + 4])
             let sessions = try group.map { _ in try start() }
             // Each program's quit moment, counted from when it says its index job started.
             var due: [(at: Date, session: Int)] = []
@@ -38,9 +44,9 @@ final class QuitDuringIndexEndToEndTests: XCTestCase {
                 switch group[n].way {
                 case .q: session.press("q")
                 case .ctrlC: session.press("C-c")
-                case .sigterm:
+                case .sigterm, .sighup:
                     let pid = try XCTUnwrap(session.programPID())
-                    kill(pid, SIGTERM)
+                    kill(pid, group[n].way == .sigterm ? SIGTERM : SIGHUP)
                 }
             }
             for (n, session) in sessions.enumerated() {
@@ -51,7 +57,7 @@ final class QuitDuringIndexEndToEndTests: XCTestCase {
                 XCTAssertFalse(exit.screen.contains("Fatal error") || exit.screen.contains("Crash"), "\(what):\n\(exit.screen)")
             }
         }
-        print("30 quits during a first index took \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("32 quits during a first index took \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
     /// Quitting just after `c` (the decoder matching and B's index running): a plain exit's
