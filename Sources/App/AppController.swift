@@ -13,6 +13,9 @@ public final class AppController {
     public private(set) var theme: Theme
     /// Themes `t` cycles through, in order (built-ins, plus a user theme given by file).
     private let themes: [Theme]
+    /// The settings of the index opened at launch: its file is `session.indexPath`; an index
+    /// for other settings is a variant beside it (`indexFile(for:)`).
+    let launchIndexOptions: FeatureIndexOptions
     /// Shards the first index build is split into, so screens fill in early.
     let progressiveSteps: Int
     /// Where the last frame put things, for mouse hits and paging.
@@ -21,6 +24,8 @@ public final class AppController {
     /// for a large dictionary, too slow to redo every frame.
     /// Keyed by what decides which features are dead too (the toggle, the index's token count).
     private var neighbourCache: (feature: Int, includeDead: Bool, tokens: Int?, neighbours: [DecoderNeighbours.Neighbour])?
+    /// Where this dictionary's marks are kept across launches (nil: not kept; tests, unreadable weights).
+    public var marksStore: MarksStore?
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
     /// What `/` matches, decoded per feature on first use (see `ExemplarSearchText`).
@@ -42,9 +47,12 @@ public final class AppController {
         model.indexOptions = options
         switch indexState {
         case .loaded(let index):
+            launchIndexOptions = index.options
             model.indexOptions = index.options
+            model.indexPath = session.indexPath
             install(index: index, partial: nil)
         case .needsBuild(let reason):
+            launchIndexOptions = options
             startIndexing(options: options, reason: reason)
         }
     }
@@ -54,9 +62,10 @@ public final class AppController {
     /// One key (or mouse event, or resize) from the terminal.
     public func handle(_ key: Key) {
         if case .resize = key { return }  // layout is redone every frame
+        let marksBefore = model.marks
+        defer { if model.marks != marksBefore { saveMarks() } }
         if case .mouse(let event) = key { handleMouse(event); return }
         if let prompt = model.prompt {
-            if prompt.kind == .search, recallSearch(key) { return }
             editPrompt(key)
             if prompt.kind == .search { searchPromptEdited() }
             return
@@ -68,7 +77,7 @@ public final class AppController {
             case .pageDown, .char(" "): model.helpScroll += 10
             case .pageUp: model.helpScroll = max(0, model.helpScroll - 10)
             case .char("G"), .end: model.helpScroll = Int.max / 2
-            case .ctrl("c"): model.quit = true
+            case .ctrl("c"): model.showHelp = false; requestQuit()
             default: model.showHelp = false
             }
             return
@@ -91,28 +100,25 @@ public final class AppController {
                 if let handler = resultHandlers[id]?.partial { handler(value) }
                 if id == model.indexJob, let update = value as? PartialIndex {
                     install(index: update.index, partial: (update.done, update.of))
+                    model.indexPath = nil
                 }
             case .finished(let id, let value):
                 if let handler = resultHandlers.removeValue(forKey: id) {
                     handler.done(value)
                 } else if id == model.indexJob, let result = value as? BuiltIndex {
-                    model.indexJob = nil
-                    install(index: result.index, partial: nil)
-                    model.message = result.writeError.map { StatusMessage(text: "index built but not saved: \($0)", isError: true) }
-                        ?? StatusMessage(text: "index complete: \(NumberFormat.count(result.index.tokenCount)) tokens, saved to \(session.indexPath)", isError: false)
+                    indexBuilt(result)
                 } else if let text = value as? String {
                     model.message = StatusMessage(text: text, isError: false)
                 }
             case .failed(let id, let text):
                 resultHandlers[id] = nil
-                if id == model.indexJob { model.indexJob = nil }
                 model.message = StatusMessage(text: text, isError: true)
+                if id == model.indexJob { indexBuildEnded(failure: text) }
+                if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
             case .cancelled(let id):
                 resultHandlers[id] = nil
-                if id == model.indexJob {
-                    model.indexJob = nil
-                    model.message = StatusMessage(text: "indexing cancelled" + (model.partial != nil ? "; the partial index stays on screen" : ""), isError: false)
-                }
+                if id == model.indexJob { indexBuildEnded(failure: nil) }
+                if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
             }
         }
         model.jobs = jobs.snapshot
@@ -122,8 +128,9 @@ public final class AppController {
 
     func perform(_ command: Command) {
         switch command {
-        case .quit: model.quit = true
-        case .back: goBack()
+        case .quit: requestQuit()
+        case .back: goBack(quitOnTab: false)
+        case .backOrQuit: goBack(quitOnTab: true)
         case .help: model.showHelp = true; model.helpScroll = 0
         case .commandLine: model.prompt = Prompt(kind: .command, text: "")
         case .cycleTheme:
@@ -159,7 +166,7 @@ public final class AppController {
                 model.message = StatusMessage(text: "mark features with Space first (or a to mark every listed one)", isError: true)
                 return
             }
-            model.prompt = Prompt(kind: .export, text: "md saescope-features.md")
+            openExportPrompt()
         case .nextSort:
             let all = FeatureSortKey.allCases
             let next = all[(all.firstIndex(of: model.list.sort)! + 1) % all.count]
@@ -182,45 +189,19 @@ public final class AppController {
             model.detail.history.append(model.detail.feature)
             showFeature(neighbours[n - 1].feature)
         case .historyBack:
-            if let previous = model.detail.history.popLast() { showFeature(previous) } else { goBack() }
+            if let previous = model.detail.history.popLast() { showFeature(previous) } else { goBack(quitOnTab: false) }
         case .reindex:
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
                                   + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
         case .toggleDefinitions: model.showDefinitions.toggle()
         case .toggleDeadInRankings: toggleDeadInRankings()
-        case .cancelJob:
-            let running = model.jobs.filter { $0.state == .running }
-            let selected = model.jobs.indices.contains(model.jobsTable.selected) ? model.jobs[model.jobsTable.selected] : nil
-            if let job = selected, job.state == .running { jobs.cancel(job.id) } else if let job = running.last { jobs.cancel(job.id) } else {
-                model.message = StatusMessage(text: "no job is running", isError: false)
-            }
+        case .cancelJob: cancelSelectedJob()
         case .probes(let command): performProbes(command)
         case .compare(let action): performCompare(action)
         }
     }
 
-    func show(_ screen: Screen) {
-        guard screen != model.screen else { return }
-        model.previousScreens.append(model.screen)
-        model.screen = screen
-    }
-
-    private func goBack() {
-        if let previous = model.previousScreens.popLast() {
-            model.screen = previous
-        } else if model.screen != .features {
-            model.screen = .features
-        } else {
-            model.quit = true
-        }
-    }
-
-    func openFeature(_ j: Int) {
-        model.detail.history = []
-        showFeature(j)
-        show(.detail)
-    }
 
     func showFeature(_ j: Int) {
         requestLogitEffects(for: j)
@@ -288,7 +269,7 @@ public final class AppController {
     // MARK: Index
 
     /// Shows `index` (partial or whole) and rebuilds the list, keeping the cursor on its feature.
-    private func install(index: FeatureIndex, partial: (done: Int, of: Int)?) {
+    func install(index: FeatureIndex, partial: (done: Int, of: Int)?) {
         model.index = index
         model.partial = partial
         refreshRows()
@@ -315,19 +296,6 @@ public final class AppController {
         if let query = model.list.searchQuery {
             model.list.searchHits = searchText.hits(query, in: model.list.rows, index: index, session: session)
         }
-    }
-
-    /// Starts (or restarts, cancelling the running one) the index build in the background.
-    func startIndexing(options: FeatureIndexOptions, reason: String) {
-        guard let cache = session.cache else {
-            model.message = StatusMessage(text: "no activation cache to index (open with --acts)", isError: true)
-            return
-        }
-        model.indexOptions = options
-        model.indexJob = jobs.start(kind: "index", title: IndexJob.title(session, cache: cache, options: options),
-                                    work: IndexJob.work(session: session, cache: cache, options: options, steps: progressiveSteps))
-        model.jobs = jobs.snapshot
-        model.message = StatusMessage(text: "indexing in the background (\(reason)); J shows jobs", isError: false)
     }
 
     /// The nine nearest features to `j` by decoder cosine, cached for the feature on screen;

@@ -7,21 +7,6 @@ public enum Screen: String, CaseIterable, Sendable {
     case features, detail, overview, jobs, probes, compare
 }
 
-/// A one-line input at the bottom: `:` commands, `/` search, and the export prompt.
-public struct Prompt: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable { case command, search, export }
-    public var kind: Kind
-    public var text: String
-
-    public var leader: String {
-        switch kind {
-        case .command: return ":"
-        case .search: return "/"
-        case .export: return "export (json|jsonl|csv|md|safetensors) PATH: "
-        }
-    }
-}
-
 /// The feature list's state: which features, in what order, where the cursor is.
 public struct FeatureListState: Equatable, Sendable {
     public var rows: [Int] = []
@@ -33,9 +18,7 @@ public struct FeatureListState: Equatable, Sendable {
     /// hits, for n / N.
     public var searchQuery: String?
     public var searchHits: [Int] = []
-    /// Earlier searches, oldest first (Up / Down in the `/` prompt).
-    public var searchHistory: [String] = []
-    /// While the `/` prompt is open: what Esc goes back to, and the history entry shown.
+    /// While the `/` prompt is open: what Esc goes back to.
     public var searchInProgress: SearchInProgress?
 }
 
@@ -44,9 +27,6 @@ public struct FeatureListState: Equatable, Sendable {
 public struct SearchInProgress: Equatable, Sendable {
     public var selected: Int
     public var query: String?
-    /// The history entry in the prompt (nil: the text being typed, kept in `draft`).
-    public var historyPosition: Int?
-    public var draft = ""
 }
 
 /// The detail screen's state.
@@ -72,16 +52,25 @@ public struct StatusMessage: Equatable, Sendable {
 /// Everything the screens draw, owned by the UI thread; changed only by `AppController`.
 public struct AppModel {
     public var screen: Screen = .features
+    /// Where the drill-downs on screen came from (empty on a tab): `q` and Esc go back there.
     public var previousScreens: [Screen] = []
     public var index: FeatureIndex?
     /// Set while the index shown is a merge of some shards of a running build.
     public var partial: (done: Int, of: Int)?
     public var indexJob: JobCenter.ID?
+    /// The file the index on screen was read from or saved to (nil while a first build runs).
+    public var indexPath: String?
+    /// The complete index shown before the running re-index: cancelling or a failure puts it back.
+    public var indexBeforeRebuild: (index: FeatureIndex, path: String?)?
     public var indexOptions = FeatureIndexOptions()
     public var list = FeatureListState()
     public var detail = DetailState()
     public var marks: Set<Int> = []
     public var prompt: Prompt?
+    /// Lines submitted at each kind of prompt, oldest first (Up and Down recall them).
+    public var promptHistory: [Prompt.HistoryKey: [String]] = [:]
+    /// Where the last export went: the export prompt offers the same folder next time.
+    public var lastExportDirectory: String?
     public var message: StatusMessage?
     public var showHelp = false
     public var helpScroll = 0

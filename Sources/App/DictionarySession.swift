@@ -10,8 +10,12 @@ public final class DictionarySession: @unchecked Sendable {
     public let cachePath: String?
     public let cache: ActivationCache?
     public let tokenizer: TokenizerVocabulary?
-    /// Where the index is read from and written to.
+    /// The index file opened at launch (read from, and written to when it must be built).
     public let indexPath: String
+    /// What index files for other settings are named after (`IndexLocation.variant`): the
+    /// default-settings file, or the file named with --index (then `indexNamed`).
+    public let indexBase: String
+    public let indexNamed: Bool
     public let neighbours: DecoderNeighbours
     /// A short name for titles: the dictionary's folder or file name.
     public let name: String
@@ -22,13 +26,15 @@ public final class DictionarySession: @unchecked Sendable {
     public private(set) var notices: [String] = []
 
     public init(saePath: String, sae: SparseAutoencoder, cachePath: String?, cache: ActivationCache?,
-                tokenizer: TokenizerVocabulary?, indexPath: String) {
+                tokenizer: TokenizerVocabulary?, indexPath: String, indexBase: String? = nil, indexNamed: Bool = false) {
         self.saePath = saePath
         self.sae = sae
         self.cachePath = cachePath
         self.cache = cache
         self.tokenizer = tokenizer
         self.indexPath = indexPath
+        self.indexBase = indexBase ?? indexPath
+        self.indexNamed = indexNamed
         neighbours = DecoderNeighbours(sae: sae)
         let standardized = (saePath as NSString).standardizingPath as NSString
         name = standardized.lastPathComponent == "ae.pt"
@@ -42,8 +48,10 @@ public final class DictionarySession: @unchecked Sendable {
     }
 
     /// Loads the dictionary, the cache and tokenizer (when given or found), and the index when one
-    /// exists and is not stale. Errors name the file at fault.
-    public static func open(sae saePath: String, acts: String?, index: String?, tokenizer: String?) throws -> (DictionarySession, IndexState) {
+    /// exists and is not stale: the file named by `index`, else the one kept for `options` (the
+    /// default file for default settings, else its variant). Errors name the file at fault.
+    public static func open(sae saePath: String, acts: String?, index: String?, tokenizer: String?,
+                            options: FeatureIndexOptions = FeatureIndexOptions()) throws -> (DictionarySession, IndexState) {
         let sae = try DictionaryLoader.load(path: saePath)
         let cache = try acts.map { try ActivationCache(path: $0) }
         if let cache { try DictionaryEvaluator.requireMatchingDimensions(sae, cache) }
@@ -59,12 +67,13 @@ public final class DictionarySession: @unchecked Sendable {
             if let problem = found.problem { notices.append(problem) }
         }
         let vocabulary = try tokenizerPath.map { try TokenizerVocabulary(path: $0) }
-        let indexPath = index ?? acts.map { IndexLocation.defaultPath(sae: saePath, acts: $0) }
-        guard let indexPath else {
+        let indexBase = index ?? acts.map { IndexLocation.defaultPath(sae: saePath, acts: $0) }
+        guard let indexBase else {
             throw SaescopeError("no index given and no activations to build one from (give --acts or --index)", file: saePath)
         }
+        let indexPath = index ?? IndexLocation.variant(of: indexBase, options: options, baseIsDefault: true)
         let session = DictionarySession(saePath: saePath, sae: sae, cachePath: acts, cache: cache,
-                                        tokenizer: vocabulary, indexPath: indexPath)
+                                        tokenizer: vocabulary, indexPath: indexPath, indexBase: indexBase, indexNamed: index != nil)
         session.notices = notices
         return (session, try session.indexState(explicitIndex: index != nil))
     }
@@ -93,6 +102,21 @@ public final class DictionarySession: @unchecked Sendable {
             return .needsBuild(reason: stale)
         }
         return .loaded(featureIndex)
+    }
+
+    /// The file an index with `options` is kept in, other than the launch file: named after
+    /// `indexBase` by its settings.
+    public func variantIndexPath(for options: FeatureIndexOptions) -> String {
+        IndexLocation.variant(of: indexBase, options: options, baseIsDefault: !indexNamed)
+    }
+
+    /// The index saved at `path` when it exists, reads, fits the dictionary, was built with
+    /// `options`' settings and is not stale; else nil (then it is built).
+    func savedIndex(at path: String, options: FeatureIndexOptions) -> FeatureIndex? {
+        guard FileManager.default.fileExists(atPath: path), let index = try? IndexFile.read(path: path),
+              index.featureCount == sae.featureCount, index.options.sameSettings(as: options) else { return nil }
+        if let cache, index.provenance.staleness(sae: sae, cache: cache) != nil { return nil }
+        return index
     }
 
     /// A token as it reads in running text; the id in angle brackets without a tokenizer.

@@ -10,7 +10,7 @@ enum IndexJob {
     }
 
     static func work(session: DictionarySession, cache: ActivationCache, options: FeatureIndexOptions,
-                     steps: Int) -> @Sendable (JobCenter.Context) throws -> Any {
+                     steps: Int, path: String) -> @Sendable (JobCenter.Context) throws -> Any {
         { context in
             let index = try ProgressiveIndexer.build(
                 sae: session.sae, saePath: session.saePath, cache: cache, options: options, steps: steps,
@@ -23,12 +23,12 @@ enum IndexJob {
             if context.isCancelled { throw SaescopeError("cancelled") }
             var writeError: String?
             do {
-                try IndexLocation.prepareDirectory(for: session.indexPath)
-                try IndexFile.write(index, to: session.indexPath)
+                try IndexLocation.prepareDirectory(for: path)
+                try IndexFile.write(index, to: path)
             } catch {
                 writeError = String(describing: error)
             }
-            return BuiltIndex(index: index, writeError: writeError)
+            return BuiltIndex(index: index, path: path, writeError: writeError)
         }
     }
 }

@@ -11,6 +11,8 @@ struct PartialIndex: @unchecked Sendable {
 /// The index job's result: the index, and why saving it failed (it is shown anyway).
 struct BuiltIndex: @unchecked Sendable {
     var index: FeatureIndex
+    /// Where it was saved (or was to be).
+    var path: String
     var writeError: String?
 }
 

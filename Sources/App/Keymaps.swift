@@ -3,7 +3,7 @@ import TUI
 /// What a key asks for. Keymaps (below) bind keys to commands; help and the hint bar are
 /// generated from the same tables.
 public enum Command: Equatable, Sendable {
-    case back, quit, help, commandLine, cycleTheme
+    case back, backOrQuit, quit, help, commandLine, cycleTheme
     case showOverview, showJobs, showFeatures
     case up, down, pageUp, pageDown, top, bottom
     case open, toggleMark, markAllListed, markSearchHits, clearMarks, export
@@ -19,8 +19,8 @@ public enum Command: Equatable, Sendable {
 public enum Keymaps {
     public static let global = Keymap<Command>([
         Binding([.char("?")], "help", .help, group: "General"),
-        Binding([.char("q")], "back / quit", .back, group: "General"),
-        Binding([.escape], "back", .back, hint: false, group: "General"),
+        Binding([.char("q")], "quit / back", .backOrQuit, group: "General"),
+        Binding([.escape], "back (drill-downs)", .back, hint: false, group: "General"),
         Binding([.ctrl("c")], "quit", .quit, hint: false, group: "General"),
         Binding([.char(":")], "command (:1234 jumps)", .commandLine, group: "General"),
         Binding([.char("o")], "overview", .showOverview, group: "General"),

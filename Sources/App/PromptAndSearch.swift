@@ -2,7 +2,8 @@ import Foundation
 import SAECore
 import TUI
 
-/// The one-line prompt (`:` commands, `/` search, the export question) and search hits (n / N).
+/// What the one-line prompt's text does once submitted (`:` commands, `/` search, the export
+/// question) and search hits (n / N). Editing the line is in PromptEditing.swift.
 extension AppController {
     func jumpToHit(forward: Bool) {
         let hits = model.list.searchHits
@@ -18,27 +19,6 @@ extension AppController {
         if model.screen == .detail { showFeature(model.list.rows[next]) }
     }
 
-    func editPrompt(_ key: Key) {
-        guard var prompt = model.prompt else { return }
-        switch key {
-        case .escape, .ctrl("c"), .ctrl("g"):
-            model.prompt = nil
-        case .enter:
-            model.prompt = nil
-            submit(prompt)
-        case .backspace:
-            if prompt.text.isEmpty { model.prompt = nil } else { prompt.text.removeLast(); model.prompt = prompt }
-        case .ctrl("u"):
-            prompt.text = ""
-            model.prompt = prompt
-        case .char(let c):
-            prompt.text.append(c)
-            model.prompt = prompt
-        default:
-            break
-        }
-    }
-
     func submit(_ prompt: Prompt) {
         let text = prompt.text.trimmingCharacters(in: .whitespaces)
         switch prompt.kind {
@@ -47,12 +27,9 @@ extension AppController {
         case .command:
             runCommandLine(text)
         case .export:
-            let parts = text.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let format = FeatureExporter.Format(rawValue: parts[0]) else {
-                model.message = StatusMessage(text: "give a format (json, jsonl, csv, md, safetensors) and a path", isError: true)
-                return
-            }
-            startExport(format: format, path: parts[1], overwrite: false)
+            submitExport(text)
+        case .confirmQuit:
+            break  // answered key by key (QuitConfirmation.swift)
         }
     }
 
@@ -61,6 +38,12 @@ extension AppController {
             model.message = StatusMessage(text: "wait for the index to complete before exporting", isError: true)
             return
         }
+        // Checked here so the message names this interface's own word (the job's error names the CLI's --force).
+        if !overwrite, FileManager.default.fileExists(atPath: path) {
+            model.message = StatusMessage(text: "\(path) exists already: add force to replace it (Up recalls the line)", isError: true)
+            return
+        }
+        model.lastExportDirectory = (path as NSString).deletingLastPathComponent
         let ids = model.marks.sorted()
         let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
                                               tokenizer: session.tokenizer, includeDecoder: format == .json,

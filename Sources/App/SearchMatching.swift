@@ -33,25 +33,6 @@ extension AppController {
         showSearch(prompt.text, from: origin)
     }
 
-    /// Up / Down in the search prompt: older / newer searches, then back to the text typed.
-    func recallSearch(_ key: Key) -> Bool {
-        guard key == .up || key == .down, var origin = model.list.searchInProgress, var prompt = model.prompt else { return false }
-        let history = model.list.searchHistory
-        guard !history.isEmpty else { return true }
-        if key == .up {
-            if origin.historyPosition == nil { origin.draft = prompt.text }
-            origin.historyPosition = max(0, (origin.historyPosition ?? history.count) - 1)
-        } else {
-            guard let position = origin.historyPosition else { return true }
-            origin.historyPosition = position + 1 < history.count ? position + 1 : nil
-        }
-        prompt.text = origin.historyPosition.map { history[$0] } ?? origin.draft
-        model.prompt = prompt
-        model.list.searchInProgress = origin
-        showSearch(prompt.text, from: origin)
-        return true
-    }
-
     /// Enter in the search prompt.
     func commitSearch(_ text: String) {
         let origin = model.list.searchInProgress ?? SearchInProgress(selected: model.list.table.selected, query: model.list.searchQuery)
@@ -62,9 +43,6 @@ extension AppController {
             model.list.table.selected = origin.selected
             return
         }
-        model.list.searchHistory.removeAll { $0 == text }
-        model.list.searchHistory.append(text)
-        if model.list.searchHistory.count > 100 { model.list.searchHistory.removeFirst() }
         if model.screen != .features && model.screen != .detail { show(.features) }
         model.list.searchQuery = text
         refreshRows()

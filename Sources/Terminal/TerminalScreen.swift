@@ -82,6 +82,7 @@ public final class TerminalScreen {
         nodelay(saescope_stdscr(), true)  // get_wch never blocks: poll() does the waiting
         curs_set(0)
         set_escdelay(25)  // a lone Esc is reported after 25 ms, not ncurses' default second
+        defineVT220EditingKeys()
 
         // Colour: the terminfo count decides the mode; start_color only when colours are used,
         // so NO_COLOR leaves the terminal's palette and pairs alone.
@@ -115,6 +116,17 @@ public final class TerminalScreen {
         TerminalGuard.install(termios: saved, wakeFD: wake.writeFD)
         StderrCapture.start()
         return s
+    }
+
+    /// Home and End as tmux, screen, rxvt and the Linux console send them (`ESC [1~`, `ESC [4~`,
+    /// and `ESC [H`/`ESC [F` outside keypad mode) when TERM says xterm, whose terminfo lists only
+    /// `ESC OH`/`ESC OF`: unknown to ncurses, they would arrive as Esc (closing a prompt) and
+    /// three more keys. Definitions the terminfo entry already has are left alone.
+    private static func defineVT220EditingKeys() {
+        for (sequence, code) in [("\u{1B}[1~", KEY_HOME), ("\u{1B}[4~", KEY_END), ("\u{1B}[7~", KEY_HOME), ("\u{1B}[8~", KEY_END),
+                                 ("\u{1B}[H", KEY_HOME), ("\u{1B}[F", KEY_END)] where key_defined(sequence) == 0 {
+            _ = define_key(sequence, code)
+        }
     }
 
     private init(screen: OpaquePointer, wake: WakePipe, mode: ColorMode, colors: Int, defaultColors: Bool,

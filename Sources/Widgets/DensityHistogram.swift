@@ -12,6 +12,8 @@ public struct DensityHistogram {
     public var range: ClosedRange<Double>?
     public var title: String
     public var logScale: Bool
+    /// What features of density 0 are called: "dead", or what density 0 means under a threshold.
+    public var zeroLabel = "dead"
 
     public init(densities: [Double], bins: Int = 40, range: ClosedRange<Double>? = nil,
                 title: String = "log10 feature density", logScale: Bool = false) {
@@ -54,8 +56,8 @@ public struct DensityHistogram {
         var h = Histogram(counts: b.counts, edges: b.edges, title: title, logScale: logScale)
         let total = densities.filter { !$0.isNaN }.count
         let pct = total > 0 ? Double(b.dead) / Double(total) * 100 : 0
-        h.info = "dead \(NumberFormat.count(b.dead)) (\(NumberFormat.fixed(pct, decimals: 1))%)"
-        h.extraBars = [Histogram.ExtraBar(label: "dead", count: Double(b.dead))]
+        h.info = "\(zeroLabel) \(NumberFormat.count(b.dead)) (\(NumberFormat.fixed(pct, decimals: 1))%)"
+        h.extraBars = [Histogram.ExtraBar(label: zeroLabel, count: Double(b.dead))]
         h.edgeFormat = { v in
             let r = v.rounded()
             return abs(v - r) < 1e-9 ? String(Int(r)) : NumberFormat.compact(v)

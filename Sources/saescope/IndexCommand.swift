@@ -16,7 +16,7 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Dictionary (as for eval).") var sae: String?
     @Option(help: "Activation cache (as for eval).") var acts: String?
     @Option(help: "A delphi latent cache (<run>/latents/<hookpoint>/ with <start>_<end>.safetensors splits) instead of --acts.") var codes: String?
-    @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths).") var out: String?
+    @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths; settings other than the defaults in a file named by them).") var out: String?
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature.") var topK = 20
     @Option(help: "Context tokens on each side of an exemplar.") var context = 5
     @Option(help: "Equal-width activation intervals for interval exemplars (even).") var intervals = 10
@@ -62,7 +62,8 @@ struct IndexCommand: ParsableCommand {
         let options = try options()
         if let codes { return try runFromCodes(codes, options: options) }
         guard let sae, let acts else { throw ValidationError("--acts needs --sae") }
-        let output = out ?? IndexLocation.defaultPath(sae: sae, acts: acts)
+        // Beside the default file, named by its settings when they are not the defaults (as `open` looks for it).
+        let output = out ?? IndexLocation.path(sae: sae, acts: acts, options: options)
         // saescope's own default index file is its own to replace; a named one only with --force.
         try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
         let dictionary = try DictionaryLoader.load(path: sae)

@@ -13,12 +13,12 @@ struct OpenCommand: ParsableCommand {
         abstract: "Browse a dictionary's features in the terminal (the default command: with no arguments, the bundled sample).",
         discussion: """
         Without an index (or with a stale one) indexing starts in the background and the screens fill in
-        as it goes. Keys: ? in the interface lists them all; q goes back or quits.
+        as it goes. Keys: ? in the interface lists them all; q quits (from a drill-down such as a feature's detail: goes back).
         """)
 
     @Option(help: "Dictionary (ae.pt, or a SAELens / sparsify directory). Default: the bundled sample.") var sae: String?
     @Option(help: "Activation cache to browse over. Default: the sample's when --sae is not given.") var acts: String?
-    @Option(help: "Index file (default: ~/.cache/saescope, keyed by the dictionary and cache paths).") var index: String?
+    @Option(help: "Index file (default: ~/.cache/saescope, keyed by the dictionary and cache paths; settings other than the defaults get a file of their own).") var index: String?
     @Option(help: "tokenizer.json (default: the one the cache's metadata names).") var tokenizer: String?
     @Option(help: "Theme: dark, light, high-contrast, a name in ~/.config/saescope/themes, or a .toml file.") var theme = "dark"
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature when indexing.") var topK = 20
@@ -44,8 +44,14 @@ struct OpenCommand: ParsableCommand {
             throw TerminalError.notATerminal(stream: isatty(STDOUT_FILENO) == 0 ? "stdout" : "stdin")
         }
         let (saePath, actsPath) = try resolveInputs()
-        let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer)
-        let second = try secondDictionary(alongside: session)
+        var options = FeatureIndexOptions()
+        options.topK = topK
+        options.context = context
+        options.maxTokens = maxTokens
+        do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
+        // The index kept for these settings: the default file, or the variant named by them.
+        let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer, options: options)
+        let second = try secondDictionary(alongside: session, options: options)
         var vocabularyWarning: String?
         if let unembed {
             let unembedding = try Unembedding(path: unembed, dimension: session.sae.inputDimension)
@@ -53,11 +59,6 @@ struct OpenCommand: ParsableCommand {
             session.unembedding = unembedding
         }
         let themeLoad = loadTheme()
-        var options = FeatureIndexOptions()
-        options.topK = topK
-        options.context = context
-        options.maxTokens = maxTokens
-        do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
 
         let screen = try TerminalScreen.open(mouse: !noMouse)
         defer { screen.restore() }
@@ -69,25 +70,23 @@ struct OpenCommand: ParsableCommand {
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
+        if let store = MarksStore(weightsPath: session.sae.provenance.weightsPath) { controller.restoreMarks(from: store) }
         controller.loadProbes(paths: probePaths())
         if let second { controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil) }
         UILoop(screen: screen, controller: controller).run()
-        jobs.cancelAll()
-        // Killed by a signal: restore, then exit as the shell expects (128 + signal number).
-        if let signal = TerminalGuard.interruptSignal {
-            screen.restore()
-            Foundation.exit(128 + signal)
-        }
+        // Quit by a signal: exit as the shell expects (128 + signal number); quit by a key: 0.
+        InterfaceExit.end(screen: screen, jobs: jobs, status: TerminalGuard.interruptSignal.map { 128 + $0 } ?? 0)
     }
 
     /// --sae2; with no --sae either, the sample's second dictionary (idle until the compare screen is opened).
-    private func secondDictionary(alongside session: DictionarySession) throws -> (DictionarySession, DictionarySession.IndexState)? {
+    private func secondDictionary(alongside session: DictionarySession, options: FeatureIndexOptions) throws
+        -> (DictionarySession, DictionarySession.IndexState)? {
         var path = sae2
         if path == nil, sae == nil, let samples = SampleLocation.find() {
             let sample = (samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_1")
             if FileManager.default.fileExists(atPath: sample) { path = sample }
         }
-        return try path.map { try ComparisonSession.open(sae: $0, index: index2, alongside: session) }
+        return try path.map { try ComparisonSession.open(sae: $0, index: index2, alongside: session, options: options) }
     }
 
     /// The --probes given; with no --sae either, the sample's probe datasets.

@@ -67,9 +67,15 @@ enum AppFixture {
         }
         let cache = try ActivationCache(label: "fixture.safetensors", acts: Tensor(float32: acts, shape: [tokens.count, d]),
                                         tokens: tokenTensor, sequenceOffsets: offsets)
-        // A fixed path (the overview shows it), rewritten by every build.
+        // A fixed path (the overview shows it), rewritten by every build. Index files for other
+        // settings (variants) left by earlier tests would be read instead of built: removed.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-app-fixture")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if indexPath == nil {
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) where name.hasPrefix("fixture") {
+                try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+            }
+        }
         let path = indexPath ?? folder.appendingPathComponent("fixture.index.safetensors").path
         return DictionarySession(saePath: "fixture/ae.pt", sae: sae, cachePath: "fixture.safetensors", cache: cache,
                                  tokenizer: tokenizer, indexPath: path)

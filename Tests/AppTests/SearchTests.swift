@@ -97,7 +97,7 @@ final class SearchTests: XCTestCase {
         app.press(.down)
         XCTAssertEqual(app.model.prompt?.text, "do", "then the text being typed")
         app.press(.up, .enter)
-        XCTAssertEqual(app.model.list.searchHistory, ["cat", "bennet"], "a search made again moves to the end, once")
+        XCTAssertEqual(app.model.promptHistory[.search], ["cat", "bennet"], "a search made again moves to the end, once")
     }
 
     func testNextAndPreviousHitOnTheDetailScreen() throws {

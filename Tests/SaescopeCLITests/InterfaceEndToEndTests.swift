@@ -12,7 +12,7 @@ final class InterfaceEndToEndTests: XCTestCase {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         let session = try TmuxSession(executable: SaescopeBinary.url.path, ["open", "--max-tokens", "6000"] + arguments, width: width, height: height,
-                                      environment: ["XDG_CACHE_HOME": cache, "TERM": "xterm-256color"],
+                                      environment: ["XDG_CACHE_HOME": cache, "XDG_DATA_HOME": cache, "TERM": "xterm-256color"],
                                       directory: Self.repository)
         return (session, cache)
     }
@@ -73,7 +73,10 @@ final class InterfaceEndToEndTests: XCTestCase {
         try tmux.waitFor(text: "explained variance")
         tmux.press("J")
         try tmux.waitFor(text: "done")
-        tmux.press("q", "q", "q")
+        // Quitting with marked features asks first; they are kept for the next launch.
+        tmux.press("q")
+        try tmux.waitFor(text: "quit with 2 marked features (kept for the next launch)? (y/n)")
+        tmux.press("y")
         try assertExitedCleanly(tmux)
     }
 

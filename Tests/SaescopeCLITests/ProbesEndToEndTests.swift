@@ -14,7 +14,7 @@ final class ProbesEndToEndTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: cache) }
         let tmux = try TmuxSession(executable: SaescopeBinary.url.path, ["open", "--max-tokens", "6000"], width: 160, height: 48,
-                                   environment: ["XDG_CACHE_HOME": cache, "TERM": "xterm-256color"], directory: Self.repository)
+                                   environment: ["XDG_CACHE_HOME": cache, "XDG_DATA_HOME": cache, "TERM": "xterm-256color"], directory: Self.repository)
         try tmux.waitFor(text: "index complete", timeout: 120)
 
         // The PCA of cities coloured by its label, with the variance ratios, beside the matrix.
@@ -40,7 +40,7 @@ final class ProbesEndToEndTests: XCTestCase {
         try tmux.waitFor(text: "Feature \(firstID)")
         tmux.press("q")
         try tmux.waitFor(text: "Features aligned with")
-        tmux.press("q", "q")
+        tmux.press("q")
         let exit = try tmux.waitForExit()
         XCTAssertEqual(exit.code, 0, exit.screen)
         XCTAssertTrue(exit.cookedMode, "terminal restored:\n\(exit.screen)")

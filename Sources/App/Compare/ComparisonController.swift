@@ -7,7 +7,7 @@ import Widgets
 public enum CompareAction: Equatable, Sendable {
     /// Open the compare screen, starting B's index and the matching if they are not there yet.
     case show
-    case cycleOrder, switchFocus, open, back
+    case cycleOrder, switchFocus, open
 }
 
 /// The comparison's part of the controller: attaching B, its background jobs, and the compare
@@ -18,8 +18,10 @@ extension AppController {
     /// compares (the bundled sample's second dictionary) costs nothing.
     public func attachComparison(_ other: DictionarySession, indexState: DictionarySession.IndexState, start: Bool) {
         var state = ComparisonState(other: other)
+        state.launchIndexOptions = model.indexOptions
         switch indexState {
         case .loaded(let index):
+            state.launchIndexOptions = index.options
             // Metrics side by side mean something only over the same tokens as A's index.
             if let cache = other.cache,
                index.provenance.firstRow..<index.provenance.endRow != FeatureIndexBuilder.rowRange(cache: cache, options: model.indexOptions) {
@@ -63,13 +65,6 @@ extension AppController {
                 view.zoomed = rows[min(max(view.matches.selected, 0), rows.count - 1)].feature
                 view.zoomScroll = 0
                 model.comparison?.view = view
-            }
-        case .back:
-            if view.zoomed != nil {
-                view.zoomed = nil
-                model.comparison?.view = view
-            } else {
-                perform(.back)
             }
         }
     }
@@ -131,25 +126,80 @@ extension AppController {
         }
         if let reason = state.pendingIndexBuild, !isRunning(state.indexJob), let cache = state.other.cache {
             let options = model.indexOptions
+            let path = comparedIndexFile(for: options, state)
+            if let index = state.index, state.partial == nil, state.indexBeforeRebuild == nil {
+                model.comparison?.indexBeforeRebuild = index
+            }
+            // Following A to settings used before: their saved index of B, if there is one.
+            if state.index != nil, let saved = state.other.savedIndex(at: path, options: options) {
+                showComparedIndex(saved)
+                setMessage("index of \(state.other.name) for \(Self.settingsText(options)) read from \(path)", isError: false)
+                return
+            }
             let id = startJob(
                 kind: "index B", title: IndexJob.title(state.other, cache: cache, options: options),
-                work: IndexJob.work(session: state.other, cache: cache, options: options, steps: progressiveSteps),
+                work: IndexJob.work(session: state.other, cache: cache, options: options, steps: progressiveSteps, path: path),
                 partial: { [weak self] value in
-                    guard let self, let update = value as? PartialIndex else { return }
+                    // A may have gone back to other settings meanwhile (a cancelled re-index): then B's
+                    // build still finishes and is saved, but is not shown beside A.
+                    guard let self, let update = value as? PartialIndex, options.sameSettings(as: self.model.indexOptions) else { return }
                     self.model.comparison?.index = update.index
                     self.model.comparison?.partial = (update.done, update.of)
                 },
                 done: { [weak self] value in
                     guard let self, let built = value as? BuiltIndex else { return }
-                    self.model.comparison?.index = built.index
-                    self.model.comparison?.partial = nil
-                    self.model.comparison?.pendingIndexBuild = nil
+                    guard options.sameSettings(as: self.model.indexOptions) else {
+                        self.setMessage("index of \(state.other.name) for \(Self.settingsText(options)) saved to \(built.path); A shows other settings",
+                                        isError: false)
+                        self.startComparisonWork()
+                        return
+                    }
+                    self.showComparedIndex(built.index)
                     self.setMessage(built.writeError.map { "index of \(state.other.name) built but not saved: \($0)" }
                                     ?? "index of \(state.other.name) complete: \(NumberFormat.count(built.index.tokenCount)) tokens",
                                     isError: built.writeError != nil)
                 })
             model.comparison?.indexJob = id
             setMessage("indexing \(state.other.name) in the background (\(reason)); J shows jobs", isError: false)
+        }
+    }
+
+    /// The file B's index with `options` is kept in: its launch file, or a variant named by the settings.
+    private func comparedIndexFile(for options: FeatureIndexOptions, _ state: ComparisonState) -> String {
+        options.sameSettings(as: state.launchIndexOptions) ? state.other.indexPath : state.other.variantIndexPath(for: options)
+    }
+
+    /// B's complete index, at A's settings, replaces whatever B showed.
+    private func showComparedIndex(_ index: FeatureIndex) {
+        model.comparison?.index = index
+        model.comparison?.partial = nil
+        model.comparison?.pendingIndexBuild = nil
+        model.comparison?.indexBeforeRebuild = nil
+    }
+
+    /// After A's re-index was cancelled (A is back to its complete index): B shows its complete
+    /// index of the same settings again. B's own rebuild, if running, is left to finish (it is
+    /// saved for those settings); cancelling a job cancels that job only.
+    func restoreComparedIndex() {
+        guard let state = model.comparison else { return }
+        let options = model.indexOptions
+        if let index = state.index, state.partial == nil, index.options.sameSettings(as: options) { return }
+        if let before = state.indexBeforeRebuild, before.options.sameSettings(as: options) {
+            showComparedIndex(before)
+            return
+        }
+        model.comparison?.pendingIndexBuild = "\(session.name) is back to \(Self.settingsText(options))"
+        if state.result != nil || state.compareJob != nil { startComparisonWork() }
+    }
+
+    /// B's own build was cancelled or failed: its complete index from before comes back.
+    func comparedIndexBuildEnded() {
+        guard let state = model.comparison else { return }
+        model.comparison?.indexJob = nil
+        if let before = state.indexBeforeRebuild, before.options.sameSettings(as: model.indexOptions) {
+            model.comparison?.index = before
+            model.comparison?.partial = nil
+            model.comparison?.indexBeforeRebuild = nil
         }
     }
 

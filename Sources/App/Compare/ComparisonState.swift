@@ -10,6 +10,10 @@ public struct ComparisonState {
     public var index: FeatureIndex?
     public var partial: (done: Int, of: Int)?
     public var indexJob: JobCenter.ID?
+    /// The settings of B's launch file (`other.indexPath`); other settings go to variants.
+    public var launchIndexOptions = FeatureIndexOptions()
+    /// B's complete index from before the running rebuild: put back if A's re-index is cancelled.
+    var indexBeforeRebuild: FeatureIndex?
     /// Why B's index must be built, until its job is started (with the compare screen).
     public var pendingIndexBuild: String?
     /// The matching and one-to-one assignment, once the compare job is done.

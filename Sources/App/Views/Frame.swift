@@ -48,6 +48,9 @@ extension AppController {
             title += " \(buffer.glyphs.separator) \(NumberFormat.count(index.tokenCount))\(of) tokens"
         }
         if let partial = model.partial { title += " \(buffer.glyphs.separator) PARTIAL \(partial.done)/\(partial.of)" }
+        // Settings other than the defaults, on every screen: the figures below depend on them.
+        let settings = (model.index?.options ?? model.indexOptions).settingsWords
+        if !settings.isEmpty { title += " \(buffer.glyphs.separator) " + settings.joined(separator: " ") }
         _ = buffer.put(title, at: Point(x: rect.x, y: rect.y), style: bar, clip: rect)
         // Tabs on the right; the running jobs' progress before them.
         var right = ""
@@ -66,11 +69,15 @@ extension AppController {
 
     private func drawStatusLine(into buffer: inout Buffer, rect: Rect) {
         if let prompt = model.prompt {
-            let text = prompt.leader + prompt.text
-            let shown = Text.truncateLeading(text, columns: max(1, rect.width - 1), ellipsis: buffer.glyphs.ellipsis)
-            let end = buffer.put(shown, at: Point(x: rect.x, y: rect.y), style: .fg(.text), clip: rect)
+            let (before, under, after) = prompt.cursorSplit
+            let cursorCell = under.isEmpty ? " " : under
+            // What precedes the cursor is cut from the left, so the cursor always shows.
+            let shown = Text.truncateLeading(prompt.leader + before, columns: max(1, rect.width - Text.width(cursorCell)),
+                                             ellipsis: buffer.glyphs.ellipsis)
+            var x = buffer.put(shown, at: Point(x: rect.x, y: rect.y), style: .fg(.text), clip: rect)
             // A block cursor: the terminal's own cursor stays hidden.
-            _ = buffer.put(" ", at: Point(x: end, y: rect.y), style: Style(.text, [.reverse]), clip: rect)
+            x = buffer.put(cursorCell, at: Point(x: x, y: rect.y), style: Style(.text, [.reverse]), clip: rect)
+            _ = buffer.put(after, at: Point(x: x, y: rect.y), style: .fg(.text), clip: rect)
             return
         }
         if let message = model.message {

@@ -39,8 +39,14 @@ extension AppController {
         let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
         let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
         let densities = (0..<index.featureCount).map { index.density($0) }
-        DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
-            .draw(into: &buffer, rect: Panel(title: "Density").draw(into: &buffer, rect: densityRect))
+        var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
+        // With min-act, densities count activations at or above it: a feature at 0 never reached
+        // it, which is not what "dead" (and the metrics' fraction alive) means.
+        if index.options.minActivation > 0 {
+            histogram.title = "log10 density of activations >= \(NumberFormat.compact(Double(index.options.minActivation))) (min-act)"
+            histogram.zeroLabel = "never"
+        }
+        histogram.draw(into: &buffer, rect: Panel(title: "Density").draw(into: &buffer, rect: densityRect))
         let settingsInner = Panel(title: "Index", info: "r re-indexes").draw(into: &buffer, rect: settingsRect)
         TextView(lines: settingsLines, style: .fg(.text)).draw(into: &buffer, rect: settingsInner)
     }
@@ -54,10 +60,17 @@ extension AppController {
             "min-act \(NumberFormat.compact(Double(o.minActivation))) \(glyphs.separator) rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) \(glyphs.separator) seed \(o.seed)",
             "shards \(p.shards.count)/\(p.shardCount)" + (model.partial != nil ? " (building)" : ""),
             "cache \(p.cachePath)",
-            "file  \(session.indexPath)",
+            "file  \(model.indexPath ?? (model.partial != nil ? "(saved when complete)" : "(not saved)"))",
         ]
-        let dead = (0..<index.featureCount).filter { index.isDead($0) }.count
-        lines.insert("\(NumberFormat.count(index.featureCount - dead)) alive \(glyphs.separator) \(NumberFormat.count(dead)) dead", at: 0)
+        let zero = (0..<index.featureCount).filter { index.isDead($0) }.count
+        if o.minActivation > 0 {
+            // Densities and the histogram are thresholded; "fraction alive" (metrics) is not: say both.
+            let alive = Int((index.metrics.result().fracAlive * Double(index.featureCount)).rounded())
+            lines.insert("\(NumberFormat.count(index.featureCount - zero)) reach min-act \(glyphs.separator) \(NumberFormat.count(zero)) never do"
+                         + " \(glyphs.separator) \(NumberFormat.count(alive)) alive (any activation)", at: 0)
+        } else {
+            lines.insert("\(NumberFormat.count(index.featureCount - zero)) alive \(glyphs.separator) \(NumberFormat.count(zero)) dead", at: 0)
+        }
         return lines
     }
 }

@@ -119,6 +119,16 @@ public final class JobCenter: @unchecked Sendable {
         lock.withLock { for status in statuses where status.state == .running { cancelled.insert(status.id) } }
     }
 
+    /// Cancels every running job and waits, at most `timeout` seconds, until each has returned
+    /// from its work (jobs check for cancel between chunks, so none is left inside BLAS or half
+    /// way through writing a file). Returns whether all ended in time. For process exit: a
+    /// worker still inside OpenBLAS when the process tears down its libraries crashes it.
+    @discardableResult
+    public func cancelAllAndWait(timeout: TimeInterval) -> Bool {
+        cancelAll()
+        return waitUntilIdle(timeout: timeout)
+    }
+
     public func isCancelled(_ id: ID) -> Bool { lock.withLock { cancelled.contains(id) } }
 
     /// Every job's status, oldest first.
