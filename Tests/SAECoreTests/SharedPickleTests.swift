@@ -10,24 +10,7 @@ final class SharedPickleTests: XCTestCase {
     /// tensor whose copy is `rows` * 4 KiB), then `levels` dicts each holding the previous one
     /// twice through the memo: 2^levels names for the one tensor, in a file of about a kilobyte.
     static func memoBomb(levels: Int, rows: Int = 4096, keyLength: Int = 1) -> [UInt8] {
-        var pickle = PickleWriter()
-        pickle.proto(2)
-        pickle.emptyDict()
-        pickle.string("w")
-        pickle.tensorV2(storage: "FloatStorage", key: "0", numel: 1, offset: 0, size: [rows, 1024], stride: [0, 0])
-        pickle.setItem()
-        pickle.binput(0)
-        for level in 1...levels {
-            pickle.emptyDict()
-            for name in ["a", "b"] {
-                pickle.string(String(repeating: name, count: keyLength))
-                pickle.binget(UInt8(level - 1))
-                pickle.setItem()
-            }
-            pickle.binput(UInt8(level))
-        }
-        pickle.stop()
-        return TestZip.torchCheckpoint(pickle: pickle.bytes, storages: ["0": [0, 0, 0x80, 0x3F]])
+        MemoBomb.sharedDict(levels: levels, keyLength: keyLength, leaf: .stridedTensor(rows: rows))
     }
 
     func parse(_ bytes: [UInt8]) throws -> TensorDictionary {

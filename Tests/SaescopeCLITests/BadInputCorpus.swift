@@ -80,10 +80,10 @@ struct BadInputCorpus {
     mutating func addMemoBombs() {
         let config = (try? Data(contentsOf: inputs.appendingPathComponent("dl/config.json"))) ?? Data()
         var bombs: [(String, [UInt8])] = [
-            ("shared dict x2^24", Self.sharedDictBomb(levels: 24, keyLength: 1, leaf: .stridedTensor(rows: 4096))),
-            ("shared dict x2^20, 200-byte keys", Self.sharedDictBomb(levels: 20, keyLength: 200, leaf: .stridedTensor(rows: 4096))),
-            ("shared dict x2^60", Self.sharedDictBomb(levels: 60, keyLength: 1, leaf: .stridedTensor(rows: 16))),
-            ("shared string leaf x2^30", Self.sharedDictBomb(levels: 30, keyLength: 1, leaf: .string(4000))),
+            ("shared dict x2^24", MemoBomb.sharedDict(levels: 24, keyLength: 1, leaf: .stridedTensor(rows: 4096))),
+            ("shared dict x2^20, 200-byte keys", MemoBomb.sharedDict(levels: 20, keyLength: 200, leaf: .stridedTensor(rows: 4096))),
+            ("shared dict x2^60", MemoBomb.sharedDict(levels: 60, keyLength: 1, leaf: .stridedTensor(rows: 16))),
+            ("shared string leaf x2^30", MemoBomb.sharedDict(levels: 30, keyLength: 1, leaf: .string(4000))),
             ("shared list x2^40", Self.sharedListBomb(levels: 40)),
             ("64 distinct 16 MiB strided views", Self.distinctStridedViews(count: 64)),
         ]
@@ -102,39 +102,6 @@ struct BadInputCorpus {
         }
     }
 
-    enum Leaf {
-        case stridedTensor(rows: Int)
-        case string(Int)
-    }
-
-    /// `{"w": leaf}`, then `levels` dicts each holding the previous one twice through the memo.
-    static func sharedDictBomb(levels: Int, keyLength: Int, leaf: Leaf) -> [UInt8] {
-        var pickle = PickleWriter()
-        pickle.proto(2)
-        pickle.emptyDict()
-        pickle.string("w")
-        switch leaf {
-        case .stridedTensor(let rows):
-            pickle.tensorV2(storage: "FloatStorage", key: "0", numel: 1, offset: 0, size: [rows, 1024], stride: [0, 0])
-        case .string(let length):
-            pickle.string(String(repeating: "s", count: length))
-        }
-        pickle.setItem()
-        pickle.binput(0)
-        for level in 1...levels {
-            pickle.emptyDict()
-            for name in ["a", "b"] {
-                pickle.string(String(repeating: name, count: keyLength))
-                pickle.binget(UInt8(level - 1))
-                pickle.setItem()
-            }
-            pickle.binput(UInt8(level))
-        }
-        pickle.stop()
-        return TestZip.torchCheckpoint(pickle: pickle.bytes, storages: ["0": [0, 0, 0x80, 0x3F]])
-    }
-
-    /// A list holding the previous list twice, `levels` deep, inside a one-tensor state dict.
     static func sharedListBomb(levels: Int) -> [UInt8] {
         var pickle = PickleWriter()
         pickle.proto(2)
