@@ -55,19 +55,13 @@ public enum IndexBenchmark {
 
     /// The encoder matmul alone: the same chunks, the same shapes, no conversion or bookkeeping.
     static func plainSGEMM(sae: SparseAutoencoder, cache: ActivationCache, chunk: Int) {
-        let d = sae.inputDimension, f = sae.featureCount
         let source = cache.shards[0].acts
-        var output = [Float](repeating: 0, count: chunk * f)
+        var output = [Float](repeating: 0, count: chunk * sae.featureCount)
         let input = source.buffer.base.advanced(by: source.byteOffset).assumingMemoryBound(to: Float.self)
-        var start = 0
+        let shape = SGEMMShape(d: sae.inputDimension, f: sae.featureCount, n: cache.rowCount, chunk: chunk)
         sae.encoderWeights.withUnsafeBufferPointer { weights in
             output.withUnsafeMutableBufferPointer { out in
-                while start < cache.rowCount {
-                    let rows = min(chunk, cache.rowCount - start)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(f), Int32(d),
-                                1, input + start * d, Int32(d), weights.baseAddress, Int32(f), 0, out.baseAddress, Int32(f))
-                    start += rows
-                }
+                SGEMMTiming.multiplyChunks(shape, input: input, weights: weights.baseAddress!, output: out.baseAddress!)
             }
         }
     }
