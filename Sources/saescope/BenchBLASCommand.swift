@@ -34,7 +34,7 @@ struct BenchBLASCommand: ParsableCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("sgemm [\(result.shape.chunk), \(d)] x [\(d), \(f)] over \(n) tokens, best of \(rounds) rounds x \(repetitions) passes")
+        print("sgemm [\(result.shape.chunk), \(d)] x [\(d), \(f)] over \(n) tokens, best of \(rounds) rounds x \(repetitions) passes; load: \(BenchLoad.text)")
         for m in [result.defaultRun] + result.families {
             let reported = m.forced == nil || m.core == m.forced?.name ? "" : " (library ran \(m.core))"
             let core = m.forced == nil ? " (\(m.core))" : reported

@@ -36,7 +36,7 @@ struct BenchIndexCommand: ParsableCommand {
         print("shape                D=\(d) F=\(f) N=\(n), mean L0 \(String(format: "%.1f", result.meanL0))")
         print(String(format: "plain sgemm          %.2f s  (%.1f GFLOP/s)", result.sgemmSeconds, result.sgemmGflops))
         print(String(format: "index pass           %.2f s  (%.1f GFLOP/s encode, %.0f tokens/s)", result.indexSeconds, result.encodeGflops, result.tokensPerSecond))
-        print(String(format: "ratio to sgemm       %.3f (same process, same kernels)", result.ratio))
+        print(String(format: "ratio to sgemm       %.3f (same process, same kernels); in CPU time %.3f; load %@", result.ratio, result.cpuRatio, BenchLoad.text))
         print(String(format: "best-kernel sgemm    %.1f GFLOP/s (%@, child process); index / best %.3f",
                      kernels.best.gflops, kernels.best.label, result.encodeGflops / kernels.best.gflops))
         print(String(format: "write index          %.3f s", result.writeSeconds))
@@ -71,18 +71,36 @@ struct BenchShapesCommand: ParsableCommand {
             let rows = results.map { r -> [String: Any] in
                 ["d": r.shape.d, "f": r.shape.f, "n": r.shape.n, "sgemm_seconds": r.sgemmSeconds, "best_family": r.sgemm.best.label,
                  "default_sgemm_ratio": r.sgemm.defaultRatio, "index_seconds": r.indexSeconds, "eval_seconds": r.evalSeconds,
-                 "index_ratio": r.indexRatio, "eval_ratio": r.evalRatio]
+                 "index_ratio": r.indexRatio, "eval_ratio": r.evalRatio, "sgemm_cpu_seconds": r.sgemmCPUSeconds,
+                 "index_cpu_seconds": r.indexCPUSeconds, "eval_cpu_seconds": r.evalCPUSeconds,
+                 "index_cpu_ratio": r.indexCPURatio, "eval_cpu_ratio": r.evalCPURatio]
             }
             let object: [String: Any] = ["blas": report.json, "shapes": rows]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("shape                 tokens  best sgemm        default/best  index s  index/sgemm (target)  eval s  eval/sgemm (<= \(ShapeBenchmark.evalTarget))")
+        print("wall time (what a user waits), best of \(rounds) round\(rounds == 1 ? "" : "s"); load: \(BenchLoad.text)")
+        print("shape            tokens  best sgemm           default/best  index s  index/sgemm (target)  eval s  eval/sgemm (<= \(ShapeBenchmark.evalTarget))")
         for r in results {
             let target = r.shape.indexTarget.map { String(format: ">= %.2f", $0) } ?? "-"
-            print(String(format: "D=%-4d F=%-6d %8d  %5.2f s %-10@ %6.3f      %6.2f   %6.3f (%@)       %6.2f   %6.3f",
+            print(String(format: "D=%-4d F=%-6d %6d  %6.2f s %-11@ %6.3f     %7.2f   %6.3f (%@)   %7.2f   %6.3f",
                          r.shape.d, r.shape.f, r.shape.n, r.sgemmSeconds, r.sgemm.best.label as NSString, r.sgemm.defaultRatio,
                          r.indexSeconds, r.indexRatio, target as NSString, r.evalSeconds, r.evalRatio))
         }
+        print("CPU time (all threads; steadier when other programs load the machine)")
+        print("shape            sgemm cpu s  index cpu s  sgemm/index  eval cpu s  eval/sgemm")
+        for r in results {
+            print(String(format: "D=%-4d F=%-6d %10.2f  %11.2f  %11.3f  %10.2f  %10.3f", r.shape.d, r.shape.f,
+                         r.sgemmCPUSeconds, r.indexCPUSeconds, r.indexCPURatio, r.evalCPUSeconds, r.evalCPURatio))
+        }
+    }
+}
+
+/// The machine's load average, printed with timings taken on a shared machine.
+enum BenchLoad {
+    static var text: String {
+        guard let handle = FileHandle(forReadingAtPath: "/proc/loadavg") else { return "unknown" }
+        let fields = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        return fields.prefix(3).joined(separator: " ") + " on \(ProcessInfo.processInfo.activeProcessorCount) cores"
     }
 }

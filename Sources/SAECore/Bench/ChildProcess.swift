@@ -9,6 +9,9 @@ public struct ChildProcess: Sendable {
         public var stdout: String
         public var stderr: String
         public var seconds: Double
+        /// User plus system CPU time of the child (all its threads): steadier than wall time on
+        /// a machine other programs are loading.
+        public var cpuSeconds: Double
     }
 
     public var executable: String
@@ -40,6 +43,7 @@ public struct ChildProcess: Sendable {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let cpuBefore = Self.childrenCPUSeconds()
         let started = DispatchTime.now().uptimeNanoseconds
         try process.run()
         // Read both pipes concurrently so neither fills up and blocks the child.
@@ -55,7 +59,22 @@ public struct ChildProcess: Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         errRead.wait()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.value.data, as: UTF8.self), seconds: seconds)
+                      stderr: String(decoding: errData.value.data, as: UTF8.self), seconds: seconds,
+                      cpuSeconds: Self.childrenCPUSeconds() - cpuBefore)
+    }
+
+    /// CPU time of the children this process has waited for (one child at a time, so the
+    /// difference around a run is that child's).
+    static func childrenCPUSeconds() -> Double { cpuSeconds(Int32(RUSAGE_CHILDREN.rawValue)) }
+
+    /// CPU time of this process, all threads.
+    public static func ownCPUSeconds() -> Double { cpuSeconds(Int32(RUSAGE_SELF.rawValue)) }
+
+    private static func cpuSeconds(_ who: Int32) -> Double {
+        var usage = rusage()
+        getrusage(who, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     private final class DataBox { var data = Data() }

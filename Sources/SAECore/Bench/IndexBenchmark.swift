@@ -14,12 +14,17 @@ public enum IndexBenchmark {
         public var peakHeapBytes: Int
         public var peakResidentBytes: Int
         public var flops: Double
+        /// CPU seconds (all threads) of the plain sgemm and of the index pass.
+        public var sgemmCPUSeconds: Double
+        public var indexCPUSeconds: Double
 
         /// Index throughput as a fraction of plain sgemm throughput.
         public var ratio: Double { sgemmSeconds / indexSeconds }
         public var tokensPerSecond: Double { Double(tokens) / indexSeconds }
         public var encodeGflops: Double { flops / indexSeconds / 1e9 }
         public var sgemmGflops: Double { flops / sgemmSeconds / 1e9 }
+        /// `ratio` in CPU time: steadier when other programs load the machine.
+        public var cpuRatio: Double { sgemmCPUSeconds / indexCPUSeconds }
     }
 
     /// `scratchDirectory` receives the synthetic cache (memory-mapped, so it does not count as
@@ -34,23 +39,28 @@ public enum IndexBenchmark {
         let chunk = chunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f)
 
         log("plain sgemm, \(chunk)-row chunks")
+        var cpuStarted = ChildProcess.ownCPUSeconds()
         let sgemmSeconds = time { plainSGEMM(sae: sae, cache: cache, chunk: chunk) }
+        let sgemmCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
 
         log("index pass")
         var peakHeap = heapBytes()
         let options = FeatureIndexOptions()
         var index: FeatureIndex?
+        cpuStarted = ChildProcess.ownCPUSeconds()
         let indexSeconds = try timeThrowing {
             index = try FeatureIndexBuilder.build(sae: sae, saePath: "synthetic", cache: cache, options: options, chunkRows: chunk) { _, _ in
                 peakHeap = max(peakHeap, heapBytes())
             }
         }
+        let indexCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
         let built = index!
         let writeSeconds = try timeThrowing { try IndexFile.write(built, to: indexPath) }
         let openSeconds = try timeThrowing { _ = try IndexFile.read(path: indexPath) }
         return Result(tokens: n, sgemmSeconds: sgemmSeconds, indexSeconds: indexSeconds, writeSeconds: writeSeconds,
                       openSeconds: openSeconds, meanL0: built.metrics.result().l0, peakHeapBytes: peakHeap,
-                      peakResidentBytes: peakResident(), flops: 2 * Double(n) * Double(d) * Double(f))
+                      peakResidentBytes: peakResident(), flops: 2 * Double(n) * Double(d) * Double(f),
+                      sgemmCPUSeconds: sgemmCPUSeconds, indexCPUSeconds: indexCPUSeconds)
     }
 
     /// The encoder matmul alone: the same chunks, the same shapes, no conversion or bookkeeping.

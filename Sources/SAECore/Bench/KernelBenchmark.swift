@@ -13,6 +13,8 @@ public enum KernelBenchmark {
         /// Best over the rounds.
         public var gflops: Double
         public var seconds: Double
+        /// CPU seconds of the fastest pass (all threads).
+        public var cpuSeconds: Double
 
         public var label: String { forced?.name ?? "default" }
     }
@@ -35,10 +37,10 @@ public enum KernelBenchmark {
 
     /// The child's one JSON line.
     public static func childReport(_ shape: SGEMMShape, repetitions: Int) -> String {
-        let seconds = SGEMMTiming.bestSeconds(shape, repetitions: repetitions)
+        let (seconds, cpuSeconds) = SGEMMTiming.bestSeconds(shape, repetitions: repetitions)
         let library = BLASLibrary.current()
         let object: [String: Any] = ["core": library.core, "threads": library.threads, "seconds": seconds,
-                                     "gflops": shape.flops / seconds / 1e9]
+                                     "cpu_seconds": cpuSeconds, "gflops": shape.flops / seconds / 1e9]
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
@@ -67,6 +69,7 @@ public enum KernelBenchmark {
               let seconds = object["seconds"] as? Double else {
             throw SaescopeError("the sgemm child printed no measurement: \(text.prefix(200))")
         }
-        return Measurement(forced: forced, core: core, threads: object["threads"] as? Int ?? 0, gflops: gflops, seconds: seconds)
+        return Measurement(forced: forced, core: core, threads: object["threads"] as? Int ?? 0, gflops: gflops, seconds: seconds,
+                           cpuSeconds: object["cpu_seconds"] as? Double ?? .nan)
     }
 }

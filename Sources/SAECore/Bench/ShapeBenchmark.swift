@@ -35,12 +35,19 @@ public enum ShapeBenchmark {
         public var sgemm: KernelBenchmark.Result
         public var indexSeconds: Double
         public var evalSeconds: Double
+        /// CPU seconds (all threads) of the same runs, and of the best family's sgemm.
+        public var indexCPUSeconds: Double
+        public var evalCPUSeconds: Double
+        public var sgemmCPUSeconds: Double { sgemm.best.cpuSeconds }
 
         public var sgemmSeconds: Double { SGEMMShape(d: shape.d, f: shape.f, n: shape.n).flops / sgemm.best.gflops / 1e9 }
         /// Index throughput as a fraction of the best-kernel sgemm's (>= target).
         public var indexRatio: Double { sgemmSeconds / indexSeconds }
         /// Eval time as a multiple of the best-kernel sgemm's (<= 1.15).
         public var evalRatio: Double { evalSeconds / sgemmSeconds }
+        /// The same two ratios in CPU time.
+        public var indexCPURatio: Double { sgemmCPUSeconds / indexCPUSeconds }
+        public var evalCPURatio: Double { evalCPUSeconds / sgemmCPUSeconds }
     }
 
     /// Kernel families timed for the reference sgemm: AVX2 and newer where the CPU has them
@@ -70,15 +77,21 @@ public enum ShapeBenchmark {
         let families = referenceFamilies(on: .current)
         var sgemm: KernelBenchmark.Result?
         var indexSeconds = Double.infinity, evalSeconds = Double.infinity
+        var indexCPUSeconds = Double.infinity, evalCPUSeconds = Double.infinity
         for round in 1...max(1, rounds) {
             let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: 1, child: child, log: log)
             sgemm = sgemm.map { $0.keepingFaster(timed) } ?? timed
             log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            indexSeconds = min(indexSeconds, try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath]).seconds)
+            let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath])
+            indexSeconds = min(indexSeconds, index.seconds)
+            indexCPUSeconds = min(indexCPUSeconds, index.cpuSeconds)
             log("eval D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            evalSeconds = min(evalSeconds, try child.runChecked(["eval", "--sae", saeFolder, "--acts", cachePath]).seconds)
+            let eval = try child.runChecked(["eval", "--sae", saeFolder, "--acts", cachePath])
+            evalSeconds = min(evalSeconds, eval.seconds)
+            evalCPUSeconds = min(evalCPUSeconds, eval.cpuSeconds)
         }
-        return Result(shape: shape, sgemm: sgemm!, indexSeconds: indexSeconds, evalSeconds: evalSeconds)
+        return Result(shape: shape, sgemm: sgemm!, indexSeconds: indexSeconds, evalSeconds: evalSeconds,
+                      indexCPUSeconds: indexCPUSeconds, evalCPUSeconds: evalCPUSeconds)
     }
 }
 
