@@ -48,9 +48,9 @@ final class MetricsAccumulatorTests: XCTestCase {
         XCTAssertEqual(whole.tokenCount, n)
     }
 
-    /// A chunk large enough for the parallel passes (rows and dimensions split across the cores)
-    /// gives exactly what one thread summing in row order gives, bit for bit.
-    func testParallelChunkEqualsOneThreadBitForBit() {
+    /// A large chunk gives exactly the row-order sums of the formulas, bit for bit (a change to
+    /// the summation order, for instance splitting the pass across threads, shows here).
+    func testLargeChunkEqualsRowOrderSumsBitForBit() {
         let d = 300, f = 4, n = 1000
         var rng = SeededGenerator(seed: 5)
         let x = rng.floats(n * d, in: -1...1).map { $0 + 10 }

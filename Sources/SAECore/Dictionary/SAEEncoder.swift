@@ -84,14 +84,9 @@ public final class SAEEncoder {
         }
     }
 
-    /// Rows per chunk. Each sgemm call packs all of the encoder's weights, so chunks want many
-    /// rows (at least 1024); the rule and decode passes read the `[rows, F]` codes right after the
-    /// sgemm wrote them, so small dictionaries keep them near 16 MiB, where they are still in the
-    /// cache (4096 rows of a 3072-feature dictionary, 48 MiB, were read back from memory). The
-    /// code buffer stays at most 64 MiB.
+    /// A chunk size that keeps the `[rows, F]` code buffer near 64 MiB.
     public static func suggestedChunkRows(featureCount: Int) -> Int {
-        let f = max(featureCount, 1)
-        return max(64, min(4096, (16 << 20) / f, max(1024, (4 << 20) / f)))
+        max(64, min(4096, (16 << 20) / max(featureCount, 1)))
     }
 
     /// Encodes `count` rows of `x` (`[count, D]` row-major); afterwards `codes` and the active

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Streams chunks of (x, x_hat, f) and accumulates `DictionaryMetrics` in Float64, holding only
 /// O(D + F) state. Variances use per-chunk centred sums merged with Chan's formula, so large
 /// activation means do not cancel catastrophically.
@@ -58,41 +56,22 @@ public struct MetricsAccumulator: Sendable {
         alive[feature] = true
     }
 
-    /// Rows (or dimensions) per block of the parallel passes below.
-    private static let blockGrain = 64
-
-    /// The per-row sums are computed with the rows split across the cores and then added up in
-    /// row order, and the per-dimension sums with the dimensions split across the cores, each
-    /// dimension still summing its rows in order: the same operations in the same order as one
-    /// thread, so the metrics are bit-identical, without one core idling through this pass.
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
         let d = inputDimension
-        // Per row: squared error, squared input norm, squared output norm, inner product.
-        var perRow = [Double](repeating: 0, count: 4 * rows)
-        perRow.withUnsafeMutableBufferPointer { buffer in
-            let out = buffer.baseAddress!
-            let blocks = min(ProcessInfo.activeCores, max(1, rows / Self.blockGrain))
-            parallelFor(blocks) { b in
-                for row in (b * rows / blocks)..<((b + 1) * rows / blocks) {
-                    var errorSquared = 0.0, inputSquared = 0.0, outputSquared = 0.0, inner = 0.0
-                    for i in 0..<d {
-                        let a = Double(x[row * d + i]), b = Double(reconstruction[row * d + i])
-                        let r = a - b
-                        errorSquared += r * r
-                        inputSquared += a * a
-                        outputSquared += b * b
-                        inner += a * b
-                    }
-                    out[4 * row] = errorSquared
-                    out[4 * row + 1] = inputSquared
-                    out[4 * row + 2] = outputSquared
-                    out[4 * row + 3] = inner
-                }
-            }
-        }
+        // Per-dimension chunk sums of x and of the residual, for the chunk means (row-major, in cache order).
+        var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
         for row in 0..<rows {
-            let errorSquared = perRow[4 * row], inputSquared = perRow[4 * row + 1]
-            let outputSquared = perRow[4 * row + 2], inner = perRow[4 * row + 3]
+            var errorSquared = 0.0, inputSquared = 0.0, outputSquared = 0.0, inner = 0.0
+            for i in 0..<d {
+                let a = Double(x[row * d + i]), b = Double(reconstruction[row * d + i])
+                let r = a - b
+                inputSum[i] += a
+                residualSum[i] += r
+                errorSquared += r * r
+                inputSquared += a * a
+                outputSquared += b * b
+                inner += a * b
+            }
             squaredErrorSum += errorSquared
             reconstructionNormSquaredSum += outputSquared
             innerProductSum += inner
@@ -103,41 +82,15 @@ public struct MetricsAccumulator: Sendable {
                 normRatioCount += 1
             }
         }
-        // Per dimension: chunk means of x and of the residual, then sums of squared deviations
-        // from them (the residual is recomputed, not stored).
-        var inputMean = [Double](repeating: 0, count: d), residualMean = [Double](repeating: 0, count: d)
+        // Sums of squared deviations from the chunk means (the residual is recomputed, not stored).
+        let inputMean = inputSum.map { $0 / Double(rows) }, residualMean = residualSum.map { $0 / Double(rows) }
         var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
-        inputMean.withUnsafeMutableBufferPointer { inputMean in
-            residualMean.withUnsafeMutableBufferPointer { residualMean in
-                inputM2.withUnsafeMutableBufferPointer { inputM2 in
-                    residualM2.withUnsafeMutableBufferPointer { residualM2 in
-                        let inputMean = inputMean.baseAddress!, residualMean = residualMean.baseAddress!
-                        let inputM2 = inputM2.baseAddress!, residualM2 = residualM2.baseAddress!
-                        let blocks = min(ProcessInfo.activeCores, max(1, d / Self.blockGrain))
-                        parallelFor(blocks) { b in
-                            let dimensions = (b * d / blocks)..<((b + 1) * d / blocks)
-                            for row in 0..<rows {
-                                for i in dimensions {
-                                    let a = Double(x[row * d + i])
-                                    inputMean[i] += a
-                                    residualMean[i] += a - Double(reconstruction[row * d + i])
-                                }
-                            }
-                            for i in dimensions {
-                                inputMean[i] /= Double(rows)
-                                residualMean[i] /= Double(rows)
-                            }
-                            for row in 0..<rows {
-                                for i in dimensions {
-                                    let a = Double(x[row * d + i])
-                                    let deviation = a - inputMean[i], residualDeviation = (a - Double(reconstruction[row * d + i])) - residualMean[i]
-                                    inputM2[i] += deviation * deviation
-                                    residualM2[i] += residualDeviation * residualDeviation
-                                }
-                            }
-                        }
-                    }
-                }
+        for row in 0..<rows {
+            for i in 0..<d {
+                let a = Double(x[row * d + i])
+                let deviation = a - inputMean[i], residualDeviation = (a - Double(reconstruction[row * d + i])) - residualMean[i]
+                inputM2[i] += deviation * deviation
+                residualM2[i] += residualDeviation * residualDeviation
             }
         }
         inputMoments.add(rows: rows, chunkMean: inputMean, chunkM2: inputM2)
