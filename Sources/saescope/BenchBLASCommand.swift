@@ -38,9 +38,10 @@ struct BenchBLASCommand: ParsableCommand {
         for m in [result.defaultRun] + result.families {
             let reported = m.forced == nil || m.core == m.forced?.name ? "" : " (library ran \(m.core))"
             let core = m.forced == nil ? " (\(m.core))" : reported
-            print(String(format: "  %-12@ %7.1f GFLOP/s  %.2f of best", "\(m.label)\(core)" as NSString, m.gflops, m.gflops / result.best.gflops))
+            let label = "\(m.label)\(core)".padding(toLength: max(24, m.label.count + core.count), withPad: " ", startingAt: 0)
+            print(String(format: "  %@ %7.1f GFLOP/s  %.2f of the best family", label, m.gflops, m.gflops / result.best.gflops))
         }
-        print(String(format: "default (%@) / best (%@): %.3f", result.defaultRun.core, result.best.label, result.defaultRatio))
+        print(String(format: "default (%@) / best forced family (%@): %.3f", result.defaultRun.core, result.best.label, result.defaultRatio))
     }
 }
 
