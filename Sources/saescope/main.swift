@@ -7,9 +7,12 @@ struct Saescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saescope",
         abstract: "Browse and evaluate sparse autoencoders (dictionaries) and probes in the terminal.",
-        subcommands: [OpenCommand.self, EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, BenchCommand.self, KeysCommand.self],
+        subcommands: [OpenCommand.self, EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, BenchCommand.self, KeysCommand.self, DoctorCommand.self],
         defaultSubcommand: OpenCommand.self)
 }
+
+// Before anything else: the BLAS kernels that fit this processor (may restart the process once).
+KernelStartup.ensureBestKernels()
 
 /// Bad input is a one-line message naming the file, and exit code 2; usage errors keep
 /// ArgumentParser's own message and code.

@@ -48,6 +48,51 @@ final class MetricsAccumulatorTests: XCTestCase {
         XCTAssertEqual(whole.tokenCount, n)
     }
 
+    /// A large chunk gives exactly the row-order sums of the formulas, bit for bit (a change to
+    /// the summation order, for instance splitting the pass across threads, shows here).
+    func testLargeChunkEqualsRowOrderSumsBitForBit() {
+        let d = 300, f = 4, n = 1000
+        var rng = SeededGenerator(seed: 5)
+        let x = rng.floats(n * d, in: -1...1).map { $0 + 10 }
+        let xHat = x.map { $0 + Float.random(in: -0.5...0.5, using: &rng) }
+        let codes = [Float](repeating: 0, count: n * f)
+        var accumulator = MetricsAccumulator(inputDimension: d, featureCount: f)
+        x.withUnsafeBufferPointer { xp in xHat.withUnsafeBufferPointer { hp in codes.withUnsafeBufferPointer { cp in
+            accumulator.add(x: xp.baseAddress!, reconstruction: hp.baseAddress!, codes: cp.baseAddress!, rows: n)
+        } } }
+        let result = accumulator.result()
+
+        // One thread, rows in order: per-row sums, then per-dimension means and deviations.
+        var errorSum = 0.0, cosineSum = 0.0, ratioSum = 0.0, outputSum = 0.0, innerSum = 0.0
+        var inputMean = [Double](repeating: 0, count: d), residualMean = [Double](repeating: 0, count: d)
+        for r in 0..<n {
+            var e = 0.0, xs = 0.0, os = 0.0, inner = 0.0
+            for i in 0..<d {
+                let a = Double(x[r * d + i]), b = Double(xHat[r * d + i])
+                e += (a - b) * (a - b); xs += a * a; os += b * b; inner += a * b
+                inputMean[i] += a; residualMean[i] += a - b
+            }
+            errorSum += e; outputSum += os; innerSum += inner
+            cosineSum += inner / (max(xs.squareRoot(), 1e-8) * max(os.squareRoot(), 1e-8))
+            ratioSum += os.squareRoot() / xs.squareRoot()
+        }
+        for i in 0..<d { inputMean[i] /= Double(n); residualMean[i] /= Double(n) }
+        var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
+        for r in 0..<n { for i in 0..<d {
+            let a = Double(x[r * d + i])
+            inputM2[i] += (a - inputMean[i]) * (a - inputMean[i])
+            let residual = (a - Double(xHat[r * d + i])) - residualMean[i]
+            residualM2[i] += residual * residual
+        } }
+        let total = inputM2.reduce(0, +)
+        XCTAssertEqual(result.mse, errorSum / Double(n))
+        XCTAssertEqual(result.cosSim, cosineSum / Double(n))
+        XCTAssertEqual(result.l2Ratio, ratioSum / Double(n))
+        XCTAssertEqual(result.relativeReconstructionBias, outputSum / innerSum)
+        XCTAssertEqual(result.fvu, errorSum / total)
+        XCTAssertEqual(result.explainedVarianceDictionaryLearning, 1 - residualM2.reduce(0, +) / total)
+    }
+
     func testNonFiniteRowsAreCompactedAway() {
         var rows: [Float] = [1, 2, .nan, 4, 5, 6, 7, .infinity, 9, 10]
         let kept = rows.withUnsafeMutableBufferPointer { DictionaryEvaluator.compactFiniteRows($0.baseAddress!, rows: 5, dimension: 2) }

@@ -14,12 +14,17 @@ public enum IndexBenchmark {
         public var peakHeapBytes: Int
         public var peakResidentBytes: Int
         public var flops: Double
+        /// CPU seconds (all threads) of the plain sgemm and of the index pass.
+        public var sgemmCPUSeconds: Double
+        public var indexCPUSeconds: Double
 
         /// Index throughput as a fraction of plain sgemm throughput.
         public var ratio: Double { sgemmSeconds / indexSeconds }
         public var tokensPerSecond: Double { Double(tokens) / indexSeconds }
         public var encodeGflops: Double { flops / indexSeconds / 1e9 }
         public var sgemmGflops: Double { flops / sgemmSeconds / 1e9 }
+        /// `ratio` in CPU time: steadier when other programs load the machine.
+        public var cpuRatio: Double { sgemmCPUSeconds / indexCPUSeconds }
     }
 
     /// `scratchDirectory` receives the synthetic cache (memory-mapped, so it does not count as
@@ -34,40 +39,39 @@ public enum IndexBenchmark {
         let chunk = chunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f)
 
         log("plain sgemm, \(chunk)-row chunks")
+        var cpuStarted = ChildProcess.ownCPUSeconds()
         let sgemmSeconds = time { plainSGEMM(sae: sae, cache: cache, chunk: chunk) }
+        let sgemmCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
 
         log("index pass")
         var peakHeap = heapBytes()
         let options = FeatureIndexOptions()
         var index: FeatureIndex?
+        cpuStarted = ChildProcess.ownCPUSeconds()
         let indexSeconds = try timeThrowing {
             index = try FeatureIndexBuilder.build(sae: sae, saePath: "synthetic", cache: cache, options: options, chunkRows: chunk) { _, _ in
                 peakHeap = max(peakHeap, heapBytes())
             }
         }
+        let indexCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
         let built = index!
         let writeSeconds = try timeThrowing { try IndexFile.write(built, to: indexPath) }
         let openSeconds = try timeThrowing { _ = try IndexFile.read(path: indexPath) }
         return Result(tokens: n, sgemmSeconds: sgemmSeconds, indexSeconds: indexSeconds, writeSeconds: writeSeconds,
                       openSeconds: openSeconds, meanL0: built.metrics.result().l0, peakHeapBytes: peakHeap,
-                      peakResidentBytes: peakResident(), flops: 2 * Double(n) * Double(d) * Double(f))
+                      peakResidentBytes: peakResident(), flops: 2 * Double(n) * Double(d) * Double(f),
+                      sgemmCPUSeconds: sgemmCPUSeconds, indexCPUSeconds: indexCPUSeconds)
     }
 
     /// The encoder matmul alone: the same chunks, the same shapes, no conversion or bookkeeping.
     static func plainSGEMM(sae: SparseAutoencoder, cache: ActivationCache, chunk: Int) {
-        let d = sae.inputDimension, f = sae.featureCount
         let source = cache.shards[0].acts
-        var output = [Float](repeating: 0, count: chunk * f)
+        var output = [Float](repeating: 0, count: chunk * sae.featureCount)
         let input = source.buffer.base.advanced(by: source.byteOffset).assumingMemoryBound(to: Float.self)
-        var start = 0
+        let shape = SGEMMShape(d: sae.inputDimension, f: sae.featureCount, n: cache.rowCount, chunk: chunk)
         sae.encoderWeights.withUnsafeBufferPointer { weights in
             output.withUnsafeMutableBufferPointer { out in
-                while start < cache.rowCount {
-                    let rows = min(chunk, cache.rowCount - start)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(f), Int32(d),
-                                1, input + start * d, Int32(d), weights.baseAddress, Int32(f), 0, out.baseAddress, Int32(f))
-                    start += rows
-                }
+                SGEMMTiming.multiplyChunks(shape, input: input, weights: weights.baseAddress!, output: out.baseAddress!)
             }
         }
     }

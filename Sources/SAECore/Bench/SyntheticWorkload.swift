@@ -64,6 +64,25 @@ public enum SyntheticWorkload {
         }
     }
 
+    /// Writes `sae` as a SAELens folder (`cfg.json` + `sae_weights.safetensors`, standard ReLU
+    /// architecture), which `DictionaryLoader` reads back to the same dictionary.
+    public static func writeSAELensFolder(_ sae: SparseAutoencoder, to directory: String) throws {
+        guard case .relu = sae.rule, sae.normalization == .none, sae.skipWeights == nil else {
+            throw SaescopeError("only plain ReLU dictionaries are written as SAELens folders", file: directory)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config: [String: Any] = ["architecture": "standard", "d_in": sae.inputDimension, "d_sae": sae.featureCount,
+                                     "apply_b_dec_to_input": sae.subtractsDecoderBias, "normalize_activations": "none",
+                                     "sae_lens_version": "6.0.0"]
+        try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])),
+                             to: (directory as NSString).appendingPathComponent("cfg.json"))
+        let d = sae.inputDimension, f = sae.featureCount
+        try Safetensors.write(arrays: [
+            .init("W_enc", .float32, [d, f], sae.encoderWeights), .init("b_enc", .float32, [f], sae.encoderBias),
+            .init("W_dec", .float32, [f, d], sae.decoderWeights), .init("b_dec", .float32, [d], sae.decoderBias),
+        ], metadata: [:], to: (directory as NSString).appendingPathComponent("sae_weights.safetensors"))
+    }
+
     /// z with P(Z > z) = probability for a standard normal Z (bisection on erfc).
     static func upperQuantile(probability: Double) -> Double {
         var low = -10.0, high = 10.0

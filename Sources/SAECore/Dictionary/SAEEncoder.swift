@@ -95,7 +95,8 @@ public final class SAEEncoder {
         precondition(count >= 0 && count <= maxRows, "chunk larger than the encoder was built for")
         rowCount = count
         denseCodesPending = false
-        activeRowStart = [0]
+        activeRowStart.removeAll(keepingCapacity: true)
+        activeRowStart.append(0)
         activeFeature.removeAll(keepingCapacity: true)
         activeValue.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
@@ -171,7 +172,7 @@ public final class SAEEncoder {
         }
         for b in 0..<rowBlocks {
             let base = activeFeature.count
-            activeRowStart.append(contentsOf: blocks[b].rowEnds.map { $0 + base })
+            for end in blocks[b].rowEnds { activeRowStart.append(end + base) }
             activeFeature.append(contentsOf: blocks[b].features)
             activeValue.append(contentsOf: blocks[b].values)
         }
@@ -253,10 +254,18 @@ extension SAEEncoder {
     /// target += sum of value * decoder row over the entries, eight (then four) rows per sweep of
     /// the target: several decoder rows stream from memory at once, and the target is loaded and
     /// stored an eighth as often. Each element still adds the terms one at a time in entry order,
-    /// so the result is bit-identical to one row at a time.
+    /// so the result is bit-identical to one row at a time. Sixteen elements per step as explicit
+    /// vectors: the baseline x86-64 build would otherwise do four at a time, one step in flight.
     @inline(__always)
     static func accumulate(_ target: UnsafeMutablePointer<Float>, _ d: Int, entries: Range<Int>,
                            features: UnsafePointer<Int32>, values: UnsafePointer<Float>, weights: UnsafePointer<Float>) {
+        @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+            UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+        }
+        @inline(__always) func store(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<Float>.self)
+        }
+        let vectorEnd = d & ~15
         var entry = entries.lowerBound
         while entry + 8 <= entries.upperBound {
             let v0 = values[entry], v1 = values[entry + 1], v2 = values[entry + 2], v3 = values[entry + 3]
@@ -265,7 +274,21 @@ extension SAEEncoder {
             let r2 = weights + Int(features[entry + 2]) * d, r3 = weights + Int(features[entry + 3]) * d
             let r4 = weights + Int(features[entry + 4]) * d, r5 = weights + Int(features[entry + 5]) * d
             let r6 = weights + Int(features[entry + 6]) * d, r7 = weights + Int(features[entry + 7]) * d
-            for i in 0..<d {
+            var i = 0
+            while i < vectorEnd {
+                var t = load(target + i)
+                t += v0 * load(r0 + i)
+                t += v1 * load(r1 + i)
+                t += v2 * load(r2 + i)
+                t += v3 * load(r3 + i)
+                t += v4 * load(r4 + i)
+                t += v5 * load(r5 + i)
+                t += v6 * load(r6 + i)
+                t += v7 * load(r7 + i)
+                store(t, target + i)
+                i += 16
+            }
+            while i < d {
                 var t = target[i]
                 t += v0 * r0[i]
                 t += v1 * r1[i]
@@ -276,6 +299,7 @@ extension SAEEncoder {
                 t += v6 * r6[i]
                 t += v7 * r7[i]
                 target[i] = t
+                i += 1
             }
             entry += 8
         }
@@ -283,19 +307,38 @@ extension SAEEncoder {
             let v0 = values[entry], v1 = values[entry + 1], v2 = values[entry + 2], v3 = values[entry + 3]
             let r0 = weights + Int(features[entry]) * d, r1 = weights + Int(features[entry + 1]) * d
             let r2 = weights + Int(features[entry + 2]) * d, r3 = weights + Int(features[entry + 3]) * d
-            for i in 0..<d {
+            var i = 0
+            while i < vectorEnd {
+                var t = load(target + i)
+                t += v0 * load(r0 + i)
+                t += v1 * load(r1 + i)
+                t += v2 * load(r2 + i)
+                t += v3 * load(r3 + i)
+                store(t, target + i)
+                i += 16
+            }
+            while i < d {
                 var t = target[i]
                 t += v0 * r0[i]
                 t += v1 * r1[i]
                 t += v2 * r2[i]
                 t += v3 * r3[i]
                 target[i] = t
+                i += 1
             }
             entry += 4
         }
         while entry < entries.upperBound {
             let value = values[entry], direction = weights + Int(features[entry]) * d
-            for i in 0..<d { target[i] += value * direction[i] }
+            var i = 0
+            while i < vectorEnd {
+                store(load(target + i) + value * load(direction + i), target + i)
+                i += 16
+            }
+            while i < d {
+                target[i] += value * direction[i]
+                i += 1
+            }
             entry += 1
         }
     }

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "The BLAS library, version, kernel family and threads in use, and the processor.")
+
+    @Flag(help: "Print one JSON object instead of a line.") var json = false
+
+    func run() throws {
+        let report = BLASReport.current()
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: report.json, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(report.line)
+        }
+    }
+}
