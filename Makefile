@@ -7,8 +7,9 @@ SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 
 # What the tests use as references besides numpy: a CommonMark renderer for the Markdown export,
 # and SAEDashboard's Neuronpedia batch and runner-config classes for the json export (the package
-# alone, without its torch/transformer-lens dependencies: those two modules need only numpy).
-PY_TEST_PACKAGES := markdown-it-py==4.0.0 mdurl==0.1.2
+# alone, without its torch/transformer-lens dependencies: those two modules need only numpy), and
+# scikit-learn's LogisticRegression for the sparse probes.
+PY_TEST_PACKAGES := markdown-it-py==4.0.0 mdurl==0.1.2 scikit-learn==1.9.1
 PY_TEST_NODEPS := sae-dashboard==0.8.0
 
 .PHONY: run test build deps test-deps bench clean
@@ -37,7 +38,7 @@ deps:
 
 # Installs the Python test references when they are missing (PEP 668 systems need the override).
 test-deps:
-	@python3 -c "import numpy, markdown_it, sae_dashboard.neuronpedia.neuronpedia_dashboard" 2>/dev/null || { \
+	@python3 -c "import numpy, markdown_it, sklearn, sae_dashboard.neuronpedia.neuronpedia_dashboard" 2>/dev/null || { \
 		echo "installing the Python test references: $(PY_TEST_PACKAGES) $(PY_TEST_NODEPS)"; \
 		PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet numpy $(PY_TEST_PACKAGES) && \
 		PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --no-deps $(PY_TEST_NODEPS); }

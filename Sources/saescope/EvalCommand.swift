@@ -7,7 +7,9 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.",
         discussion: "Metrics (accumulated in Float64 over every evaluated token):\n"
-            + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n"))
+            + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n")
+            + "\nSAEBench core metrics that need no model run (--json keys in brackets; the cosines from the weights alone):\n"
+            + CoreMetrics.definitions.map { "  \($0.label) [\($0.key)]: \($0.definition)" }.joined(separator: "\n"))
 
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String
@@ -21,6 +23,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(name: .customLong("no-weight-cosines"), help: "Skip the max decoder/encoder cosines and the encoder-decoder cosine (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); they print n/a (JSON null).")
+    var noWeightCosines = false
+
     func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
     }
@@ -30,15 +35,19 @@ struct EvalCommand: ParsableCommand {
         let cache = try ActivationCache(path: acts)
         let progress = ProgressLine(label: "eval")
         let started = Date()
-        let metrics = try DictionaryEvaluator.evaluate(dictionary, cache: cache, maxTokens: maxTokens) { done, total in
+        let accumulator = try DictionaryEvaluator.accumulate(dictionary, cache: cache, maxTokens: maxTokens) { done, total in
             progress.update(done: done, total: total)
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
+        let metrics = accumulator.result()
+        let core = CoreMetrics(fireCounts: accumulator.featureFireCounts!, tokens: accumulator.tokenCount,
+                               projectionScale: accumulator.projectionScale,
+                               weights: noWeightCosines ? nil : try WeightMetrics(sae: dictionary))
         if json {
-            print(MetricsReport.json(metrics))
+            print(MetricsReport.json(metrics, core: core))
         } else {
-            print(MetricsReport.table(metrics, dictionary: dictionary, cachePath: acts, seconds: seconds))
+            print(MetricsReport.table(metrics, core: core, dictionary: dictionary, cachePath: acts, seconds: seconds))
         }
     }
 }

@@ -18,11 +18,19 @@ enum MetricsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func table(_ metrics: DictionaryMetrics, dictionary: SparseAutoencoder, cachePath: String, seconds: Double) -> String {
+    static func table(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil, dictionary: SparseAutoencoder, cachePath: String, seconds: Double) -> String {
         var lines = [describe(dictionary), "activations  \(cachePath)", ""]
-        let width = MetricDefinition.all.map(\.label.count).max() ?? 20
+        let width = max(MetricDefinition.all.map(\.label.count).max() ?? 20, CoreMetrics.definitions.map(\.label.count).max() ?? 20)
         for definition in MetricDefinition.all {
             lines.append(definition.label.padding(toLength: width + 2, withPad: " ", startingAt: 0) + format(definition.value(metrics)))
+        }
+        if let core {
+            lines.append("")
+            lines.append("SAEBench core metrics without a model run:")
+            for definition in CoreMetrics.definitions {
+                lines.append(definition.label.padding(toLength: width + 2, withPad: " ", startingAt: 0) + format(definition.value(core)))
+            }
+            lines.append("")
         }
         lines.append("tokens evaluated".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "\(metrics.tokenCount)")
         lines.append("rows skipped (NaN/Inf)".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "\(metrics.skippedCount)")
@@ -33,11 +41,11 @@ enum MetricsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ metrics: DictionaryMetrics) -> String {
+    static func json(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil) -> String {
         let fields: [(String, String)] = MetricDefinition.all.map { ($0.key, jsonNumber($0.value(metrics))) } + [
             ("n_tokens", "\(metrics.tokenCount)"),
             ("n_skipped", "\(metrics.skippedCount)"),
-        ]
+        ] + (core.map { core in CoreMetrics.definitions.map { ($0.key, jsonNumber($0.value(core))) } } ?? [])
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 

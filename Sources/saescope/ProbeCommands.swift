@@ -24,6 +24,15 @@ struct ProbeCommand: ParsableCommand {
         per method, "alignment": one entry per training set with "decoder" (and "encoder") lists of
         {"feature", "cosine"} under "positive" and "negative"; every --json output has the probes'
         "directions" and "biases", one per training set.
+        With --sae and --sparse 1,5,20: sparse probing on the dictionary's latents, as SAEBench does it, except
+        that ours uses the probe sets' last-token activations (SAEBench mean-pools over tokens). Each dataset is
+        encoded with the dictionary's full activation rule; for each training set the k latents with the largest
+        |mean over positives - mean over negatives| on that cell's training rows (all rows off the diagonal, the
+        seeded 80% on the diagonal and in the oracle row; latents centred on each dataset's mean; ties to the
+        lower latent id) are kept, and lr-l2 is fitted on those k columns. One matrix per k is printed after
+        the full-width lr-l2 (always computed with --sparse). --json then adds "sparse_probing": per k the
+        matrix and "latents" (chosen on all rows, per training set), "latents_split" (on the 80%) and
+        "oracle_latents".
         """)
 
     @Option(name: .customLong("data"), help: "A dataset (repeat for several).") var data: [String]
@@ -36,11 +45,22 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "With --sae: features to list per sign (default 10).") var align: Int?
     @Flag(name: .customLong("align-encoder"), help: "With --sae: also rank features by their encoder columns.") var alignEncoder = false
     @Option(help: "With --sae: an index of the dictionary (saescope index); its dead features (density 0) are left out of the alignment.") var index: String?
+    @Option(help: "With --sae: sparse probing on the dictionary's latents, lr-l2 on the top k latents per training set, for each k (comma separated, e.g. 1,5,20).") var sparse: String?
+
+    /// The parsed --sparse list.
+    private var sparseKs: [Int] { sparse.map { $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } } ?? [] }
 
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("give at least one --data") }
         if sae == nil, align != nil || alignEncoder || index != nil { throw ValidationError("--align, --align-encoder and --index need --sae") }
         if let align, align < 1 { throw ValidationError("--align must be at least 1") }
+        if let sparse {
+            guard sae != nil else { throw ValidationError("--sparse needs --sae") }
+            let parts = sparse.split(separator: ",", omittingEmptySubsequences: false)
+            guard !parts.isEmpty, parts.allSatisfy({ Int($0.trimmingCharacters(in: .whitespaces)).map { $0 >= 1 } ?? false }) else {
+                throw ValidationError("--sparse must be a comma-separated list of latent counts of at least 1, got '\(sparse)'")
+            }
+        }
         guard method == "all" || ProbeMethod(rawValue: method) != nil else {
             throw ValidationError("--method must be one of \(ProbeMethod.allCases.map(\.rawValue).joined(separator: ", ")), all")
         }
@@ -49,8 +69,11 @@ struct ProbeCommand: ParsableCommand {
     func run() throws {
         let datasets = try data.map { try ProbeDataset(path: $0) }
         let trainSpecs = train.map { $0.split(separator: ",").map(String.init) } ?? datasets.map(\.name)
-        let methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
+        var methods = method == "all" ? ProbeMethod.allCases : [ProbeMethod(rawValue: method)!]
+        // Sparse probes are shown beside the full-width lr-l2 on the raw activations.
+        if !sparseKs.isEmpty, !methods.contains(.logisticRegressionL2) { methods.append(.logisticRegressionL2) }
         var aligner: FeatureAlignment?
+        var sparseMatrices: [SparseProbeMatrix] = []
         var dead: Set<Int> = []
         if let sae {
             let dictionary = try DictionaryLoader.load(path: sae)
@@ -64,6 +87,18 @@ struct ProbeCommand: ParsableCommand {
                     throw SaescopeError("the index has \(featureIndex.featureCount) features but the dictionary \(dictionary.featureCount)", file: index)
                 }
                 dead = Set((0..<featureIndex.featureCount).filter { featureIndex.isDead($0) })
+            }
+            if let tooMany = sparseKs.first(where: { $0 > dictionary.featureCount }) {
+                throw SaescopeError("--sparse \(tooMany) exceeds the dictionary's \(dictionary.featureCount) features", file: sae)
+            }
+            if !sparseKs.isEmpty {
+                if let other = datasets.first(where: { $0.dimension != dictionary.inputDimension }) {
+                    throw SaescopeError("the dictionary has D=\(dictionary.inputDimension) but the probe dataset \(other.name) has D=\(other.dimension)", file: other.activationsPath)
+                }
+                let codes = datasets.map { LatentCodes(encoding: $0.activations, with: dictionary) }
+                sparseMatrices = try sparseKs.map {
+                    try SparseProbeMatrix.compute(datasets: datasets, codes: codes, trainSpecs: trainSpecs, k: $0, label: label, seed: seed)
+                }
             }
         }
         let count = align ?? 10
@@ -80,7 +115,7 @@ struct ProbeCommand: ParsableCommand {
         }
         if json {
             func features(_ list: [AlignedFeature]) -> [[String: Any]] { list.map { ["feature": $0.feature, "cosine": $0.cosine] } }
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "label": label,
                 "methods": Dictionary(uniqueKeysWithValues: zip(matrices, alignments).map { matrix, aligned in
                     var entry: [String: Any] = [
@@ -102,19 +137,34 @@ struct ProbeCommand: ParsableCommand {
                     return (matrix.method.rawValue, entry)
                 }),
             ]
+            if !sparseMatrices.isEmpty {
+                object["sparse_probing"] = [
+                    "method": ProbeMethod.logisticRegressionL2.rawValue,
+                    "activations": "last token",
+                    "by_k": sparseMatrices.map { matrix -> [String: Any] in
+                        ["k": matrix.k, "train_sets": matrix.trainSets, "test_sets": matrix.testSets,
+                         "accuracy": matrix.accuracy.map { $0.map(jsonSafe) }, "auroc": matrix.auroc.map { $0.map(jsonSafe) },
+                         "oracle_accuracy": matrix.oracleAccuracy.map(jsonSafe), "oracle_auroc": matrix.oracleAUROC.map(jsonSafe),
+                         "latents": matrix.latents, "latents_split": matrix.splitLatents, "oracle_latents": matrix.oracleLatents]
+                    },
+                ] as [String: Any]
+            }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
         for matrix in matrices {
             print("\(matrix.method.rawValue): accuracy (AUROC), label \(label); rows = trained on, columns = tested on")
-            // "0.000 (0.000)" is 13 characters: cells are at least 15 wide so columns never run together.
-            let width = max(15, (matrix.trainSets + matrix.testSets + ["oracle"]).map(\.count).max()! + 2)
-            func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
-            print(pad("") + matrix.testSets.map(pad).joined())
-            for (row, name) in matrix.trainSets.enumerated() {
-                print(pad(name) + zip(matrix.accuracy[row], matrix.auroc[row]).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
+            printMatrix(trainSets: matrix.trainSets, testSets: matrix.testSets, accuracy: matrix.accuracy, auroc: matrix.auroc,
+                        oracleAccuracy: matrix.oracleAccuracy, oracleAUROC: matrix.oracleAUROC)
+            print("")
+        }
+        for matrix in sparseMatrices {
+            print("sae top-\(matrix.k) (lr-l2 on the \(matrix.k) latents with the largest class-mean gap, last-token activations): accuracy (AUROC), label \(label)")
+            printMatrix(trainSets: matrix.trainSets, testSets: matrix.testSets, accuracy: matrix.accuracy, auroc: matrix.auroc,
+                        oracleAccuracy: matrix.oracleAccuracy, oracleAUROC: matrix.oracleAUROC)
+            for (name, latents) in zip(matrix.trainSets, matrix.latents) {
+                print("  latents of \(name) (all rows): \(latents.map(String.init).joined(separator: " "))")
             }
-            print(pad("oracle") + zip(matrix.oracleAccuracy, matrix.oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
             print("")
         }
         if let aligner {
@@ -126,6 +176,18 @@ struct ProbeCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    private func printMatrix(trainSets: [String], testSets: [String], accuracy: [[Double]], auroc: [[Double]],
+                             oracleAccuracy: [Double], oracleAUROC: [Double]) {
+        // "0.000 (0.000)" is 13 characters: cells are at least 15 wide so columns never run together.
+        let width = max(15, (trainSets + testSets + ["oracle"]).map(\.count).max()! + 2)
+        func pad(_ text: String) -> String { text.padding(toLength: width, withPad: " ", startingAt: 0) }
+        print(pad("") + testSets.map(pad).joined())
+        for (row, name) in trainSets.enumerated() {
+            print(pad(name) + zip(accuracy[row], auroc[row]).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
+        }
+        print(pad("oracle") + zip(oracleAccuracy, oracleAUROC).map { pad(String(format: "%.3f (%.3f)", $0, $1)) }.joined())
     }
 
     private func printAlignment(_ result: FeatureAlignmentResult, method: ProbeMethod, trainSet: String, chance: String) {

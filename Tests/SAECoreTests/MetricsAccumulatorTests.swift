@@ -93,6 +93,33 @@ final class MetricsAccumulatorTests: XCTestCase {
         XCTAssertEqual(result.explainedVarianceDictionaryLearning, 1 - residualM2.reduce(0, +) / total)
     }
 
+    /// Per-feature fire counts (for SAEBench's densities) add up across merged shards, and are
+    /// unknown for an accumulator restored from an index's state, which keeps only `alive`.
+    func testFireCountsMergeAndAreUnknownAfterRestore() {
+        let d = 3, f = 6, n = 40
+        var rng = SeededGenerator(seed: 5)
+        let x = rng.floats(n * d, in: -1...1)
+        let codes = rng.floats(n * f, in: -1...1).map { max($0, 0) }
+        func accumulate(_ rows: Range<Int>) -> MetricsAccumulator {
+            var accumulator = MetricsAccumulator(inputDimension: d, featureCount: f)
+            x.withUnsafeBufferPointer { xp in codes.withUnsafeBufferPointer { cp in
+                accumulator.add(x: xp.baseAddress! + rows.lowerBound * d, reconstruction: xp.baseAddress! + rows.lowerBound * d,
+                                codes: cp.baseAddress! + rows.lowerBound * f, rows: rows.count)
+            } }
+            return accumulator
+        }
+        var merged = accumulate(0..<17)
+        merged.merge(accumulate(17..<n))
+        let expected = (0..<f).map { j in (0..<n).filter { codes[$0 * f + j] != 0 }.count }
+        XCTAssertEqual(merged.featureFireCounts, expected)
+        XCTAssertEqual(accumulate(0..<n).featureFireCounts, expected)
+        let state = merged.state
+        var restored = try! MetricsAccumulator(inputDimension: d, featureCount: f, scalars: state.scalars, alive: state.alive, moments: state.moments)
+        XCTAssertNil(restored.featureFireCounts)
+        restored.merge(merged)
+        XCTAssertNil(restored.featureFireCounts)
+    }
+
     func testNonFiniteRowsAreCompactedAway() {
         var rows: [Float] = [1, 2, .nan, 4, 5, 6, 7, .infinity, 9, 10]
         let kept = rows.withUnsafeMutableBufferPointer { DictionaryEvaluator.compactFiniteRows($0.baseAddress!, rows: 5, dimension: 2) }

@@ -8,6 +8,15 @@ public enum DictionaryEvaluator {
         _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil,
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> DictionaryMetrics {
+        try accumulate(sae, cache: cache, maxTokens: maxTokens, progress: progress, isCancelled: isCancelled).result()
+    }
+
+    /// The same pass, returning the accumulator itself (for figures beyond `DictionaryMetrics`:
+    /// per-feature fire counts, the projection scale).
+    public static func accumulate(
+        _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil,
+        progress: Progress? = nil, isCancelled: () -> Bool = { false }
+    ) throws -> MetricsAccumulator {
         try requireMatchingDimensions(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
         let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
@@ -36,7 +45,7 @@ public enum DictionaryEvaluator {
         guard accumulator.tokenCount > 0 else {
             throw SaescopeError(total == 0 ? "no tokens to evaluate" : "all \(total) evaluated rows hold NaN or infinity", file: cache.path)
         }
-        return accumulator.result()
+        return accumulator
     }
 
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {

@@ -15,6 +15,10 @@ public struct MetricsAccumulator: Sendable {
     private var normRatioSum = 0.0
     private var normRatioCount = 0
     private var alive: [Bool]
+    /// Tokens on which each feature fired (nonzero code), for densities; not known for an
+    /// accumulator restored from an index's state, which keeps only `alive`.
+    private var fires: [Int]
+    private var firesKnown = true
     private var inputMoments: RunningMoments
     private var residualMoments: RunningMoments
     public private(set) var skippedCount = 0
@@ -23,6 +27,7 @@ public struct MetricsAccumulator: Sendable {
         self.inputDimension = inputDimension
         self.featureCount = featureCount
         alive = [Bool](repeating: false, count: featureCount)
+        fires = [Int](repeating: 0, count: featureCount)
         inputMoments = RunningMoments(dimension: inputDimension)
         residualMoments = RunningMoments(dimension: inputDimension)
     }
@@ -54,6 +59,7 @@ public struct MetricsAccumulator: Sendable {
         activeCountSum += 1
         absoluteCodeSum += Double(abs(value))
         alive[feature] = true
+        fires[feature] += 1
     }
 
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
@@ -100,6 +106,13 @@ public struct MetricsAccumulator: Sendable {
 
     public var tokenCount: Int { tokens }
 
+    /// Per feature, the tokens on which it fired so far (nil when restored from an index's state).
+    public var featureFireCounts: [Int]? { firesKnown ? fires : nil }
+
+    /// E<x, x_hat> / E||x_hat||^2: the factor by which x_hat must be scaled to best approximate x
+    /// (the reciprocal of `relativeReconstructionBias`).
+    public var projectionScale: Double { inputDimension > 0 ? innerProductSum / reconstructionNormSquaredSum : .nan }
+
     /// Which features fired at least once so far.
     public var aliveFeatures: [Bool] { alive }
 
@@ -117,6 +130,8 @@ public struct MetricsAccumulator: Sendable {
         normRatioCount += other.normRatioCount
         skippedCount += other.skippedCount
         for j in 0..<featureCount where other.alive[j] { alive[j] = true }
+        for j in 0..<featureCount { fires[j] += other.fires[j] }
+        firesKnown = firesKnown && other.firesKnown
         inputMoments.merge(other.inputMoments)
         residualMoments.merge(other.residualMoments)
     }
@@ -144,6 +159,7 @@ public struct MetricsAccumulator: Sendable {
         normRatioCount = Int(scalars[8])
         skippedCount = Int(scalars[9])
         self.alive = alive.map { $0 != 0 }
+        firesKnown = false
         let half = moments.count / 2
         inputMoments = RunningMoments(dimension: inputDimension, state: Array(moments[..<half]))
         residualMoments = RunningMoments(dimension: inputDimension, state: Array(moments[half...]))
