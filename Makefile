@@ -5,7 +5,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SAMPLE_SAE := samples/dictionaries/dictionary_learning/trainer_0
 SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 
-.PHONY: run test build deps bench clean
+# The model bridge's pinned Python environment (tools/model_env.py says where it lives).
+MODEL_PYTHON = $(shell python3 tools/model_env.py path)
+
+.PHONY: run test build deps bench clean model-env
 
 # In a terminal: the browser on the bundled sample; otherwise (scripts, CI logs) its eval table.
 run: deps
@@ -13,9 +16,16 @@ run: deps
 	@if [ -t 0 ] && [ -t 1 ]; then .build/release/saescope; \
 	else .build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS); fi
 
-test: deps
+# Swift tests, then the Python package's tests with the pinned environment (never skipped).
+test: deps model-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-swift-testing
+	cd tools && $(MODEL_PYTHON) -m pytest tests -q -p no:cacheprovider
+
+# Creates the pinned environment once per version of tools/requirements-model.txt (a few minutes).
+model-env:
+	@command -v python3 >/dev/null || { echo "the model environment needs python3 (3.10 or newer) with venv"; exit 1; }
+	@python3 tools/model_env.py create >/dev/null
 
 build: deps
 	$(SWIFT) build -c release --product saescope
