@@ -7,7 +7,8 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.",
         discussion: "Metrics (accumulated in Float64 over every evaluated token):\n"
-            + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n"))
+            + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n")
+            + "\n\n" + EvalCommand.modelDiscussion)
 
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String
@@ -20,6 +21,8 @@ struct EvalCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
+
+    @OptionGroup var modelOptions: ModelEvalOptions
 
     func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
@@ -35,10 +38,12 @@ struct EvalCommand: ParsableCommand {
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
+        let modelLoss = try modelOptions.model.map { try evaluateModel($0, dictionary: dictionary, cache: cache) }
         if json {
-            print(MetricsReport.json(metrics))
+            print(MetricsReport.json(metrics, extra: modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []))
         } else {
             print(MetricsReport.table(metrics, dictionary: dictionary, cachePath: acts, seconds: seconds))
+            if let modelLoss { print(ModelLossReport.table(modelLoss.metrics, info: modelLoss.info)) }
         }
     }
 }

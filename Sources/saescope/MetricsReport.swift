@@ -33,11 +33,12 @@ enum MetricsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ metrics: DictionaryMetrics) -> String {
+    /// `extra`: further (key, JSON value) pairs, e.g. `eval --model`'s CE keys.
+    static func json(_ metrics: DictionaryMetrics, extra: [(String, String)] = []) -> String {
         let fields: [(String, String)] = MetricDefinition.all.map { ($0.key, jsonNumber($0.value(metrics))) } + [
             ("n_tokens", "\(metrics.tokenCount)"),
             ("n_skipped", "\(metrics.skippedCount)"),
-        ]
+        ] + extra
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
