@@ -13,8 +13,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String
 
-    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D].")
-    var acts: String
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE).")
+    var acts: String?
 
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
     var maxTokens: Int?
@@ -26,10 +26,13 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
+        if acts == nil && modelOptions.text == nil { throw ValidationError("--acts is required (or --model M --text FILE)") }
+        if acts != nil && modelOptions.text != nil { throw ValidationError("give --acts or --text, not both") }
     }
 
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
+        guard let acts else { return try evaluateModelOnText(dictionary: dictionary) }
         let cache = try ActivationCache(path: acts)
         let progress = ProgressLine(label: "eval")
         let started = Date()

@@ -17,13 +17,21 @@ struct ModelEvalOptions: ParsableArguments {
     @Flag(name: .customLong("patch-bos"), help: "With --model: also patch a sequence's first position when it holds the BOS id (dictionary_learning's convention).")
     var patchBOS = false
 
+    @Option(help: "With --model, instead of --acts: evaluate on this text (.txt paragraphs or .jsonl), cut as the exporter cuts it; the activations come from the model.")
+    var text: String?
+
+    @Option(help: "With --text: tokens per sequence, special tokens included (default 128).")
+    var ctx: Int = 128
+
     @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included (default 600).")
     var modelTimeout: Double = 600
 
     func validate() throws {
-        if model == nil && (layer != nil || hook != nil || patchBOS) {
-            throw ValidationError("--layer, --hook and --patch-bos need --model")
+        if model == nil && (layer != nil || hook != nil || patchBOS || text != nil) {
+            throw ValidationError("--layer, --hook, --patch-bos and --text need --model")
         }
+        if text != nil && layer == nil && hook == nil { throw ValidationError("--text needs --layer L or --hook NAME (there is no cache metadata to take it from)") }
+        if ctx < 2 { throw ValidationError("--ctx must be at least 2") }
         if layer != nil && hook != nil { throw ValidationError("give --layer or --hook, not both") }
         if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
     }
@@ -67,8 +75,7 @@ extension EvalCommand {
         if let bad = sequences.joined().first(where: { $0 < 0 || Int($0) >= info.vocabularySize }) {
             throw SaescopeError("token id \(bad) is outside the vocabulary of \(model) (\(info.vocabularySize) ids): the cache was made with another tokenizer", file: cache.path)
         }
-        var options = ModelLossEvaluator.Options()
-        options.patchBOS = modelOptions.patchBOS
+        var options = modelLossOptions()
         options.bosTokenID = cache.metadata["bos_token_id"].flatMap { Int($0) }
         func rows(_ s: Int) -> [Float] {
             var values = [Float](repeating: 0, count: ranges[s].count * cache.dimension)
@@ -77,21 +84,80 @@ extension EvalCommand {
         }
         let mean = ModelLossEvaluator.meanActivation(sequences: sequences, d: cache.dimension, options: options, rows: rows)
         let where_ = info.layer.isEmpty ? info.hook : "layer \(info.layer) (\(info.hook))"
-        let progress = ProgressLine(label: "model")
-        let metrics = try ModelLossEvaluator.evaluate(
+        let metrics = try runModelLoss(
             dictionary, bridge: bridge, sequences: sequences, reference: rows, mean: mean, options: options,
             describeMismatch: { error, s, t in
                 "\(cache.path): the activations of \(model) at \(where_) do not match the cache's (relative error "
                     + String(format: "%.3g", error) + " at sequence \(s), position \(t); tolerance \(options.activationTolerance)): "
                     + "was the cache made with another model or layer? (its metadata: model \(cache.metadata["model"] ?? "?"), layer \(cache.metadata["layer"] ?? "?"))"
-            },
-            progress: { done, all in progress.update(done: done, total: all) })
+            })
+        return (metrics, info)
+    }
+
+    /// `eval --model M --text FILE`: no cache; the model's own activations, at any context length.
+    func evaluateModelOnText(dictionary: SparseAutoencoder) throws {
+        guard let model = modelOptions.model, let text = modelOptions.text else { return }
+        guard FileManager.default.isReadableFile(atPath: text) else { throw SaescopeError("no such readable file", file: text) }
+        let environment = try ModelEnvironment.locate()
+        let bridge = try ModelBridge(model: model, layer: modelOptions.layer, hook: modelOptions.hook,
+                                     timeout: modelOptions.modelTimeout, environment: environment)
+        defer { bridge.close() }
+        guard bridge.info.dModel == dictionary.inputDimension else {
+            throw SaescopeError("the model \(model) has d_model \(bridge.info.dModel) at \(bridge.info.hook) but the dictionary (\(dictionary.provenance.weightsPath)) expects D=\(dictionary.inputDimension)")
+        }
+        let sequences = try bridge.sequences(textFile: text, ctx: modelOptions.ctx, maxTokens: maxTokens)
+        guard !sequences.isEmpty else { throw SaescopeError("no text to evaluate", file: text) }
+        var options = modelLossOptions()
+        options.bosTokenID = bridge.info.bosTokenID
+        // the mean for mean ablation needs every sequence's activations first: one pass up to the hook
+        var sum = [Double](repeating: 0, count: dictionary.inputDimension)
+        var count = 0
+        var start = 0
+        while start < sequences.count {
+            let batch = Array(sequences[start..<min(sequences.count, start + max(1, options.batchTokens / modelOptions.ctx))])
+            let (values, length) = try bridge.activations(batch, keep: false)
+            let d = dictionary.inputDimension
+            for (row, sequence) in batch.enumerated() {
+                for (t, patched) in ModelLossEvaluator.patchMask(sequence, options: options).enumerated() where patched {
+                    for i in 0..<d { sum[i] += Double(values[(row * length + t) * d + i]) }
+                    count += 1
+                }
+            }
+            start += batch.count
+        }
+        let mean = sum.map { Float($0 / Double(max(count, 1))) }
+        let metrics = try runModelLoss(dictionary, bridge: bridge, sequences: sequences, reference: nil, mean: mean,
+                                       options: options, describeMismatch: { _, _, _ in "" })
+        if json {
+            print("{" + ModelLossReport.jsonFields(metrics).map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            print(MetricsReport.describe(dictionary))
+            print("text         \(text) (\(sequences.count) sequences of at most \(modelOptions.ctx) tokens)")
+            print(ModelLossReport.table(metrics, info: bridge.info))
+        }
+    }
+
+    func modelLossOptions() -> ModelLossEvaluator.Options {
+        var options = ModelLossEvaluator.Options()
+        options.patchBOS = modelOptions.patchBOS
+        return options
+    }
+
+    /// Runs the evaluation with a progress line and applies the identity-splice check.
+    func runModelLoss(_ dictionary: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], reference: ((Int) -> [Float])?,
+                      mean: [Float], options: ModelLossEvaluator.Options,
+                      describeMismatch: (Double, Int, Int) -> String) throws -> ModelLossMetrics {
+        let info = bridge.info
+        let progress = ProgressLine(label: "model")
+        let metrics = try ModelLossEvaluator.evaluate(
+            dictionary, bridge: bridge, sequences: sequences, reference: reference, mean: mean, options: options,
+            describeMismatch: describeMismatch, progress: { done, all in progress.update(done: done, total: all) })
         progress.finish()
         guard metrics.identitySpliceError <= 1e-4 else {
             throw SaescopeError("identity splice check failed: CE with the hook's output replaced by itself is \(metrics.ceIdentitySplice) but the clean CE is \(metrics.ceClean) (relative difference "
                 + String(format: "%.2g", metrics.identitySpliceError) + " > 1e-4): the splice at \(info.hook) does not reproduce the model, so no CE number would be trustworthy")
         }
-        return (metrics, info)
+        return metrics
     }
 }
 
@@ -108,8 +174,10 @@ enum ModelLossReport {
             "positions    " + (metrics.patchesBOS
                 ? "every position patched (--patch-bos)"
                 : "a sequence's first position left unpatched when it holds the BOS id (--patch-bos patches it)"),
-            "check        model activations equal the cache's on \(metrics.checkedSequences) sequence(s) (largest relative row error "
-                + String(format: "%.2g", metrics.largestActivationError) + ")",
+            metrics.checkedSequences == 0
+                ? "check        none needed (no cache: the activations are the model's own)"
+                : "check        model activations equal the cache's on \(metrics.checkedSequences) sequence(s) (largest relative row error "
+                    + String(format: "%.2g", metrics.largestActivationError) + ")",
             "",
         ]
         for (label, value) in rows { lines.append(label.padding(toLength: width, withPad: " ", startingAt: 0) + value) }

@@ -86,6 +86,23 @@ final class ModelBridgeTests: XCTestCase {
         }
     }
 
+    /// --text: no cache; the same sequences (cut by the exporter's rules) give the same numbers.
+    func testEvalModelOnTextEqualsTheReference() throws {
+        let folder = try fixture()
+        let result = try SaescopeBinary.run(["eval", "--sae", folder.appendingPathComponent("sae").path,
+                                             "--model", folder.appendingPathComponent("tiny-llama").path,
+                                             "--text", folder.appendingPathComponent("corpus.txt").path, "--ctx", "12",
+                                             "--layer", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let expected = try reference(folder, "default")
+        for key in ["ce_clean", "ce_with_sae", "ce_zero_ablation", "ce_mean_ablation", "kl_with_sae", "kl_mean_ablation", "loss_recovered"] {
+            let a = try XCTUnwrap(got[key] as? Double, key), e = try XCTUnwrap(expected[key] as? Double, key)
+            XCTAssertEqual(a, e, accuracy: 1e-4 * abs(e), key)
+        }
+        XCTAssertEqual(got["n_predictions"] as? Int, expected["n_predictions"] as? Int)
+    }
+
     func testActivationsFromAnotherLayerAreRejected() throws {
         let folder = try fixture()
         let result = try SaescopeBinary.run(evalArguments(folder, acts: "acts_l0.safetensors") + ["--layer", "1"])
