@@ -7,6 +7,7 @@ statements    the exporter's statement (probe CSV) mode
 cli           the exporter's command line (tools/export_activations.py)
 protocol      the server's wire format
 server        the model server saescope starts as a child process
+bench         eval --model's model-side cost against a plain forward pass
 
-Entry point: python -m saescope_model {export,serve} ... (tools/ on PYTHONPATH).
+Entry point: python -m saescope_model {export,serve,bench} ... (tools/ on PYTHONPATH).
 """

@@ -225,3 +225,14 @@ def _alive(pid):
             return fh.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_bench_reports_both_splice_paths(models):
+    env = dict(os.environ, PYTHONPATH=TOOLS, HF_HUB_OFFLINE="1")
+    result = subprocess.run([sys.executable, "-m", "saescope_model", "bench", "--model", models["llama"], "--layer", "1",
+                             "--ctx", "16", "--tokens", "64", "--threads", "1", "--json"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = __import__("json").loads(result.stdout.strip().splitlines()[-1])
+    assert report["tokens"] == 64 and report["plain_s"] > 0
+    assert report["eval_resume_ratio"] > 1 and report["eval_rerun_ratio"] > 1
