@@ -25,6 +25,8 @@ test: deps model-env
 # Creates the pinned environment once per version of tools/requirements-model.txt (a few minutes).
 model-env:
 	@command -v python3 >/dev/null || { echo "the model environment needs python3 (3.10 or newer) with venv"; exit 1; }
+	@python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing: python3-venv"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
 	@python3 tools/model_env.py create >/dev/null
 
 build: deps
