@@ -20,10 +20,10 @@ struct ModelEvalOptions: ParsableArguments {
     @Option(help: "With --model, instead of --acts: evaluate on this text (.txt paragraphs or .jsonl), cut as the exporter cuts it; the activations come from the model.")
     var text: String?
 
-    @Option(help: "With --text: tokens per sequence, special tokens included (default 128).")
+    @Option(help: "With --text: tokens per sequence, special tokens included.")
     var ctx: Int = 128
 
-    @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included (default 600).")
+    @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included.")
     var modelTimeout: Double = 600
 
     func validate() throws {

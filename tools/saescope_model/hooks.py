@@ -67,7 +67,7 @@ def resolve_site(model, layer: Optional[str], module: Optional[str]) -> Site:
         if module not in names and prefix and f"{prefix}.{module}" in names:
             module = f"{prefix}.{module}"  # a base model's name on the model with an LM head
         if module not in names:
-            raise SystemExit(f"--module {module}: no such submodule (see model.named_modules())")
+            raise SystemExit(f"{module}: the model has no such submodule (see model.named_modules())")
         blocks_name, blocks = find_block_list(model, required=False)
         index = None
         if blocks_name is not None:

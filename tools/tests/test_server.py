@@ -186,7 +186,7 @@ def test_bad_model_and_hook_are_one_line_errors(models, tmp_path):
     env = dict(os.environ, PYTHONPATH=TOOLS, HF_HUB_OFFLINE="1")
     for args, expected in ((["--model", str(tmp_path / "none.gguf"), "--layer", "0"], "no such GGUF file"),
                            (["--model", models["gpt2"], "--layer", "7"], "the model has 2 blocks"),
-                           (["--model", models["gpt2"], "--hook", "no.such"], "no such submodule")):
+                           (["--model", models["gpt2"], "--hook", "no.such"], "has no such submodule")):
         result = subprocess.run([sys.executable, "-m", "saescope_model", "serve", *args], capture_output=True,
                                 text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
         assert result.returncode != 0 and expected in result.stderr.strip().splitlines()[-1], result.stderr

@@ -162,8 +162,9 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     private func died(during request: String) -> Failure {
-        let status = waitForExit(timeout: 2)
-        return Failure(description: "\(commandName) \(status ?? "stopped answering") during `\(request)`" + stderrNote())
+        let status = waitForExit(timeout: 10)
+        if status == nil { kill() }
+        return Failure(description: "\(commandName) \(status ?? "closed its output") during `\(request)`" + stderrNote())
     }
 
     private func stderrNote() -> String {
