@@ -181,9 +181,14 @@ class ModelSession:
             if header.get("keep"):
                 logits, site_output = self.splicer.clean(ids, mask)
                 clean_logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+                del logits
+                clean_p = clean_logp.exp()
                 hidden = hidden_of(site_output)
+                # p_clean is the same for every variant: computed once per batch, not once per
+                # variant (KL is summed as sum p (log p - log q), not sum p log p - sum p log q,
+                # whose cancellation costs float32 digits on small KLs)
                 self.kept = {"ids": ids, "mask": mask, "site_output": site_output, "hidden": hidden,
-                             "clean_logp": clean_logp}
+                             "clean_logp": clean_logp, "clean_p": clean_p}
             else:
                 capture = Capture(self.model, self.site)
                 try:
@@ -238,8 +243,10 @@ class ModelSession:
                     patched = torch.where(where, value, hidden)
                 logits = self.splicer.patched(kept["site_output"], patched, ids, mask)
                 logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+                del logits
                 nll = -logp.gather(-1, targets[..., None])[..., 0] * valid
-                kl = (clean_logp.exp() * (clean_logp - logp)).sum(-1) * valid
+                kl = torch.einsum("btv,btv->bt", kept["clean_p"], clean_logp - logp) * valid
+                del logp
                 replies += [(f"nll.{name}", nll.cpu().numpy()), (f"kl.{name}", kl.cpu().numpy())]
         return {}, replies
 
