@@ -103,10 +103,3 @@ def llama_dir(root, layers=3):
     LlamaForCausalLM(config).eval().save_pretrained(path)
     return path
 
-
-if __name__ == "__main__":
-    # python tools/tests/tiny_models.py KIND DIR: builds one model (used by saescope's Swift tests)
-    import sys
-
-    builders = {"gpt2": gpt2_dir, "llama": llama_dir, "bert-lm": causal_bert_dir, "bert": bert_dir}
-    print(builders[sys.argv[1]](sys.argv[2]))
