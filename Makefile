@@ -12,7 +12,11 @@ SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
 PY_TEST_PACKAGES := markdown-it-py==4.0.0 mdurl==0.1.2 scikit-learn==1.9.1
 PY_TEST_NODEPS := sae-dashboard==0.8.0
 
-.PHONY: run test build deps test-deps bench clean
+.PHONY: run test build deps test-deps bench clean model-env
+
+# The model bridge's pinned Python environment (tools/model_env.py says where it lives).
+MODEL_PYTHON = $(shell python3 tools/model_env.py path)
+
 
 # In a terminal: the browser on the bundled sample; otherwise (scripts, CI logs) its eval table.
 run: deps
@@ -20,9 +24,18 @@ run: deps
 	@if [ -t 0 ] && [ -t 1 ]; then .build/release/saescope; \
 	else .build/release/saescope eval --sae $(SAMPLE_SAE) --acts $(SAMPLE_ACTS); fi
 
-test: deps test-deps
+# Swift tests, then the Python package's tests with the pinned environment (never skipped).
+test: deps test-deps model-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-swift-testing
+	cd tools && $(MODEL_PYTHON) -m pytest tests -q -p no:cacheprovider
+
+# Creates the pinned environment once per version of tools/requirements-model.txt (a few minutes).
+model-env:
+	@command -v python3 >/dev/null || { echo "the model environment needs python3 (3.10 or newer) with venv"; exit 1; }
+	@python3 -c "import ensurepip, venv" 2>/dev/null || { echo "installing: python3-venv"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv; }
+	@python3 tools/model_env.py create >/dev/null
 
 build: deps
 	$(SWIFT) build -c release --product saescope

@@ -9,13 +9,14 @@ struct EvalCommand: ParsableCommand {
         discussion: "Metrics (accumulated in Float64 over every evaluated token):\n"
             + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n")
             + "\nSAEBench core metrics that need no model run (--json keys in brackets; the cosines from the weights alone):\n"
-            + CoreMetrics.definitions.map { "  \($0.label) [\($0.key)]: \($0.definition)" }.joined(separator: "\n"))
+            + CoreMetrics.definitions.map { "  \($0.label) [\($0.key)]: \($0.definition)" }.joined(separator: "\n")
+            + "\n\n" + EvalCommand.modelDiscussion)
 
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String
 
-    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D].")
-    var acts: String
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE).")
+    var acts: String?
 
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
     var maxTokens: Int?
@@ -26,12 +27,17 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-weight-cosines"), help: "Skip the max decoder/encoder cosines and the encoder-decoder cosine (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); they print n/a (JSON null).")
     var noWeightCosines = false
 
+    @OptionGroup var modelOptions: ModelEvalOptions
+
     func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
+        if acts == nil && modelOptions.text == nil { throw ValidationError("--acts is required (or --model M --text FILE)") }
+        if acts != nil && modelOptions.text != nil { throw ValidationError("give --acts or --text, not both") }
     }
 
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
+        guard let acts else { return try evaluateModelOnText(dictionary: dictionary) }
         let cache = try ActivationCache(path: acts)
         let progress = ProgressLine(label: "eval")
         let started = Date()
@@ -44,10 +50,12 @@ struct EvalCommand: ParsableCommand {
         let core = CoreMetrics(fireCounts: accumulator.featureFireCounts!, tokens: accumulator.tokenCount,
                                projectionScale: accumulator.projectionScale,
                                weights: noWeightCosines ? nil : try WeightMetrics(sae: dictionary))
+        let modelLoss = try modelOptions.model.map { try evaluateModel($0, dictionary: dictionary, cache: cache) }
         if json {
-            print(MetricsReport.json(metrics, core: core))
+            print(MetricsReport.json(metrics, core: core, extra: modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []))
         } else {
             print(MetricsReport.table(metrics, core: core, dictionary: dictionary, cachePath: acts, seconds: seconds))
+            if let modelLoss { print(ModelLossReport.table(modelLoss.metrics, info: modelLoss.info)) }
         }
     }
 }

@@ -41,11 +41,12 @@ enum MetricsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil) -> String {
+    /// `core`: SAEBench's core metrics; `extra`: further (key, JSON value) pairs, e.g. `eval --model`'s CE keys.
+    static func json(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil, extra: [(String, String)] = []) -> String {
         let fields: [(String, String)] = MetricDefinition.all.map { ($0.key, jsonNumber($0.value(metrics))) } + [
             ("n_tokens", "\(metrics.tokenCount)"),
             ("n_skipped", "\(metrics.skippedCount)"),
-        ] + (core.map { core in CoreMetrics.definitions.map { ($0.key, jsonNumber($0.value(core))) } } ?? [])
+        ] + (core.map { core in CoreMetrics.definitions.map { ($0.key, jsonNumber($0.value(core))) } } ?? []) + extra
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 

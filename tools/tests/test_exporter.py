@@ -5,47 +5,29 @@ sentences with the `tokenizers` library, weights random from a fixed seed): noth
 The exporter's files are read back with numpy / safetensors and compared with the model's own
 `output_hidden_states=True` output, one sequence at a time (so padding and batching are checked too).
 
-    /work/venv/bin/python -m pytest tools/tests/test_exporter.py -q
-
-Skipped, with the reason printed, when torch, transformers, tokenizers, safetensors or numpy are
-not importable (CI machines without the exporter's requirements).
+Run by `make test` with the pinned environment's python (`make model-env`); they never skip.
 """
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-
-for _name in ("numpy", "torch", "transformers", "tokenizers", "safetensors"):
-    pytest.importorskip(_name, reason=f"{_name} is not importable: the exporter tests need "
-                                      "pip install -r tools/requirements-exporter.txt")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from safetensors import safe_open  # noqa: E402
+import torch
+from safetensors import safe_open
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from saescope_model import cli as exporter  # noqa: E402  (tools/ is on sys.path: conftest.py)
+from saescope_model.cache_writer import iter_documents  # noqa: E402
+from tiny_models import bert_dir, gpt2_dir  # noqa: E402
+
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(TOOLS, "export_activations.py")
-_spec = importlib.util.spec_from_file_location("export_activations", SCRIPT)
-exporter = importlib.util.module_from_spec(_spec)
-sys.modules["export_activations"] = exporter  # dataclasses look their module up there
-_spec.loader.exec_module(exporter)
-
-CORPUS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "A sparse autoencoder splits a model's activations into many features.",
-    "Paris is the capital of France, and Berlin is the capital of Germany.",
-    "Seventy-two is larger than fifty-one. Fifty-one is smaller than seventy-two.",
-    "The residual stream carries information from one layer to the next one.",
-    "Dead features never fire, and dense features fire on almost every token.",
-]
 
 # Paragraphs separated by blank lines; the second is long enough to be split by --ctx 16,
 # the third has a line break inside it, the last has no final newline.
@@ -65,55 +47,10 @@ PARAGRAPHS = [
 ]
 
 
-def _bert_dir(root):
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(CORPUS, trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials, show_progress=False))
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
-    )
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                                   sep_token="[SEP]", mask_token="[MASK]")
-    path = os.path.join(root, "tiny-bert")
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    BertModel(config).eval().save_pretrained(path)
-    return path
-
-
-def _gpt2_dir(root):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(CORPUS, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                                        show_progress=False))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                   unk_token="<|endoftext|>")
-    path = os.path.join(root, "tiny-gpt2")
-    fast.save_pretrained(path)
-    torch.manual_seed(0)
-    config = GPT2Config(vocab_size=tok.get_vocab_size(), n_positions=64, n_embd=32, n_layer=2, n_head=2,
-                        bos_token_id=0, eos_token_id=0)
-    GPT2LMHeadModel(config).eval().save_pretrained(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("models"))
-    return {"bert": _bert_dir(root), "gpt2": _gpt2_dir(root)}
+    return {"bert": bert_dir(root), "gpt2": gpt2_dir(root)}
 
 
 @pytest.fixture(scope="module")
@@ -277,11 +214,11 @@ def test_max_tokens_shards_and_half_precision(models, text_file, tmp_path):
 def test_jsonl_and_line_split(models, tmp_path):
     jsonl = tmp_path / "docs.jsonl"
     jsonl.write_text("\n".join(json.dumps({"text": p, "id": i}) for i, p in enumerate(PARAGRAPHS)) + "\n", encoding="utf-8")
-    assert list(exporter.iter_documents(str(jsonl))) == PARAGRAPHS
+    assert list(iter_documents(str(jsonl))) == PARAGRAPHS
     lines = tmp_path / "lines.txt"
     lines.write_text("one doc\n\ntwo doc\nthree doc", encoding="utf-8")
-    assert list(exporter.iter_documents(str(lines), "line")) == ["one doc", "two doc", "three doc"]
-    assert list(exporter.iter_documents(str(lines), "paragraph")) == ["one doc", "two doc\nthree doc"]
+    assert list(iter_documents(str(lines), "line")) == ["one doc", "two doc", "three doc"]
+    assert list(iter_documents(str(lines), "paragraph")) == ["one doc", "two doc\nthree doc"]
     out = str(tmp_path / "j.safetensors")
     _export(models["bert"], "--layer", "0", "--text", str(jsonl), "--ctx", "64", "--out", out)
     tensors, meta = _read(out)

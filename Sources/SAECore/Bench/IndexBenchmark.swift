@@ -39,21 +39,21 @@ public enum IndexBenchmark {
         let chunk = chunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f)
 
         log("plain sgemm, \(chunk)-row chunks")
-        var cpuStarted = ChildProcess.ownCPUSeconds()
+        var cpuStarted = TimedChild.ownCPUSeconds()
         let sgemmSeconds = time { plainSGEMM(sae: sae, cache: cache, chunk: chunk) }
-        let sgemmCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
+        let sgemmCPUSeconds = TimedChild.ownCPUSeconds() - cpuStarted
 
         log("index pass")
         var peakHeap = heapBytes()
         let options = FeatureIndexOptions()
         var index: FeatureIndex?
-        cpuStarted = ChildProcess.ownCPUSeconds()
+        cpuStarted = TimedChild.ownCPUSeconds()
         let indexSeconds = try timeThrowing {
             index = try FeatureIndexBuilder.build(sae: sae, saePath: "synthetic", cache: cache, options: options, chunkRows: chunk) { _, _ in
                 peakHeap = max(peakHeap, heapBytes())
             }
         }
-        let indexCPUSeconds = ChildProcess.ownCPUSeconds() - cpuStarted
+        let indexCPUSeconds = TimedChild.ownCPUSeconds() - cpuStarted
         let built = index!
         let writeSeconds = try timeThrowing { try IndexFile.write(built, to: indexPath) }
         let openSeconds = try timeThrowing { _ = try IndexFile.read(path: indexPath) }

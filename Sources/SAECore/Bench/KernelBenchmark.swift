@@ -48,7 +48,7 @@ public enum KernelBenchmark {
     /// Times the default and each family `rounds` times, interleaved (so load from other
     /// programs falls on all of them alike), keeping each one's best.
     public static func run(_ shape: SGEMMShape, families: [KernelFamily], rounds: Int, repetitions: Int,
-                           child: ChildProcess = .saescope, log: (String) -> Void) throws -> Result {
+                           child: TimedChild = .saescope, log: (String) -> Void) throws -> Result {
         let runs: [KernelFamily?] = [nil] + families.map { Optional($0) }
         var best = [Measurement?](repeating: nil, count: runs.count)
         for round in 1...max(1, rounds) {

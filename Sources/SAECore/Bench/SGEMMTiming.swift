@@ -44,12 +44,12 @@ public enum SGEMMTiming {
             weights.withUnsafeBufferPointer { weights in
                 output.withUnsafeMutableBufferPointer { output in
                     for pass in 0...max(1, repetitions) {
-                        let started = DispatchTime.now().uptimeNanoseconds, cpuStarted = ChildProcess.ownCPUSeconds()
+                        let started = DispatchTime.now().uptimeNanoseconds, cpuStarted = TimedChild.ownCPUSeconds()
                         multiplyChunks(shape, input: input.baseAddress!, weights: weights.baseAddress!, output: output.baseAddress!)
                         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                         if pass > 0 {
                             best = min(best, seconds)
-                            bestCPU = min(bestCPU, ChildProcess.ownCPUSeconds() - cpuStarted)
+                            bestCPU = min(bestCPU, TimedChild.ownCPUSeconds() - cpuStarted)
                         }
                     }
                 }

@@ -60,7 +60,7 @@ public enum ShapeBenchmark {
     }
 
     public static func run(_ shape: Shape, meanL0: Double, rounds: Int, scratchDirectory: String,
-                           child: ChildProcess = .saescope, log: (String) -> Void) throws -> Result {
+                           child: TimedChild = .saescope, log: (String) -> Void) throws -> Result {
         log("writing a synthetic dictionary (D=\(shape.d), F=\(shape.f)) and cache (N=\(shape.n))")
         let saeFolder = (scratchDirectory as NSString).appendingPathComponent("sae-\(shape.d)x\(shape.f)")
         let cachePath = (scratchDirectory as NSString).appendingPathComponent("cache-\(shape.d)x\(shape.n).safetensors")

@@ -3,7 +3,7 @@ import Foundation
 /// Runs saescope itself (or another program) as a child process, as a user would, timing the
 /// whole process. Children get this process's environment, which start-up has put back as the
 /// user gave it; `forcing` adds `OPENBLAS_CORETYPE` as a user setting would.
-public struct ChildProcess: Sendable {
+public struct TimedChild: Sendable {
     public struct Result: Sendable {
         public var status: Int32
         public var stdout: String
@@ -19,10 +19,10 @@ public struct ChildProcess: Sendable {
     public init(executable: String) { self.executable = executable }
 
     /// This program's own executable.
-    public static var saescope: ChildProcess {
+    public static var saescope: TimedChild {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
-        return ChildProcess(executable: path)
+        return TimedChild(executable: path)
     }
 
     /// The environment a child gets: this process's, with `family` forced when given.

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import SAECore
+
+/// `eval --model`: the language model itself runs (in the model bridge's child process) on the
+/// cache's token sequences, and the dictionary's reconstruction is spliced in at the hook.
+struct ModelEvalOptions: ParsableArguments {
+    @Option(help: "Language model for CE loss recovered and KL: a GGUF file, a local model directory, or a hub name from the local cache.")
+    var model: String?
+
+    @Option(help: "With --model: the block whose output is hooked (default: the cache's `layer` metadata).")
+    var layer: String?
+
+    @Option(help: "With --model: the module to hook instead (e.g. model.layers.3.mlp; default: the cache's `hook` metadata when it has no layer).")
+    var hook: String?
+
+    @Flag(name: .customLong("patch-bos"), help: "With --model: also patch a sequence's first position when it holds the BOS id (dictionary_learning's convention).")
+    var patchBOS = false
+
+    @Option(help: "With --model, instead of --acts: evaluate on this text (.txt paragraphs or .jsonl), cut as the exporter cuts it; the activations come from the model.")
+    var text: String?
+
+    @Option(help: "With --text: tokens per sequence, special tokens included.")
+    var ctx: Int = 128
+
+    @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included.")
+    var modelTimeout: Double = 600
+
+    func validate() throws {
+        if model == nil && (layer != nil || hook != nil || patchBOS || text != nil) {
+            throw ValidationError("--layer, --hook, --patch-bos and --text need --model")
+        }
+        if text != nil && layer == nil && hook == nil { throw ValidationError("--text needs --layer L or --hook NAME (there is no cache metadata to take it from)") }
+        if ctx < 2 { throw ValidationError("--ctx must be at least 2") }
+        if layer != nil && hook != nil { throw ValidationError("give --layer or --hook, not both") }
+        if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
+    }
+}
+
+extension EvalCommand {
+    static let modelDiscussion = "With --model (the model runs in a Python child process from `make model-env`; "
+        + "the dictionary's reconstruction is computed by saescope): first the model's activations at the hook are "
+        + "checked against the cache's on its first sequences. Positions: by default a sequence's first position is "
+        + "left unpatched when it holds the cache's bos_token_id (SAELens' convention); --patch-bos patches every "
+        + "position (dictionary_learning's). Zero and mean ablation patch the same positions.\n"
+        + ModelLossDefinition.all.map { "  \($0.key): \($0.definition)" }.joined(separator: "\n")
+        + "\n  n_predictions: the number of predictions (tokens at positions t >= 1)"
+        + "\n  ce_by_position (--json): per position t: ce_clean, ce_with_sae and n"
+
+    func evaluateModel(_ model: String, dictionary: SparseAutoencoder, cache: ActivationCache) throws
+        -> (metrics: ModelLossMetrics, info: ModelBridge.Info) {
+        guard cache.hasTokens else {
+            throw SaescopeError("eval --model needs the cache's token ids (a `tokens` tensor); this cache has none", file: cache.path)
+        }
+        let environment = try ModelEnvironment.locate()
+        let layer = modelOptions.layer ?? (modelOptions.hook == nil ? cache.metadata["layer"].flatMap { $0.isEmpty ? nil : $0 } : nil)
+        let hook = modelOptions.hook ?? (layer == nil ? cache.metadata["hook"] : nil)
+        guard layer != nil || hook != nil else {
+            throw SaescopeError("the cache's metadata names no layer or hook: give --layer L or --hook NAME", file: cache.path)
+        }
+        let bridge = try ModelBridge(model: model, layer: layer, hook: hook, timeout: modelOptions.modelTimeout, environment: environment)
+        defer { bridge.close() }
+        let info = bridge.info
+        guard info.dModel == cache.dimension else {
+            throw SaescopeError("the model \(model) has d_model \(info.dModel) at \(info.hook) but the cache's activations have D=\(cache.dimension)", file: cache.path)
+        }
+        let total = min(cache.rowCount, maxTokens ?? cache.rowCount)
+        var sequences: [[Int32]] = []
+        var ranges: [Range<Int>] = []
+        for s in 0..<cache.sequenceCount where cache.sequenceOffsets[s] < total {
+            let range = cache.sequenceOffsets[s]..<min(cache.sequenceOffsets[s + 1], total)
+            ranges.append(range)
+            sequences.append(range.map { cache.token(atRow: $0) })
+        }
+        if let bad = sequences.joined().first(where: { $0 < 0 || Int($0) >= info.vocabularySize }) {
+            throw SaescopeError("token id \(bad) is outside the vocabulary of \(model) (\(info.vocabularySize) ids): the cache was made with another tokenizer", file: cache.path)
+        }
+        var options = modelLossOptions()
+        options.bosTokenID = cache.metadata["bos_token_id"].flatMap { Int($0) }
+        func rows(_ s: Int) -> [Float] {
+            var values = [Float](repeating: 0, count: ranges[s].count * cache.dimension)
+            values.withUnsafeMutableBufferPointer { cache.readRows(ranges[s], into: $0.baseAddress!) }
+            return values
+        }
+        let mean = ModelLossEvaluator.meanActivation(sequences: sequences, d: cache.dimension, options: options, rows: rows)
+        let where_ = info.layer.isEmpty ? info.hook : "layer \(info.layer) (\(info.hook))"
+        let metrics = try runModelLoss(
+            dictionary, bridge: bridge, sequences: sequences, reference: rows, mean: mean, options: options,
+            describeMismatch: { error, s, t in
+                "\(cache.path): the activations of \(model) at \(where_) do not match the cache's (relative error "
+                    + String(format: "%.3g", error) + " at sequence \(s), position \(t); tolerance \(options.activationTolerance)): "
+                    + "was the cache made with another model or layer? (its metadata: model \(cache.metadata["model"] ?? "?"), layer \(cache.metadata["layer"] ?? "?"))"
+            })
+        return (metrics, info)
+    }
+
+    /// `eval --model M --text FILE`: no cache; the model's own activations, at any context length.
+    func evaluateModelOnText(dictionary: SparseAutoencoder) throws {
+        guard let model = modelOptions.model, let text = modelOptions.text else { return }
+        guard FileManager.default.isReadableFile(atPath: text) else { throw SaescopeError("no such readable file", file: text) }
+        let environment = try ModelEnvironment.locate()
+        let bridge = try ModelBridge(model: model, layer: modelOptions.layer, hook: modelOptions.hook,
+                                     timeout: modelOptions.modelTimeout, environment: environment)
+        defer { bridge.close() }
+        guard bridge.info.dModel == dictionary.inputDimension else {
+            throw SaescopeError("the model \(model) has d_model \(bridge.info.dModel) at \(bridge.info.hook) but the dictionary (\(dictionary.provenance.weightsPath)) expects D=\(dictionary.inputDimension)")
+        }
+        let sequences = try bridge.sequences(textFile: text, ctx: modelOptions.ctx, maxTokens: maxTokens)
+        guard !sequences.isEmpty else { throw SaescopeError("no text to evaluate", file: text) }
+        var options = modelLossOptions()
+        options.bosTokenID = bridge.info.bosTokenID
+        // the mean for mean ablation needs every sequence's activations first: one pass up to the hook
+        var sum = [Double](repeating: 0, count: dictionary.inputDimension)
+        var count = 0
+        var start = 0
+        while start < sequences.count {
+            let batch = Array(sequences[start..<min(sequences.count, start + max(1, options.batchTokens / modelOptions.ctx))])
+            let (values, length) = try bridge.activations(batch, keep: false)
+            let d = dictionary.inputDimension
+            for (row, sequence) in batch.enumerated() {
+                for (t, patched) in ModelLossEvaluator.patchMask(sequence, options: options).enumerated() where patched {
+                    for i in 0..<d { sum[i] += Double(values[(row * length + t) * d + i]) }
+                    count += 1
+                }
+            }
+            start += batch.count
+        }
+        let mean = sum.map { Float($0 / Double(max(count, 1))) }
+        let metrics = try runModelLoss(dictionary, bridge: bridge, sequences: sequences, reference: nil, mean: mean,
+                                       options: options, describeMismatch: { _, _, _ in "" })
+        if json {
+            print("{" + ModelLossReport.jsonFields(metrics).map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+        } else {
+            print(MetricsReport.describe(dictionary))
+            print("text         \(text) (\(sequences.count) sequences of at most \(modelOptions.ctx) tokens)")
+            print(ModelLossReport.table(metrics, info: bridge.info))
+        }
+    }
+
+    func modelLossOptions() -> ModelLossEvaluator.Options {
+        var options = ModelLossEvaluator.Options()
+        options.patchBOS = modelOptions.patchBOS
+        return options
+    }
+
+    /// Runs the evaluation with a progress line and applies the identity-splice check.
+    func runModelLoss(_ dictionary: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], reference: ((Int) -> [Float])?,
+                      mean: [Float], options: ModelLossEvaluator.Options,
+                      describeMismatch: (Double, Int, Int) -> String) throws -> ModelLossMetrics {
+        let info = bridge.info
+        let progress = ProgressLine(label: "model")
+        let metrics = try ModelLossEvaluator.evaluate(
+            dictionary, bridge: bridge, sequences: sequences, reference: reference, mean: mean, options: options,
+            describeMismatch: describeMismatch, progress: { done, all in progress.update(done: done, total: all) })
+        progress.finish()
+        guard metrics.identitySpliceError <= 1e-4 else {
+            throw SaescopeError("identity splice check failed: CE with the hook's output replaced by itself is \(metrics.ceIdentitySplice) but the clean CE is \(metrics.ceClean) (relative difference "
+                + String(format: "%.2g", metrics.identitySpliceError) + " > 1e-4): the splice at \(info.hook) does not reproduce the model, so no CE number would be trustworthy")
+        }
+        return metrics
+    }
+}
+
+/// Text and JSON renderings of `eval --model`'s CE and KL numbers.
+enum ModelLossReport {
+    static func table(_ metrics: ModelLossMetrics, info: ModelBridge.Info) -> String {
+        let rows = ModelLossDefinition.all.map { ($0.label, MetricsReport.format($0.value(metrics))) } + [
+            ("predictions", "\(metrics.predictionCount)"),
+        ]
+        let width = max(rows.map(\.0.count).max() ?? 0, 16) + 2
+        let site = info.layer.isEmpty ? info.hook : "layer \(info.layer) (\(info.hook))"
+        var lines = [
+            "", "model        \(info.model) (\(info.architecture), \(site)\(info.resumes ? "; patched runs resume at the hook" : ""))",
+            "positions    " + (metrics.patchesBOS
+                ? "every position patched (--patch-bos)"
+                : "a sequence's first position left unpatched when it holds the BOS id (--patch-bos patches it)"),
+            metrics.checkedSequences == 0
+                ? "check        none needed (no cache: the activations are the model's own)"
+                : "check        model activations equal the cache's on \(metrics.checkedSequences) sequence(s) (largest relative row error "
+                    + String(format: "%.2g", metrics.largestActivationError) + ")",
+            "",
+        ]
+        for (label, value) in rows { lines.append(label.padding(toLength: width, withPad: " ", startingAt: 0) + value) }
+        return lines.joined(separator: "\n")
+    }
+
+    static func jsonFields(_ metrics: ModelLossMetrics) -> [(String, String)] {
+        let byPosition = metrics.byPosition.map {
+            "{\"position\": \($0.position), \"ce_clean\": \(MetricsReport.jsonNumber($0.ceClean)), \"ce_with_sae\": \(MetricsReport.jsonNumber($0.ceWithSAE)), \"n\": \($0.count)}"
+        }
+        return ModelLossDefinition.all.map { ($0.key, MetricsReport.jsonNumber($0.value(metrics))) } + [
+            ("n_predictions", "\(metrics.predictionCount)"),
+            ("ce_by_position", "[" + byPosition.joined(separator: ", ") + "]"),
+        ]
+    }
+}

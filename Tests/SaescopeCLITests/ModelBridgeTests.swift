@@ -1,0 +1,195 @@
+import Foundation
+import SAECore
+import TestSupport
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `eval --model` through the real child process (python -m saescope_model serve) on a tiny
+/// random Llama, against a reference computed by torch alone (tools/tests/bridge_reference.py:
+/// the reconstruction spliced in by a forward hook), and the bridge's faults.
+final class ModelBridgeTests: XCTestCase {
+    /// The fixture folder (model, caches at blocks 1 and 0, dictionary, reference.json), built once.
+    nonisolated(unsafe) private static var fixture: URL?
+    nonisolated(unsafe) private static var fixtureError: String?
+
+    private static let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
+
+    private func environment() throws -> ModelEnvironment {
+        do {
+            return try ModelEnvironment.locate(executable: SaescopeBinary.url.path)
+        } catch {
+            throw XCTSkip("the model environment is missing (\(error)); `make test` builds it")
+        }
+    }
+
+    private func fixture() throws -> URL {
+        let env = try environment()
+        if let folder = Self.fixture { return folder }
+        if let error = Self.fixtureError { throw XCTSkip(error) }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID().uuidString)")
+        let output = ProcessRunner.run(env.python, [Self.tools.appendingPathComponent("tests/bridge_reference.py").path, folder.path])
+        guard output.split(separator: "\n").last == "ok" else {
+            Self.fixtureError = "bridge_reference.py failed: \(output)"
+            XCTFail(Self.fixtureError!)
+            throw XCTSkip(Self.fixtureError!)
+        }
+        Self.fixture = folder
+        return folder
+    }
+
+    private func reference(_ folder: URL, _ key: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: folder.appendingPathComponent("reference.json"))
+        return try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?[key] as? [String: Any])
+    }
+
+    private func evalArguments(_ folder: URL, acts: String = "acts_l1.safetensors") -> [String] {
+        ["eval", "--sae", folder.appendingPathComponent("sae").path, "--acts", folder.appendingPathComponent(acts).path,
+         "--model", folder.appendingPathComponent("tiny-llama").path]
+    }
+
+    func testEvalModelEqualsTheTorchReference() throws {
+        let folder = try fixture()
+        for (convention, flags) in [("default", [String]()), ("patch_bos", ["--patch-bos"])] {
+            let result = try SaescopeBinary.run(evalArguments(folder) + flags + ["--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let got = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            let expected = try reference(folder, convention)
+            let keys = ["ce_clean", "ce_with_sae", "ce_zero_ablation", "ce_mean_ablation", "loss_recovered",
+                        "loss_recovered_mean_ablation", "kl_with_sae", "kl_zero_ablation", "kl_mean_ablation", "kl_score",
+                        "ce_identity_splice"]
+            for key in keys {
+                let a = try XCTUnwrap(got[key] as? Double, key), e = try XCTUnwrap(expected[key] as? Double, key)
+                XCTAssertEqual(a, e, accuracy: 1e-4 * abs(e), "\(convention) \(key)")
+            }
+            XCTAssertEqual(got["n_predictions"] as? Int, expected["n_predictions"] as? Int)
+            let positions = try XCTUnwrap(got["ce_by_position"] as? [[String: Any]])
+            let expectedPositions = try XCTUnwrap(expected["ce_by_position"] as? [[String: Any]])
+            XCTAssertEqual(positions.count, expectedPositions.count)
+            for (a, e) in zip(positions, expectedPositions) {
+                XCTAssertEqual(a["position"] as? Int, e["position"] as? Int)
+                XCTAssertEqual(a["n"] as? Int, e["n"] as? Int)
+                for key in ["ce_clean", "ce_with_sae"] {
+                    XCTAssertEqual(a[key] as! Double, e[key] as! Double, accuracy: 1e-4 * abs(e[key] as! Double), "\(convention) \(key)")
+                }
+            }
+            // the conventions differ (the BOS position is patched or not), so the test tells them apart
+            XCTAssertNotEqual(try reference(folder, "default")["ce_with_sae"] as? Double,
+                              try reference(folder, "patch_bos")["ce_with_sae"] as? Double)
+        }
+        let table = try SaescopeBinary.run(evalArguments(folder))
+        XCTAssertEqual(table.status, 0, table.stderr)
+        for label in ["CE clean", "CE with SAE", "loss recovered", "KL score", "CE identity splice", "left unpatched when it holds the BOS id"] {
+            XCTAssertTrue(table.stdout.contains(label), label)
+        }
+    }
+
+    /// --text: no cache; the same sequences (cut by the exporter's rules) give the same numbers.
+    func testEvalModelOnTextEqualsTheReference() throws {
+        let folder = try fixture()
+        let result = try SaescopeBinary.run(["eval", "--sae", folder.appendingPathComponent("sae").path,
+                                             "--model", folder.appendingPathComponent("tiny-llama").path,
+                                             "--text", folder.appendingPathComponent("corpus.txt").path, "--ctx", "12",
+                                             "--layer", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let got = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let expected = try reference(folder, "default")
+        for key in ["ce_clean", "ce_with_sae", "ce_zero_ablation", "ce_mean_ablation", "kl_with_sae", "kl_mean_ablation", "loss_recovered"] {
+            let a = try XCTUnwrap(got[key] as? Double, key), e = try XCTUnwrap(expected[key] as? Double, key)
+            XCTAssertEqual(a, e, accuracy: 1e-4 * abs(e), key)
+        }
+        XCTAssertEqual(got["n_predictions"] as? Int, expected["n_predictions"] as? Int)
+    }
+
+    func testActivationsFromAnotherLayerAreRejected() throws {
+        let folder = try fixture()
+        let result = try SaescopeBinary.run(evalArguments(folder, acts: "acts_l0.safetensors") + ["--layer", "1"])
+        XCTAssertEqual(result.status, 2)
+        let lines = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("\r") }
+        XCTAssertEqual(lines.count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("acts_l0.safetensors") && result.stderr.contains("do not match")
+                      && result.stderr.contains("layer 1") && result.stderr.contains("tiny-llama"), result.stderr)
+    }
+
+    func testMissingEnvironmentSaysHowToCreateIt() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["SAESCOPE_PYTHON"] = nil
+        env["XDG_CACHE_HOME"] = FileManager.default.temporaryDirectory.appendingPathComponent("no-env-\(UUID().uuidString)").path
+        let cache = SaescopeBinary.fixtures.appendingPathComponent("caches/tiny_sharded").path
+        let result = try SaescopeBinary.run(["eval", "--sae", SaescopeBinary.fixtures.appendingPathComponent("dictionaries/saelens_topk").path,
+                                             "--acts", cache, "--model", "/nonexistent"], environment: env)
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.contains("make model-env"), result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+
+    func testEnvironmentPathIsTheMakefiles() throws {
+        let env = ProcessInfo.processInfo.environment
+        let pins = try Data(contentsOf: Self.tools.appendingPathComponent("requirements-model.txt"))
+        let swiftPath = ModelEnvironment.environmentDirectory(pins: pins, environment: env) + "/bin/python"
+        let pythonPath = ProcessRunner.run("/usr/bin/env", ["python3", Self.tools.appendingPathComponent("model_env.py").path, "path"])
+        XCTAssertEqual(swiftPath, pythonPath.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The child is killed while saescope waits on a request: one line naming the model process, exit 2.
+    func testKilledChildIsAOneLineError() throws {
+        let folder = try fixture()
+        let (process, stderr) = try start(evalArguments(folder))
+        let child = try waitForChild(of: process.processIdentifier)
+        usleep(500_000)
+        kill(child, SIGKILL)
+        process.waitUntilExit()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationStatus, 2, text)
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("\r") }
+        XCTAssertEqual(lines.count, 1, text)
+        XCTAssertTrue(text.contains("the model process was killed by signal 9 during `"), text)
+    }
+
+    /// saescope killed with SIGKILL (no chance to clean up): the child notices and exits by itself.
+    func testChildDiesWithSaescope() throws {
+        let folder = try fixture()
+        let (process, _) = try start(evalArguments(folder))
+        let child = try waitForChild(of: process.processIdentifier)
+        usleep(500_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while isAlive(child) && Date() < deadline { usleep(100_000) }
+        XCTAssertFalse(isAlive(child), "the model process \(child) outlived saescope")
+    }
+
+    private func start(_ arguments: [String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = SaescopeBinary.url
+        process.arguments = arguments
+        let stderr = Pipe()
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = stderr
+        try process.run()
+        return (process, stderr)
+    }
+
+    private func waitForChild(of parent: Int32) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                if fields.count > 1, Int32(fields[1]) == parent { return pid }
+            }
+            usleep(50_000)
+        }
+        throw XCTSkip("saescope started no child process within 60 s")
+    }
+
+    private func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            return false
+        }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+}
