@@ -199,6 +199,7 @@ public final class AppController {
         case .cancelJob: cancelSelectedJob()
         case .probes(let command): performProbes(command)
         case .compare(let action): performCompare(action)
+        case .sequence(let command): performSequence(command)
         }
     }
 
@@ -207,6 +208,7 @@ public final class AppController {
         requestLogitEffects(for: j)
         model.detail.feature = j
         model.detail.scroll = 0
+        model.detail.exemplar = 0
         if let position = model.list.rows.firstIndex(of: j) { model.list.table.selected = position }
     }
 
@@ -227,18 +229,8 @@ public final class AppController {
             var state = TableState(selected: model.overviewSelection)
             moveTable(&state, command, rowCount: MetricDefinition.all.count, page: 5)
             model.overviewSelection = state.selected
-        case .detail:
-            let page = max(1, layout.exemplarRows - 1)
-            switch command {
-            case .up: model.detail.scroll -= 1
-            case .down: model.detail.scroll += 1
-            case .pageUp: model.detail.scroll -= page
-            case .pageDown: model.detail.scroll += page
-            case .top: model.detail.scroll = 0
-            case .bottom: model.detail.scroll = Int.max / 2
-            default: break
-            }
-            model.detail.scroll = min(max(0, model.detail.scroll), max(0, layout.exemplarLines - layout.exemplarRows))
+        case .detail: moveExemplarCursor(command)
+        case .sequence: moveSequenceFeatures(command)
         }
     }
 

@@ -5,6 +5,8 @@ import Widgets
 /// The screens of the browser. Help is an overlay over any of them.
 public enum Screen: String, CaseIterable, Sendable {
     case features, detail, overview, jobs, probes, compare
+    /// An exemplar's whole sequence from the cache (a drill-down from the detail screen).
+    case sequence
 }
 
 /// The feature list's state: which features, in what order, where the cursor is.
@@ -34,6 +36,9 @@ public struct DetailState: Equatable, Sendable {
     public var feature = 0
     /// First line of the exemplar pane shown.
     public var scroll = 0
+    /// The exemplar under the cursor (j/k), counted over the pane's exemplars in order: Enter
+    /// opens its whole sequence.
+    public var exemplar = 0
     /// Features visited with neighbour keys, for going back.
     public var history: [Int] = []
 }
@@ -65,6 +70,8 @@ public struct AppModel {
     public var indexOptions = FeatureIndexOptions()
     public var list = FeatureListState()
     public var detail = DetailState()
+    /// The sequence drill-downs open, innermost last (a feature opened from one can open another).
+    public var sequences: [SequenceState] = []
     public var marks: Set<Int> = []
     public var prompt: Prompt?
     /// Lines submitted at each kind of prompt, oldest first (Up and Down recall them).

@@ -14,6 +14,12 @@ public enum Command: Equatable, Sendable {
     case cancelJob
     case probes(ProbesCommand)
     case compare(CompareAction)
+    case sequence(SequenceCommand)
+}
+
+/// The sequence drill-down's commands (`open` is the detail screen's Enter on an exemplar).
+public enum SequenceCommand: Equatable, Sendable {
+    case open, previousToken, nextToken, firingToken, openFeature
 }
 
 public enum Keymaps {
@@ -67,6 +73,14 @@ public enum Keymaps {
         Binding([.char("n")], "next hit", .nextHit, hint: false, group: "Feature"),
         Binding([.char("N")], "previous hit", .previousHit, hint: false, group: "Feature"),
         Binding([.char("e")], "export marked", .export, hint: false, group: "Feature"),
+        Binding([.enter], "open sequence", .sequence(.open), group: "Feature"),
+    ]).layered(over: movement).layered(over: global)
+
+    static let sequence = Keymap<Command>([
+        Binding([.char("h"), .left], "previous token", .sequence(.previousToken), group: "Sequence"),
+        Binding([.char("l"), .right], "next token", .sequence(.nextToken), group: "Sequence"),
+        Binding([.enter], "open feature", .sequence(.openFeature), group: "Sequence"),
+        Binding([.char("f")], "firing token", .sequence(.firingToken), group: "Sequence"),
     ]).layered(over: movement).layered(over: global)
 
     static let overview = Keymap<Command>([
@@ -86,6 +100,7 @@ public enum Keymaps {
         case .jobs: return jobs
         case .probes: return probes
         case .compare: return compare
+        case .sequence: return sequence
         }
     }
 

@@ -2,11 +2,12 @@ import Foundation
 
 /// Moving between screens. The top-level screens (features, overview, jobs, probes, compare) are
 /// tabs, as the title bar shows them: switching tabs keeps no history, and `q` on a tab quits.
-/// Drill-downs (a feature's detail, B at full size on the compare screen) remember where they
-/// came from, and `q` or Esc goes back there. Help and prompts close on their own keys first.
+/// Drill-downs (a feature's detail, an exemplar's sequence, B at full size on the compare screen)
+/// remember where they came from, and `q` or Esc goes back there. Help and prompts close on their
+/// own keys first. Leaving a sequence puts back the detail screen it was opened from, as it was.
 extension Screen {
-    /// Whether the screen is a tab of the title bar (the detail screen is a drill-down).
-    public var isTab: Bool { self != .detail }
+    /// Whether the screen is a tab of the title bar (the detail and sequence screens are drill-downs).
+    public var isTab: Bool { self != .detail && self != .sequence }
 }
 
 extension AppController {
@@ -15,6 +16,7 @@ extension AppController {
         guard screen != model.screen else { return }
         if screen.isTab {
             model.previousScreens = []
+            model.sequences = []
         } else {
             model.previousScreens.append(model.screen)
         }
@@ -27,6 +29,7 @@ extension AppController {
         if model.screen == .compare, model.comparison?.view.zoomed != nil {
             model.comparison?.view.zoomed = nil
         } else if let previous = model.previousScreens.popLast() {
+            if model.screen == .sequence { closeSequence() }
             model.screen = previous
         } else if quitOnTab {
             requestQuit()

@@ -20,8 +20,11 @@ extension AppController {
         let lines = exemplarLines(for: j, index: index)
         layout.exemplarRows = pane.height
         layout.exemplarLines = lines.count
-        let scroll = min(model.detail.scroll, max(0, lines.count - pane.height))
-        drawExemplarLines(lines, scroll: scroll, maxActivation: index.maxActivation(j), into: &buffer, rect: pane)
+        // The exemplar under the cursor stays in view (the pane may have shrunk since it moved).
+        let selected = selectedExemplar(of: j, lines: lines)
+        let scroll = selected.map { Self.scroll(keeping: $0.line, from: model.detail.scroll, rows: max(1, pane.height), lineCount: lines.count) }
+            ?? min(model.detail.scroll, max(0, lines.count - pane.height))
+        drawExemplarLines(lines, scroll: scroll, selected: selected?.line, maxActivation: index.maxActivation(j), into: &buffer, rect: pane)
 
         // Right column: statistics and neighbours, then the histogram in what is left.
         let stats = statisticsLines(j, index: index)

@@ -63,7 +63,9 @@ extension AppController {
 
     /// Draws `lines` from `scroll`, one per row of `rect`, every exemplar's firing token at the
     /// same column: the anchor comes from all of the lines, so scrolling does not shift them.
-    func drawExemplarLines(_ lines: [ExemplarLine], scroll: Int = 0, maxActivation: Float, into buffer: inout Buffer, rect: Rect) {
+    /// The `selected` line (the detail screen's exemplar cursor) gets a pointer and a reversed value.
+    func drawExemplarLines(_ lines: [ExemplarLine], scroll: Int = 0, selected: Int? = nil, maxActivation: Float,
+                           into buffer: inout Buffer, rect: Rect) {
         let stripWidth = max(0, rect.width - 8)
         let strips: [TokenStrip?] = lines.map { line in
             if case .exemplar(let e) = line { return tokenStrip(e, maxActivation: maxActivation) }
@@ -75,7 +77,12 @@ extension AppController {
             let r = Rect(x: rect.x, y: rect.y + row, width: rect.width, height: 1)
             if var strip = strips[scroll + row], case .exemplar(let exemplar) = lines[scroll + row] {
                 let value = Text.fit(NumberFormat.compact(Double(exemplar.value)), width: 7, alignment: .right)
-                _ = buffer.put(value, at: Point(x: r.x, y: r.y), style: .fg(.accent), clip: r)
+                if scroll + row == selected {
+                    _ = buffer.put(value, at: Point(x: r.x, y: r.y), style: Style(.accent, [.bold, .reverse]), clip: r)
+                    _ = buffer.put(buffer.glyphs.pointer, at: Point(x: r.x, y: r.y), style: Style(.accent, [.bold]), clip: r)
+                } else {
+                    _ = buffer.put(value, at: Point(x: r.x, y: r.y), style: .fg(.accent), clip: r)
+                }
                 strip.anchor = anchor
                 strip.draw(into: &buffer, rect: Rect(x: r.x + 8, y: r.y, width: stripWidth, height: 1))
             } else {

@@ -23,6 +23,7 @@ extension AppController {
         case .jobs: drawJobs(into: &buffer, rect: body)
         case .probes: drawProbes(into: &buffer, rect: body)
         case .compare: drawCompare(into: &buffer, rect: body)
+        case .sequence: drawSequence(into: &buffer, rect: body)
         }
         drawStatusLine(into: &buffer, rect: bottom.row(0))
         let keymap = Keymaps.keymap(for: model.screen)
@@ -54,8 +55,8 @@ extension AppController {
         _ = buffer.put(title, at: Point(x: rect.x, y: rect.y), style: bar, clip: rect)
         // Tabs on the right; the running jobs' progress before them.
         var right = ""
-        for screen in Screen.allCases where screen != .detail {
-            right += screen == model.screen || (screen == .features && model.screen == .detail) ? "[\(screen.rawValue)] " : " \(screen.rawValue)  "
+        for screen in Screen.allCases where screen.isTab {
+            right += screen == model.screen || (screen == .features && !model.screen.isTab) ? "[\(screen.rawValue)] " : " \(screen.rawValue)  "
         }
         if let job = model.jobs.last(where: { $0.state == .running }) {
             let percent = job.fraction.map { " \(Int(($0 * 100).rounded()))%" } ?? ""
