@@ -45,14 +45,22 @@ public final class TmuxSession {
     /// The visible screen, wrapped lines joined.
     public func screen() -> String { run(["capture-pane", "-p", "-J", "-t", name]) }
 
-    /// Polls until `predicate` holds for the screen, and returns that screen.
+    /// Polls until `predicate` holds for the screen, and returns that screen once it has settled
+    /// (the same on a second capture 50 ms later): a capture can fall in the middle of a redraw,
+    /// with the awaited text already there and the rest of the frame not yet, which made tests
+    /// that check the rest of the screen fail now and then.
     @discardableResult
     public func waitFor(_ what: String, timeout: TimeInterval = 60, _ predicate: (String) -> Bool) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
         while Date() < deadline {
             last = screen()
-            if predicate(last) { return last }
+            if predicate(last) {
+                usleep(50_000)
+                let again = screen()
+                if again == last { return last }
+                if predicate(again) { last = again; continue }
+            }
             usleep(100_000)
         }
         throw Timeout(what: what, screen: last)
