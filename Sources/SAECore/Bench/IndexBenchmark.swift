@@ -96,7 +96,7 @@ public enum IndexBenchmark {
     public static func peakResident() -> Int { statusField("VmHWM:") }
 
     private static func statusField(_ name: String) -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let text = ProcFile.read("/proc/self/status"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return 0 }
         let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
         return kilobytes * 1024
