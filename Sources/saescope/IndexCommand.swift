@@ -68,17 +68,24 @@ struct IndexCommand: ParsableCommand {
         try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
+        try buildAndWrite(to: output, source: acts) { progress in
+            try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options, progress: progress)
+        }
+    }
+
+    /// The part every index source shares: progress on stderr, the build, no index of nothing
+    /// (`source` is the file named then), the atomic write, the summary.
+    func buildAndWrite(to output: String, source: String,
+                       build: (_ progress: @escaping (Int, Int) -> Void) throws -> FeatureIndex) throws {
         try IndexLocation.prepareDirectory(for: output)
         InterruptCleanup.install()
         let progress = ProgressLine(label: "index")
         let started = Date()
-        let index = try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options) { done, total in
-            progress.update(done: done, total: total)
-        }
+        let index = try build { done, total in progress.update(done: done, total: total) }
         progress.finish()
         guard index.tokenCount > 0 else {
             throw SaescopeError(index.metrics.skippedCount == 0 ? "no tokens to index"
-                                : "all \(index.metrics.skippedCount) indexed rows hold NaN or infinity", file: acts)
+                                : "all \(index.metrics.skippedCount) indexed rows hold NaN or infinity", file: source)
         }
         try IndexFile.write(index, to: output)
         printSummary(index, output: output, seconds: Date().timeIntervalSince(started))
