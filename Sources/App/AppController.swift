@@ -194,10 +194,10 @@ public final class AppController {
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
                                   + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
-        case .toggleDefinitions: model.showDefinitions.toggle()
         case .toggleDeadInRankings: toggleDeadInRankings()
         case .cancelJob: cancelSelectedJob()
         case .probes(let command): performProbes(command)
+        case .overview(let command): performOverview(command)
         case .compare(let action): performCompare(action)
         case .sequence(let command): performSequence(command)
         }
@@ -225,10 +225,7 @@ public final class AppController {
         case .jobs: moveTable(&model.jobsTable, command, rowCount: model.jobs.count, page: layout.listRows)
         case .probes: moveProbes(command)
         case .compare: moveCompare(command)
-        case .overview:
-            var state = TableState(selected: model.overviewSelection)
-            moveTable(&state, command, rowCount: MetricDefinition.all.count, page: 5)
-            model.overviewSelection = state.selected
+        case .overview: moveOverview(command)
         case .detail: moveExemplarCursor(command)
         case .sequence: moveSequenceFeatures(command)
         }

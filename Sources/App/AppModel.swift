@@ -84,6 +84,7 @@ public struct AppModel {
     public var jobs: [JobCenter.Status] = []
     public var jobsTable = TableState()
     public var overviewSelection = 0
+    public var overview = OverviewState()
     public var probes = ProbesState()
     /// A second dictionary being compared with this one (`open --sae2`), if any.
     public var comparison: ComparisonState?

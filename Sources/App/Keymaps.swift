@@ -10,9 +10,10 @@ public enum Command: Equatable, Sendable {
     case nextSort, reverseSort, cycleFilter, toggleMarkedOnly
     case search, nextHit, previousHit
     case previousFeature, nextFeature, neighbour(Int), historyBack
-    case reindex, toggleDefinitions, toggleDeadInRankings
+    case reindex, toggleDeadInRankings
     case cancelJob
     case probes(ProbesCommand)
+    case overview(OverviewCommand)
     case compare(CompareAction)
     case sequence(SequenceCommand)
 }
@@ -81,11 +82,6 @@ public enum Keymaps {
         Binding([.char("l"), .right], "next token", .sequence(.nextToken), group: "Sequence"),
         Binding([.enter], "open feature", .sequence(.openFeature), group: "Sequence"),
         Binding([.char("f")], "firing token", .sequence(.firingToken), group: "Sequence"),
-    ]).layered(over: movement).layered(over: global)
-
-    static let overview = Keymap<Command>([
-        Binding([.enter], "definitions", .toggleDefinitions, group: "Overview"),
-        Binding([.char("r")], "re-index with settings", .reindex, group: "Overview"),
     ]).layered(over: movement).layered(over: global)
 
     static let jobs = Keymap<Command>([

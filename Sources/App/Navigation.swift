@@ -21,6 +21,7 @@ extension AppController {
             model.previousScreens.append(model.screen)
         }
         model.screen = screen
+        if screen == .overview { ensureWeightMetrics() }
     }
 
     /// `q` (`quitOnTab`) and Esc: leave the innermost drill-down; on a tab `q` quits (asking

@@ -21,6 +21,9 @@ final class ScreenSnapshotTests: XCTestCase {
     func testOverviewScreen() throws {
         let app = try AppFixture.controller()
         app.press(.char("o"))
+        // With the weight cosines (the core metrics' cosine rows) computed.
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 60))
+        app.handleJobEvents()
         assertScreen(app, width: 80, height: 24, named: "overview-80x24")
         assertScreen(app, width: 160, height: 48, named: "overview-160x48")
     }

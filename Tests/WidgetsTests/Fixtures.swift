@@ -66,6 +66,17 @@ enum Fixtures {
         return pts
     }
 
+    /// A dictionary's worth of map points: a main cloud of densities 1e-4..1e-1, a dense clump
+    /// of near-duplicates (figure near 1), and every 25th feature dead.
+    static func featureMapPoints() -> [FeatureMapPoint] {
+        var g = LCG(seed: 7)
+        return (0..<500).map { i in
+            if i % 25 == 0 { return FeatureMapPoint(logDensity: nil, figure: 0.2 + 0.3 * g.uniform()) }
+            if i % 10 == 1 { return FeatureMapPoint(logDensity: -1.2 + 0.2 * g.uniform(), figure: 0.95 + 0.05 * g.uniform()) }
+            return FeatureMapPoint(logDensity: -2.5 + 0.6 * g.normal(), figure: 0.3 + 0.12 * g.normal())
+        }
+    }
+
     static let matrixLabels = ["cities", "neg_cities", "sp_en_trans", "larger_than", "cities+neg"]
     static let matrix: [[Double]] = [
         [0.99, 0.52, 0.81, 0.64, 0.77],

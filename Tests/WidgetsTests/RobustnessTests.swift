@@ -24,6 +24,11 @@ final class RobustnessTests: XCTestCase {
             ("scatter-empty", { b, r in BrailleScatter(points: []).draw(into: &b, rect: r) }),
             ("scatter-one", { b, r in BrailleScatter(points: [ScatterPoint(x: 1, y: 1, cls: 70)], equalAxes: true).draw(into: &b, rect: r) }),
             ("scatter-nan", { b, r in BrailleScatter(points: [ScatterPoint(x: .nan, y: 1), ScatterPoint(x: .infinity, y: 0)]).draw(into: &b, rect: r) }),
+            ("feature-map", { b, r in FeatureMap(points: Fixtures.featureMapPoints(), figureLabel: "cos", selected: 3).draw(into: &b, rect: r) }),
+            ("feature-map-empty", { b, r in FeatureMap(points: [], figureLabel: "cos").draw(into: &b, rect: r) }),
+            ("feature-map-dead-nan", { b, r in
+                FeatureMap(points: [FeatureMapPoint(logDensity: nil, figure: .nan), FeatureMapPoint(logDensity: -.infinity, figure: 1),
+                                    FeatureMapPoint(logDensity: nil, figure: 2)], figureLabel: "y", selected: 0).draw(into: &b, rect: r) }),
             ("heatmap", { b, r in Heatmap(values: Fixtures.matrix, rowLabels: Fixtures.matrixLabels, columnLabels: Fixtures.matrixLabels, title: "t").draw(into: &b, rect: r) }),
             ("heatmap-ragged", { b, r in Heatmap(values: [[1], [], [1, 2, 3]]).draw(into: &b, rect: r) }),
             ("heatmap-empty", { b, r in Heatmap(values: []).draw(into: &b, rect: r) }),

@@ -11,44 +11,96 @@ extension AppController {
             drawIndexing(into: &buffer, rect: rect)
             return
         }
+        let wide = rect.width >= 120
+        // A narrow terminal gives the focused map the whole screen.
+        if !wide && model.overview.pane == .map {
+            drawDictionaryMap(index, into: &buffer, rect: rect)
+            return
+        }
         let (left, right) = rect.splitLeft(rect.width / 2)
-        let metrics = index.metrics.result()
-        let definitions = MetricDefinition.all
-        let metricsPanel = Panel(title: "Metrics" + (model.partial != nil ? " (partial)" : ""),
-                                 info: "\(NumberFormat.count(metrics.tokenCount)) tokens", focused: true)
-        let definitionHeight = model.showDefinitions ? min(6, max(3, left.height / 3)) : 0
-        let (metricsRect, definitionRect) = left.splitBottom(definitionHeight)
-        let inner = metricsPanel.draw(into: &buffer, rect: metricsRect)
-        var table = Table(columns: [
-            .init("metric", width: .flex(weight: 2, min: 10)),
-            .init("value", width: .fixed(12), alignment: .right),
-        ], rowCount: definitions.count) { row, column in
-            // Six significant digits, as `saescope eval` prints: metrics are compared across runs.
-            column == 0 ? definitions[row].label : String(format: "%.6g", definitions[row].value(metrics))
-        }
-        table.focused = true
-        var state = TableState(selected: model.overviewSelection)
-        table.draw(into: &buffer, rect: inner, state: &state)
-        if model.showDefinitions, !definitionRect.isEmpty {
-            let selected = definitions[min(model.overviewSelection, definitions.count - 1)]
-            let definitionInner = Panel(title: selected.label, info: "Enter hides").draw(into: &buffer, rect: definitionRect)
-            TextView(lines: Text.wrap(selected.definition, columns: max(1, definitionInner.width)), style: .fg(.text))
-                .draw(into: &buffer, rect: definitionInner)
-        }
+        drawOverviewMetrics(index, into: &buffer, rect: left)
 
         let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
-        let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        var (upper, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        if wide {
+            let (mapRect, densityRect) = upper.splitTop(upper.height * 3 / 5)
+            drawDictionaryMap(index, into: &buffer, rect: mapRect)
+            upper = densityRect
+        }
         let densities = (0..<index.featureCount).map { index.density($0) }
-        var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
+        var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, upper.width - 12)), title: "log10 feature density")
         // With min-act, densities count activations at or above it: a feature at 0 never reached
         // it, which is not what "dead" (and the metrics' fraction alive) means.
         if index.options.minActivation > 0 {
             histogram.title = "log10 density of activations >= \(NumberFormat.compact(Double(index.options.minActivation))) (min-act)"
             histogram.zeroLabel = "never"
         }
-        histogram.draw(into: &buffer, rect: Panel(title: "Density").draw(into: &buffer, rect: densityRect))
+        histogram.draw(into: &buffer, rect: Panel(title: "Density", info: wide ? nil : "Tab map").draw(into: &buffer, rect: upper))
         let settingsInner = Panel(title: "Index", info: "r re-indexes").draw(into: &buffer, rect: settingsRect)
         TextView(lines: settingsLines, style: .fg(.text)).draw(into: &buffer, rect: settingsInner)
+    }
+
+    /// The metrics table (eval's, the two shrinkage measures, SAEBench's core metrics) and the
+    /// selected row's definition below it.
+    private func drawOverviewMetrics(_ index: FeatureIndex, into buffer: inout Buffer, rect: Rect) {
+        let rows = overviewMetricRows()
+        let metricsPanel = Panel(title: "Metrics" + (model.partial != nil ? " (partial)" : ""),
+                                 info: "\(NumberFormat.count(index.tokenCount)) tokens", focused: model.overview.pane == .metrics)
+        let definitionHeight = model.showDefinitions ? min(6, max(3, rect.height / 3)) : 0
+        let (metricsRect, definitionRect) = rect.splitBottom(definitionHeight)
+        let inner = metricsPanel.draw(into: &buffer, rect: metricsRect)
+        let ellipsis = buffer.glyphs.ellipsis
+        var table = Table(columns: [
+            .init("metric", width: .flex(weight: 2, min: 10)),
+            .init("value", width: .fixed(12), alignment: .right),
+        ], rowCount: rows.count) { row, column in
+            guard column == 1 else { return rows[row].label }
+            switch rows[row].value {
+            // Six significant digits, as `saescope eval` prints: metrics are compared across runs.
+            case .number(let value): return String(format: "%.6g", value)
+            case .computing: return "computing\(ellipsis)"
+            case .unavailable: return "n/a"
+            }
+        }
+        table.focused = model.overview.pane == .metrics
+        var state = TableState(selected: model.overviewSelection)
+        table.draw(into: &buffer, rect: inner, state: &state)
+        if model.showDefinitions, !definitionRect.isEmpty, !rows.isEmpty {
+            let selected = rows[min(model.overviewSelection, rows.count - 1)]
+            let definitionInner = Panel(title: selected.label, info: "Enter hides").draw(into: &buffer, rect: definitionRect)
+            TextView(lines: Text.wrap(selected.definition, columns: max(1, definitionInner.width)), style: .fg(.text))
+                .draw(into: &buffer, rect: definitionInner)
+        }
+    }
+
+    /// The dictionary map: every feature by log10 density and the chosen figure, the cursor's
+    /// feature described on the last line.
+    private func drawDictionaryMap(_ index: FeatureIndex, into buffer: inout Buffer, rect: Rect) {
+        let o = model.overview
+        let g = buffer.glyphs
+        let inner = Panel(title: "Map: \(o.figure.label)", info: o.pane == .map ? "f figure \(g.separator) Enter opens" : "Tab focuses",
+                          focused: o.pane == .map).draw(into: &buffer, rect: rect)
+        guard inner.height > 0 else { return }
+        guard let points = mapPoints() else {
+            drawPending(pendingText("the weight cosines", job: o.weightsJob, ellipsis: g.ellipsis), into: &buffer, rect: inner)
+            return
+        }
+        let selected = o.pane == .map ? (o.mapFeature ?? points.largest) : nil
+        let (plotRect, captionRow) = inner.splitBottom(inner.height >= 8 ? 1 : 0)
+        var map = FeatureMap(points: points.points, figureLabel: o.figure.label, selected: selected)
+        if index.options.minActivation > 0 { map.deadLabel = "never" }
+        map.draw(into: &buffer, rect: plotRect)
+        guard !captionRow.isEmpty else { return }
+        let caption: String
+        if let j = selected {
+            let figure = points.points[j].figure
+            caption = "\(g.pointer) #\(j) \(g.separator) density \(NumberFormat.compact(index.density(j))) \(g.separator) "
+                + "\(o.figure.label) \(NumberFormat.compact(figure)) \(g.separator) top token \(topTokenText(j, index: index, glyphs: g))"
+        } else {
+            caption = "Tab, then arrows or h/j/k/l move to the nearest feature that way"
+        }
+        buffer.put(Text.truncate(caption, columns: captionRow.width, ellipsis: g.ellipsis), at: Point(x: captionRow.x, y: captionRow.y),
+                   style: .fg(.text), clip: captionRow)
     }
 
     private func indexSettingsLines(_ index: FeatureIndex, glyphs: Glyphs) -> [String] {

@@ -40,7 +40,7 @@ extension AppController {
     }
 
     /// What a pane shows while its result is missing: the job's progress, or how it ended.
-    private func pendingText(_ what: String, job id: JobCenter.ID?, ellipsis: String) -> (text: String, isError: Bool) {
+    func pendingText(_ what: String, job id: JobCenter.ID?, ellipsis: String) -> (text: String, isError: Bool) {
         guard let id, let status = model.jobs.first(where: { $0.id == id }) else { return ("computing \(what)\(ellipsis)", false) }
         switch status.state {
         case .running: return ("computing \(what)\(ellipsis) \(status.detail)", false)
@@ -50,7 +50,7 @@ extension AppController {
         }
     }
 
-    private func drawPending(_ pending: (text: String, isError: Bool), into buffer: inout Buffer, rect: Rect) {
+    func drawPending(_ pending: (text: String, isError: Bool), into buffer: inout Buffer, rect: Rect) {
         let lines = Text.wrap(pending.text, columns: max(1, rect.width))
         TextView(lines: lines, style: pending.isError ? .fg(.error) : .fg(.warning)).draw(into: &buffer, rect: rect)
     }
