@@ -33,6 +33,9 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
     @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
     @Flag(name: .customLong("no-baseline"), help: "Skip the random baseline (it doubles the matching time).") var noBaseline = false
+    @Flag(name: .customLong("no-weight-cosines"),
+          help: "With --acts: skip SAEBench's weight cosines of each dictionary (F^2 D multiply-adds each; they print n/a).")
+    var noWeightCosines = false
 
     func validate() throws {
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
@@ -62,7 +65,7 @@ struct CompareCommand: ParsableCommand {
         let dictionaryB = try DictionaryLoader.load(path: b)
         try DictionaryComparison.requireSameDimension(dictionaryA, pathA: a, dictionaryB, pathB: b)
 
-        var metrics: (DictionaryMetrics, DictionaryMetrics)?
+        var metrics: (a: Evaluated, b: Evaluated)?
         if let acts {
             let cache = try ActivationCache(path: acts)
             let evaluatedA = try evaluate(dictionaryA, label: "eval A", cache: cache)
@@ -76,8 +79,10 @@ struct CompareCommand: ParsableCommand {
         }
         progress.finish()
         if let metrics {
-            comparison.metricsA = metrics.0
-            comparison.metricsB = metrics.1
+            comparison.metricsA = metrics.a.metrics
+            comparison.metricsB = metrics.b.metrics
+            comparison.coreA = metrics.a.core
+            comparison.coreB = metrics.b.core
             comparison.metricsCachePath = acts.map { CanonicalPath.of($0) }
         }
         if let indexA, let indexB {
@@ -107,12 +112,19 @@ struct CompareCommand: ParsableCommand {
         }
     }
 
-    private func evaluate(_ sae: SparseAutoencoder, label: String, cache: ActivationCache) throws -> DictionaryMetrics {
+    typealias Evaluated = (metrics: DictionaryMetrics, core: CoreMetrics)
+
+    /// eval's metrics and SAEBench's core metrics, as `saescope eval` computes them.
+    private func evaluate(_ sae: SparseAutoencoder, label: String, cache: ActivationCache) throws -> Evaluated {
         let progress = ProgressLine(label: label)
-        defer { progress.finish() }
-        return try DictionaryEvaluator.evaluate(sae, cache: cache, maxTokens: maxTokens) { done, total in
+        let accumulator = try DictionaryEvaluator.accumulate(sae, cache: cache, maxTokens: maxTokens) { done, total in
             progress.update(done: done, total: total)
         }
+        progress.finish()
+        let core = CoreMetrics(fireCounts: accumulator.featureFireCounts!, tokens: accumulator.tokenCount,
+                               projectionScale: accumulator.projectionScale,
+                               weights: noWeightCosines ? nil : try WeightMetrics(sae: sae))
+        return (accumulator.result(), core)
     }
 
     /// `saescope index`'s default files for both dictionaries over --acts, when both exist.
@@ -163,6 +175,13 @@ enum CompareReport {
                 d.shortLabel == d.label ? nil : "\(d.shortLabel) = \(d.label)"
             }
             lines.append("  " + legend.joined(separator: "; "))
+            if let ca = c.coreA, let cb = c.coreB {
+                lines.append("")
+                lines.append("SAEBench core metrics (saescope eval --help defines each)")
+                lines.append(contentsOf: coreMetricsTable(ca, cb))
+                lines.append("  " + CoreMetrics.definitions.map { "\($0.shortLabel) = \($0.label)" }.joined(separator: "; "))
+                lines.append("  shrinkage: rel.bias = E||x_hat||^2 / E<x, x_hat>, proj.scale its reciprocal (which measures it is debated)")
+            }
         }
         lines.append("")
         lines.append("decoder matching (cosine of unit-normalised decoder rows; top \(c.options.top) per feature kept)")
@@ -215,6 +234,18 @@ enum CompareReport {
             var line = "  " + name.padding(toLength: 3, withPad: " ", startingAt: 0)
             for column in columns { line += pad(compact(column.value(m)), width) }
             lines.append(line)
+        }
+        return lines
+    }
+
+    /// SAEBench's core metrics, a row per dictionary (a cosine not computed reads n/a).
+    static func coreMetricsTable(_ a: CoreMetrics, _ b: CoreMetrics) -> [String] {
+        let columns = CoreMetrics.definitions
+        let width = 11
+        var lines = ["     " + columns.map { pad($0.shortLabel, width) }.joined()]
+        for (name, m) in [("A", a), ("B", b)] {
+            lines.append("  " + name.padding(toLength: 3, withPad: " ", startingAt: 0)
+                         + columns.map { pad(compact($0.value(m)), width) }.joined())
         }
         return lines
     }

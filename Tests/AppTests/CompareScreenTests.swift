@@ -54,13 +54,16 @@ final class CompareScreenTests: XCTestCase {
         XCTAssertEqual(app.model.screen, .features)
         app.press(.char("c"))
         XCTAssertEqual(app.model.screen, .compare)
-        XCTAssertEqual(Set(app.jobs.snapshot.dropFirst(jobsBefore).map(\.kind)), ["compare", "index B"])
+        // The matching, B's index, and both dictionaries' weight cosines (the core-metric rows).
+        XCTAssertEqual(Set(app.jobs.snapshot.dropFirst(jobsBefore).map(\.kind)), ["compare", "index B", "weight-cosines", "weight-cosines-b"])
         XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 60))
         app.handleJobEvents()
         XCTAssertNotNil(app.model.comparison?.result)
         // Back and forth: nothing is computed twice.
         app.press(.char("q"), .char("c"))
-        XCTAssertEqual(app.jobs.snapshot.count, jobsBefore + 2)
+        XCTAssertEqual(app.jobs.snapshot.count, jobsBefore + 4)
+        XCTAssertNotNil(app.model.comparison?.weights)
+        XCTAssertNotNil(app.model.overview.weights)
     }
 
     func testCWithoutASecondDictionarySaysHowToGiveOne() throws {

@@ -76,6 +76,45 @@ final class CoreMetricsCommandTests: XCTestCase {
         }
     }
 
+    /// compare --acts puts the same figures side by side: each dictionary's against numpy, in
+    /// --json (under metrics.a / metrics.b) and in the table; --no-weight-cosines leaves the
+    /// cosines out (null, n/a).
+    func testCompareShowsBothDictionariesCoreMetricsAsNumpyComputesThem() throws {
+        let acts = fixtures.appendingPathComponent("caches/tiny_f32.safetensors").path
+        let names = ["saelens_standard", "saelens_topk"]
+        let paths = names.map { fixtures.appendingPathComponent("dictionaries/\($0)").path }
+        let result = try SaescopeBinary.run(["compare", "--a", paths[0], "--b", paths[1], "--acts", acts, "--json", "--no-baseline"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-core-compare-\(UUID().uuidString).json")
+        try result.stdout.write(to: out, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: out) }
+        try python(reference + """
+        got = json.load(open('\(out.path)'))['metrics']
+        x = tensors('\(acts)')['acts']
+        for side, name in (('a', '\(names[0])'), ('b', '\(names[1])')):
+            ref = tensors('\(fixtures.path)/reference/' + name + '.safetensors')
+            w = tensors('\(fixtures.path)/dictionaries/' + name + '/sae_weights.safetensors')
+            check(got[side], expected(x, ref['f'], ref['x_hat'], w['W_enc'], w['W_dec']), name)
+        print('ok')
+        """)
+        let table = try SaescopeBinary.run(["compare", "--a", paths[0], "--b", paths[1], "--acts", acts, "--no-baseline", "--no-weight-cosines"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.stdout.split(separator: "\n").map(String.init)
+        let heading = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("SAEBench core metrics") }, table.stdout)
+        for label in ["f>1%", "f>10%", "sh>1%", "sh>10%", "dec.max", "enc.max", "enc-dec", "proj.scale"] {
+            XCTAssertTrue(lines[heading + 1].contains(label), lines[heading + 1])
+        }
+        // The cosines (three columns) are n/a; the density shares and the projection scale are numbers.
+        for row in lines[(heading + 2)...(heading + 3)] {
+            XCTAssertEqual(row.components(separatedBy: "n/a").count - 1, 3, row)
+        }
+        let json = try SaescopeBinary.run(["compare", "--a", paths[0], "--b", paths[1], "--acts", acts, "--no-baseline", "--no-weight-cosines", "--json"])
+        let metrics = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["metrics"] as? [String: Any])
+        let a = try XCTUnwrap(metrics["a"] as? [String: Any])
+        XCTAssertTrue(a["average_max_decoder_cosine_sim"] is NSNull)
+        XCTAssertNotNil(a["freq_over_1_percent"] as? Double)
+    }
+
     /// F = 2600 crosses DecoderMatcher's 1024-row blocks; feature 7 duplicates feature 2500's
     /// decoder row (max cosine 1 for both), feature 11's decoder row is zero (cosine 0 with all).
     func testWideRandomDictionaryAcrossGEMMBlocks() throws {

@@ -119,6 +119,8 @@ extension AppController {
     /// matching, and B's index when it is missing or stale. A failed or cancelled job is retried.
     func startComparisonWork() {
         guard let state = model.comparison else { return }
+        ensureWeightMetrics()
+        ensureComparedWeightMetrics()
         // (Job ids are taken before they are stored: startJob itself writes to the model.)
         if state.result == nil, !isRunning(state.compareJob) {
             let id = startMatchingJob(other: state.other)

@@ -21,6 +21,9 @@ public struct ComparisonState {
         didSet { assignedPair = Self.pairLookup(result) }
     }
     public var compareJob: JobCenter.ID?
+    /// B's weight cosines (its SAEBench cosine metrics), from a background job.
+    public var weights: WeightMetrics?
+    public var weightsJob: JobCenter.ID?
     public var view = CompareViewState()
     /// For each feature of A, the position of its pair in `result.assignment.pairs` (-1: none).
     public private(set) var assignedPair: [Int] = []

@@ -78,21 +78,37 @@ extension AppController {
         model.overview.mapFeature = points.nearest(from: from, direction) ?? from
     }
 
-    /// Starts the weight-cosine job once per session (the map's cosine figures and the core
-    /// metrics' cosine rows wait for it); a failed or cancelled one is retried when the overview
-    /// is shown again.
+    /// Starts the weight-cosine job of the dictionary browsed, once per session (the map's cosine
+    /// figures and the core metrics' cosine rows wait for it); a failed or cancelled one is
+    /// retried when the overview (or compare screen) is shown again.
     func ensureWeightMetrics() {
-        guard model.overview.weights == nil else { return }
-        if let id = model.overview.weightsJob, let status = model.jobs.first(where: { $0.id == id }),
-           status.state == .running || status.state == .finished { return }
-        let sae = session.sae
-        model.overview.weightsJob = startJob(kind: "weight-cosines", title: "weight cosines of \(session.sae.featureCount) features", work: { context in
+        guard model.overview.weights == nil, !isPendingOrRunning(model.overview.weightsJob) else { return }
+        model.overview.weightsJob = startWeightMetricsJob(session.sae, name: session.name, kind: "weight-cosines") { [weak self] weights in
+            self?.model.overview.weights = weights
+            self?.placeMapCursor()
+        }
+    }
+
+    /// The same for the compared dictionary B (the compare screen's core-metric rows).
+    func ensureComparedWeightMetrics() {
+        guard let state = model.comparison, state.weights == nil, !isPendingOrRunning(state.weightsJob) else { return }
+        let id = startWeightMetricsJob(state.other.sae, name: state.other.name, kind: "weight-cosines-b") { [weak self] weights in self?.model.comparison?.weights = weights }
+        model.comparison?.weightsJob = id
+    }
+
+    /// Whether job `id` runs, or has finished with its result not yet handed over.
+    private func isPendingOrRunning(_ id: JobCenter.ID?) -> Bool {
+        guard let id, let status = model.jobs.first(where: { $0.id == id }) else { return false }
+        return status.state == .running || status.state == .finished
+    }
+
+    /// (A job of the same kind supersedes a running one: A's and B's have their own kinds.)
+    private func startWeightMetricsJob(_ sae: SparseAutoencoder, name: String, kind: String, done: @escaping (WeightMetrics) -> Void) -> JobCenter.ID {
+        startJob(kind: kind, title: "weight cosines of \(name) (F=\(sae.featureCount))", work: { context in
             context.progress(nil, "max decoder and encoder cosines (blocked sgemm)")
             return try WeightMetrics(sae: sae) { context.isCancelled }
-        }, done: { [weak self] value in
-            guard let self, let weights = value as? WeightMetrics else { return }
-            model.overview.weights = weights
-            placeMapCursor()
+        }, done: { value in
+            if let weights = value as? WeightMetrics { done(weights) }
         })
     }
 }

@@ -54,6 +54,10 @@ extension AppController {
             let cells = columns.map { column in metrics.map { NumberFormat.compact(column.value($0)) } ?? "-" }
             lines.append((side.name + " " + cells.map { Text.fit($0, width: Self.metricColumn, alignment: .right) }.joined(), .fg(.text)))
         }
+        // SAEBench's core metrics below, where the panel has room for them and the lines after.
+        if inner.height >= 10 {
+            lines += comparedCoreMetricLines(state, sides: sides.map(\.index), width: inner.width, ellipsis: buffer.glyphs.ellipsis)
+        }
         for side in sides {
             let sae = side.session.sae
             var text = "\(side.name) \(side.session.name) \(buffer.glyphs.separator) \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) \(buffer.glyphs.separator) "

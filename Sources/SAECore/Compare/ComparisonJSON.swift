@@ -72,8 +72,8 @@ public enum ComparisonJSON {
                 w.key("metrics")
                 w.object { w in
                     w.key("acts"); w.optionalString(c.metricsCachePath)
-                    w.key("a"); metrics(&w, ma)
-                    w.key("b"); metrics(&w, mb)
+                    w.key("a"); metrics(&w, ma, core: c.coreA)
+                    w.key("b"); metrics(&w, mb, core: c.coreB)
                 }
             }
             if let agreement = c.agreement {
@@ -173,10 +173,16 @@ public enum ComparisonJSON {
         }
     }
 
-    private static func metrics(_ w: inout JSONWriter, _ m: DictionaryMetrics) {
+    private static func metrics(_ w: inout JSONWriter, _ m: DictionaryMetrics, core: CoreMetrics?) {
         w.object { w in
             for definition in MetricDefinition.all {
                 w.key(definition.key); w.double(definition.value(m))
+            }
+            // SAEBench's core metrics: new keys after the old ones (null when not computed).
+            if let core {
+                for definition in CoreMetrics.definitions {
+                    w.key(definition.key); w.double(definition.value(core))
+                }
             }
             w.key("n_tokens"); w.int(m.tokenCount)
             w.key("n_skipped"); w.int(m.skippedCount)

@@ -223,6 +223,9 @@ public struct DictionaryComparison: Sendable {
     /// Filled by the caller when an activation cache was given.
     public var metricsA: DictionaryMetrics?
     public var metricsB: DictionaryMetrics?
+    /// SAEBench's core metrics of each over the same tokens (with the metrics).
+    public var coreA: CoreMetrics?
+    public var coreB: CoreMetrics?
     public var metricsCachePath: String?
     /// Filled by `addAgreement` when both dictionaries have an index over the same cache.
     public var agreement: ActivationAgreement?
