@@ -103,6 +103,10 @@ final class ProbesScreenTests: XCTestCase {
             XCTAssertEqual(app.model.probes.matrix?.method, app.model.probes.method)
         }
         XCTAssertEqual(seen, ProbeMethod.allCases)
+        // Then one sparse-probing method per k (SparseProbesScreenTests), and round again.
+        XCTAssertEqual(app.model.probes.methodName, "sae top-1")
+        while app.model.probes.sparseK != nil { app.press(.char("m")) }
+        ProbesFixture.settle(app)
         XCTAssertEqual(app.model.probes.method, .differenceInMeans)
         app.press(.char("a"))
         XCTAssertEqual(app.model.probes.metric, .auroc)

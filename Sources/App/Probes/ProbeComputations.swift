@@ -78,6 +78,31 @@ enum ProbeComputations {
     }
 }
 
+extension ProbeComputations {
+    /// SAEBench's sparse probing for `key`: encodes the datasets not encoded yet (`codes`, by
+    /// name) with the dictionary's full activation rule, then the k-latent matrix.
+    static func sparse(datasets: [ProbeDataset], codes: [String: LatentCodes], sae: SparseAutoencoder, trainSpecs: [String],
+                       key: SparseMatrixKey, context: JobCenter.Context) throws -> SparseOutcome {
+        var codes = codes
+        for (i, dataset) in datasets.enumerated() where codes[dataset.name] == nil {
+            if context.isCancelled { throw SaescopeError("cancelled") }
+            context.progress(Double(i) / Double(datasets.count + 1), "encoding \(dataset.name) with the dictionary")
+            codes[dataset.name] = LatentCodes(encoding: dataset.activations, with: sae)
+        }
+        if context.isCancelled { throw SaescopeError("cancelled") }
+        context.progress(Double(datasets.count) / Double(datasets.count + 1), "lr-l2 on the top \(key.k) latents")
+        let matrix = try SparseProbeMatrix.compute(datasets: datasets, codes: datasets.map { codes[$0.name]! }, trainSpecs: trainSpecs,
+                                                   k: key.k, label: key.label)
+        return SparseOutcome(codes: codes, matrix: matrix)
+    }
+}
+
+/// A sparse-probing job's result, with the encodings it made (kept for the next k).
+struct SparseOutcome: Sendable {
+    var codes: [String: LatentCodes]
+    var matrix: SparseProbeMatrix
+}
+
 /// An alignment job's result, with the aligner it built (kept for the next probe).
 struct AlignmentOutcome: Sendable {
     var aligner: FeatureAlignment

@@ -51,16 +51,23 @@ extension AppController {
             clampProbeSelection()
         case .toggleDensity: model.probes.density.toggle()
         case .cycleMethod:
-            let methods = ProbeMethod.allCases
-            model.probes.method = methods[(methods.firstIndex(of: model.probes.method)! + 1) % methods.count]
+            // The linear methods, then one sparse-probing method per k the dictionary allows.
+            let methods = ProbeMethod.allCases.map { ($0, Int?.none) } + sparseProbeKs().map { (model.probes.method, Int?.some($0)) }
+            let current = methods.firstIndex { $0.0 == model.probes.method && $0.1 == model.probes.sparseK } ?? 0
+            let next = methods[(current + 1) % methods.count]
+            model.probes.method = next.1 == nil ? next.0 : model.probes.method
+            model.probes.sparseK = next.1
             model.probes.aligned = TableState()
         case .toggleMetric: model.probes.metric = model.probes.metric == .accuracy ? .auroc : .accuracy
         case .open:
             switch model.probes.pane {
             case .features:
-                let features = model.probes.alignedFeatures
-                guard !features.isEmpty else { setMessage("no aligned features yet", isError: false); return }
-                openFeature(features[min(model.probes.aligned.selected, features.count - 1)].feature)
+                let features = model.probes.sparseK != nil ? model.probes.chosenLatents : model.probes.alignedFeatures.map(\.feature)
+                guard !features.isEmpty else {
+                    setMessage(model.probes.sparseK != nil ? "no latents chosen yet" : "no aligned features yet", isError: false)
+                    return
+                }
+                openFeature(features[min(model.probes.aligned.selected, features.count - 1)])
                 return
             case .matrix:
                 model.probes.pane = .features
@@ -89,7 +96,7 @@ extension AppController {
             model.probes.aligned = TableState()
             ensureProbeJobs()
         case .features:
-            let rows = model.probes.alignedFeatures.count
+            let rows = model.probes.featureRowCount
             var state = model.probes.aligned
             switch command {
             case .up: state.move(by: -1, rowCount: rows)
@@ -102,6 +109,13 @@ extension AppController {
             }
             model.probes.aligned = state
         }
+    }
+
+    /// The k of the sparse-probing methods: SAEBench's, those at most F, when the dictionary's
+    /// width is the datasets' (none otherwise).
+    func sparseProbeKs() -> [Int] {
+        guard let first = model.probes.datasets?.first, first.dimension == session.sae.inputDimension else { return [] }
+        return ProbesState.sparseKs.filter { $0 <= session.sae.featureCount }
     }
 
     private func stepComponents(_ delta: Int) {
@@ -125,6 +139,7 @@ extension AppController {
         if ended(model.probes.pcaJob?.id) { model.probes.pcaJob = nil }
         if ended(model.probes.matrixJob?.id) { model.probes.matrixJob = nil }
         if ended(model.probes.alignmentJob?.id) { model.probes.alignmentJob = nil }
+        if ended(model.probes.sparseJob?.id) { model.probes.sparseJob = nil }
     }
 
     /// Starts the jobs the probes screen needs for its current choices: the PCA of the basis, the
@@ -150,6 +165,22 @@ extension AppController {
 
         let matrixKey = p.matrixKey
         let labelled = p.probeDatasets, specs = p.trainSpecs
+        if let sparseKey = p.sparseKey {
+            // Sparse probing: its own matrix; the chosen latents are listed, nothing is aligned.
+            if p.sparseMatrices[sparseKey] == nil, p.sparseJob?.key != sparseKey, !labelled.isEmpty {
+                let sae = session.sae, codes = p.latentCodes
+                let id = startJob(kind: "probe-sparse", title: "sae top-\(sparseKey.k) probes on \(sparseKey.label)", work: { context in
+                    try ProbeComputations.sparse(datasets: labelled, codes: codes, sae: sae, trainSpecs: specs, key: sparseKey, context: context)
+                }, done: { [weak self] value in
+                    guard let self, let outcome = value as? SparseOutcome else { return }
+                    model.probes.latentCodes.merge(outcome.codes) { kept, _ in kept }
+                    model.probes.sparseMatrices[sparseKey] = outcome.matrix
+                    if model.probes.sparseJob?.key == sparseKey { model.probes.sparseJob = nil }
+                })
+                model.probes.sparseJob = ProbeJob(key: sparseKey, id: id)
+            }
+            return
+        }
         if p.matrices[matrixKey] == nil, p.matrixJob?.key != matrixKey, !labelled.isEmpty {
             let id = startJob(kind: "probe-matrix", title: "\(matrixKey.method.rawValue) probes on \(matrixKey.label)", work: { context in
                 try ProbeComputations.matrix(datasets: labelled, trainSpecs: specs, key: matrixKey, context: context)

@@ -69,6 +69,9 @@ public struct ProbesState {
 
     // Probe choices.
     public var method: ProbeMethod = .differenceInMeans
+    /// Set when the method shown is sparse probing on the dictionary's top-k latents ("sae
+    /// top-k", after the linear methods in the `m` cycle); `method` keeps the last linear one.
+    public var sparseK: Int?
     public var metric: ProbeMetric = .accuracy
     /// The selected matrix cell: a training set (row) and a test set (column).
     public var row = 0
@@ -87,6 +90,11 @@ public struct ProbesState {
     public var pcaJob: ProbeJob<Int>?
     public var matrixJob: ProbeJob<ProbeMatrixKey>?
     public var alignmentJob: ProbeJob<ProbeAlignmentKey>?
+    public var sparseMatrices: [SparseMatrixKey: SparseProbeMatrix] = [:]
+    public var sparseJob: ProbeJob<SparseMatrixKey>?
+    /// Each dataset's activations encoded by the dictionary (by dataset name), by the first
+    /// sparse job and reused by the rest.
+    public var latentCodes: [String: LatentCodes] = [:]
 
     /// Features listed per sign for the selected probe.
     public static let alignedCount = 10

@@ -112,13 +112,14 @@ extension AppController {
     }
 
     private func drawProbesMatrix(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
-        let title = "Probes  \(p.method.rawValue) \(buffer.glyphs.separator) label \(p.label)"
+        let title = "Probes  \(p.methodName) \(buffer.glyphs.separator) label \(p.label)"
         let inner = Panel(title: title, info: p.metric == .accuracy ? "accuracy" : "AUROC", focused: p.pane == .matrix)
             .draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
-        guard let matrix = p.matrix else {
+        guard let matrix = p.matrixFigures else {
+            let job = p.sparseK != nil ? p.sparseJob?.id : p.matrixJob?.id
             let pending = p.probeDatasets.isEmpty ? ("no dataset has both values of \(p.label), so no probe can train (c changes the label)", false)
-                : pendingText("\(p.method.rawValue) probes on \(p.label)", job: p.matrixJob?.id, ellipsis: buffer.glyphs.ellipsis)
+                : pendingText("\(p.methodName) probes on \(p.label)", job: job, ellipsis: buffer.glyphs.ellipsis)
             drawPending(pending, into: &buffer, rect: inner)
             return
         }
@@ -143,6 +144,10 @@ extension AppController {
     }
 
     private func drawAlignedFeatures(_ p: ProbesState, datasets: [ProbeDataset], into buffer: inout Buffer, rect: Rect) {
+        if p.sparseK != nil {
+            drawChosenLatents(p, into: &buffer, rect: rect)
+            return
+        }
         let trainSet = p.matrix.map { " trained on " + $0.trainSets[min(p.row, $0.trainSets.count - 1)] } ?? ""
         // The chance level: the best cosine of this many random directions with the probe's; in
         // full where the title keeps its room, else the figure alone.
@@ -196,6 +201,51 @@ extension AppController {
         var state = p.aligned
         if let index {
             alignTopExemplars(&table, column: 4, features: features.map(\.feature), index: index, state: state, rect: inner, buffer: buffer)
+        }
+        table.draw(into: &buffer, rect: inner, state: &state)
+        model.probes.aligned = state
+        model.probes.alignedVisibleRows = table.visibleRows(in: inner)
+    }
+}
+
+extension AppController {
+    /// Sparse probing's features pane: the latents the selected cell's probe uses, in the order
+    /// chosen (largest class-mean gap first), with each one's density and top exemplar; Enter
+    /// opens one.
+    func drawChosenLatents(_ p: ProbesState, into buffer: inout Buffer, rect: Rect) {
+        let latents = p.chosenLatents
+        let trainSet = p.sparseMatrix.map { $0.trainSets[min(p.row, $0.trainSets.count - 1)] }
+        let title = "Latents of the \(p.methodName) probe" + (trainSet.map { " trained on \($0)" } ?? "")
+        let inner = Panel(title: title, info: p.chosenOnSplit ? "chosen on the 80%" : "chosen on all rows",
+                          focused: p.pane == .features).draw(into: &buffer, rect: rect)
+        guard inner.height > 0 else { return }
+        guard p.sparseMatrix != nil else {
+            drawPending(("waiting for the probes", false), into: &buffer, rect: inner)
+            return
+        }
+        let index = model.index
+        let glyphs = buffer.glyphs
+        var table = Table(columns: [
+            .init("rank", width: .fixed(4), alignment: .right),
+            .init("latent", width: .fixed(8), alignment: .right),
+            .init("density", width: .fixed(8), alignment: .right),
+            .init("top token", width: .fixed(12)),
+            .init("top exemplar", width: .flex(weight: 1, min: 6)),
+        ], rowCount: latents.count) { [self] row, column in
+            let latent = latents[row]
+            switch column {
+            case 0: return "\(row + 1)"
+            case 1: return "#\(latent)"
+            case 2: return index.map { NumberFormat.compact($0.density(latent)) } ?? ""
+            case 3: return index.map { topTokenText(latent, index: $0, glyphs: glyphs) } ?? ""
+            default: return ""  // drawn by alignTopExemplars
+            }
+        }
+        table.emptyText = "no latents"
+        table.focused = p.pane == .features
+        var state = p.aligned
+        if let index {
+            alignTopExemplars(&table, column: 4, features: latents, index: index, state: state, rect: inner, buffer: buffer)
         }
         table.draw(into: &buffer, rect: inner, state: &state)
         model.probes.aligned = state
