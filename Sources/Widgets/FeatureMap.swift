@@ -156,7 +156,7 @@ public struct FeatureMap {
 
         if let legendRow {
             let alive = points.count - deadCount
-            var x = buffer.put("features per cell 1", at: Point(x: legendRow.x, y: legendRow.y), style: .fg(.dimText), clip: legendRow) + 1
+            var x = buffer.put("per cell 1", at: Point(x: legendRow.x, y: legendRow.y), style: .fg(.dimText), clip: legendRow) + 1
             for k in 0..<5 {
                 let f = Double(k) / 4
                 let glyph = g.isUnicode ? g.barFull : g.shades[min(g.shades.count - 1, 1 + Int((f * Double(g.shades.count - 2)).rounded()))]

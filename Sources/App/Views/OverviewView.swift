@@ -11,8 +11,9 @@ extension AppController {
             drawIndexing(into: &buffer, rect: rect)
             return
         }
-        let wide = rect.width >= 120
-        // A narrow terminal gives the focused map the whole screen.
+        // Room for the map beside the metrics, density and settings; otherwise the focused map
+        // gets the whole screen (a plot a few rows high shows no clusters).
+        let wide = rect.width >= 120 && rect.height >= 40
         if !wide && model.overview.pane == .map {
             drawDictionaryMap(index, into: &buffer, rect: rect)
             return
