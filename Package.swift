@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AppTests",
-            dependencies: ["App", "SAECore", "TUI", "Widgets"],
+            dependencies: ["App", "SAECore", "TUI", "Widgets", "TestSupport"],
             path: "Tests/AppTests",
             exclude: ["Snapshots"]
         ),

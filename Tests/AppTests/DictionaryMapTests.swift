@@ -1,6 +1,7 @@
 import App
 import Foundation
 import SAECore
+import TestSupport
 import TUI
 import Widgets
 import XCTest
@@ -128,7 +129,7 @@ final class DictionaryMapTests: XCTestCase {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-map-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: input).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let output = runPython("""
+        let output = PythonScript.run("""
         import json
         import numpy as np
         a = json.load(open('\(file.path)'))
@@ -176,16 +177,40 @@ final class DictionaryMapTests: XCTestCase {
         assertScreen(app, width: 80, height: 24, named: "overview-map-decoder-80x24")
     }
 
-    private func runPython(_ script: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        guard (try? process.run()) != nil else { return "python3 did not start" }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
+    /// An index read back from its file has no per-feature fire counts of the pass: without
+    /// min-act its counts are the same ones (the same rows); under min-act they count only
+    /// activations above it, so the density shares read n/a (the cosines and the projection
+    /// scale are still shown).
+    func testAnIndexReadFromItsFileGivesTheSameRowsOrNAUnderMinAct() throws {
+        func values(_ app: AppController) -> [String: OverviewMetricRow.Value] {
+            Dictionary(uniqueKeysWithValues: app.overviewMetricRows().map { ($0.key, $0.value) })
+        }
+        func reopened(_ app: AppController) throws -> AppController {
+            let path = try XCTUnwrap(app.model.indexPath)
+            let again = AppController(session: app.session, indexState: .loaded(try IndexFile.read(path: path)), jobs: JobCenter())
+            again.press(.char("o"))
+            XCTAssertTrue(again.jobs.waitUntilIdle(timeout: 60))
+            again.handleJobEvents()
+            return again
+        }
+        let app = try overview()
+        XCTAssertEqual(values(try reopened(app)), values(app))
+
+        var options = AppFixture.small
+        options.minActivation = 1
+        let thresholded = try AppFixture.controller(options: options)
+        thresholded.press(.char("o"))
+        XCTAssertTrue(thresholded.jobs.waitUntilIdle(timeout: 60))
+        thresholded.handleJobEvents()
+        // Built in this session, the pass's own counts (every nonzero code) are known.
+        XCTAssertEqual(values(thresholded)["freq_over_10_percent"], values(app)["freq_over_10_percent"])
+        let read = values(try reopened(thresholded))
+        for key in ["freq_over_1_percent", "freq_over_10_percent", "normalized_freq_over_1_percent", "normalized_freq_over_10_percent"] {
+            XCTAssertEqual(read[key], .unavailable, key)
+        }
+        XCTAssertEqual(read["projection_scale"], values(app)["projection_scale"])
+        XCTAssertEqual(read["average_max_decoder_cosine_sim"], values(app)["average_max_decoder_cosine_sim"])
+        let row = try XCTUnwrap(try reopened(thresholded).overviewMetricRows().first { $0.key == "freq_over_1_percent" })
+        XCTAssertTrue(row.definition.contains("min-act"), row.definition)
     }
 }

@@ -1,6 +1,7 @@
 import App
 import Foundation
 import SAECore
+import TestSupport
 import TUI
 import XCTest
 
@@ -70,7 +71,7 @@ final class SparseProbesScreenTests: XCTestCase {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-sparse-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: input).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let output = runPython("""
+        let output = PythonScript.run("""
         import json
         import numpy as np
         from sklearn.linear_model import LogisticRegression
@@ -146,18 +147,5 @@ final class SparseProbesScreenTests: XCTestCase {
         app.press(.tab, .down)
         assertScreen(app, width: 80, height: 24, named: "probes-sparse-80x24")
         assertScreen(app, width: 160, height: 48, named: "probes-sparse-160x48")
-    }
-
-    private func runPython(_ script: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        guard (try? process.run()) != nil else { return "python3 did not start" }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text
     }
 }

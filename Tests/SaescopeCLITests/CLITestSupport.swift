@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Runs the built `saescope` binary, as a user would, and captures what it prints.
@@ -58,15 +59,7 @@ enum SaescopeBinary {
 extension XCTestCase {
     /// Runs a Python check (numpy and friends as the reference); its last stdout line must be "ok".
     func python(_ script: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = PythonScript.run(script)
         XCTAssertEqual(text.split(separator: "\n").last, "ok", text, file: file, line: line)
     }
 }
