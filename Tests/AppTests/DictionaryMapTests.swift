@@ -35,13 +35,20 @@ final class DictionaryMapTests: XCTestCase {
         let maxima = (0..<index.featureCount).map { index.maxActivation($0) }
         let largest = maxima.indices.max { (maxima[$0], -$0) < (maxima[$1], -$1) }
         XCTAssertEqual(app.model.overview.mapFeature, largest)
-        // f cycles the figure; the cursor moves to the new figure's largest.
+        // f cycles the figure; the cursor stays on its feature.
         app.press(.char("f"))
         XCTAssertEqual(app.model.overview.figure, .encoderDecoderCosine)
-        let cosines = try XCTUnwrap(app.model.overview.weights).encoderDecoderCosine
-        XCTAssertEqual(app.model.overview.mapFeature, cosines.indices.max { (cosines[$0], -$0) < (cosines[$1], -$1) })
+        XCTAssertEqual(app.model.overview.mapFeature, largest)
         app.press(.char("f"), .char("f"))
         XCTAssertEqual(app.model.overview.figure, .maxActivation)
+        // Placed on a figure that is still computing, the cursor starts on that figure's largest.
+        let fresh = try AppFixture.controller()
+        fresh.press(.char("o"), .char("f"), .tab)
+        XCTAssertNil(fresh.model.overview.mapFeature, "no cosines yet, no cursor")
+        XCTAssertTrue(fresh.jobs.waitUntilIdle(timeout: 60))
+        fresh.handleJobEvents()
+        let cosines = try XCTUnwrap(fresh.model.overview.weights).encoderDecoderCosine
+        XCTAssertEqual(fresh.model.overview.mapFeature, cosines.indices.max { (cosines[$0], -$0) < (cosines[$1], -$1) })
     }
 
     func testArrowsMoveToTheNearestFeatureThatWayAndEnterOpensIt() throws {

@@ -30,7 +30,8 @@ extension AppController {
         case .cycleFigure:
             let all = MapFigure.allCases
             model.overview.figure = all[(all.firstIndex(of: model.overview.figure)! + 1) % all.count]
-            model.overview.mapFeature = nil
+            // The cursor stays on its feature: where a dense feature sits on the cosine figures
+            // is the question the map answers.
             placeMapCursor()
         case .left: moveMapCursor(.left)
         case .right: moveMapCursor(.right)
