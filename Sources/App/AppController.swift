@@ -193,7 +193,8 @@ public final class AppController {
         case .reindex:
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
-                                  + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
+                                  + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? "")
+                                  + " exclude-special=\(o.excludesSpecial ? "on" : "off")")
         case .toggleDefinitions: model.showDefinitions.toggle()
         case .toggleDeadInRankings: toggleDeadInRankings()
         case .cancelJob: cancelSelectedJob()

@@ -37,7 +37,9 @@ extension AppController {
         }
 
         let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
-        let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        let (upperRight, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        let (densityRect, positionRect) = upperRight.splitBottom(Self.positionPanelHeight(available: upperRight.height))
+        drawPositionPanel(into: &buffer, rect: positionRect, index: index)
         let densities = (0..<index.featureCount).map { index.density($0) }
         var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
         // With min-act, densities count activations at or above it: a feature at 0 never reached
@@ -59,6 +61,8 @@ extension AppController {
             "top-k \(o.topK) \(glyphs.separator) context \(plusMinus)\(o.context) \(glyphs.separator) intervals \(o.intervals)\(times)\(o.perInterval) \(glyphs.separator) bins \(o.bins)",
             "min-act \(NumberFormat.compact(Double(o.minActivation))) \(glyphs.separator) rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) \(glyphs.separator) seed \(o.seed)",
             "shards \(p.shards.count)/\(p.shardCount)" + (model.partial != nil ? " (building)" : ""),
+            index.rowCoverage.excluded.map { "special tokens excluded: \(NumberFormat.count($0)) rows (\(index.rowCoverage.excludedIDs ?? ""))" }
+                ?? "special tokens included",
             "cache \(p.cachePath)",
             "file  \(model.indexPath ?? (model.partial != nil ? "(saved when complete)" : "(not saved)"))",
         ]

@@ -23,8 +23,10 @@ public enum ProgressiveIndexer {
         let windowed = options.maxTokens != nil || options.firstToken != nil
         let steps = windowed ? 1 : max(1, min(steps, cache.sequenceCount))
         if steps == 1 {
-            return try FeatureIndexBuilder.build(sae: sae, saePath: saePath, cache: cache, options: options,
-                                                 progress: progress, isCancelled: isCancelled)
+            var index = try FeatureIndexBuilder.build(sae: sae, saePath: saePath, cache: cache, options: options,
+                                                      progress: progress, isCancelled: isCancelled)
+            try index.attachWeightMetrics(sae, isCancelled: isCancelled)
+            return index
         }
         var total = 0
         var shardRows: [Int] = []
@@ -49,6 +51,9 @@ public enum ProgressiveIndexer {
             merged = try merged.map { try IndexMerger.merge([$0, part]) } ?? part
             if step < steps - 1, let merged { partial?(merged, step + 1, steps) }
         }
-        return merged!
+        // The weight cosines are the dictionary's: computed once, after the last shard.
+        var index = merged!
+        try index.attachWeightMetrics(sae, isCancelled: isCancelled)
+        return index
     }
 }
