@@ -88,7 +88,8 @@ public enum IndexFile {
         for j in 0..<f where !(tokensFired[j] >= 0 && tokensFired[j] <= tokens && sequences[j] >= 0 && sequences[j] <= tokensFired[j]) {
             throw SaescopeError("index feature \(j): core counts \(tokensFired[j]) tokens in \(sequences[j]) sequences do not fit \(tokens) tokens")
         }
-        guard count.allSatisfy({ $0 >= 0 }), count.reduce(0, +) == tokens, squaredError.allSatisfy({ !($0 < 0) }), active.allSatisfy({ $0 >= 0 }) else {
+        // Each bucket at most the tokens (so the sum of at most 64 cannot overflow), together all of them.
+        guard count.allSatisfy({ $0 >= 0 && $0 <= tokens }), count.reduce(0, +) == tokens, squaredError.allSatisfy({ !($0 < 0) }), active.allSatisfy({ $0 >= 0 }) else {
             throw SaescopeError("index position buckets do not add up to its \(tokens) tokens")
         }
         var weights: WeightMetrics?
