@@ -50,9 +50,16 @@ public enum DictionaryEvaluator {
     ) throws -> Pass {
         try requireMatchingDimensions(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
+        let d = sae.inputDimension
+        if options.byPosition {
+            // Per-position explained variance keeps 2 x D Float64 per position: bounded.
+            let longest = zip(cache.sequenceOffsets, cache.sequenceOffsets.dropFirst()).map { min($1, total) - min($0, total) }.max() ?? 0
+            guard longest * d <= PositionMetrics.maximumCells else {
+                throw SaescopeError("--by-position keeps per-position moments, but the longest sequence has \(longest) rows of D=\(d) (at most \(PositionMetrics.maximumCells / max(d, 1)) positions): does the cache lack seq_offsets?", file: cache.path)
+            }
+        }
         let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows)
-        let d = sae.inputDimension
         var accumulator = MetricsAccumulator(inputDimension: d, featureCount: sae.featureCount)
         var sequences = FeatureSequenceCounter(featureCount: sae.featureCount)
         var positions = options.byPosition ? PositionMetrics(bucketed: false, dimension: d) : nil

@@ -18,6 +18,9 @@ public struct PositionMetrics: Sendable {
     private var mean: [Double] = []
     private var m2: [Double] = []
 
+    /// Most positions x D an unbucketed set may hold (16M: 256 MiB of moments).
+    public static let maximumCells = 1 << 24
+
     public init(bucketed: Bool, dimension: Int) {
         self.bucketed = bucketed
         self.dimension = dimension
