@@ -120,6 +120,10 @@ extension AppController {
             }
         }
         do { try options.validate() } catch let error as SaescopeError { throw CommandLineError(error.message) }
+        // Said at the prompt rather than by a failing job: the cache must name its special ids.
+        if options.excludesSpecial, let cache = session.cache {
+            do { _ = try SpecialTokenExclusion.forCache(cache) } catch let error as SaescopeError { throw CommandLineError(error.description) }
+        }
         startIndexing(options: options, reason: "new settings")
         reindexComparedDictionary()
     }
