@@ -194,7 +194,7 @@ public final class AppController {
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
                                   + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? "")
-                                  + " exclude-special=\(o.excludesSpecial ? "on" : "off")")
+                                  + (o.excludesSpecial ? " exclude-special=on" : ""))
         case .toggleDefinitions: model.showDefinitions.toggle()
         case .toggleDeadInRankings: toggleDeadInRankings()
         case .cancelJob: cancelSelectedJob()
