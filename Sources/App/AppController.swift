@@ -193,7 +193,8 @@ public final class AppController {
         case .reindex:
             let o = model.indexOptions
             model.prompt = Prompt(kind: .command, text: "reindex top-k=\(o.topK) context=\(o.context) min-act=\(o.minActivation)"
-                                  + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? ""))
+                                  + (o.firstToken.map { " first-token=\($0)" } ?? "") + (o.maxTokens.map { " max-tokens=\($0)" } ?? "")
+                                  + (o.excludesSpecial ? " exclude-special=on" : ""))
         case .toggleDeadInRankings: toggleDeadInRankings()
         case .cancelJob: cancelSelectedJob()
         case .probes(let command): performProbes(command)

@@ -9,7 +9,7 @@ extension AppController {
         ":sort id|density|max|mean|token [asc|desc]",
         ":filter all|alive|dead     :density MIN MAX (- for open)",
         ":theme dark|light|high-contrast",
-        ":reindex top-k=20 context=5 min-act=0 first-token=T max-tokens=N|all",
+        ":reindex top-k=20 context=5 min-act=0 first-token=T max-tokens=N|all exclude-special=on|off",
         ":export json|jsonl|csv|md|safetensors PATH [force]",
         ":q                         quit",
     ]
@@ -113,10 +113,17 @@ extension AppController {
             case "max-tokens": options.maxTokens = value == "all" ? nil : try integer()
             case "first-token": options.firstToken = value == "0" ? nil : try integer()
             case "seed": options.seed = UInt64(try integer())
-            default: throw CommandLineError("unknown setting \(name) (top-k, context, intervals, per-interval, bins, min-act, first-token, max-tokens, seed)")
+            case "exclude-special":
+                guard value == "on" || value == "off" else { throw CommandLineError("exclude-special takes on or off") }
+                options.excludeSpecial = value == "on" ? true : nil
+            default: throw CommandLineError("unknown setting \(name) (top-k, context, intervals, per-interval, bins, min-act, first-token, max-tokens, seed, exclude-special)")
             }
         }
         do { try options.validate() } catch let error as SaescopeError { throw CommandLineError(error.message) }
+        // Said at the prompt rather than by a failing job: the cache must name its special ids.
+        if options.excludesSpecial, let cache = session.cache {
+            do { _ = try SpecialTokenExclusion.forCache(cache) } catch let error as SaescopeError { throw CommandLineError(error.description) }
+        }
         startIndexing(options: options, reason: "new settings")
         reindexComparedDictionary()
     }

@@ -27,35 +27,66 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-weight-cosines"), help: "Skip the max decoder/encoder cosines and the encoder-decoder cosine (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); they print n/a (JSON null).")
     var noWeightCosines = false
 
+    @OptionGroup var special: SpecialTokenOptions
+
+    @Flag(name: .customLong("by-position"), help: "Also report MSE, explained variance and L0 per position in the sequence (from the cache's seq_offsets; --json key by_position).")
+    var byPosition = false
+
+    @Option(name: .customLong("saebench-json"), help: "Also write the results in SAEBench's core result schema (eval_type_id \"core\") to this file, atomically; ce_loss_score and kl_div_score only with --model.")
+    var saebenchJSON: String?
+
+    @Flag(help: "Replace an existing --saebench-json file.")
+    var force = false
+
     @OptionGroup var modelOptions: ModelEvalOptions
 
     func validate() throws {
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
         if acts == nil && modelOptions.text == nil { throw ValidationError("--acts is required (or --model M --text FILE)") }
         if acts != nil && modelOptions.text != nil { throw ValidationError("give --acts or --text, not both") }
+        if acts == nil && (byPosition || saebenchJSON != nil || special.excludeSpecial) {
+            throw ValidationError("--by-position, --saebench-json and --exclude-special need --acts")
+        }
+        if saebenchJSON != nil && noWeightCosines { throw ValidationError("--saebench-json needs the weight cosines (drop --no-weight-cosines)") }
     }
 
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
         guard let acts else { return try evaluateModelOnText(dictionary: dictionary) }
         let cache = try ActivationCache(path: acts)
+        if let saebenchJSON { try OutputFile.checkWritable(saebenchJSON, overwrite: force, inputs: [sae, acts]) }
+        let options = DictionaryEvaluator.Options(exclusion: try special.resolve(dictionary: dictionary, cache: cache), byPosition: byPosition)
         let progress = ProgressLine(label: "eval")
         let started = Date()
-        let accumulator = try DictionaryEvaluator.accumulate(dictionary, cache: cache, maxTokens: maxTokens) { done, total in
+        let pass = try DictionaryEvaluator.run(dictionary, cache: cache, maxTokens: maxTokens, options: options) { done, total in
             progress.update(done: done, total: total)
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
+        let accumulator = pass.metrics
         let metrics = accumulator.result()
+        let weights = noWeightCosines ? nil : try WeightMetrics(sae: dictionary)
         let core = CoreMetrics(fireCounts: accumulator.featureFireCounts!, tokens: accumulator.tokenCount,
-                               projectionScale: accumulator.projectionScale,
-                               weights: noWeightCosines ? nil : try WeightMetrics(sae: dictionary))
+                               projectionScale: accumulator.projectionScale, weights: weights, sequences: pass.sequences)
         let modelLoss = try modelOptions.model.map { try evaluateModel($0, dictionary: dictionary, cache: cache) }
+        if let saebenchJSON, let weights {
+            let longest = zip(cache.sequenceOffsets, cache.sequenceOffsets.dropFirst()).map { $1 - $0 }.max() ?? 0
+            let output = SAEBenchCoreOutput(metrics: metrics, core: core, pass: pass, weights: weights, modelLoss: modelLoss?.metrics,
+                                            sae: dictionary, cachePath: acts, cacheMetadata: cache.metadata, longestSequence: longest)
+            InterruptCleanup.install()
+            try AtomicFile.write(try output.encoded(), to: saebenchJSON)
+        }
         if json {
-            print(MetricsReport.json(metrics, core: core, extra: modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []))
+            var extra: [(String, String)] = [("rows", pass.coverage.json)]
+            if let positions = pass.positions { extra.append(("by_position", MetricsReport.json(positions))) }
+            extra += modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []
+            print(MetricsReport.json(metrics, core: core, extra: extra))
         } else {
-            print(MetricsReport.table(metrics, core: core, dictionary: dictionary, cachePath: acts, seconds: seconds))
+            print(MetricsReport.table(metrics, core: core, dictionary: dictionary, cachePath: acts, seconds: seconds,
+                                      coverage: pass.coverage))
+            if let positions = pass.positions { print(MetricsReport.table(positions)) }
             if let modelLoss { print(ModelLossReport.table(modelLoss.metrics, info: modelLoss.info)) }
+            if let saebenchJSON { print("wrote \(saebenchJSON) (SAEBench core schema)") }
         }
     }
 }

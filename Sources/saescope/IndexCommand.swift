@@ -27,6 +27,9 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .customLong("first-token"), help: "Start at token T (with --max-tokens: a window of the cache).") var firstToken: Int?
     @Option(help: "Index shard I of N (a contiguous 1/N of the sequences), e.g. 0/4.") var shard: String?
     @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
+    @OptionGroup var special: SpecialTokenOptions
+    @Flag(name: .customLong("no-weight-cosines"), help: "Leave the max decoder/encoder cosines and the encoder-decoder cosine out of the index (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); the interface then computes them in a background job.")
+    var noWeightCosines = false
     @Flag(help: "Print a JSON summary.") var json = false
     @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
 
@@ -34,6 +37,7 @@ struct IndexCommand: ParsableCommand {
         _ = try options()
         guard (acts == nil) != (codes == nil) else { throw ValidationError("give either --acts or --codes") }
         guard codes != nil || sae != nil else { throw ValidationError("--acts needs --sae") }
+        if codes != nil && special.excludeSpecial { throw ValidationError("--exclude-special needs --acts (a latent cache has no token rows to leave out)") }
     }
 
     /// The pass's options from the flags; invalid combinations are usage errors.
@@ -59,17 +63,20 @@ struct IndexCommand: ParsableCommand {
     }
 
     func run() throws {
-        let options = try options()
+        var options = try options()
         if let codes { return try runFromCodes(codes, options: options) }
         guard let sae, let acts else { throw ValidationError("--acts needs --sae") }
+        let dictionary = try DictionaryLoader.load(path: sae)
+        let cache = try ActivationCache(path: acts)
+        options.excludeSpecial = try special.resolve(dictionary: dictionary, cache: cache) == nil ? nil : true
         // Beside the default file, named by its settings when they are not the defaults (as `open` looks for it).
         let output = out ?? IndexLocation.path(sae: sae, acts: acts, options: options)
         // saescope's own default index file is its own to replace; a named one only with --force.
         try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
-        let dictionary = try DictionaryLoader.load(path: sae)
-        let cache = try ActivationCache(path: acts)
         try buildAndWrite(to: output, source: acts) { progress in
-            try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options, progress: progress)
+            var index = try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options, progress: progress)
+            if !noWeightCosines { try index.attachWeightMetrics(dictionary) }
+            return index
         }
     }
 
@@ -96,10 +103,11 @@ struct IndexCommand: ParsableCommand {
         if json {
             print("{\"out\": \"\(output)\", \"features\": \(index.featureCount), \"tokens\": \(index.tokenCount), \"dead\": \(dead), "
                   + "\"seconds\": \(seconds), \"tokens_per_second\": \(Double(index.tokenCount) / max(seconds, 1e-9)), "
-                  + "\"metrics\": \(MetricsReport.json(index.metrics.result()))}")
+                  + "\"metrics\": \(MetricsReport.json(index.metrics.result(), core: index.coreMetrics)), \"rows\": \(index.rowCoverage.json)}")
         } else {
             print("indexed \(index.featureCount) features over \(index.tokenCount) tokens in \(String(format: "%.1f", seconds)) s "
                   + "(\(String(format: "%.0f", Double(index.tokenCount) / max(seconds, 1e-9))) tokens/s); \(dead) dead")
+            print("rows: \(index.rowCoverage.summary)")
             print("wrote \(output)")
         }
     }

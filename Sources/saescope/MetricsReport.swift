@@ -18,8 +18,11 @@ enum MetricsReport {
         return lines.joined(separator: "\n")
     }
 
-    static func table(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil, dictionary: SparseAutoencoder, cachePath: String, seconds: Double) -> String {
-        var lines = [describe(dictionary), "activations  \(cachePath)", ""]
+    static func table(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil, dictionary: SparseAutoencoder, cachePath: String, seconds: Double,
+                      coverage: RowCoverage? = nil) -> String {
+        var lines = [describe(dictionary), "activations  \(cachePath)"]
+        if let coverage { lines.append("rows         \(coverage.summary)") }
+        lines.append("")
         let width = max(MetricDefinition.all.map(\.label.count).max() ?? 20, CoreMetrics.definitions.map(\.label.count).max() ?? 20)
         for definition in MetricDefinition.all {
             lines.append(definition.label.padding(toLength: width + 2, withPad: " ", startingAt: 0) + format(definition.value(metrics)))
@@ -48,6 +51,24 @@ enum MetricsReport {
             ("n_skipped", "\(metrics.skippedCount)"),
         ] + (core.map { core in CoreMetrics.definitions.map { ($0.key, jsonNumber($0.value(core))) } } ?? []) + extra
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// `by_position`: one object per position from 0.
+    static func json(_ positions: PositionMetrics) -> String {
+        "[" + positions.rows.map {
+            "{\"position\": \($0.position), \"mse\": \(jsonNumber($0.mse)), \"explained_variance\": \(jsonNumber($0.explainedVariance)), \"l0\": \(jsonNumber($0.l0)), \"n\": \($0.count)}"
+        }.joined(separator: ", ") + "]"
+    }
+
+    /// `eval --by-position`'s table: one line per position.
+    static func table(_ positions: PositionMetrics) -> String {
+        var lines = ["", "By position in the sequence (0 = first row of a sequence; rows as above):",
+                     "position          n          MSE   expl. var.           L0"]
+        for row in positions.rows {
+            let columns = [String(row.position), String(row.count), format(row.mse), format(row.explainedVariance), format(row.l0)]
+            lines.append(zip(columns, [8, 10, 12, 12, 12]).map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Shortest round-tripping text for finite values; JSON has no NaN, so those become null.

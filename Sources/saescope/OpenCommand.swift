@@ -26,6 +26,7 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "The model's unembedding W_U [D, V] (safetensors or npy; lm_head.weight [V, D] is transposed): logit effects on the detail screen.")
     var unembed: String?
     @Option(name: .customLong("max-tokens"), help: "Index at most N tokens (a quick first look at a large cache).") var maxTokens: Int?
+    @OptionGroup var special: SpecialTokenOptions
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
     @Option(parsing: .upToNextOption, help: "Probe datasets for the probes screen (p): statements CSVs beside same-stem .safetensors, or folders of them. Default with no --sae: the sample's.")
     var probes: [String] = []
@@ -48,6 +49,12 @@ struct OpenCommand: ParsableCommand {
         options.topK = topK
         options.context = context
         options.maxTokens = maxTokens
+        if let actsPath {
+            let recorded = SpecialTokenDefault.recordedExclusion(dictionaryPath: saePath)
+            options.excludeSpecial = try special.resolve(recorded: recorded, cache: ActivationCache(path: actsPath)) == nil ? nil : true
+        } else if special.excludeSpecial {
+            throw ValidationError("--exclude-special needs --acts (the rows to leave out are the cache's)")
+        }
         do { try options.validate() } catch let error as SaescopeError { throw ValidationError(error.message) }
         // The index kept for these settings: the default file, or the variant named by them.
         let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer, options: options)

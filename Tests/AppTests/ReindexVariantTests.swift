@@ -143,3 +143,20 @@ final class ReindexVariantTests: XCTestCase {
         XCTAssertFalse(app.jobs.isCancelled(first))
     }
 }
+
+/// `:reindex exclude-special=on|off`: parsed, and refused at the prompt when the cache names no special ids.
+final class ReindexSpecialTokensTests: XCTestCase {
+    func testExcludeSpecialAtThePrompt() throws {
+        let app = try AppFixture.controller()
+        app.runCommandLine("reindex exclude-special=maybe")
+        XCTAssertEqual(app.model.message?.text, "exclude-special takes on or off")
+        // The fixture cache has token ids but no bos/eos/pad ids in its metadata.
+        app.runCommandLine("reindex exclude-special=on")
+        XCTAssertTrue(app.model.message?.text.contains("bos_token_id") ?? false, app.model.message?.text ?? "")
+        XCTAssertTrue(app.model.message?.isError ?? false)
+        XCTAssertNil(app.model.indexOptions.excludeSpecial)
+        // Off (the default) is not written into the prefilled settings, whose last word stays min-act's value.
+        app.press(.char("o"), .char("r"))
+        XCTAssertTrue(app.model.prompt?.text.hasSuffix("min-act=0.0") ?? false, app.model.prompt?.text ?? "")
+    }
+}

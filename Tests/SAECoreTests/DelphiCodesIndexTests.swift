@@ -30,9 +30,11 @@ final class DelphiCodesIndexTests: XCTestCase {
                                   file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(a.tokenCount, b.tokenCount, label, file: file, line: line)
         let ta = try tablesOf(a), tb = try tablesOf(b)
-        XCTAssertEqual(Set(ta.tensors.keys), Set(tb.tensors.keys), label, file: file, line: line)
+        // The core statistics (position buckets) need the activations: only an encoded index has them.
+        func tables(_ t: TensorDictionary) -> Set<String> { Set(t.tensors.keys.filter { !$0.hasPrefix("core_") }) }
+        XCTAssertEqual(tables(ta), tables(tb), label, file: file, line: line)
         var compared = 0
-        for name in ta.tensors.keys.sorted() where !name.hasPrefix("metric_") {
+        for name in tables(ta).sorted() where !name.hasPrefix("metric_") {
             if samplesAsSets, ["sample_context_acts", "sample_context_tokens", "sample_key", "sample_row", "sample_value"].contains(name) { continue }
             let x = ta.tensors[name]!, y = tb.tensors[name]!
             XCTAssertEqual(x.shape, y.shape, "\(label) \(name)", file: file, line: line)

@@ -120,10 +120,33 @@ final class MetricsAccumulatorTests: XCTestCase {
         XCTAssertNil(restored.featureFireCounts)
     }
 
-    func testNonFiniteRowsAreCompactedAway() {
-        var rows: [Float] = [1, 2, .nan, 4, 5, 6, 7, .infinity, 9, 10]
-        let kept = rows.withUnsafeMutableBufferPointer { DictionaryEvaluator.compactFiniteRows($0.baseAddress!, rows: 5, dimension: 2) }
-        XCTAssertEqual(kept, 3)
-        XCTAssertEqual(Array(rows.prefix(6)), [1, 2, 5, 6, 9, 10])
+    /// The evaluator drops NaN rows (counted as skipped) and, with an exclusion, rows holding
+    /// special ids (counted apart): the metrics equal those of a cache without those rows.
+    func testSkippedAndExcludedRowsLeaveTheMetricsAsIfAbsent() throws {
+        let d = 3, f = 5
+        var rng = SeededGenerator(seed: 4)
+        let sae = try SparseAutoencoder(
+            inputDimension: d, featureCount: f, encoderWeights: rng.floats(d * f), encoderBias: rng.floats(f, in: -0.2...0.2),
+            decoderWeights: rng.floats(f * d), decoderBias: rng.floats(d), rule: .relu, subtractsDecoderBias: true,
+            provenance: DictionaryProvenance(library: "test", kind: "test", weightsPath: "test", configPath: nil))
+        let tokens: [Int32] = [7, 1, 2, 3, 8, 7, 4, 5, 8]
+        var acts = rng.floats(tokens.count * d)
+        acts[2 * d + 1] = .nan
+        func cache(_ rows: [Int], offsets: [Int]) throws -> ActivationCache {
+            let values = rows.flatMap { r in (0..<d).map { acts[r * d + $0] } }
+            let ids = rows.map { tokens[$0] }
+            let tensor = try ids.withUnsafeBytes { try Tensor(dtype: .int32, shape: [ids.count], buffer: ByteBuffer(copying: $0), byteOffset: 0) }
+            return try ActivationCache(label: "test", acts: Tensor(float32: values, shape: [rows.count, d]), tokens: tensor,
+                                       sequenceOffsets: offsets, metadata: ["bos_token_id": "7", "eos_token_id": "8"])
+        }
+        let full = try cache(Array(0..<tokens.count), offsets: [0, 5, 9])
+        let exclusion = try SpecialTokenExclusion.forCache(full)
+        let pass = try DictionaryEvaluator.run(sae, cache: full, options: .init(exclusion: exclusion, byPosition: true))
+        XCTAssertEqual(pass.coverage, RowCoverage(evaluated: 4, skipped: 1, excluded: 4, excludedIDs: "7 (BOS), 8 (EOS)"))
+        let kept = try DictionaryEvaluator.evaluate(sae, cache: cache([1, 3, 6, 7], offsets: [0, 2, 4]) as ActivationCache)
+        XCTAssertEqual(pass.metrics.result().mse, kept.mse, accuracy: 1e-12 * kept.mse)
+        XCTAssertEqual(pass.metrics.result().l0, kept.l0)
+        // Positions: rows 1, 3 of the first sequence and 6, 7 (positions 1, 2) of the second.
+        XCTAssertEqual(pass.positions?.rows.map(\.count), [0, 2, 1, 1])
     }
 }

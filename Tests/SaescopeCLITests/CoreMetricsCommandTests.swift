@@ -9,7 +9,7 @@ final class CoreMetricsCommandTests: XCTestCase {
     let fixtures = SaescopeBinary.fixtures
     static let newKeys = ["freq_over_1_percent", "freq_over_10_percent", "normalized_freq_over_1_percent",
                           "normalized_freq_over_10_percent", "average_max_decoder_cosine_sim", "average_max_encoder_cosine_sim",
-                          "encoder_decoder_cosine_sim", "projection_scale"]
+                          "encoder_decoder_cosine_sim", "projection_scale", "mean_consistent_activation_heuristic"]
 
     /// numpy's definitions, as a Python function `expected(x, f, x_hat, W_enc, W_dec)` and a
     /// `check(got, want)` at 1e-6 relative; `tensors(path)` reads a safetensors file.

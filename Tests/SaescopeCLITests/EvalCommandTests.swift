@@ -43,7 +43,7 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(Set(object.keys), Set(["mse", "explained_variance", "explained_variance_dictionary_learning", "fvu", "l0", "l1",
-                                          "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio", "n_tokens", "n_skipped"]
+                                          "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio", "n_tokens", "n_skipped", "rows"]
                                              + CoreMetricsCommandTests.newKeys))
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("reference/saelens_topk.json"))) as! [String: Any]
         for (key, value) in reference {

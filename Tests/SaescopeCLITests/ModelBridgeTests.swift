@@ -86,6 +86,36 @@ final class ModelBridgeTests: XCTestCase {
         }
     }
 
+    /// `--saebench-json` with a model: SAEBench's two model categories carry the torch reference's
+    /// CE and KL numbers (ce_loss_score = loss recovered with zero ablation, kl_div_score = KL score).
+    func testSAEBenchJSONCarriesTheModelScores() throws {
+        let folder = try fixture()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("saebench-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try SaescopeBinary.run(evalArguments(folder) + ["--saebench-json", out.path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let written = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        let metrics = try XCTUnwrap(written["eval_result_metrics"] as? [String: [String: Any]])
+        let expected = try reference(folder, "default")
+        let pairs: [(String, String, String)] = [
+            ("model_performance_preservation", "ce_loss_score", "loss_recovered"),
+            ("model_performance_preservation", "ce_loss_with_ablation", "ce_zero_ablation"),
+            ("model_performance_preservation", "ce_loss_with_sae", "ce_with_sae"),
+            ("model_performance_preservation", "ce_loss_without_sae", "ce_clean"),
+            ("model_behavior_preservation", "kl_div_score", "kl_score"),
+            ("model_behavior_preservation", "kl_div_with_ablation", "kl_zero_ablation"),
+            ("model_behavior_preservation", "kl_div_with_sae", "kl_with_sae"),
+        ]
+        for (category, key, referenceKey) in pairs {
+            let got = try XCTUnwrap(metrics[category]?[key] as? Double, key), want = try XCTUnwrap(expected[referenceKey] as? Double, referenceKey)
+            XCTAssertEqual(got, want, accuracy: 1e-4 * abs(want), key)
+        }
+        XCTAssertEqual(metrics["token_stats"]?["total_tokens_eval_reconstruction"] as? Int, expected["n_predictions"] as? Int)
+        let config = try XCTUnwrap(written["eval_config"] as? [String: Any])
+        XCTAssertEqual(config["compute_ce_loss"] as? Bool, true)
+        XCTAssertEqual(config["compute_kl"] as? Bool, true)
+    }
+
     /// --text: no cache; the same sequences (cut by the exporter's rules) give the same numbers.
     func testEvalModelOnTextEqualsTheReference() throws {
         let folder = try fixture()

@@ -84,6 +84,12 @@ extension AppController {
     /// retried when the overview (or compare screen) is shown again.
     func ensureWeightMetrics() {
         guard model.overview.weights == nil, !isPendingOrRunning(model.overview.weightsJob) else { return }
+        // An index file written by `saescope index` carries them: no job then.
+        if let stored = model.index?.coreStatistics?.weights {
+            model.overview.weights = stored
+            placeMapCursor()
+            return
+        }
         model.overview.weightsJob = startWeightMetricsJob(session.sae, name: session.name, kind: "weight-cosines") { [weak self] weights in
             self?.model.overview.weights = weights
             self?.placeMapCursor()

@@ -36,7 +36,8 @@ enum IndexCoreMetrics {
     static func compute(index: FeatureIndex, weights: WeightMetrics?) -> (metrics: CoreMetrics, densitiesKnown: Bool) {
         let counts = fireCounts(index)
         let metrics = CoreMetrics(fireCounts: counts ?? [], tokens: index.tokenCount,
-                                  projectionScale: index.inputDimension > 0 ? index.metrics.projectionScale : .nan, weights: weights)
+                                  projectionScale: index.inputDimension > 0 ? index.metrics.projectionScale : .nan, weights: weights,
+                                  sequences: index.coreStatistics?.sequences)
         return (metrics, counts != nil)
     }
 }
@@ -69,6 +70,11 @@ extension AppController {
                                         value: .number(definition.value(core)))
             if weightKeys.contains(definition.key) {
                 if model.overview.weights == nil { row.value = .computing }
+            } else if definition.key == "mean_consistent_activation_heuristic" {
+                if index.coreStatistics == nil {
+                    row.value = .unavailable
+                    row.definition += ". Not shown: this index file was written before sequences were counted (r re-indexes)."
+                }
             } else if !densitiesKnown {
                 row.value = .unavailable
                 row.definition += ". Not shown: this index's counts count only activations at or above min-act "

@@ -28,6 +28,9 @@ extension AppController {
             drawDictionaryMap(index, into: &buffer, rect: mapRect)
             upper = densityRect
         }
+        let (densityArea, positionRect) = upper.splitBottom(Self.positionPanelHeight(available: upper.height))
+        drawPositionPanel(into: &buffer, rect: positionRect, index: index)
+        upper = densityArea
         let densities = (0..<index.featureCount).map { index.density($0) }
         var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, upper.width - 12)), title: "log10 feature density")
         // With min-act, densities count activations at or above it: a feature at 0 never reached
@@ -112,6 +115,8 @@ extension AppController {
             "top-k \(o.topK) \(glyphs.separator) context \(plusMinus)\(o.context) \(glyphs.separator) intervals \(o.intervals)\(times)\(o.perInterval) \(glyphs.separator) bins \(o.bins)",
             "min-act \(NumberFormat.compact(Double(o.minActivation))) \(glyphs.separator) rows \(NumberFormat.count(p.firstRow))..<\(NumberFormat.count(p.endRow)) \(glyphs.separator) seed \(o.seed)",
             "shards \(p.shards.count)/\(p.shardCount)" + (model.partial != nil ? " (building)" : ""),
+            index.rowCoverage.excluded.map { "special tokens excluded: \(NumberFormat.count($0)) rows (\(index.rowCoverage.excludedIDs ?? ""))" }
+                ?? "special tokens included",
             "cache \(p.cachePath)",
             "file  \(model.indexPath ?? (model.partial != nil ? "(saved when complete)" : "(not saved)"))",
         ]

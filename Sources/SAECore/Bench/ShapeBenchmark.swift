@@ -82,7 +82,7 @@ public enum ShapeBenchmark {
             let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: 1, child: child, log: log)
             sgemm = sgemm.map { $0.keepingFaster(timed) } ?? timed
             log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force"])
+            let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force", "--no-weight-cosines"])
             indexSeconds = min(indexSeconds, index.seconds)
             indexCPUSeconds = min(indexCPUSeconds, index.cpuSeconds)
             log("eval D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")

@@ -52,17 +52,22 @@ public struct FeatureIndex: Sendable {
     public var metrics: MetricsAccumulator
     public var provenance: IndexProvenance
     public var inputDimension: Int
+    /// SAEBench core statistics and position buckets from the same pass (`IndexCoreStatistics`;
+    /// nil in index files written before them). `coreMetrics` summarises them.
+    public var coreStatistics: IndexCoreStatistics?
 
     public var options: FeatureIndexOptions { tables.options }
     public var featureCount: Int { tables.featureCount }
     /// Tokens this index evaluated (finite rows).
     public var tokenCount: Int { metrics.tokenCount }
 
-    public init(tables: FeatureTables, metrics: MetricsAccumulator, provenance: IndexProvenance, inputDimension: Int) {
+    public init(tables: FeatureTables, metrics: MetricsAccumulator, provenance: IndexProvenance, inputDimension: Int,
+                coreStatistics: IndexCoreStatistics? = nil) {
         self.tables = tables
         self.metrics = metrics
         self.provenance = provenance
         self.inputDimension = inputDimension
+        self.coreStatistics = coreStatistics
     }
 
     // MARK: Per-feature views

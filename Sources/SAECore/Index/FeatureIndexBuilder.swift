@@ -25,14 +25,20 @@ public enum FeatureIndexBuilder {
         if options.firstToken != nil, rows.isEmpty {
             throw SaescopeError("the token window is empty: the cache has \(cache.rowCount) tokens", file: cache.path)
         }
+        let exclusion = options.excludesSpecial ? try SpecialTokenExclusion.forCache(cache) : nil
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         let batch = ActivationBatch(featureCount: f, context: c)
         var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
+        var sequences = FeatureSequenceCounter(featureCount: f, minimum: options.minActivation)
+        var positions = PositionMetrics(bucketed: true, dimension: d)
+        var excludedRows = 0
         var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
+        // Per encoded row: recorded at all (finite and not a special token), and special.
         var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
+        var special = [Bool](repeating: false, count: chunkRows + 2 * c)
         var sequenceStart = [Int](repeating: 0, count: chunkRows)
         var sequenceEnd = [Int](repeating: 0, count: chunkRows)
 
@@ -58,6 +64,9 @@ public enum FeatureIndexBuilder {
                     let row = buffer.baseAddress! + r * d
                     finite[r] = (0..<d).allSatisfy { row[$0].isFinite }
                     if !finite[r] { row.update(repeating: 0, count: d) }
+                    special[r] = exclusion?.excludes(cache.token(atRow: encodeStart + r)) ?? false
+                    // A special row is left out like a non-finite one (context shows no activation there).
+                    if special[r] { finite[r] = false }
                 }
             }
             x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
@@ -67,12 +76,24 @@ public enum FeatureIndexBuilder {
             x.withUnsafeBufferPointer { xs in
                 var run = coreOffset
                 while run < coreOffset + coreCount {
-                    guard finite[run] else { metrics.recordSkipped(1); run += 1; continue }
+                    guard finite[run] else {
+                        if special[run] { excludedRows += 1 } else { metrics.recordSkipped(1) }
+                        run += 1
+                        continue
+                    }
                     var end = run
                     while end < coreOffset + coreCount, finite[end] { end += 1 }
                     encoder.withActiveCodes(fromRow: run) { active in
                         metrics.add(x: xs.baseAddress! + run * d, reconstruction: encoder.reconstruction.baseAddress! + run * d,
                                     activeCodes: active, rows: end - run)
+                        let firstCore = encodeStart + run - coreStart
+                        sequences.add(active, rows: end - run) { sequenceStart[firstCore + $0] }
+                        for r in 0..<(end - run) {
+                            positions.add(position: encodeStart + run + r - sequenceStart[firstCore + r],
+                                          x: xs.baseAddress! + (run + r) * d,
+                                          reconstruction: encoder.reconstruction.baseAddress! + (run + r) * d,
+                                          activeCount: active.rowStart[r + 1] - active.rowStart[r])
+                        }
                     }
                     run = end
                 }
@@ -100,7 +121,9 @@ public enum FeatureIndexBuilder {
             cachePath: CanonicalPath.ofExisting(cache.path), cacheFingerprint: cache.fingerprint(),
             firstRow: rows.lowerBound, endRow: rows.upperBound,
             shards: [options.shardIndex], shardCount: options.shardCount, cacheMetadata: cache.metadata)
-        return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d)
+        let statistics = IndexCoreStatistics(sequences: sequences, positions: positions, weights: nil,
+                                             excludedRows: exclusion == nil ? nil : excludedRows, excludedIDs: exclusion?.idList)
+        return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: d, coreStatistics: statistics)
     }
 
     /// The rows of shard I/N: a contiguous block of whole sequences, from `firstToken`, cut at `maxTokens`.

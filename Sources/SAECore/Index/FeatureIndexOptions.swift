@@ -23,6 +23,12 @@ public struct FeatureIndexOptions: Sendable, Equatable, Codable {
     public var shardCount = 1
     /// Seed of the interval sampling keys.
     public var seed: UInt64 = 0
+    /// Leave rows holding the cache's BOS/EOS/PAD ids out of everything (`--exclude-special`).
+    /// Optional so that indexes written before it existed still read (nil: off).
+    public var excludeSpecial: Bool?
+
+    /// Whether special-token rows are left out.
+    public var excludesSpecial: Bool { excludeSpecial ?? false }
 
     public init() {}
 
@@ -47,6 +53,6 @@ public struct FeatureIndexOptions: Sendable, Equatable, Codable {
     public func isCompatible(with other: FeatureIndexOptions) -> Bool {
         topK == other.topK && context == other.context && intervals == other.intervals
             && perInterval == other.perInterval && bins == other.bins
-            && minActivation == other.minActivation && seed == other.seed
+            && minActivation == other.minActivation && seed == other.seed && excludesSpecial == other.excludesSpecial
     }
 }

@@ -9,7 +9,7 @@ public enum IndexFile {
         let t = index.tables, o = index.options
         let f = t.featureCount, k = o.topK, w = o.contextWidth, n = o.intervals, m = o.perInterval
         let state = index.metrics.state
-        let arrays: [Safetensors.ArrayEntry] = [
+        var arrays: [Safetensors.ArrayEntry] = [
             .init("count", .int64, [f], t.count),
             .init("sum", .float64, [f], t.sum),
             .init("max", .float32, [f], t.maxValue),
@@ -33,14 +33,80 @@ public enum IndexFile {
         ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "saescope_index_version": formatVersion,
             "input_dimension": "\(index.inputDimension)",
             "options": String(decoding: try encoder.encode(index.options), as: UTF8.self),
             "provenance": String(decoding: try encoder.encode(index.provenance), as: UTF8.self),
             "metrics": String(decoding: try encoder.encode(SafeMetrics(index.metrics.result())), as: UTF8.self),
         ]
+        if let statistics = index.coreStatistics { addCoreStatistics(statistics, of: index, arrays: &arrays, metadata: &metadata) }
         try Safetensors.write(arrays: arrays, metadata: metadata, to: path)
+    }
+
+    /// The optional `core_*` tensors and metadata (see `IndexCoreStatistics`).
+    private static func addCoreStatistics(_ statistics: IndexCoreStatistics, of index: FeatureIndex,
+                                          arrays: inout [Safetensors.ArrayEntry], metadata: inout [String: String]) {
+        let f = index.featureCount, positions = statistics.positions, b = positions.slotCount
+        arrays += [
+            .init("core_feature_tokens", .int64, [f], statistics.sequences.tokens),
+            .init("core_feature_sequences", .int64, [f], statistics.sequences.sequences),
+            .init("core_position_count", .int64, [b], positions.count),
+            .init("core_position_squared_error", .float64, [b], positions.squaredError),
+            .init("core_position_active", .float64, [b], positions.active),
+        ]
+        if let weights = statistics.weights {
+            arrays += [
+                .init("core_encoder_decoder_cosine", .float32, [f], weights.encoderDecoderCosine),
+                .init("core_max_decoder_cosine", .float32, [f], weights.maxDecoderCosine),
+                .init("core_max_encoder_cosine", .float32, [f], weights.maxEncoderCosine),
+            ]
+        }
+        let excluded = statistics.excludedRows.map(String.init) ?? "null"
+        let ids = statistics.excludedIDs.map(JSONWriter.quoted) ?? "null"
+        metadata["core_rows"] = "{\"excluded_special\": \(excluded), \"excluded_ids\": \(ids)}"
+        if let core = index.coreMetrics {
+            metadata["core_metrics"] = "{" + CoreMetrics.definitions.map {
+                let value = $0.value(core)
+                return JSONWriter.quoted($0.key) + ": " + (value.isFinite ? "\(value)" : "null")
+            }.joined(separator: ", ") + "}"
+        }
+    }
+
+    /// The `core_*` tensors when the file has them (nil for files written before them).
+    private static func readCoreStatistics(_ file: TensorDictionary, featureCount f: Int, tokens: Int64) throws -> IndexCoreStatistics? {
+        guard file["core_feature_sequences"] != nil else { return nil }
+        let tokensFired: [Int64] = try array(file, "core_feature_tokens", .int64, [f])
+        let sequences: [Int64] = try array(file, "core_feature_sequences", .int64, [f])
+        guard let bucketTensor = file["core_position_count"], bucketTensor.rank == 1, bucketTensor.shape[0] <= 64 else {
+            throw SaescopeError("tensor 'core_position_count' must be 1-d with at most 64 position buckets")
+        }
+        let b = bucketTensor.shape[0]
+        let count: [Int64] = try array(file, "core_position_count", .int64, [b])
+        let squaredError: [Double] = try array(file, "core_position_squared_error", .float64, [b])
+        let active: [Double] = try array(file, "core_position_active", .float64, [b])
+        for j in 0..<f where !(tokensFired[j] >= 0 && tokensFired[j] <= tokens && sequences[j] >= 0 && sequences[j] <= tokensFired[j]) {
+            throw SaescopeError("index feature \(j): core counts \(tokensFired[j]) tokens in \(sequences[j]) sequences do not fit \(tokens) tokens")
+        }
+        // Each bucket at most the tokens (so the sum of at most 64 cannot overflow), together all of them.
+        guard count.allSatisfy({ $0 >= 0 && $0 <= tokens }), count.reduce(0, +) == tokens, squaredError.allSatisfy({ !($0 < 0) }), active.allSatisfy({ $0 >= 0 }) else {
+            throw SaescopeError("index position buckets do not add up to its \(tokens) tokens")
+        }
+        var weights: WeightMetrics?
+        if file["core_max_decoder_cosine"] != nil {
+            weights = WeightMetrics(encoderDecoderCosine: try array(file, "core_encoder_decoder_cosine", .float32, [f]),
+                                    maxDecoderCosine: try array(file, "core_max_decoder_cosine", .float32, [f]),
+                                    maxEncoderCosine: try array(file, "core_max_encoder_cosine", .float32, [f]))
+        }
+        var excludedRows: Int?, excludedIDs: String?
+        if let text = file.metadata["core_rows"],
+           let rows = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] {
+            excludedRows = (rows["excluded_special"] as? NSNumber)?.intValue
+            excludedIDs = rows["excluded_ids"] as? String
+        }
+        return IndexCoreStatistics(sequences: FeatureSequenceCounter(tokens: tokensFired, sequences: sequences),
+                                   positions: PositionMetrics(buckets: count, squaredError: squaredError, active: active),
+                                   weights: weights, excludedRows: excludedRows, excludedIDs: excludedIDs)
     }
 
     public static func read(path: String) throws -> FeatureIndex {
@@ -95,7 +161,9 @@ public enum IndexFile {
             let moments: [Double] = try array(file, "metric_moments", .float64, [2 * (1 + 2 * metricDimension)])
             try IndexValidation.check(tables: t, scalars: scalars, alive: alive, moments: moments, provenance: provenance)
             let metrics = try MetricsAccumulator(inputDimension: metricDimension, featureCount: f, scalars: scalars, alive: alive, moments: moments)
-            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance.resolvingRelativePaths(indexPath: path), inputDimension: d)
+            let statistics = try readCoreStatistics(file, featureCount: f, tokens: Int64(metrics.tokenCount))
+            return FeatureIndex(tables: t, metrics: metrics, provenance: provenance.resolvingRelativePaths(indexPath: path), inputDimension: d,
+                                coreStatistics: statistics)
         }
     }
 

@@ -38,6 +38,8 @@ public enum IndexMerger {
         seenShards.formUnion(part.provenance.shards)
         merged.tables.merge(part.tables)
         merged.metrics.merge(part.metrics)
+        // Core statistics only when both sides have them (an older file has none).
+        if let other = part.coreStatistics, merged.coreStatistics != nil { merged.coreStatistics!.merge(other) } else { merged.coreStatistics = nil }
         merged.provenance.firstRow = min(merged.provenance.firstRow, part.provenance.firstRow)
         merged.provenance.endRow = max(merged.provenance.endRow, part.provenance.endRow)
     }

@@ -22,6 +22,7 @@ extension FeatureIndexOptions {
         if let firstToken, firstToken != 0 { words.append("first-token=\(firstToken)") }
         if let maxTokens { words.append("max-tokens=\(maxTokens)") }
         if seed != d.seed { words.append("seed=\(seed)") }
+        if excludesSpecial { words.append("exclude-special") }
         return words
     }
 

@@ -23,6 +23,8 @@ public enum ProgressiveIndexer {
         let windowed = options.maxTokens != nil || options.firstToken != nil
         let steps = windowed ? 1 : max(1, min(steps, cache.sequenceCount))
         if steps == 1 {
+            // No weight cosines here: the interface computes them once per session in a job of
+            // their own (they depend on the weights only, and cost F^2 D: as much as a pass).
             return try FeatureIndexBuilder.build(sae: sae, saePath: saePath, cache: cache, options: options,
                                                  progress: progress, isCancelled: isCancelled)
         }

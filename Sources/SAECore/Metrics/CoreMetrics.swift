@@ -10,10 +10,14 @@ public struct CoreMetrics: Sendable, Equatable {
     public var averageMaxEncoderCosineSim: Double
     public var encoderDecoderCosineSim: Double
     public var projectionScale: Double
+    /// Mean over the features that fired of SAEBench's per-feature consistent_activation_heuristic
+    /// (tokens it fires on / sequences it fires in); NaN without `sequences`.
+    public var meanConsistentActivationHeuristic: Double
 
     /// `fireCounts[i]`: tokens (of `tokens`) on which feature i fired; without `weights` the
-    /// three cosine figures are NaN (not computed).
-    public init(fireCounts: [Int], tokens: Int, projectionScale: Double, weights: WeightMetrics?) {
+    /// three cosine figures are NaN (not computed), without `sequences` the heuristic.
+    public init(fireCounts: [Int], tokens: Int, projectionScale: Double, weights: WeightMetrics?,
+                sequences: FeatureSequenceCounter? = nil) {
         let densities = fireCounts.map { Double($0) / Double(max(tokens, 1)) }
         let total = densities.reduce(0, +)
         func fraction(over threshold: Double) -> Double {
@@ -31,6 +35,8 @@ public struct CoreMetrics: Sendable, Equatable {
         averageMaxEncoderCosineSim = weights?.averageMaxEncoderCosine ?? .nan
         encoderDecoderCosineSim = weights?.meanEncoderDecoderCosine ?? .nan
         self.projectionScale = projectionScale
+        let fired = sequences?.consistentActivationHeuristic.filter { !$0.isNaN } ?? []
+        meanConsistentActivationHeuristic = fired.isEmpty ? .nan : fired.reduce(0, +) / Double(fired.count)
     }
 
     public struct Definition: Sendable {
@@ -65,5 +71,8 @@ public struct CoreMetrics: Sendable, Equatable {
         .init(key: "projection_scale", label: "projection scale",
               definition: "E<x, x_hat> / E||x_hat||^2: the factor by which x_hat must be scaled to best approximate x; 1 / relative reconstruction bias (which of the two measures shrinkage is debated)",
               value: { $0.projectionScale }),
+        .init(key: "mean_consistent_activation_heuristic", label: "mean tokens per firing sequence",
+              definition: "mean over the features that fired of consistent_activation_heuristic = tokens on which the feature is > 0 / sequences in which it is > 0 at least once (SAEBench reports it per feature: eval --saebench-json)",
+              value: { $0.meanConsistentActivationHeuristic }),
     ]
 }

@@ -14,6 +14,10 @@ public struct MetricsAccumulator: Sendable {
     private var innerProductSum = 0.0
     private var normRatioSum = 0.0
     private var normRatioCount = 0
+    /// Sums of ||x|| and ||x_hat|| (SAEBench's l2_norm_in / l2_norm_out); like `fires`, not in
+    /// an index's state, so unknown (NaN) for a restored accumulator.
+    private var inputNormSum = 0.0
+    private var reconstructionNormSum = 0.0
     private var alive: [Bool]
     /// Tokens on which each feature fired (nonzero code), for densities; not known for an
     /// accumulator restored from an index's state, which keeps only `alive`.
@@ -82,6 +86,8 @@ public struct MetricsAccumulator: Sendable {
             reconstructionNormSquaredSum += outputSquared
             innerProductSum += inner
             let inputNorm = inputSquared.squareRoot(), outputNorm = outputSquared.squareRoot()
+            inputNormSum += inputNorm
+            reconstructionNormSum += outputNorm
             cosineSum += inner / (max(inputNorm, 1e-8) * max(outputNorm, 1e-8))
             if inputNorm > 0 {
                 normRatioSum += outputNorm / inputNorm
@@ -113,6 +119,10 @@ public struct MetricsAccumulator: Sendable {
     /// (the reciprocal of `relativeReconstructionBias`).
     public var projectionScale: Double { inputDimension > 0 ? innerProductSum / reconstructionNormSquaredSum : .nan }
 
+    /// Mean over tokens of ||x|| and of ||x_hat|| (NaN when restored from an index's state).
+    public var meanInputNorm: Double { firesKnown ? inputNormSum / Double(max(tokens, 1)) : .nan }
+    public var meanReconstructionNorm: Double { firesKnown ? reconstructionNormSum / Double(max(tokens, 1)) : .nan }
+
     /// Which features fired at least once so far.
     public var aliveFeatures: [Bool] { alive }
 
@@ -128,6 +138,8 @@ public struct MetricsAccumulator: Sendable {
         innerProductSum += other.innerProductSum
         normRatioSum += other.normRatioSum
         normRatioCount += other.normRatioCount
+        inputNormSum += other.inputNormSum
+        reconstructionNormSum += other.reconstructionNormSum
         skippedCount += other.skippedCount
         for j in 0..<featureCount where other.alive[j] { alive[j] = true }
         for j in 0..<featureCount { fires[j] += other.fires[j] }

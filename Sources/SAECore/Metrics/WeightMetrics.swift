@@ -18,6 +18,13 @@ public struct WeightMetrics: Sendable, Equatable {
     public var averageMaxDecoderCosine: Double { Self.mean(maxDecoderCosine) }
     public var averageMaxEncoderCosine: Double { Self.mean(maxEncoderCosine) }
 
+    /// Per-feature values read back (from an index file).
+    public init(encoderDecoderCosine: [Float], maxDecoderCosine: [Float], maxEncoderCosine: [Float]) {
+        self.encoderDecoderCosine = encoderDecoderCosine
+        self.maxDecoderCosine = maxDecoderCosine
+        self.maxEncoderCosine = maxEncoderCosine
+    }
+
     public init(sae: SparseAutoencoder, isCancelled: () -> Bool = { false }) throws {
         let d = sae.inputDimension, f = sae.featureCount
         let decoder = DecoderMatcher.normalizedRows(sae.decoderWeights, count: f, dimension: d)
