@@ -117,13 +117,14 @@ struct CompareCommand: ParsableCommand {
     /// eval's metrics and SAEBench's core metrics, as `saescope eval` computes them.
     private func evaluate(_ sae: SparseAutoencoder, label: String, cache: ActivationCache) throws -> Evaluated {
         let progress = ProgressLine(label: label)
-        let accumulator = try DictionaryEvaluator.accumulate(sae, cache: cache, maxTokens: maxTokens) { done, total in
+        let pass = try DictionaryEvaluator.run(sae, cache: cache, maxTokens: maxTokens, options: .init()) { done, total in
             progress.update(done: done, total: total)
         }
         progress.finish()
+        let accumulator = pass.metrics
         let core = CoreMetrics(fireCounts: accumulator.featureFireCounts!, tokens: accumulator.tokenCount,
                                projectionScale: accumulator.projectionScale,
-                               weights: noWeightCosines ? nil : try WeightMetrics(sae: sae))
+                               weights: noWeightCosines ? nil : try WeightMetrics(sae: sae), sequences: pass.sequences)
         return (accumulator.result(), core)
     }
 

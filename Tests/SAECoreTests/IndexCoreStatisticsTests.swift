@@ -15,14 +15,15 @@ final class IndexCoreStatisticsTests: XCTestCase {
         var options = FeatureIndexOptions()
         options.excludeSpecial = true
         let one = try ProgressiveIndexer.build(sae: sae, saePath: "sae", cache: cache, options: options, steps: 1)
-        let three = try ProgressiveIndexer.build(sae: sae, saePath: "sae", cache: cache, options: options, steps: 3)
+        var three = try ProgressiveIndexer.build(sae: sae, saePath: "sae", cache: cache, options: options, steps: 3)
+        try three.attachWeightMetrics(sae)  // as `saescope index` does (the interface leaves them to its own job)
         let a = try XCTUnwrap(one.coreStatistics), b = try XCTUnwrap(three.coreStatistics)
         XCTAssertEqual(a.sequences.tokens, b.sequences.tokens)
         XCTAssertEqual(a.sequences.sequences, b.sequences.sequences)
         XCTAssertEqual(a.positions.count, b.positions.count)
         XCTAssertEqual(a.excludedRows, 5)
         XCTAssertEqual(b.excludedRows, 5)
-        XCTAssertNotNil(b.weights)
+        XCTAssertNotNil(three.coreStatistics?.weights)
         let pass = try DictionaryEvaluator.run(sae, cache: cache, options: .init(exclusion: try SpecialTokenExclusion.forCache(cache)))
         let eval = CoreMetrics(fireCounts: pass.metrics.featureFireCounts!, tokens: pass.metrics.tokenCount,
                                projectionScale: pass.metrics.projectionScale, weights: try WeightMetrics(sae: sae), sequences: pass.sequences)
@@ -37,6 +38,7 @@ final class IndexCoreStatisticsTests: XCTestCase {
         let folder = Fixtures.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         var index = try ProgressiveIndexer.build(sae: sae, saePath: "sae", cache: cache, options: FeatureIndexOptions(), steps: 1)
+        try index.attachWeightMetrics(sae)
         let path = folder.appendingPathComponent("with.safetensors").path
         try IndexFile.write(index, to: path)
         let read = try IndexFile.read(path: path)
