@@ -18,25 +18,37 @@ public enum DictionaryEvaluator {
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> MetricsAccumulator {
         try requireMatchingDimensions(sae, cache)
+        let usesTargets = try requireReference(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
         let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows)
-        var accumulator = MetricsAccumulator(inputDimension: sae.inputDimension, featureCount: sae.featureCount)
-        var chunk = [Float](repeating: 0, count: chunkRows * sae.inputDimension)
+        let dIn = sae.inputDimension, dOut = sae.outputDimension
+        // The reconstruction's reference: the targets for a transcoder, the input itself otherwise.
+        var accumulator = MetricsAccumulator(inputDimension: dOut, featureCount: sae.featureCount)
+        var chunk = [Float](repeating: 0, count: chunkRows * dIn)
+        var targets = [Float](repeating: 0, count: usesTargets ? chunkRows * dOut : 0)
         var start = 0
         while start < total {
             if isCancelled() { throw SaescopeError("cancelled") }
             let rows = min(chunkRows, total - start)
             let kept = chunk.withUnsafeMutableBufferPointer { buffer -> Int in
                 cache.readRows(start..<start + rows, into: buffer.baseAddress!)
-                return compactFiniteRows(buffer.baseAddress!, rows: rows, dimension: sae.inputDimension)
+                guard usesTargets else { return compactFiniteRows(buffer.baseAddress!, rows: rows, dimension: dIn) }
+                return targets.withUnsafeMutableBufferPointer { target in
+                    cache.readTargetRows(start..<start + rows, into: target.baseAddress!)
+                    return compactFiniteRows(buffer.baseAddress!, rows: rows, dimension: dIn,
+                                             alongside: (target.baseAddress!, dOut))
+                }
             }
             accumulator.recordSkipped(rows - kept)
             chunk.withUnsafeBufferPointer { x in
                 encoder.run(x.baseAddress!, rows: kept, reconstruct: true)
                 guard kept > 0 else { return }
-                encoder.withActiveCodes(fromRow: 0) { active in
-                    accumulator.add(x: x.baseAddress!, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
+                targets.withUnsafeBufferPointer { target in
+                    let reference = usesTargets ? target.baseAddress! : x.baseAddress!
+                    encoder.withActiveCodes(fromRow: 0) { active in
+                        accumulator.add(x: reference, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
+                    }
                 }
             }
             start += rows
@@ -54,15 +66,36 @@ public enum DictionaryEvaluator {
         }
     }
 
-    /// Moves rows whose values are all finite to the front; returns how many there are.
-    static func compactFiniteRows(_ rows: UnsafeMutablePointer<Float>, rows count: Int, dimension: Int) -> Int {
+    /// Whether the metrics compare the reconstruction with the cache's `targets` (a transcoder)
+    /// rather than with the input; a transcoder needs them, of its output width.
+    public static func requireReference(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws -> Bool {
+        guard sae.isTranscoder else { return false }
+        guard let width = cache.targetDimension else {
+            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (export with --target-module/--target-layer)", file: cache.path)
+        }
+        guard width == sae.outputDimension else {
+            throw SaescopeError("targets have dimension \(width) but the transcoder (\(sae.provenance.weightsPath)) outputs D_out=\(sae.outputDimension)", file: cache.path)
+        }
+        return true
+    }
+
+    /// Moves rows whose values are all finite to the front; returns how many there are. With
+    /// `alongside`, a second matrix of the same rows moves with them, and its rows must be finite too.
+    static func compactFiniteRows(_ rows: UnsafeMutablePointer<Float>, rows count: Int, dimension: Int,
+                                  alongside other: (rows: UnsafeMutablePointer<Float>, dimension: Int)? = nil) -> Int {
+        func isFinite(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> Bool {
+            for i in 0..<width where !row[i].isFinite { return false }
+            return true
+        }
         var kept = 0
         for row in 0..<count {
             let source = rows + row * dimension
-            var finite = true
-            for i in 0..<dimension where !source[i].isFinite { finite = false; break }
-            guard finite else { continue }
-            if kept != row { (rows + kept * dimension).update(from: source, count: dimension) }
+            guard isFinite(source, dimension) else { continue }
+            if let other { guard isFinite(other.rows + row * other.dimension, other.dimension) else { continue } }
+            if kept != row {
+                (rows + kept * dimension).update(from: source, count: dimension)
+                if let other { (other.rows + kept * other.dimension).update(from: other.rows + row * other.dimension, count: other.dimension) }
+            }
             kept += 1
         }
         return kept
