@@ -37,6 +37,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
+        if dictionary.isTranscoder, let model = modelOptions.model {
+            throw SaescopeError("--model \(model): a transcoder cannot be spliced in place of its input (the model run is for SAEs)", file: sae)
+        }
         guard let acts else { return try evaluateModelOnText(dictionary: dictionary) }
         let cache = try ActivationCache(path: acts)
         let progress = ProgressLine(label: "eval")

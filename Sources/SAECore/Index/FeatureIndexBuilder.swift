@@ -30,7 +30,11 @@ public enum FeatureIndexBuilder {
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         let batch = ActivationBatch(featureCount: f, context: c)
-        var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
+        // A transcoder reconstructs another site: its index keeps only the codes' metrics (tokens,
+        // L0, L1, alive), as an index built from codes does; eval measures it against the targets.
+        let reconstructs = !sae.isTranscoder
+        var metrics = MetricsAccumulator(inputDimension: reconstructs ? d : 0, featureCount: f)
+        let noInput = [Float](repeating: 0, count: 1)
         var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
         var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
         var sequenceStart = [Int](repeating: 0, count: chunkRows)
@@ -60,18 +64,20 @@ public enum FeatureIndexBuilder {
                     if !finite[r] { row.update(repeating: 0, count: d) }
                 }
             }
-            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
+            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: reconstructs) }
 
             // Dictionary metrics over the finite core rows, in contiguous runs.
             let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
-            x.withUnsafeBufferPointer { xs in
+            (reconstructs ? x : noInput).withUnsafeBufferPointer { xs in
+                let width = reconstructs ? d : 0
+                let reconstruction = reconstructs ? encoder.reconstruction.baseAddress! : xs.baseAddress!
                 var run = coreOffset
                 while run < coreOffset + coreCount {
                     guard finite[run] else { metrics.recordSkipped(1); run += 1; continue }
                     var end = run
                     while end < coreOffset + coreCount, finite[end] { end += 1 }
                     encoder.withActiveCodes(fromRow: run) { active in
-                        metrics.add(x: xs.baseAddress! + run * d, reconstruction: encoder.reconstruction.baseAddress! + run * d,
+                        metrics.add(x: xs.baseAddress! + run * width, reconstruction: reconstruction + run * width,
                                     activeCodes: active, rows: end - run)
                     }
                     run = end
