@@ -194,8 +194,8 @@ enum CompareReport {
             lines.append(row(["best >= \(x.threshold)", count(x.count, of: c.a.featureCount), count(y.count, of: c.b.featureCount)]
                              + (random.map { [count($0.thresholdCounts[i].count, of: c.a.featureCount)] } ?? [])))
         }
-        lines.append(ChanceLevel.caption(dimension: c.a.inputDimension, count: c.b.featureCount) + " (A -> B), "
-                     + ChanceLevel.caption(dimension: c.a.inputDimension, count: c.a.featureCount) + " (B -> A): the expected best cosine with random directions")
+        lines.append(ChanceLevel.caption(dimension: c.a.outputDimension, count: c.b.featureCount) + " (A -> B), "
+                     + ChanceLevel.caption(dimension: c.a.outputDimension, count: c.a.featureCount) + " (B -> A): the expected best cosine with random directions")
         let assignment = c.assignment
         lines.append("")
         lines.append("assignment   \(assignment.method.rawValue): \(assignment.pairs.count) pairs, mean cosine \(fixed(assignment.meanCosine))"

@@ -8,14 +8,15 @@ struct EvalCommand: ParsableCommand {
         abstract: "Reconstruction and sparsity metrics of a dictionary on an activation cache.",
         discussion: "Metrics (accumulated in Float64 over every evaluated token):\n"
             + MetricDefinition.all.map { "  \($0.label): \($0.definition)" }.joined(separator: "\n")
+            + "\nA transcoder is measured against the cache's targets [N, D_out]: x above is the target, and x_hat includes the skip term."
             + "\nSAEBench core metrics that need no model run (--json keys in brackets; the cosines from the weights alone):\n"
             + CoreMetrics.definitions.map { "  \($0.label) [\($0.key)]: \($0.definition)" }.joined(separator: "\n")
             + "\n\n" + EvalCommand.modelDiscussion)
 
-    @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
+    @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder (transcoders too), a sparsify hookpoint folder, or a Gemma Scope params.npz.")
     var sae: String
 
-    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE).")
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE); a transcoder needs its targets beside acts.")
     var acts: String?
 
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
@@ -52,6 +53,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
+        if dictionary.isTranscoder, let model = modelOptions.model {
+            throw SaescopeError("--model \(model): a transcoder cannot be spliced in place of its input (the model run is for SAEs)", file: sae)
+        }
         guard let acts else { return try evaluateModelOnText(dictionary: dictionary) }
         let cache = try ActivationCache(path: acts)
         if let saebenchJSON { try OutputFile.checkWritable(saebenchJSON, overwrite: force, inputs: [sae, acts]) }

@@ -91,7 +91,7 @@ struct ExportCommand: ParsableCommand {
             try OutputFile.checkNotAnInput(out, inputs: inputs)
         }
         let vocabulary = try tokenizerFile.map { try TokenizerVocabulary(path: $0) }
-        let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.inputDimension) }
+        let unembedding = try unembed.map { try Unembedding(path: $0, dimension: dictionary.outputDimension) }
         if let unembedding, let vocabulary, let warning = try unembedding.checkVocabulary(against: vocabulary) {
             warn(warning)
         }

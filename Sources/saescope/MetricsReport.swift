@@ -11,9 +11,10 @@ enum MetricsReport {
             "weights      \(p.weightsPath)",
         ]
         if let config = p.configPath { lines.append("config       \(config)") }
-        lines.append("shape        D=\(sae.inputDimension), F=\(sae.featureCount)")
+        lines.append("shape        \(sae.shapeSummary.replacingOccurrences(of: " ", with: ", ")), F=\(sae.featureCount)")
         lines.append("activation   \(sae.rule.summary)")
         lines.append("input        \(sae.subtractsDecoderBias ? "x - b_dec" : "x")\(normalizationText(sae.normalization))")
+        if sae.skipWeights != nil { lines.append("skip         x_hat += x W_skip (D_in -> D_out), from the raw input") }
         for note in p.notes { lines.append("note         \(note)") }
         return lines.joined(separator: "\n")
     }
@@ -22,6 +23,9 @@ enum MetricsReport {
                       coverage: RowCoverage? = nil) -> String {
         var lines = [describe(dictionary), "activations  \(cachePath)"]
         if let coverage { lines.append("rows         \(coverage.summary)") }
+        if dictionary.isTranscoder {
+            lines.append("measured     against the cache's targets [N, \(dictionary.outputDimension)]: x below is the target, x_hat = f W_dec + b_dec\(dictionary.skipWeights != nil ? " + x W_skip" : "")")
+        }
         lines.append("")
         let width = max(MetricDefinition.all.map(\.label.count).max() ?? 20, CoreMetrics.definitions.map(\.label.count).max() ?? 20)
         for definition in MetricDefinition.all {

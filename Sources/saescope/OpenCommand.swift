@@ -61,7 +61,7 @@ struct OpenCommand: ParsableCommand {
         let second = try secondDictionary(alongside: session, options: options)
         var vocabularyWarning: String?
         if let unembed {
-            let unembedding = try Unembedding(path: unembed, dimension: session.sae.inputDimension)
+            let unembedding = try Unembedding(path: unembed, dimension: session.sae.outputDimension)
             if let tokenizer = session.tokenizer { vocabularyWarning = try unembedding.checkVocabulary(against: tokenizer) }
             session.unembedding = unembedding
         }

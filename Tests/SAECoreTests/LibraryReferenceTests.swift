@@ -35,6 +35,33 @@ final class LibraryReferenceTests: XCTestCase {
         }
     }
 
+    /// Transcoders written by SAELens 6.54.12 and sparsify 1.3.3 (tools/fixtures/make_transcoder_fixtures.py),
+    /// each with the cache whose `targets` it reconstructs: codes from the library's encode, x_hat
+    /// from its forward (skip term included), metrics in float64 numpy against the targets.
+    static let transcoders = [
+        ("saelens_transcoder", "tiny_targets_d12"), ("saelens_skip_transcoder", "tiny_targets_d12"),
+        ("saelens_jumprelu_transcoder", "tiny_targets_d12"), ("saelens_jumprelu_skip_transcoder", "tiny_targets_d12"),
+        ("sparsify_transcoder", "tiny_targets_d16"),
+    ]
+
+    func testTranscodersMatchTheLibraries() throws {
+        for (name, cacheName) in Self.transcoders {
+            let cache = try ActivationCache(path: Fixtures.path("caches/\(cacheName).safetensors"))
+            let sae = try DictionaryLoader.load(path: Fixtures.path("dictionaries/\(name)"))
+            XCTAssertTrue(sae.isTranscoder, name)
+            XCTAssertEqual(sae.outputDimension, cache.targetDimension, name)
+            var x = [Float](repeating: 0, count: cache.rowCount * cache.dimension)
+            x.withUnsafeMutableBufferPointer { cache.readRows(0..<cache.rowCount, into: $0.baseAddress!) }
+            let reference = try Safetensors.read(path: Fixtures.path("reference/\(name).safetensors"))
+            let encoder = SAEEncoder(sae: sae, maxRows: cache.rowCount)
+            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: cache.rowCount, reconstruct: true) }
+            assertClose(Array(encoder.codes), try reference.require("f").floats(), "\(name) f")
+            assertClose(Array(encoder.reconstruction), try reference.require("x_hat").floats(), "\(name) x_hat")
+            let metrics = try DictionaryEvaluator.evaluate(sae, cache: cache)
+            try assertMetrics(metrics, referencePath: Fixtures.path("reference/\(name).json"), name)
+        }
+    }
+
     func testNonFiniteRowsAreSkippedAndCounted() throws {
         let cache = try ActivationCache(path: Fixtures.path("caches/with_nan.safetensors"))
         let sae = try DictionaryLoader.load(path: Fixtures.path("dictionaries/dl_autoencoder"))

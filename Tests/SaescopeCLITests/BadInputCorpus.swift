@@ -12,7 +12,8 @@ import Glibc
 ///
 /// Categories: pickle memo bombs, overflowing numbers in every numeric option, overflowing
 /// numbers in every dictionary config field, tampered index fields (every tensor, every
-/// metadata field), FIFOs and devices given as every kind of input, and overwrite attempts.
+/// metadata field), FIFOs and devices given as every kind of input, overwrite attempts, and
+/// transcoders and targets that contradict their shapes (BadInputCorpus+Transcoders.swift).
 struct BadInputCorpus {
     struct Case {
         var category: String
@@ -28,7 +29,7 @@ struct BadInputCorpus {
     private(set) var cases: [Case] = []
     private var outputCounter = 0
 
-    static let categories = ["memo bombs", "option numbers", "config fields", "tampered index fields", "FIFOs and devices", "overwrite attempts"]
+    static let categories = ["memo bombs", "option numbers", "config fields", "tampered index fields", "FIFOs and devices", "overwrite attempts", "transcoders and targets"]
 
     static let hugeIntegers = ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "-1", "0"]
     static let hostileFloats = ["nan", "inf", "-inf", "1e400", "-1", "3.5e38"]
@@ -43,7 +44,9 @@ struct BadInputCorpus {
         for (from, to) in [("dictionaries/dl_topk", "dl"), ("dictionaries/dl_autoencoder", "dl2"), ("dictionaries/sparsify_topk", "sparsify"),
                            ("dictionaries/saelens_topk", "saelens"), ("caches/tiny_f32.safetensors", "cache.safetensors"),
                            ("caches/tokenizer.json", "tokenizer.json"), ("probes/cities.csv", "cities.csv"),
-                           ("probes/cities.safetensors", "cities.safetensors"), ("logits/cli_w_u.safetensors", "w_u.safetensors")] {
+                           ("probes/cities.safetensors", "cities.safetensors"), ("logits/cli_w_u.safetensors", "w_u.safetensors"),
+                           ("dictionaries/saelens_skip_transcoder", "tcoder"), ("dictionaries/sparsify_transcoder", "sptcoder"),
+                           ("caches/tiny_targets_d12.safetensors", "targets.safetensors")] {
             try manager.copyItem(at: fixtures.appendingPathComponent(from), to: corpus.inputs.appendingPathComponent(to))
         }
         for (name, shard) in [("index.safetensors", "0/1"), ("shard0.safetensors", "0/2"), ("shard1.safetensors", "1/2")] {
@@ -56,6 +59,7 @@ struct BadInputCorpus {
         try corpus.addTamperedIndexes()
         try corpus.addFIFOs()
         try corpus.addOverwriteAttempts()
+        try corpus.addTranscodersAndTargets()
         return corpus
     }
 
@@ -222,6 +226,7 @@ struct BadInputCorpus {
         let configs: [(folder: String, file: String, keys: [String], nested: String?)] = [
             ("sparsify/layers.0", "cfg.json", ["d_in", "num_latents", "expansion_factor", "k"], nil),
             ("saelens", "cfg.json", ["d_in", "d_sae", "k"], nil),
+            ("tcoder", "cfg.json", ["d_in", "d_out", "d_sae"], nil),
             ("dl", "config.json", ["activation_dim", "dict_size", "k"], "trainer"),
         ]
         for config in configs {

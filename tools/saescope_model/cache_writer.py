@@ -3,7 +3,9 @@ activations -> safetensors files streamed to disk (one file, or a directory of s
 
 The layout is saescope's (docs/formats.md section 2): `acts [N, D]` (f32 / f16 / bf16),
 `tokens [N]` int64, `seq_offsets [S+1]` int64 and `__metadata__` {model, hook, layer, tokenizer,
-bos_token_id, eos_token_id, ...}, with the model's `tokenizer.json` copied beside it.
+bos_token_id, eos_token_id, ...}, with the model's `tokenizer.json` copied beside it. With
+--target-layer / --target-module, `targets [N, D_out]` (same rows, same dtype) holds a second
+site: what a transcoder reading `acts` must reconstruct (metadata target_hook, target_layer).
 """
 
 from __future__ import annotations
@@ -72,31 +74,50 @@ def _header_bytes(tensors: list, metadata: dict) -> bytes:
 
 class StreamingSafetensorsWriter:
     """Writes one safetensors file whose first tensor (`acts [N, D]`) is appended row block by row
-    block, followed by small int64 tensors known only at the end. The header is reserved up front
-    and rewritten (padded with spaces, which the format allows) when the file is closed."""
+    block, then `targets [N, D_out]` when `target_dim` is given (streamed to a side file and copied
+    in at the end), followed by small int64 tensors known only at the end. The header is reserved
+    up front and rewritten (padded with spaces, which the format allows) when the file is closed."""
 
     RESERVE = 1024
 
-    def __init__(self, path: str, dim: int, dtype: str, metadata: dict, extra_names: Sequence[str] = ()):
+    def __init__(self, path: str, dim: int, dtype: str, metadata: dict, extra_names: Sequence[str] = (),
+                 target_dim: Optional[int] = None):
         self.path = path
         self.tmp_path = path + ".partial"
+        self.target_path = path + ".targets.partial"
         self.dim = dim
+        self.target_dim = target_dim
         self.dtype = dtype
         self.rows = 0
         big = 10**15  # wider than any row count or byte offset the final header will hold
         probe = _header_bytes([("acts", DTYPE_NAMES[dtype], [big, dim], big)]
+                              + ([("targets", DTYPE_NAMES[dtype], [big, target_dim], big)] if target_dim else [])
                               + [(name, "I64", [big], big) for name in extra_names], metadata)
         self.reserved = (len(probe) + self.RESERVE + 7) // 8 * 8
         self.fh = open(self.tmp_path, "wb")
         self.fh.write(b"\0" * (8 + self.reserved))
+        self.target_fh = open(self.target_path, "wb") if target_dim else None
 
-    def append(self, rows_bytes: bytes, n_rows: int) -> None:
+    def append(self, rows_bytes: bytes, n_rows: int, target_bytes: Optional[bytes] = None) -> None:
+        if (target_bytes is None) != (self.target_fh is None):
+            raise RuntimeError("targets must come with every block of rows, or with none")
         self.fh.write(rows_bytes)
+        if self.target_fh is not None:
+            self.target_fh.write(target_bytes)
         self.rows += n_rows
 
     def close(self, extra: list, metadata: dict) -> None:
-        """extra: [(name, numpy int64 array)] appended after acts."""
-        tensors = [("acts", DTYPE_NAMES[self.dtype], [self.rows, self.dim], self.rows * self.dim * DTYPE_SIZES[self.dtype])]
+        """extra: [(name, numpy int64 array)] appended after acts (and targets)."""
+        import shutil
+
+        size = DTYPE_SIZES[self.dtype]
+        tensors = [("acts", DTYPE_NAMES[self.dtype], [self.rows, self.dim], self.rows * self.dim * size)]
+        if self.target_fh is not None:
+            self.target_fh.close()
+            with open(self.target_path, "rb") as side:
+                shutil.copyfileobj(side, self.fh, 1 << 20)
+            os.remove(self.target_path)
+            tensors.append(("targets", DTYPE_NAMES[self.dtype], [self.rows, self.target_dim], self.rows * self.target_dim * size))
         for name, array in extra:
             data = array.astype("<i8").tobytes()
             self.fh.write(data)
@@ -113,9 +134,12 @@ class StreamingSafetensorsWriter:
     def abort(self) -> None:
         try:
             self.fh.close()
+            if self.target_fh is not None:
+                self.target_fh.close()
         finally:
-            if os.path.exists(self.tmp_path):
-                os.remove(self.tmp_path)
+            for path in (self.tmp_path, self.target_path):
+                if os.path.exists(path):
+                    os.remove(path)
 
 
 def to_storage_bytes(array_f32, dtype: str) -> bytes:
@@ -162,7 +186,7 @@ def base_metadata(args, site: Site, special: SpecialTokens, tokenizer_name: str,
 
 def run_batches(capture: Capture, sequences: List[List[int]], pad_id: int, device: str, batch_tokens: int):
     """Runs token sequences through the model in length-sorted, right-padded batches and yields
-    (index, float32 numpy [len, D]) for every sequence, in any order."""
+    (index, [float32 numpy [len, D] per captured site]) for every sequence, in any order."""
     import numpy as np
     import torch
 
@@ -179,10 +203,10 @@ def run_batches(capture: Capture, sequences: List[List[int]], pad_id: int, devic
             seq = sequences[index]
             ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
             mask[row, : len(seq)] = 1
-        hidden = capture.run(input_ids=ids.to(device), attention_mask=mask.to(device))
-        hidden = hidden.detach().to(torch.float32).cpu().numpy()
+        sites = [h.detach().to(torch.float32).cpu().numpy()
+                 for h in capture.run_all(input_ids=ids.to(device), attention_mask=mask.to(device))]
         for row, index in enumerate(batch):
-            yield index, np.ascontiguousarray(hidden[row, : len(sequences[index])])
+            yield index, [np.ascontiguousarray(h[row, : len(sequences[index])]) for h in sites]
 
 
 def iter_sequences(documents: Iterable[str], tokenizer, special: SpecialTokens, ctx: int, overflow: str) -> Iterator[List[int]]:
@@ -202,10 +226,12 @@ def iter_sequences(documents: Iterable[str], tokenizer, special: SpecialTokens, 
 class ShardedOutput:
     """Routes sequences to one file or to a directory of shards of at most shard_rows rows."""
 
-    def __init__(self, out: str, dim: int, dtype: str, metadata: dict, shard_rows: Optional[int]):
+    def __init__(self, out: str, dim: int, dtype: str, metadata: dict, shard_rows: Optional[int],
+                 target_dim: Optional[int] = None):
         self.single = out.endswith(".safetensors")
         self.out = out
         self.dim = dim
+        self.target_dim = target_dim
         self.dtype = dtype
         self.metadata = metadata
         self.shard_rows = shard_rows
@@ -225,15 +251,17 @@ class ShardedOutput:
         # Reserve header room for the largest values the per-shard keys can take.
         placeholder = dict(self.metadata, n_tokens=str(10**15), n_sequences=str(10**15),
                            shard_index=str(10**15), first_row=str(10**15))
-        self.writer = StreamingSafetensorsWriter(path, self.dim, self.dtype, placeholder, ["tokens", "seq_offsets"])
+        self.writer = StreamingSafetensorsWriter(path, self.dim, self.dtype, placeholder, ["tokens", "seq_offsets"],
+                                                 target_dim=self.target_dim)
         self.tokens, self.offsets = [], [0]
 
-    def add(self, tokens: List[int], acts_f32) -> None:
+    def add(self, tokens: List[int], acts_f32, targets_f32=None) -> None:
         if self.writer is not None and not self.single and self.writer.rows + len(tokens) > self.shard_rows:
             self._close_shard()
         if self.writer is None:
             self._open()
-        self.writer.append(to_storage_bytes(acts_f32, self.dtype), len(tokens))
+        targets = None if targets_f32 is None else to_storage_bytes(targets_f32, self.dtype)
+        self.writer.append(to_storage_bytes(acts_f32, self.dtype), len(tokens), targets)
         self.tokens.extend(tokens)
         self.offsets.append(self.offsets[-1] + len(tokens))
         self.total_rows += len(tokens)
@@ -271,8 +299,11 @@ def export_text(args) -> List[str]:
 
     model, tokenizer, device = load_model_and_tokenizer(args)
     site = resolve_site(model, args.layer, args.module)
+    target = None
+    if args.target_layer is not None or args.target_module is not None:
+        target = resolve_site(model, args.target_layer, args.target_module)
     special = special_tokens(tokenizer, args.prepend_bos)
-    capture = Capture(model, site)
+    capture = Capture(model, site, (target,) if target else ())
     out_dir = os.path.dirname(os.path.abspath(args.out)) if args.out.endswith(".safetensors") else args.out
     os.makedirs(out_dir, exist_ok=True)
     if not args.out.endswith(".safetensors"):
@@ -283,6 +314,8 @@ def export_text(args) -> List[str]:
     meta = base_metadata(args, site, special, tokenizer_name, args.text)
     meta["ctx"] = str(args.ctx)
     meta["overflow"] = args.overflow
+    if target is not None:
+        meta.update({"target_hook": target.module_name, "target_layer": target.layer, "target_site": target.description})
     dim = None
     output = None
     pad_id = pad_token_id(tokenizer)
@@ -295,16 +328,18 @@ def export_text(args) -> List[str]:
         if not window:
             return
         results = {}
-        for index, acts in run_batches(capture, window, pad_id, device, args.batch_tokens):
-            results[index] = acts
+        for index, sites in run_batches(capture, window, pad_id, device, args.batch_tokens):
+            results[index] = sites
         for index, seq in enumerate(window):
-            acts = results.pop(index)
+            sites = results.pop(index)
+            acts, targets = sites[0], (sites[1] if len(sites) > 1 else None)
             if dim is None:
                 dim = acts.shape[1]
-                output = ShardedOutput(args.out, dim, args.dtype, meta, args.shard_tokens or 1_000_000)
+                output = ShardedOutput(args.out, dim, args.dtype, meta, args.shard_tokens or 1_000_000,
+                                       target_dim=None if targets is None else targets.shape[1])
             if args.dtype == "f16":
-                overflow_count += int(np.count_nonzero(np.abs(acts) > 65504.0))
-            output.add(seq, acts)
+                overflow_count += sum(int(np.count_nonzero(np.abs(a) > 65504.0)) for a in sites)
+            output.add(seq, acts, targets)
             bar.update(len(seq))
 
     try:

@@ -36,6 +36,9 @@ TEXT MODE (--text)
   bos_token_id (the first token the tokenizer prepends, e.g. BERT's [CLS]), eos_token_id (the
   tokenizer's EOS, else the last appended token, e.g. [SEP]), site, prefix_token_ids,
   suffix_token_ids, ctx, dtype, source, n_tokens, n_sequences, library versions.
+  --target-layer L / --target-module NAME also stores a second site as `targets [N, D_out]` (same
+  rows, same dtype; metadata target_hook, target_layer, target_site): a transcoder's input is
+  `acts`, its target `targets`.
   --out ending in .safetensors writes one file; any other --out is a directory that receives
   shard_00000.safetensors, shard_00001.safetensors, ... of at most --shard-tokens rows each
   (sequences never straddle shards). saescope reads either.
@@ -85,6 +88,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--module", default=None, metavar="NAME",
                    help="store the output of this submodule (a name from model.named_modules()) instead "
                         "of the residual stream after block L; --layer is then only recorded in metadata")
+    p.add_argument("--target-layer", default=None, metavar="L",
+                   help="also store the residual stream after block L (as --layer) as `targets`, row for row "
+                        "beside `acts`: what a transcoder reading `acts` must reconstruct (saescope eval measures "
+                        "a transcoder against it)")
+    p.add_argument("--target-module", default=None, metavar="NAME",
+                   help="store this submodule's output as `targets` instead (e.g. h.3.mlp for an MLP "
+                        "transcoder whose input is --module h.3.ln_2)")
     p.add_argument("--ctx", type=positive_int, default=128,
                    help="maximum tokens per sequence, special tokens included (default 128)")
     p.add_argument("--overflow", choices=["split", "truncate"], default="split",
@@ -116,6 +126,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.layer is None and args.module is None:
         p.error("--layer is required (or --module NAME)")
+    if args.statements is not None and (args.target_layer is not None or args.target_module is not None):
+        p.error("--target-layer / --target-module apply to --text only")
     if args.statements is not None:
         if not args.out.endswith(".safetensors"):
             p.error("--statements writes one file: --out must end in .safetensors")

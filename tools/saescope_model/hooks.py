@@ -96,42 +96,57 @@ def resolve_site(model, layer: Optional[str], module: Optional[str]) -> Site:
 
 
 class Capture:
-    """Registers a hook that stores the site's tensor [B, T, D] and stops the forward pass."""
+    """Registers hooks that store each site's tensor [B, T, D] and stop the forward pass once
+    every site has been stored (a transcoder's input and target: `extra_sites`)."""
 
-    def __init__(self, model, site: Site):
+    def __init__(self, model, site: Site, extra_sites: tuple = ()):
         self.model = model
-        self.value = None
-        module = model.get_submodule(site.module_name)
-        if site.use_input:
-            self.handle = module.register_forward_pre_hook(self._pre_hook, with_kwargs=True)
-        else:
-            self.handle = module.register_forward_hook(self._hook)
+        self.sites = (site,) + tuple(extra_sites)
+        self.values = [None] * len(self.sites)
+        self.handles = []
+        for slot, each in enumerate(self.sites):
+            module = model.get_submodule(each.module_name)
+            if each.use_input:
+                hook = (lambda slot: lambda module, args, kwargs: self._pre_hook(slot, args, kwargs))(slot)
+                self.handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
+            else:
+                hook = (lambda slot: lambda module, args, output: self._store(slot, hidden_of(output)))(slot)
+                self.handles.append(module.register_forward_hook(hook))
 
-    def _pre_hook(self, module, args, kwargs):
+    def _pre_hook(self, slot, args, kwargs):
         value = args[0] if args else kwargs.get("hidden_states")
         if value is None:
             raise RuntimeError("could not find the hidden states among the block's inputs")
-        self.value = value
-        raise _StopForward()
+        self._store(slot, value)
 
-    def _hook(self, module, args, output):
-        self.value = output[0] if isinstance(output, (tuple, list)) else output
-        raise _StopForward()
+    def _store(self, slot, value):
+        self.values[slot] = value
+        if all(v is not None for v in self.values):
+            raise _StopForward()
 
-    def run(self, **inputs):
+    def run_all(self, **inputs) -> list:
+        """Every site's tensor, in the order the sites were given."""
         import torch
 
-        self.value = None
+        self.values = [None] * len(self.sites)
         try:
             with torch.no_grad():
                 self.model(**inputs)
         except _StopForward:
             pass
-        if self.value is None:
-            raise RuntimeError("the hooked module did not run during the forward pass")
-        value = self.value
-        self.value = None
-        return value
+        missing = [s.module_name for s, v in zip(self.sites, self.values) if v is None]
+        if missing:
+            raise RuntimeError(f"the hooked module(s) {', '.join(missing)} did not run during the forward pass")
+        values = self.values
+        self.values = [None] * len(self.sites)
+        return values
+
+    def run(self, **inputs):
+        return self.run_all(**inputs)[0]
+
+    def remove(self):
+        for handle in self.handles:
+            handle.remove()
 
 
 

@@ -194,7 +194,7 @@ class ModelSession:
                 try:
                     hidden = capture.run(input_ids=ids, attention_mask=mask)
                 finally:
-                    capture.handle.remove()
+                    capture.remove()
             acts = (hidden.float() * mask[..., None]).cpu().numpy()
         return {"kept": bool(header.get("keep"))}, [("acts", acts)]
 

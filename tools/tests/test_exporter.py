@@ -275,3 +275,37 @@ def test_bad_label_is_reported(models, tmp_path):
 def test_help_explains_layers():
     result = subprocess.run([sys.executable, SCRIPT, "--help"], capture_output=True, text=True, check=True)
     assert "hidden_states[L+1]" in result.stdout and "--statements" in result.stdout
+
+
+def test_target_site_is_stored_beside_the_input(models, text_file, tmp_path):
+    """--target-layer / --target-module: `targets` holds the second site, row for row beside
+    `acts`, in the same shards, compared with the model's own hidden states / MLP output."""
+    model, tok = _load(models["gpt2"])
+    out = str(tmp_path / "shards")
+    _export(models["gpt2"], "--module", "h.1.ln_2", "--target-module", "h.1.mlp", "--target-layer", "1",
+            "--text", text_file, "--ctx", "16", "--out", out, "--batch-tokens", "40", "--shard-tokens", "20",
+            "--prepend-bos", "always")
+    names = sorted(n for n in os.listdir(out) if n.endswith(".safetensors"))
+    assert len(names) > 1, "the corpus should fill several shards"
+    expected = _expected_sequences(tok, [tok.bos_token_id], [], 16)
+    captured = {}
+    hooks = [model.get_submodule(name).register_forward_hook(
+        (lambda name: lambda m, a, o: captured.__setitem__(name, o[0] if isinstance(o, tuple) else o))(name))
+        for name in ("h.1.ln_2", "h.1.mlp")]
+    s = 0
+    for name in names:
+        tensors, meta = _read(os.path.join(out, name))
+        acts, targets, offsets = tensors["acts"], tensors["targets"], tensors["seq_offsets"]
+        assert targets.shape == acts.shape and targets.dtype == acts.dtype
+        assert meta["target_hook"] == "h.1.mlp" and meta["target_layer"] == "1" and meta["hook"] == "h.1.ln_2"
+        for local in range(len(offsets) - 1):
+            with torch.no_grad():
+                model(input_ids=torch.tensor([expected[s]]))
+            rows = slice(offsets[local], offsets[local + 1])
+            np.testing.assert_allclose(acts[rows], captured["h.1.ln_2"][0].numpy(), rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(targets[rows], captured["h.1.mlp"][0].numpy(), rtol=1e-5, atol=1e-5)
+            s += 1
+    for hook in hooks:
+        hook.remove()
+    assert s == len(expected)
+    assert not [n for n in os.listdir(out) if n.endswith(".partial")]

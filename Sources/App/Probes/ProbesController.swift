@@ -194,7 +194,7 @@ extension AppController {
         }
 
         let alignmentKey = p.alignmentKey
-        guard let matrix = p.matrices[matrixKey], p.row < matrix.probes.count, session.sae.inputDimension == first.dimension,
+        guard let matrix = p.matrices[matrixKey], p.row < matrix.probes.count, session.sae.inputDimension == first.dimension, session.sae.outputDimension == first.dimension,
               p.alignments[alignmentKey] == nil, p.alignmentJob?.key != alignmentKey else { return }
         let direction = matrix.probes[p.row].direction
         let sae = session.sae, aligner = p.aligner, dead = deadFeatures()

@@ -106,7 +106,7 @@ extension AppController {
             let summary = baseline.summaryAToRandom
             let row = "rnd " + summary.thresholdCounts.map { cell(String($0.count)) }.joined()
                 + cell(NumberFormat.fixed(summary.meanBestCosine, decimals: 3))
-            let chance = "  " + ChanceLevel.caption(dimension: result.a.inputDimension, count: result.b.featureCount)
+            let chance = "  " + ChanceLevel.caption(dimension: result.a.outputDimension, count: result.b.featureCount)
             lines.append((row + (Text.width(row + chance) <= inner.width ? chance : ""), .fg(.dimText)))
         }
         let assignment = result.assignment

@@ -49,7 +49,7 @@ extension AppController {
         }
         // What the best of this many random directions would reach: a neighbour below it is noise.
         if y < inner.maxY {
-            _ = buffer.put(ChanceLevel.caption(dimension: session.sae.inputDimension, count: max(1, rankedFeatureCount() - 1)),
+            _ = buffer.put(ChanceLevel.caption(dimension: session.sae.outputDimension, count: max(1, rankedFeatureCount() - 1)),
                            at: Point(x: inner.x, y: y), style: .fg(.dimText), clip: inner)
         }
         // Logit effects (with --unembed) between the statistics and the histogram, when they fit.

@@ -42,7 +42,7 @@ extension AppController {
         let bar = Style(.title, bg: .selection, [.bold])
         buffer.fill(rect, style: bar)
         let sae = session.sae
-        var title = " saescope  \(session.name) \(buffer.glyphs.separator) \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) D=\(sae.inputDimension)"
+        var title = " saescope  \(session.name) \(buffer.glyphs.separator) \(sae.provenance.kind) F=\(NumberFormat.count(sae.featureCount)) \(sae.shapeSummary)"
         if let index = model.index {
             // While shards merge, the tokens so far out of the build's: "2400 tokens" alone read as the whole index.
             let of = model.partial == nil ? "" : session.cache.map { " of " + NumberFormat.count(FeatureIndexBuilder.rowRange(cache: $0, options: model.indexOptions).count) } ?? ""

@@ -160,8 +160,8 @@ extension AppController {
                           focused: p.pane == .features).draw(into: &buffer, rect: rect)
         guard inner.height > 0 else { return }
         let d = datasets[0].dimension
-        guard session.sae.inputDimension == d else {
-            drawPending(("The dictionary has D=\(session.sae.inputDimension) and the probe datasets D=\(d): no alignment.", false),
+        guard session.sae.inputDimension == d, session.sae.outputDimension == d else {
+            drawPending(("The dictionary has \(session.sae.shapeSummary) and the probe datasets D=\(d): no alignment.", false),
                         into: &buffer, rect: inner)
             return
         }

@@ -3,6 +3,8 @@ import Foundation
 /// A model's activations, one row per real token, as saescope's exporter writes them: one
 /// safetensors file or a directory of them (read in name order) holding `acts [N, D]`
 /// (F32/F16/BF16), `tokens [N]`, `seq_offsets [S+1]` and metadata; or a bare `.npy` of `[N, D]`.
+/// For transcoders a cache may also hold `targets [N, D_out]`: the site the transcoder must
+/// reconstruct, row for row beside `acts` (every shard has them, or none does).
 /// Rows are memory-mapped and converted to Float32 chunk by chunk.
 public final class ActivationCache: @unchecked Sendable {
     /// One file of the cache, covering global rows `firstRow ..< firstRow + acts.shape[0]`.
@@ -11,6 +13,8 @@ public final class ActivationCache: @unchecked Sendable {
         public let acts: Tensor
         /// `tokens [rows]` (int32 or int64), validated when the cache opened; read lazily.
         public let tokens: Tensor?
+        /// `targets [rows, D_out]`, when the cache has them.
+        public let targets: Tensor?
         public let firstRow: Int
         public var rowCount: Int { acts.shape[0] }
     }
@@ -19,6 +23,8 @@ public final class ActivationCache: @unchecked Sendable {
     public let shards: [Shard]
     public let dimension: Int
     public let rowCount: Int
+    /// D_out of `targets`, or nil when the cache has none.
+    public let targetDimension: Int?
     /// Whether every shard has token ids (a bare npy does not).
     public let hasTokens: Bool
     /// Global sequence boundaries: sequence s is rows `sequenceOffsets[s] ..< sequenceOffsets[s+1]`.
@@ -49,6 +55,7 @@ public final class ActivationCache: @unchecked Sendable {
         var offsets: [Int] = [0]
         var metadata: [String: String] = [:]
         var dimension = -1
+        var targetDimension: Int?
         var row = 0
         for (index, file) in files.enumerated() {
             let part = try Self.readShard(file)
@@ -57,14 +64,21 @@ public final class ActivationCache: @unchecked Sendable {
             guard acts.shape[1] == dimension else {
                 throw SaescopeError("acts have dimension \(acts.shape[1]) but earlier shards have \(dimension)", file: file)
             }
+            let partTargets = part.targets?.shape[1]
+            if index == 0 { targetDimension = partTargets }
+            guard partTargets == targetDimension else {
+                let describe = { (width: Int?) in width.map { "targets of dimension \($0)" } ?? "no targets" }
+                throw SaescopeError("holds \(describe(partTargets)) but earlier shards hold \(describe(targetDimension))", file: file)
+            }
             if index == 0 { metadata = part.metadata }
             if part.tokens == nil { hasTokens = false }
             for boundary in part.sequenceOffsets.dropFirst() { offsets.append(row + boundary) }
-            shards.append(Shard(path: file, acts: acts, tokens: part.tokens, firstRow: row))
+            shards.append(Shard(path: file, acts: acts, tokens: part.tokens, targets: part.targets, firstRow: row))
             row += acts.shape[0]
         }
         self.shards = shards
         self.dimension = dimension
+        self.targetDimension = targetDimension
         self.rowCount = row
         self.hasTokens = hasTokens
         self.sequenceOffsets = offsets
@@ -72,15 +86,18 @@ public final class ActivationCache: @unchecked Sendable {
     }
 
     /// An in-memory cache of one block of rows (benchmarks and tests).
-    public init(label: String, acts: Tensor, tokens: Tensor?, sequenceOffsets: [Int], metadata: [String: String] = [:]) throws {
+    public init(label: String, acts: Tensor, tokens: Tensor?, sequenceOffsets: [Int], metadata: [String: String] = [:],
+                targets: Tensor? = nil) throws {
         try Self.validateActs(acts, file: label)
+        if let targets { try Self.validateTargets(targets, rows: acts.shape[0], file: label) }
         guard sequenceOffsets.first == 0, sequenceOffsets.last == acts.shape[0],
               zip(sequenceOffsets, sequenceOffsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw SaescopeError("sequence offsets must rise from 0 to the \(acts.shape[0]) rows", file: label)
         }
         path = label
-        shards = [Shard(path: label, acts: acts, tokens: tokens, firstRow: 0)]
+        shards = [Shard(path: label, acts: acts, tokens: tokens, targets: targets, firstRow: 0)]
         dimension = acts.shape[1]
+        targetDimension = targets?.shape[1]
         rowCount = acts.shape[0]
         hasTokens = tokens != nil
         self.sequenceOffsets = sequenceOffsets
@@ -90,6 +107,7 @@ public final class ActivationCache: @unchecked Sendable {
     private struct ShardContents {
         var acts: Tensor
         var tokens: Tensor?
+        var targets: Tensor?
         var sequenceOffsets: [Int]
         var metadata: [String: String]
     }
@@ -98,12 +116,14 @@ public final class ActivationCache: @unchecked Sendable {
         if file.hasSuffix(".npy") {
             let acts = try Npy.read(path: file)
             try validateActs(acts, file: file)
-            return ShardContents(acts: acts, tokens: nil, sequenceOffsets: [0, acts.shape[0]], metadata: [:])
+            return ShardContents(acts: acts, tokens: nil, targets: nil, sequenceOffsets: [0, acts.shape[0]], metadata: [:])
         }
         let contents = try Safetensors.read(path: file)
         let acts = try contents.require("acts")
         try validateActs(acts, file: file)
         let rows = acts.shape[0]
+        let targets = contents["targets"]
+        if let targets { try validateTargets(targets, rows: rows, file: file) }
         let tokens = contents["tokens"]
         if let tokens {
             guard tokens.shape == [rows], tokens.dtype == .int64 || tokens.dtype == .int32 else {
@@ -120,7 +140,7 @@ public final class ActivationCache: @unchecked Sendable {
                 throw SaescopeError("seq_offsets must rise from 0 to the \(rows) rows of acts", file: file)
             }
         }
-        return ShardContents(acts: acts, tokens: tokens, sequenceOffsets: offsets, metadata: contents.metadata)
+        return ShardContents(acts: acts, tokens: tokens, targets: targets, sequenceOffsets: offsets, metadata: contents.metadata)
     }
 
     private static func validateActs(_ acts: Tensor, file: String) throws {
@@ -129,6 +149,17 @@ public final class ActivationCache: @unchecked Sendable {
         }
         guard acts.dtype == .float32 || acts.dtype == .float16 || acts.dtype == .bfloat16 || acts.dtype == .float64 else {
             throw SaescopeError("acts must be float32, float16 or bfloat16, found \(acts.dtype.rawValue)", file: file)
+        }
+    }
+
+    /// `targets` must be a float matrix with one row per row of `acts`.
+    private static func validateTargets(_ targets: Tensor, rows: Int, file: String) throws {
+        guard targets.rank == 2, targets.shape[1] > 0,
+              targets.dtype == .float32 || targets.dtype == .float16 || targets.dtype == .bfloat16 || targets.dtype == .float64 else {
+            throw SaescopeError("targets must be a float32, float16 or bfloat16 matrix [tokens, D_out], found \(targets.dtype.rawValue) \(targets.shape)", file: file)
+        }
+        guard targets.shape[0] == rows else {
+            throw SaescopeError("targets have \(targets.shape[0]) rows but acts have \(rows): they must be the same tokens", file: file)
         }
     }
 
@@ -155,6 +186,20 @@ public final class ActivationCache: @unchecked Sendable {
             shard.acts.convertToFloat(start: (overlap.lowerBound - shard.firstRow) * dimension,
                                       count: overlap.count * dimension,
                                       into: destination + written * dimension)
+            written += overlap.count
+        }
+    }
+
+    /// Converts global rows `range` of `targets` to Float32 into `destination` (`[range.count, D_out]`).
+    public func readTargetRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        guard let width = targetDimension else { preconditionFailure("the cache has no targets") }
+        precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "row range outside the cache")
+        var written = 0
+        for shard in shards {
+            let overlap = range.clamped(to: shard.firstRow..<(shard.firstRow + shard.rowCount))
+            guard !overlap.isEmpty, let targets = shard.targets else { continue }
+            targets.convertToFloat(start: (overlap.lowerBound - shard.firstRow) * width, count: overlap.count * width,
+                                   into: destination + written * width)
             written += overlap.count
         }
     }

@@ -64,8 +64,8 @@ public enum ComparisonJSON {
                         w.key("pairs"); w.int(baseline.assignmentPairs)
                         w.key("mean_cosine"); w.double(baseline.assignmentMeanCosine)
                     }
-                    w.key("chance_a_to_b"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.inputDimension, count: c.b.featureCount))
-                    w.key("chance_b_to_a"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.inputDimension, count: c.a.featureCount))
+                    w.key("chance_a_to_b"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.outputDimension, count: c.b.featureCount))
+                    w.key("chance_b_to_a"); w.double(ChanceLevel.expectedMaxCosine(dimension: c.a.outputDimension, count: c.a.featureCount))
                 }
             }
             if let ma = c.metricsA, let mb = c.metricsB {

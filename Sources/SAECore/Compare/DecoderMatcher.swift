@@ -77,11 +77,11 @@ public enum DecoderMatcher {
     public static func match(_ a: SparseAutoencoder, _ b: SparseAutoencoder, depth: Int,
                              rowBlock: Int = defaultRowBlock, columnBlock: Int = defaultColumnBlock,
                              progress: Progress? = nil, isCancelled: () -> Bool = { false }) throws -> DecoderMatching {
-        precondition(a.inputDimension == b.inputDimension, "decoders of different widths")
-        let normalizedA = normalizedRows(a.decoderWeights, count: a.featureCount, dimension: a.inputDimension)
-        let normalizedB = normalizedRows(b.decoderWeights, count: b.featureCount, dimension: b.inputDimension)
+        precondition(a.outputDimension == b.outputDimension, "decoders of different widths")
+        let normalizedA = normalizedRows(a.decoderWeights, count: a.featureCount, dimension: a.outputDimension)
+        let normalizedB = normalizedRows(b.decoderWeights, count: b.featureCount, dimension: b.outputDimension)
         return try match(normalizedA: normalizedA, countA: a.featureCount, normalizedB: normalizedB, countB: b.featureCount,
-                         dimension: a.inputDimension, depth: depth, rowBlock: rowBlock, columnBlock: columnBlock,
+                         dimension: a.outputDimension, depth: depth, rowBlock: rowBlock, columnBlock: columnBlock,
                          progress: progress, isCancelled: isCancelled)
     }
 

@@ -15,7 +15,7 @@ public final class DecoderNeighbours: @unchecked Sendable {
 
     public init(sae: SparseAutoencoder) {
         self.sae = sae
-        let d = sae.inputDimension
+        let d = sae.outputDimension
         inverseNorms = sae.decoderWeights.withUnsafeBufferPointer { w in
             (0..<sae.featureCount).map { j in
                 let norm = cblas_snrm2(Int32(d), w.baseAddress! + j * d, 1)
@@ -27,7 +27,7 @@ public final class DecoderNeighbours: @unchecked Sendable {
     /// The `count` features other than `feature` with the largest cosine, largest first (ties by
     /// id), leaving out those `excluding` names (the browser's dead features).
     public func nearest(to feature: Int, count: Int, excluding: (Int) -> Bool = { _ in false }) -> [Neighbour] {
-        let d = sae.inputDimension, f = sae.featureCount
+        let d = sae.outputDimension, f = sae.featureCount
         guard feature >= 0, feature < f, count > 0 else { return [] }
         var dots = [Float](repeating: 0, count: f)
         sae.decoderWeights.withUnsafeBufferPointer { w in

@@ -43,6 +43,8 @@ public struct DictionaryIdentity: Sendable, Equatable {
     public var weightsPath: String
     public var configPath: String?
     public var inputDimension: Int
+    /// D_out: the width of the decoder rows that are matched (D_in except for transcoders).
+    public var outputDimension: Int
     public var featureCount: Int
     /// Path, size and modification time of the weights file (`FeatureIndexBuilder.fileFingerprint`).
     public var fingerprint: String
@@ -54,6 +56,7 @@ public struct DictionaryIdentity: Sendable, Equatable {
         weightsPath = CanonicalPath.of(sae.provenance.weightsPath)
         configPath = sae.provenance.configPath.map { CanonicalPath.of($0) }
         inputDimension = sae.inputDimension
+        outputDimension = sae.outputDimension
         featureCount = sae.featureCount
         fingerprint = FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath)
     }
@@ -236,8 +239,8 @@ public struct DictionaryComparison: Sendable {
 
     /// Different widths cannot be matched: one line naming both paths.
     public static func requireSameDimension(_ a: SparseAutoencoder, pathA: String, _ b: SparseAutoencoder, pathB: String) throws {
-        guard a.inputDimension == b.inputDimension else {
-            throw SaescopeError("cannot compare dictionaries of different widths: \(pathA) has D=\(a.inputDimension) but \(pathB) has D=\(b.inputDimension)")
+        guard a.inputDimension == b.inputDimension, a.outputDimension == b.outputDimension else {
+            throw SaescopeError("cannot compare dictionaries of different widths: \(pathA) has \(a.shapeSummary) but \(pathB) has \(b.shapeSummary)")
         }
     }
 
@@ -250,7 +253,7 @@ public struct DictionaryComparison: Sendable {
                                progress: DecoderMatcher.Progress? = nil, isCancelled: () -> Bool = { false }) throws -> DictionaryComparison {
         try options.validate()
         try requireSameDimension(a, pathA: pathA, b, pathB: pathB)
-        let d = a.inputDimension, fa = a.featureCount, fb = b.featureCount
+        let d = a.outputDimension, fa = a.featureCount, fb = b.featureCount  // decoder rows: D_out wide
         let started = DispatchTime.now().uptimeNanoseconds
         let normalizedA = DecoderMatcher.normalizedRows(a.decoderWeights, count: fa, dimension: d)
         let normalizedB = DecoderMatcher.normalizedRows(b.decoderWeights, count: fb, dimension: d)

@@ -38,7 +38,7 @@ public final class SAEEncoder {
         self.sae = sae
         self.maxRows = maxRows
         codeStorage = .allocate(capacity: maxRows * sae.featureCount)
-        reconstructionStorage = .allocate(capacity: maxRows * sae.inputDimension)
+        reconstructionStorage = .allocate(capacity: maxRows * sae.outputDimension)
         inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
         codeStorage.initialize(repeating: 0)
         reconstructionStorage.initialize(repeating: 0)
@@ -64,9 +64,9 @@ public final class SAEEncoder {
         return UnsafeBufferPointer(rebasing: codeStorage[0..<rowCount * sae.featureCount])
     }
 
-    /// Reconstruction of the last chunk, `[rows, D]` row-major (when `run` was asked to reconstruct).
+    /// Reconstruction of the last chunk, `[rows, D_out]` row-major (when `run` was asked to reconstruct).
     public var reconstruction: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(rebasing: reconstructionStorage[0..<rowCount * sae.inputDimension])
+        UnsafeBufferPointer(rebasing: reconstructionStorage[0..<rowCount * sae.outputDimension])
     }
 
     /// The active codes of the last chunk from row `first` on, for the duration of `body`.
@@ -207,7 +207,7 @@ public final class SAEEncoder {
     }
 
     private func decode(_ x: UnsafePointer<Float>, rows count: Int) {
-        let d = sae.inputDimension, f = sae.featureCount
+        let d = sae.outputDimension, f = sae.featureCount, dIn = sae.inputDimension
         let output = reconstructionStorage.baseAddress!
         for row in 0..<count { (output + row * d).update(from: sae.decoderBias, count: d) }
         sae.decoderWeights.withUnsafeBufferPointer { weights in
@@ -242,8 +242,8 @@ public final class SAEEncoder {
         if let skip = sae.skipWeights {
             skip.withUnsafeBufferPointer { skip in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            Int32(count), Int32(d), Int32(d),
-                            1, x, Int32(d), skip.baseAddress, Int32(d),
+                            Int32(count), Int32(d), Int32(dIn),
+                            1, x, Int32(dIn), skip.baseAddress, Int32(d),
                             1, output, Int32(d))
             }
         }

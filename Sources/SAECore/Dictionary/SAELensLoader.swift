@@ -3,6 +3,8 @@ import Foundation
 /// Loads SAELens directories (`cfg.json` + `sae_weights.safetensors`, optional
 /// `activation_scaler.json`), accepting both 6.x configs and the flat pre-6.0 layout the
 /// library itself converts (`hook_point`, `activation_fn_str`, boolean `normalize_activations`).
+/// Transcoders (6.x `transcoder`, `skip_transcoder`, `jumprelu_transcoder`, `jumprelu_skip_transcoder`)
+/// go through `SAELensTranscoderLoader`.
 enum SAELensLoader {
     static let architectures = ["standard", "topk", "jumprelu", "gated"]
 
@@ -10,6 +12,9 @@ enum SAELensLoader {
         let configPath = (directory as NSString).appendingPathComponent("cfg.json")
         let weightsPath = (directory as NSString).appendingPathComponent("sae_weights.safetensors")
         let config = try JSONConfig.read(path: configPath)
+        if let architecture = try config.string("architecture"), SAELensTranscoderLoader.architectures.contains(architecture) {
+            return try SAELensTranscoderLoader.load(config: config, architecture: architecture, directory: directory)
+        }
         let weights = try Safetensors.read(path: weightsPath)
         var notes: [String] = []
 
@@ -25,7 +30,8 @@ enum SAELensLoader {
             }
         }
         guard architectures.contains(architecture) else {
-            throw SaescopeError("unsupported SAELens architecture '\(architecture)' (supported: \(architectures.joined(separator: ", ")))", file: configPath)
+            let supported = architectures + SAELensTranscoderLoader.architectures
+            throw SaescopeError("unsupported SAELens architecture '\(architecture)' (supported: \(supported.joined(separator: ", ")))", file: configPath)
         }
         let d = try config.requireDimension("d_in")
         let f = try config.requireDimension("d_sae")
@@ -86,7 +92,7 @@ enum SAELensLoader {
         return major < 6
     }
 
-    private static func inputNormalization(config: JSONConfig, directory: String, notes: inout [String]) throws -> InputNormalization {
+    static func inputNormalization(config: JSONConfig, directory: String, notes: inout [String]) throws -> InputNormalization {
         var mode = "none"
         if let flag = config.values["normalize_activations"] as? Bool, !(config.values["normalize_activations"] is String) {
             mode = flag ? "expected_average_only_in" : "none"  // the legacy boolean

@@ -63,11 +63,15 @@ public struct DictionaryProvenance: Sendable, Equatable {
     }
 }
 
-/// The canonical form every loader produces: `W_enc [D,F]`, `b_enc [F]`, `W_dec [F,D]`, `b_dec [D]`
-/// (all row-major Float32), an activation rule, and the input conventions. Encoding is
-/// `f = rule((norm(x) - b_dec·subtract) W_enc + b_enc)`; decoding `x_hat = denorm(f W_dec + b_dec) + x W_skip`.
+/// The canonical form every loader produces: `W_enc [D_in,F]`, `b_enc [F]`, `W_dec [F,D_out]`,
+/// `b_dec [D_out]` (all row-major Float32), an activation rule, and the input conventions. Encoding
+/// is `f = rule((norm(x) - b_dec·subtract) W_enc + b_enc)`; decoding `x_hat = denorm(f W_dec + b_dec) + x W_skip`.
+/// An SAE has `D_out = D_in`; a transcoder reconstructs another site (`targets`), possibly wider or narrower.
 public struct SparseAutoencoder: Sendable {
+    /// D_in: the width of the activations the encoder reads.
     public let inputDimension: Int
+    /// D_out: the width of the decoder's rows and of the reconstruction.
+    public let outputDimension: Int
     public let featureCount: Int
     public let encoderWeights: [Float]
     public let encoderBias: [Float]
@@ -76,8 +80,12 @@ public struct SparseAutoencoder: Sendable {
     public let rule: ActivationRule
     public let subtractsDecoderBias: Bool
     public let normalization: InputNormalization
-    /// sparsify's optional linear skip connection, stored as `[D_in, D_out]` so that `x_hat += x S`.
+    /// A linear skip connection from the raw input (sparsify `W_skip`, SAELens skip transcoders),
+    /// stored as `[D_in, D_out]` so that `x_hat += x S`.
     public let skipWeights: [Float]?
+    /// Whether the reconstruction targets another site than the input (a transcoder): its metrics
+    /// need the cache's `targets`, never the input.
+    public let isTranscoder: Bool
     public let provenance: DictionaryProvenance
 
     public init(
@@ -86,20 +94,32 @@ public struct SparseAutoencoder: Sendable {
         decoderWeights: [Float], decoderBias: [Float],
         rule: ActivationRule, subtractsDecoderBias: Bool,
         normalization: InputNormalization = .none, skipWeights: [Float]? = nil,
+        outputDimension: Int? = nil, isTranscoder: Bool = false,
         provenance: DictionaryProvenance
     ) throws {
-        let d = inputDimension, f = featureCount
+        let d = inputDimension, f = featureCount, out = outputDimension ?? inputDimension
+        let shape = out == d ? "D=\(d), F=\(f)" : "D_in=\(d), D_out=\(out), F=\(f)"
         func check(_ name: String, _ count: Int, _ expected: Int) throws {
             guard count == expected else {
-                throw SaescopeError("\(name) has \(count) values, expected \(expected) for D=\(d), F=\(f)", file: provenance.weightsPath)
+                throw SaescopeError("\(name) has \(count) values, expected \(expected) for \(shape)", file: provenance.weightsPath)
             }
         }
-        guard d > 0, f > 0 else { throw SaescopeError("dictionary has an empty dimension (D=\(d), F=\(f))", file: provenance.weightsPath) }
+        guard d > 0, f > 0, out > 0 else { throw SaescopeError("dictionary has an empty dimension (\(shape))", file: provenance.weightsPath) }
         try check("encoder weights", encoderWeights.count, d * f)
         try check("encoder bias", encoderBias.count, f)
-        try check("decoder weights", decoderWeights.count, f * d)
-        try check("decoder bias", decoderBias.count, d)
-        if let skipWeights { try check("skip weights", skipWeights.count, d * d) }
+        try check("decoder weights", decoderWeights.count, f * out)
+        try check("decoder bias", decoderBias.count, out)
+        if let skipWeights { try check("skip weights", skipWeights.count, d * out) }
+        // b_dec lives in the output space: subtracting it from the input, or undoing an input
+        // normalisation on the output, only means something when the two spaces are the same.
+        if out != d {
+            guard !subtractsDecoderBias else {
+                throw SaescopeError("b_dec cannot be subtracted from the input when D_in=\(d) and D_out=\(out)", file: provenance.weightsPath)
+            }
+            guard normalization == .none else {
+                throw SaescopeError("input normalisation with D_in=\(d) != D_out=\(out) is not supported", file: provenance.weightsPath)
+            }
+        }
         switch rule {
         case .topK(let k), .groupMax(let k):
             guard k > 0, k <= f else { throw SaescopeError("k=\(k) must be between 1 and the \(f) features", file: provenance.weightsPath) }
@@ -116,6 +136,7 @@ public struct SparseAutoencoder: Sendable {
             break
         }
         self.inputDimension = d
+        self.outputDimension = out
         self.featureCount = f
         self.encoderWeights = encoderWeights
         self.encoderBias = encoderBias
@@ -125,11 +146,17 @@ public struct SparseAutoencoder: Sendable {
         self.subtractsDecoderBias = subtractsDecoderBias
         self.normalization = normalization
         self.skipWeights = skipWeights
+        self.isTranscoder = isTranscoder
         self.provenance = provenance
     }
 
-    /// Decoder row `feature` (its direction in activation space).
+    /// Decoder row `feature` (its direction in the output space, D_out wide).
     public func decoderRow(_ feature: Int) -> ArraySlice<Float> {
-        decoderWeights[feature * inputDimension..<(feature + 1) * inputDimension]
+        decoderWeights[feature * outputDimension..<(feature + 1) * outputDimension]
+    }
+
+    /// "D=16" for an SAE, "D_in=16 D_out=12" when the two widths differ.
+    public var shapeSummary: String {
+        outputDimension == inputDimension ? "D=\(inputDimension)" : "D_in=\(inputDimension) D_out=\(outputDimension)"
     }
 }

@@ -2,15 +2,15 @@ import Foundation
 
 /// Loads EleutherAI sparsify hookpoint directories (`cfg.json` + `sae.safetensors`):
 /// `f = top-k (or groupmax) of ReLU((x - b_dec) W_enc^T + b)`, `x_hat = f W_dec + b_dec (+ x W_skip^T)`.
+/// A transcoder (`transcode: true`) encodes x without subtracting b_dec and reconstructs another
+/// site of the same width (sparsify's `SparseCoder` sizes W_dec, b_dec and W_skip by d_in).
 enum SparsifyLoader {
     static func load(directory: String) throws -> SparseAutoencoder {
         let configPath = (directory as NSString).appendingPathComponent("cfg.json")
         let weightsPath = (directory as NSString).appendingPathComponent("sae.safetensors")
         let config = try JSONConfig.read(path: configPath)
         let weights = try Safetensors.read(path: weightsPath)
-        if try config.bool("transcode") == true {
-            throw SaescopeError("transcoders are not supported: their output is compared with another layer, not their input", file: configPath)
-        }
+        let transcoder = try config.bool("transcode") ?? false
         let d = try config.requireDimension("d_in")
         var f = try config.int("num_latents") ?? 0
         guard f >= 0 else { throw SaescopeError("config key 'num_latents' is \(f); a feature count must be at least 0 (0: d_in x expansion_factor)", file: configPath) }
@@ -33,7 +33,7 @@ enum SparsifyLoader {
         var skip: [Float]?
         if let skipTensor = weights["W_skip"] {
             guard skipTensor.shape == [d, d] else {
-                throw SaescopeError("tensor 'W_skip' has shape \(skipTensor.shape), expected [\(d), \(d)]", file: weightsPath)
+                throw SaescopeError("tensor 'W_skip' has shape \(skipTensor.shape), expected [d_in, d_in] = [\(d), \(d)]", file: weightsPath)
             }
             skip = WeightLayout.transpose(skipTensor.floats(), rows: d, columns: d)  // x W_skip^T
         } else if try config.bool("skip_connection") == true {
@@ -45,7 +45,9 @@ enum SparsifyLoader {
             encoderBias: try weights.require("encoder.bias", shape: [f]).floats(),
             decoderWeights: try weights.require("W_dec", shape: [f, d]).floats(),
             decoderBias: try weights.require("b_dec", shape: [d]).floats(),
-            rule: rule, subtractsDecoderBias: true, skipWeights: skip,
-            provenance: DictionaryProvenance(library: "sparsify", kind: activation, weightsPath: weightsPath, configPath: configPath))
+            rule: rule, subtractsDecoderBias: !transcoder, skipWeights: skip, isTranscoder: transcoder,
+            provenance: DictionaryProvenance(library: "sparsify", kind: transcoder ? "\(activation) transcoder" : activation,
+                                             weightsPath: weightsPath, configPath: configPath,
+                                             notes: transcoder ? ["transcoder: reconstructs its output site (cache 'targets'), not its input; no b_dec subtraction"] : []))
     }
 }

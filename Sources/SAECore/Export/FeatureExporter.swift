@@ -101,7 +101,7 @@ public enum FeatureExporter {
                 + (context.index.provenance.cacheMetadata["model"].map { " of \($0)" } ?? "") + ".\n\n"
             try AtomicFile.write(Array((header + report).utf8), to: path)
         case .safetensors:
-            let d = context.sae.inputDimension, f = context.sae.featureCount
+            let d = context.sae.inputDimension, dOut = context.sae.outputDimension, f = context.sae.featureCount
             var decoder: [Float] = [], encoder: [Float] = [], encoderBias: [Float] = []
             for j in features {
                 decoder += context.sae.decoderRow(j)
@@ -109,7 +109,7 @@ public enum FeatureExporter {
                 encoderBias.append(context.sae.encoderBias[j])
             }
             try Safetensors.write([
-                .init(name: "decoder", floats: decoder, shape: [features.count, d]),
+                .init(name: "decoder", floats: decoder, shape: [features.count, dOut]),
                 .init(name: "encoder", floats: encoder, shape: [features.count, d]),
                 .init(name: "encoder_bias", floats: encoderBias, shape: [features.count]),
                 .init(name: "feature_ids", int64s: features.map(Int64.init), shape: [features.count]),

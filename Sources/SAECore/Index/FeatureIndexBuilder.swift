@@ -31,9 +31,13 @@ public enum FeatureIndexBuilder {
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         let batch = ActivationBatch(featureCount: f, context: c)
-        var metrics = MetricsAccumulator(inputDimension: d, featureCount: f)
+        // A transcoder reconstructs another site: its index keeps only the codes' metrics (tokens,
+        // L0, L1, alive), as an index built from codes does; eval measures it against the targets.
+        let reconstructs = !sae.isTranscoder
+        var metrics = MetricsAccumulator(inputDimension: reconstructs ? d : 0, featureCount: f)
+        let noInput = [Float](repeating: 0, count: 1)
         var sequences = FeatureSequenceCounter(featureCount: f, minimum: options.minActivation)
-        var positions = PositionMetrics(bucketed: true, dimension: d)
+        var positions = PositionMetrics(bucketed: true, dimension: reconstructs ? d : 0)
         var excludedRows = 0
         var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
         // Per encoded row: recorded at all (finite and not a special token), and special.
@@ -69,11 +73,13 @@ public enum FeatureIndexBuilder {
                     if special[r] { finite[r] = false }
                 }
             }
-            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: true) }
+            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: reconstructs) }
 
             // Dictionary metrics over the finite core rows, in contiguous runs.
             let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
-            x.withUnsafeBufferPointer { xs in
+            (reconstructs ? x : noInput).withUnsafeBufferPointer { xs in
+                let width = reconstructs ? d : 0
+                let reconstruction = reconstructs ? encoder.reconstruction.baseAddress! : xs.baseAddress!
                 var run = coreOffset
                 while run < coreOffset + coreCount {
                     guard finite[run] else {
@@ -84,14 +90,14 @@ public enum FeatureIndexBuilder {
                     var end = run
                     while end < coreOffset + coreCount, finite[end] { end += 1 }
                     encoder.withActiveCodes(fromRow: run) { active in
-                        metrics.add(x: xs.baseAddress! + run * d, reconstruction: encoder.reconstruction.baseAddress! + run * d,
+                        metrics.add(x: xs.baseAddress! + run * width, reconstruction: reconstruction + run * width,
                                     activeCodes: active, rows: end - run)
                         let firstCore = encodeStart + run - coreStart
                         sequences.add(active, rows: end - run) { sequenceStart[firstCore + $0] }
                         for r in 0..<(end - run) {
                             positions.add(position: encodeStart + run + r - sequenceStart[firstCore + r],
-                                          x: xs.baseAddress! + (run + r) * d,
-                                          reconstruction: encoder.reconstruction.baseAddress! + (run + r) * d,
+                                          x: xs.baseAddress! + (run + r) * width,
+                                          reconstruction: reconstruction + (run + r) * width,
                                           activeCount: active.rowStart[r + 1] - active.rowStart[r])
                         }
                     }

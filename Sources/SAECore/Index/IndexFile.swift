@@ -57,10 +57,13 @@ public enum IndexFile {
         ]
         if let weights = statistics.weights {
             arrays += [
-                .init("core_encoder_decoder_cosine", .float32, [f], weights.encoderDecoderCosine),
                 .init("core_max_decoder_cosine", .float32, [f], weights.maxDecoderCosine),
                 .init("core_max_encoder_cosine", .float32, [f], weights.maxEncoderCosine),
             ]
+            // None for a transcoder whose input and output widths differ (no cosine between them).
+            if !weights.encoderDecoderCosine.isEmpty {
+                arrays.append(.init("core_encoder_decoder_cosine", .float32, [f], weights.encoderDecoderCosine))
+            }
         }
         let excluded = statistics.excludedRows.map(String.init) ?? "null"
         let ids = statistics.excludedIDs.map(JSONWriter.quoted) ?? "null"
@@ -94,7 +97,7 @@ public enum IndexFile {
         }
         var weights: WeightMetrics?
         if file["core_max_decoder_cosine"] != nil {
-            weights = WeightMetrics(encoderDecoderCosine: try array(file, "core_encoder_decoder_cosine", .float32, [f]),
+            weights = WeightMetrics(encoderDecoderCosine: file["core_encoder_decoder_cosine"] == nil ? [] : try array(file, "core_encoder_decoder_cosine", .float32, [f]),
                                     maxDecoderCosine: try array(file, "core_max_decoder_cosine", .float32, [f]),
                                     maxEncoderCosine: try array(file, "core_max_encoder_cosine", .float32, [f]))
         }

@@ -54,9 +54,10 @@ public enum LogitEffects {
     public static func compute(features: [Int], sae: SparseAutoencoder, unembedding: Unembedding, count: Int = defaultCount,
                                histogramBins: Int = 0, featureChunk: Int = defaultFeatureChunk, vocabularyBlock: Int? = nil,
                                progress: Progress? = nil, isCancelled: () -> Bool = { false }) throws -> [FeatureLogitEffects] {
-        let d = sae.inputDimension, v = unembedding.vocabularySize
+        // Decoder rows live in the output space (D_out: a transcoder's output site).
+        let d = sae.outputDimension, v = unembedding.vocabularySize
         guard unembedding.dimension == d else {
-            throw SaescopeError("the unembedding has D=\(unembedding.dimension) but the dictionary has D=\(d)", file: unembedding.path)
+            throw SaescopeError("the unembedding has D=\(unembedding.dimension) but the dictionary's decoder has D=\(d)", file: unembedding.path)
         }
         guard count >= 1 else { throw SaescopeError("the number of logit effects per feature must be at least 1") }
         for j in features where j < 0 || j >= sae.featureCount {

@@ -43,28 +43,32 @@ public enum DictionaryEvaluator {
     }
 
     /// The pass with options: excluded rows are dropped like non-finite ones (but counted
-    /// apart), and every kept row's position in its sequence is known.
+    /// apart), and every kept row's position in its sequence is known. A transcoder's
+    /// reconstruction is measured against the cache's `targets` (the same rows), not its input.
     public static func run(
         _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil, options: Options,
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> Pass {
         try requireMatchingDimensions(sae, cache)
+        let usesTargets = try requireReference(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
-        let d = sae.inputDimension
+        let dIn = sae.inputDimension, dOut = sae.outputDimension
         if options.byPosition {
             // Per-position explained variance keeps 2 x D Float64 per position: bounded.
             let longest = zip(cache.sequenceOffsets, cache.sequenceOffsets.dropFirst()).map { min($1, total) - min($0, total) }.max() ?? 0
-            guard longest * d <= PositionMetrics.maximumCells else {
-                throw SaescopeError("--by-position keeps per-position moments, but the longest sequence has \(longest) rows of D=\(d) (at most \(PositionMetrics.maximumCells / max(d, 1)) positions): does the cache lack seq_offsets?", file: cache.path)
+            guard longest * dOut <= PositionMetrics.maximumCells else {
+                throw SaescopeError("--by-position keeps per-position moments, but the longest sequence has \(longest) rows of D=\(dOut) (at most \(PositionMetrics.maximumCells / max(dOut, 1)) positions): does the cache lack seq_offsets?", file: cache.path)
             }
         }
         let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
         let encoder = SAEEncoder(sae: sae, maxRows: chunkRows)
-        var accumulator = MetricsAccumulator(inputDimension: d, featureCount: sae.featureCount)
+        // The reconstruction's reference: the targets for a transcoder, the input itself otherwise.
+        var accumulator = MetricsAccumulator(inputDimension: dOut, featureCount: sae.featureCount)
         var sequences = FeatureSequenceCounter(featureCount: sae.featureCount)
-        var positions = options.byPosition ? PositionMetrics(bucketed: false, dimension: d) : nil
+        var positions = options.byPosition ? PositionMetrics(bucketed: false, dimension: dOut) : nil
         var excluded = 0
-        var chunk = [Float](repeating: 0, count: chunkRows * d)
+        var chunk = [Float](repeating: 0, count: chunkRows * dIn)
+        var targets = [Float](repeating: 0, count: usesTargets ? chunkRows * dOut : 0)
         // Per kept row of the chunk: its sequence and its position in it.
         var keptSequence = [Int](repeating: 0, count: chunkRows), keptPosition = [Int](repeating: 0, count: chunkRows)
         var sequence = 0
@@ -74,32 +78,43 @@ public enum DictionaryEvaluator {
             let rows = min(chunkRows, total - start)
             var kept = 0, nonFinite = 0
             chunk.withUnsafeMutableBufferPointer { buffer in
-                let base = buffer.baseAddress!
-                cache.readRows(start..<start + rows, into: base)
-                for r in 0..<rows {
-                    let row = start + r
-                    while cache.sequenceOffsets[sequence + 1] <= row { sequence += 1 }
-                    if let exclusion = options.exclusion, exclusion.excludes(cache.token(atRow: row)) { excluded += 1; continue }
-                    let source = base + r * d
-                    guard (0..<d).allSatisfy({ source[$0].isFinite }) else { nonFinite += 1; continue }
-                    if kept != r { (base + kept * d).update(from: source, count: d) }
-                    keptSequence[kept] = sequence
-                    keptPosition[kept] = row - cache.sequenceOffsets[sequence]
-                    kept += 1
+                targets.withUnsafeMutableBufferPointer { targetBuffer in
+                    let base = buffer.baseAddress!
+                    cache.readRows(start..<start + rows, into: base)
+                    if usesTargets { cache.readTargetRows(start..<start + rows, into: targetBuffer.baseAddress!) }
+                    for r in 0..<rows {
+                        let row = start + r
+                        while cache.sequenceOffsets[sequence + 1] <= row { sequence += 1 }
+                        if let exclusion = options.exclusion, exclusion.excludes(cache.token(atRow: row)) { excluded += 1; continue }
+                        let source = base + r * dIn
+                        guard isFinite(source, dIn) else { nonFinite += 1; continue }
+                        if usesTargets {
+                            let target = targetBuffer.baseAddress! + r * dOut
+                            guard isFinite(target, dOut) else { nonFinite += 1; continue }
+                            if kept != r { (targetBuffer.baseAddress! + kept * dOut).update(from: target, count: dOut) }
+                        }
+                        if kept != r { (base + kept * dIn).update(from: source, count: dIn) }
+                        keptSequence[kept] = sequence
+                        keptPosition[kept] = row - cache.sequenceOffsets[sequence]
+                        kept += 1
+                    }
                 }
             }
             accumulator.recordSkipped(nonFinite)
             chunk.withUnsafeBufferPointer { x in
                 encoder.run(x.baseAddress!, rows: kept, reconstruct: true)
                 guard kept > 0 else { return }
-                encoder.withActiveCodes(fromRow: 0) { active in
-                    accumulator.add(x: x.baseAddress!, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
-                    sequences.add(active, rows: kept) { keptSequence[$0] }
-                    guard positions != nil else { return }
-                    for r in 0..<kept {
-                        positions!.add(position: keptPosition[r], x: x.baseAddress! + r * d,
-                                       reconstruction: encoder.reconstruction.baseAddress! + r * d,
-                                       activeCount: active.rowStart[r + 1] - active.rowStart[r])
+                targets.withUnsafeBufferPointer { target in
+                    let reference = usesTargets ? target.baseAddress! : x.baseAddress!
+                    encoder.withActiveCodes(fromRow: 0) { active in
+                        accumulator.add(x: reference, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
+                        sequences.add(active, rows: kept) { keptSequence[$0] }
+                        guard positions != nil else { return }
+                        for r in 0..<kept {
+                            positions!.add(position: keptPosition[r], x: reference + r * dOut,
+                                           reconstruction: encoder.reconstruction.baseAddress! + r * dOut,
+                                           activeCount: active.rowStart[r + 1] - active.rowStart[r])
+                        }
                     }
                 }
             }
@@ -115,9 +130,27 @@ public enum DictionaryEvaluator {
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage)
     }
 
+    private static func isFinite(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> Bool {
+        for i in 0..<width where !row[i].isFinite { return false }
+        return true
+    }
+
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {
         guard sae.inputDimension == cache.dimension else {
             throw SaescopeError("activations have dimension \(cache.dimension) but the dictionary (\(sae.provenance.weightsPath)) expects \(sae.inputDimension)", file: cache.path)
         }
+    }
+
+    /// Whether the metrics compare the reconstruction with the cache's `targets` (a transcoder)
+    /// rather than with the input; a transcoder needs them, of its output width.
+    public static func requireReference(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws -> Bool {
+        guard sae.isTranscoder else { return false }
+        guard let width = cache.targetDimension else {
+            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (export with --target-module/--target-layer)", file: cache.path)
+        }
+        guard width == sae.outputDimension else {
+            throw SaescopeError("targets have dimension \(width) but the transcoder (\(sae.provenance.weightsPath)) outputs D_out=\(sae.outputDimension)", file: cache.path)
+        }
+        return true
     }
 }

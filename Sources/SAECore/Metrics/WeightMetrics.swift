@@ -26,18 +26,19 @@ public struct WeightMetrics: Sendable, Equatable {
     }
 
     public init(sae: SparseAutoencoder, isCancelled: () -> Bool = { false }) throws {
-        let d = sae.inputDimension, f = sae.featureCount
-        let decoder = DecoderMatcher.normalizedRows(sae.decoderWeights, count: f, dimension: d)
+        let d = sae.inputDimension, dOut = sae.outputDimension, f = sae.featureCount
+        let decoder = DecoderMatcher.normalizedRows(sae.decoderWeights, count: f, dimension: dOut)
         // W_enc is [D, F]: its columns, as rows.
         var columns = [Float](repeating: 0, count: f * d)
         for row in 0..<d { for j in 0..<f { columns[j * d + row] = sae.encoderWeights[row * f + j] } }
         let encoder = DecoderMatcher.normalizedRows(columns, count: f, dimension: d)
-        encoderDecoderCosine = (0..<f).map { j in
+        // Encoder and decoder rows live in different spaces when D_in != D_out: no cosine (n/a).
+        encoderDecoderCosine = d != dOut ? [] : (0..<f).map { j in
             var dot = 0.0
             for i in 0..<d { dot += Double(decoder[j * d + i]) * Double(encoder[j * d + i]) }
             return Float(dot)
         }
-        maxDecoderCosine = try Self.maxOtherCosine(decoder, count: f, dimension: d, isCancelled: isCancelled)
+        maxDecoderCosine = try Self.maxOtherCosine(decoder, count: f, dimension: dOut, isCancelled: isCancelled)
         maxEncoderCosine = try Self.maxOtherCosine(encoder, count: f, dimension: d, isCancelled: isCancelled)
     }
 

@@ -39,6 +39,9 @@ public enum ModelLossEvaluator {
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> ModelLossMetrics {
         let d = sae.inputDimension
+        guard !sae.isTranscoder else {
+            throw SaescopeError("a transcoder cannot be spliced in place of its input: the model run is for SAEs", file: sae.provenance.weightsPath)
+        }
         guard bridge.info.dModel == d else {
             throw SaescopeError("the model \(bridge.info.model) has d_model \(bridge.info.dModel) at \(bridge.info.hook) but the dictionary expects D=\(d)")
         }

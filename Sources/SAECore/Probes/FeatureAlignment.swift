@@ -54,11 +54,11 @@ public struct FeatureAlignment: Sendable {
     /// Precomputes the F decoder row norms and F encoder column norms: O(F·D) time, O(F) memory.
     public init(sae: SparseAutoencoder) {
         self.sae = sae
-        let d = sae.inputDimension, f = sae.featureCount
+        let d = sae.inputDimension, dOut = sae.outputDimension, f = sae.featureCount
         decoderNorms = sae.decoderWeights.withUnsafeBufferPointer { weights in
             (0..<f).map { j in
                 var sum: Double = 0
-                for value in weights[j * d..<(j + 1) * d] { sum += Double(value) * Double(value) }
+                for value in weights[j * dOut..<(j + 1) * dOut] { sum += Double(value) * Double(value) }
                 return sum.isFinite ? Float(sum.squareRoot()) : 0
             }
         }
@@ -73,9 +73,12 @@ public struct FeatureAlignment: Sendable {
 
     /// Every feature's cosine with `direction` (length D): O(F) memory, one sgemv.
     public func cosines(with direction: [Double], side: Side = .decoder) throws -> [Float] {
-        let d = sae.inputDimension, f = sae.featureCount
-        guard direction.count == d else {
-            throw SaescopeError("the direction has \(direction.count) dimensions but the dictionary has D=\(d)", file: sae.provenance.weightsPath)
+        // A probe direction lives in the input space; a transcoder's decoder rows do not (D_out).
+        let d = side == .decoder ? sae.outputDimension : sae.inputDimension, f = sae.featureCount
+        guard direction.count == d, side == .encoder || sae.outputDimension == sae.inputDimension else {
+            let width = side == .decoder && sae.outputDimension != sae.inputDimension
+                ? "a decoder in another space (D_in=\(sae.inputDimension), D_out=\(sae.outputDimension))" : "D=\(d)"
+            throw SaescopeError("the direction has \(direction.count) dimensions but the dictionary has \(width)", file: sae.provenance.weightsPath)
         }
         let length = direction.map { $0 * $0 }.reduce(0, +).squareRoot()
         guard length > 0, length.isFinite else {
