@@ -36,7 +36,7 @@ extension AppController {
                 .draw(into: &buffer, rect: definitionInner)
         }
 
-        let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
+        let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs) + [reviewedLine()]
         let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
         let densities = (0..<index.featureCount).map { index.density($0) }
         var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")

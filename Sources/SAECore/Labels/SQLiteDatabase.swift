@@ -177,7 +177,7 @@ public final class SQLiteDatabase {
         switch primary {
         case SQLITE_BUSY, SQLITE_LOCKED:
             kind = .busy
-            text = "the labels database is locked by another process (waited 5 s): \(message ?? "busy")"
+            text = "the labels database is locked by another process (waited for it, then gave up): \(message ?? "busy")"
         case SQLITE_NOTADB, SQLITE_CORRUPT:
             kind = .corrupt
             text = "the labels database is damaged or not an SQLite database (\(message ?? "corrupt")); move it aside to start a new one"
