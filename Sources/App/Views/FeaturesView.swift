@@ -33,7 +33,7 @@ extension AppController {
             .init("mean", width: .fixed(7), alignment: .right),
             .init("top token", width: .fixed(12)),
             .init("top exemplar", width: .flex(weight: 1, min: 6)),
-        ] + labelColumns(width: listRect.width >= 80 ? 24 : 12), rowCount: rows.count) { [self] row, column in
+        ] + labelColumns(), rowCount: rows.count) { [self] row, column in
             let j = rows[row]
             switch column {
             case 0: return String(j)

@@ -6,10 +6,10 @@ import Widgets
 /// feature's top token elsewhere (compare, probes, sequence), the notes editor pane, and the
 /// overview's count. The screens call these; the labels themselves are in `model.labels`.
 extension AppController {
-    /// The features list's extra column, present once any feature has a label or explanation
-    /// (so a dictionary nobody labelled looks as before).
-    func labelColumns(width: Int = 24) -> [Table.Column] {
-        model.labels.isEmpty ? [] : [.init("label", width: .fixed(width))]
+    /// The lists' extra column, present once any feature has a label or explanation (so a
+    /// dictionary nobody labelled looks as before); it shares the room left with the exemplars.
+    func labelColumns() -> [Table.Column] {
+        model.labels.isEmpty ? [] : [.init("label", width: .flex(weight: 1, min: 8))]
     }
 
     /// A one-line cell: the label, else the first imported explanation in brackets.

@@ -178,7 +178,7 @@ extension AppController {
             .init("cosine", width: .fixed(7), alignment: .right),
             .init("top token", width: .fixed(12)),
             .init("top exemplar", width: .flex(weight: 1, min: 6)),
-        ] + labelColumns(width: 20), rowCount: features.count) { [self] row, column in
+        ] + labelColumns(), rowCount: features.count) { [self] row, column in
             let aligned = features[row]
             switch column {
             case 0: return row < positives ? "+\(row + 1)" : "-\(row - positives + 1)"
