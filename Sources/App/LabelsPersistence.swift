@@ -6,7 +6,9 @@ import SAECore
 /// read-only, the reason in the status line and `model.labelsReadOnly`.
 extension AppController {
     /// Opens the labels of this dictionary from `open` (a store, or the error opening it),
-    /// migrating `marksFile` into it when it exists.
+    /// migrating `marksFile` into it when it exists. The marks are read at once; the labels by a
+    /// background job (thousands of records would delay the first frame), merged under any edit
+    /// made before it ends.
     public func attachLabels(_ open: () throws -> LabelStore, marksFile: MarksStore?) {
         var notices: [String] = []
         do {
@@ -15,13 +17,19 @@ extension AppController {
             if let marksFile, let moved = try store.migrateMarksFile(marksFile) {
                 notices.append("moved \(moved) marks from \(marksFile.path) into \(store.path)")
             }
-            model.labels = try store.load()
             let saved = try store.marks().filter { $0 >= 0 && $0 < session.sae.featureCount }
             if !saved.isEmpty {
                 model.marks = saved
+                if model.list.filter.markedOnly { refreshRows() }
                 notices.append("\(saved.count) marked feature\(saved.count == 1 ? "" : "s") from the last session (u clears)")
             }
-            refreshRows()
+            loadLabels(of: store) { [weak self] book in
+                guard let self else { return }
+                var merged = book
+                for (j, record) in model.labels.features { merged[j] = record }
+                model.labels = merged
+                refreshRows()
+            }
         } catch {
             labelsBecameReadOnly(String(describing: error))
             return
@@ -31,7 +39,21 @@ extension AppController {
 
     /// The second dictionary's labels, for the compare screen's B side (read only here).
     public func attachComparedLabels(_ open: () throws -> LabelStore) {
-        do { model.comparedLabels = try open().load() } catch { setMessage(String(describing: error), isError: true) }
+        do {
+            loadLabels(of: try open()) { [weak self] in self?.model.comparedLabels = $0 }
+        } catch {
+            setMessage(String(describing: error), isError: true)
+        }
+    }
+
+    /// Reads every record of `store`'s dictionary on a worker (its own connection: one per thread).
+    private func loadLabels(of store: LabelStore, done: @escaping (LabelBook) -> Void) {
+        let (path, fingerprint) = (store.path, store.fingerprint)
+        startJob(kind: "labels", title: "read the labels of \(fingerprint)", work: { _ in
+            try LabelStore(path: path, fingerprint: fingerprint).load()
+        }, done: { value in
+            if let book = value as? LabelBook { done(book) }
+        })
     }
 
     func labelsBecameReadOnly(_ reason: String) {

@@ -20,6 +20,9 @@ final class LabelEditingTests: XCTestCase {
         let app = try AppFixture.controller()
         let path = databasePath
         app.attachLabels({ try LabelStore(path: path, fingerprint: fingerprint) }, marksFile: marksFile)
+        // The labels are read by a background job.
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 30))
+        app.handleJobEvents()
         return app
     }
 
@@ -159,6 +162,8 @@ final class LabelEditingTests: XCTestCase {
         let app = try AppFixture.controller()
         let path = databasePath
         app.attachLabels({ try LabelStore(path: path, fingerprint: "1-00000000000000aa", busyTimeout: 100) }, marksFile: nil)
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 30))
+        app.handleJobEvents()
         // Another connection holds the write lock.
         let other = try SQLiteDatabase(path: path)
         try other.execute("BEGIN IMMEDIATE")
@@ -168,5 +173,24 @@ final class LabelEditingTests: XCTestCase {
         XCTAssertTrue(app.model.message?.text.contains("locked by another process") ?? false, app.model.message?.text ?? "")
         XCTAssertNotNil(app.model.labelsReadOnly)
         XCTAssertNil(app.model.labels[0], "nothing is shown as saved that was not")
+    }
+
+    func testLabelsReadInTheBackgroundMergeUnderEditsMadeMeanwhile() throws {
+        let path = databasePath
+        do {
+            let store = try LabelStore(path: path, fingerprint: "1-00000000000000aa")
+            try store.apply(.init(label: "saved before"), to: 4)
+            try store.apply(.init(label: "old label"), to: 1)
+        }
+        let app = try AppFixture.controller()
+        app.attachLabels({ try LabelStore(path: path, fingerprint: "1-00000000000000aa") }, marksFile: nil)
+        // Before the job's result is taken: an edit of feature 1.
+        app.press(.char("j"), .char("L"), .ctrl("u"))
+        app.type("new label\n")
+        XCTAssertEqual(app.model.labels[1]?.label, "new label")
+        XCTAssertTrue(app.jobs.waitUntilIdle(timeout: 30))
+        app.handleJobEvents()
+        XCTAssertEqual(app.model.labels[4]?.label, "saved before")
+        XCTAssertEqual(app.model.labels[1]?.label, "new label", "the edit made while reading wins")
     }
 }

@@ -26,10 +26,7 @@ public enum LabelCSV {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public static func quoted(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func quoted(_ text: String) -> String { FeatureExporter.csvQuoted(text) }
 
     /// Rows of RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks), each with
     /// the line it started on.
