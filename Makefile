@@ -1,6 +1,6 @@
 # saescope: `make run` and `make test` install what a fresh Debian/Ubuntu machine lacks, then build.
 SWIFT ?= swift
-DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev zlib1g-dev tmux
+DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev zlib1g-dev libsqlite3-dev tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SAMPLE_SAE := samples/dictionaries/dictionary_learning/trainer_0
 SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors

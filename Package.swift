@@ -30,6 +30,12 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // SQLite, for the labels store (interpretations kept across launches and processes).
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // ncursesw: imported by the Terminal target only.
         .systemLibrary(
             name: "CNcurses",
@@ -39,7 +45,7 @@ let package = Package(
         // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
         .target(
             name: "SAECore",
-            dependencies: ["CBLAS", "CLAPACK", "CZlib"],
+            dependencies: ["CBLAS", "CLAPACK", "CZlib", "CSQLite"],
             path: "Sources/SAECore"
         ),
         // Command line: argument parsing and subcommands.

@@ -24,8 +24,9 @@ public final class AppController {
     /// for a large dictionary, too slow to redo every frame.
     /// Keyed by what decides which features are dead too (the toggle, the index's token count).
     private var neighbourCache: (feature: Int, includeDead: Bool, tokens: Int?, neighbours: [DecoderNeighbours.Neighbour])?
-    /// Where this dictionary's marks are kept across launches (nil: not kept; tests, unreadable weights).
-    public var marksStore: MarksStore?
+    /// Where this dictionary's labels and marks are kept across launches (nil: not kept; tests,
+    /// unreadable weights, a database that could not be opened).
+    public var labelStore: LabelStore?
     /// What to do on the UI thread with each job's partial and final results (see `startJob`).
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
     /// What `/` matches, decoded per feature on first use (see `ExemplarSearchText`).
@@ -63,8 +64,9 @@ public final class AppController {
     public func handle(_ key: Key) {
         if case .resize = key { return }  // layout is redone every frame
         let marksBefore = model.marks
-        defer { if model.marks != marksBefore { saveMarks() } }
+        defer { if model.marks != marksBefore { saveMarks(from: marksBefore) } }
         if case .mouse(let event) = key { handleMouse(event); return }
+        if model.notesEditor != nil { editNotes(key); return }
         if let prompt = model.prompt {
             editPrompt(key)
             if prompt.kind == .search { searchPromptEdited() }
@@ -201,6 +203,7 @@ public final class AppController {
         case .overview(let command): performOverview(command)
         case .compare(let action): performCompare(action)
         case .sequence(let command): performSequence(command)
+        case .label(let command): performLabel(command)
         }
     }
 
@@ -276,7 +279,7 @@ public final class AppController {
     func refreshRows() {
         guard let index = model.index else { model.list.rows = []; return }
         let keep = model.selectedFeature
-        model.list.rows = FeatureListBuilder.rows(index: index, session: session, filter: model.list.filter, marks: model.marks,
+        model.list.rows = FeatureListBuilder.rows(index: index, session: session, filter: model.list.filter, marks: model.marks, labels: model.labels,
                                                   sort: model.list.sort, ascending: model.list.ascending)
         if let keep, let position = model.list.rows.firstIndex(of: keep) {
             model.list.table.selected = position
@@ -284,7 +287,7 @@ public final class AppController {
             model.list.table.selected = min(model.list.table.selected, max(0, model.list.rows.count - 1))
         }
         if let query = model.list.searchQuery {
-            model.list.searchHits = searchText.hits(query, in: model.list.rows, index: index, session: session)
+            model.list.searchHits = searchHits(query, in: model.list.rows, index: index)
         }
     }
 

@@ -73,6 +73,13 @@ public struct AppModel {
     /// The sequence drill-downs open, innermost last (a feature opened from one can open another).
     public var sequences: [SequenceState] = []
     public var marks: Set<Int> = []
+    /// This dictionary's labels, notes, tags, status and explanations (LabelsPersistence.swift),
+    /// the compared dictionary's, and why they cannot be written (nil: they can).
+    public var labels = LabelBook()
+    public var comparedLabels = LabelBook()
+    public var labelsReadOnly: String?
+    /// The notes editor pane, while open (E).
+    public var notesEditor: NotesEditor?
     public var prompt: Prompt?
     /// Lines submitted at each kind of prompt, oldest first (Up and Down recall them).
     public var promptHistory: [Prompt.HistoryKey: [String]] = [:]

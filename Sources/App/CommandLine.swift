@@ -8,6 +8,7 @@ extension AppController {
         ":1234                      open feature 1234",
         ":sort id|density|max|mean|token [asc|desc]",
         ":filter all|alive|dead     :density MIN MAX (- for open)",
+        ":status unreviewed|interpretable|uninterpretable|dead|all   :tag NAME (:tag alone: off)",
         ":theme dark|light|high-contrast",
         ":reindex top-k=20 context=5 min-act=0 first-token=T max-tokens=N|all exclude-special=on|off",
         ":export json|jsonl|csv|md|safetensors PATH [force]",
@@ -39,6 +40,7 @@ extension AppController {
                     return value
                 }
                 updateList { $0.filter.minDensity = bounds[0]; $0.filter.maxDensity = bounds[1] }
+            case "status", "tag": try labelFilterCommand(head, arguments)
             case "theme":
                 guard let name = arguments.first, let theme = Theme.builtin(named: name) else {
                     throw CommandLineError("themes: \(Theme.builtinNames.joined(separator: ", "))")

@@ -17,6 +17,9 @@ public struct FeatureFilter: Equatable, Sendable {
     public var maxDensity: Double?
     /// Only marked features.
     public var markedOnly = false
+    /// Only features with this review status / this tag (`:status`, `:tag`).
+    public var status: LabelStatus?
+    public var tag: String?
 
     public init() {}
 
@@ -27,11 +30,15 @@ public struct FeatureFilter: Equatable, Sendable {
             parts.append("density \(minDensity.map { formatDensity($0) } ?? "0")..\(maxDensity.map { formatDensity($0) } ?? "1")")
         }
         if markedOnly { parts.append("marked") }
+        if let status { parts.append(status.rawValue) }
+        if let tag { parts.append("#" + tag) }
         return parts.isEmpty ? "all" : parts.joined(separator: ", ")
     }
 
-    func accepts(_ j: Int, index: FeatureIndex, marks: Set<Int>) -> Bool {
+    func accepts(_ j: Int, index: FeatureIndex, marks: Set<Int>, labels: LabelBook) -> Bool {
         if markedOnly, !marks.contains(j) { return false }
+        if let status, (labels[j]?.status ?? .unreviewed) != status { return false }
+        if let tag, !(labels[j]?.tags.contains(tag) ?? false) { return false }
         let dead = index.isDead(j)
         switch liveness {
         case .all: break
@@ -54,8 +61,8 @@ func formatDensity(_ d: Double) -> String {
 /// The rows of the feature list: the ids that pass the filter, in sort order.
 public enum FeatureListBuilder {
     public static func rows(index: FeatureIndex, session: DictionarySession, filter: FeatureFilter, marks: Set<Int>,
-                            sort: FeatureSortKey, ascending: Bool) -> [Int] {
-        var ids = (0..<index.featureCount).filter { filter.accepts($0, index: index, marks: marks) }
+                            labels: LabelBook = LabelBook(), sort: FeatureSortKey, ascending: Bool) -> [Int] {
+        var ids = (0..<index.featureCount).filter { filter.accepts($0, index: index, marks: marks, labels: labels) }
         switch sort {
         case .id:
             break

@@ -16,6 +16,12 @@ public enum Command: Equatable, Sendable {
     case overview(OverviewCommand)
     case compare(CompareAction)
     case sequence(SequenceCommand)
+    case label(LabelCommand)
+}
+
+/// The keys that interpret a feature (LabelEditing.swift).
+public enum LabelCommand: Equatable, Sendable {
+    case label, notes, tags, status
 }
 
 /// The sequence drill-down's commands (`open` is the detail screen's Enter on an exemplar).
@@ -62,7 +68,7 @@ public enum Keymaps {
         Binding([.char("u")], "clear marks", .clearMarks, hint: false, group: "Features"),
         Binding([.char("e")], "export marked", .export, group: "Features"),
         Binding([.char("c")], "compare with the second dictionary", .compare(.show), hint: false, group: "Features"),
-    ]).layered(over: movement).layered(over: global)
+    ] + labelBindings(group: "Features")).layered(over: movement).layered(over: global)
 
     static let detail = Keymap<Command>([
         Binding([.char("h"), .left], "previous feature", .previousFeature, group: "Feature"),
@@ -75,7 +81,7 @@ public enum Keymaps {
         Binding([.char("N")], "previous hit", .previousHit, hint: false, group: "Feature"),
         Binding([.char("e")], "export marked", .export, hint: false, group: "Feature"),
         Binding([.enter], "open sequence", .sequence(.open), group: "Feature"),
-    ]).layered(over: movement).layered(over: global)
+    ] + labelBindings(group: "Feature")).layered(over: movement).layered(over: global)
 
     static let sequence = Keymap<Command>([
         Binding([.char("h"), .left], "previous token", .sequence(.previousToken), group: "Sequence"),
@@ -87,6 +93,14 @@ public enum Keymaps {
     static let jobs = Keymap<Command>([
         Binding([.char("x"), .delete], "cancel job", .cancelJob, group: "Jobs"),
     ]).layered(over: movement).layered(over: global)
+
+    /// L, E, T, R: the same on the list and the detail screen.
+    static func labelBindings(group: String) -> [Binding<Command>] {
+        [Binding([.char("L")], "label", .label(.label), hint: false, group: group),
+         Binding([.char("E")], "notes", .label(.notes), hint: false, group: group),
+         Binding([.char("T")], "tags", .label(.tags), hint: false, group: group),
+         Binding([.char("R")], "review status", .label(.status), hint: false, group: group)]
+    }
 
     public static func keymap(for screen: Screen) -> Keymap<Command> {
         switch screen {

@@ -6,6 +6,8 @@ public struct Prompt: Equatable, Sendable {
         case command, search, export
         /// "Really quit?", with the reasons to ask; answered with y or n.
         case confirmQuit(String)
+        /// A feature's label, or its tags (LabelEditing.swift).
+        case label(Int), tags(Int)
     }
 
     /// Which history a prompt's lines go to.
@@ -32,6 +34,8 @@ public struct Prompt: Equatable, Sendable {
         case .search: return "/"
         case .export: return "export (json|jsonl|csv|md|safetensors) PATH [force]: "
         case .confirmQuit(let question): return question
+        case .label(let j): return "label of \(j): "
+        case .tags(let j): return "tags of \(j) (words): "
         }
     }
 
@@ -41,7 +45,7 @@ public struct Prompt: Equatable, Sendable {
         case .command: return .command
         case .search: return .search
         case .export: return .export
-        case .confirmQuit: return nil
+        case .confirmQuit, .label, .tags: return nil
         }
     }
 

@@ -30,6 +30,8 @@ extension AppController {
             submitExport(text)
         case .confirmQuit:
             break  // answered key by key (QuitConfirmation.swift)
+        case .label, .tags:
+            submitLabelPrompt(prompt.kind, text: text)
         }
     }
 
@@ -47,7 +49,7 @@ extension AppController {
         let ids = model.marks.sorted()
         let context = FeatureExporter.Context(index: index, sae: session.sae, saePath: session.saePath,
                                               tokenizer: session.tokenizer, includeDecoder: format == .json,
-                                              unembedding: format == .safetensors ? nil : session.unembedding)
+                                              unembedding: format == .safetensors ? nil : session.unembedding, labels: model.labels)
         let contextBox = UncheckedBox(context)
         jobs.start(kind: "export", title: "export \(ids.count) features to \(path)") { job in
             job.progress(nil, "writing \(path)")

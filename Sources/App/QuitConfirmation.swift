@@ -15,7 +15,7 @@ extension AppController {
     func quitReasons() -> [String] {
         var reasons: [String] = []
         if !model.marks.isEmpty {
-            let kept = marksStore != nil ? " (kept for the next launch)" : " (they are not saved)"
+            let kept = labelStore != nil && model.labelsReadOnly == nil ? " (kept for the next launch)" : " (they are not saved)"
             reasons.append("\(model.marks.count) marked feature\(model.marks.count == 1 ? "" : "s")\(kept)")
         }
         let exports = jobs.snapshot.filter { $0.kind == "export" && $0.state == .running }

@@ -10,7 +10,8 @@ extension AppController {
     static let searchHelp = [
         "Search",
         "  / matches the decoded text of each feature's top exemplars (words",
-        "  whole across tokens, phrases, any case) as you type; Up/Down recall",
+        "  whole across tokens, phrases, any case), and its label, notes, tags",
+        "  and imported explanations, as you type; Up/Down recall",
         "  earlier searches, Enter keeps it (n/N: next/previous hit), Esc goes back.",
     ]
 
@@ -48,7 +49,7 @@ extension AppController {
         refreshRows()
         if model.list.searchHits.isEmpty {
             model.list.table.selected = origin.selected
-            model.message = StatusMessage(text: "no feature's top exemplars contain \"\(text)\"", isError: false)
+            model.message = StatusMessage(text: "no feature's top exemplars or labels contain \"\(text)\"", isError: false)
         } else {
             // The first hit in list order, as typing showed it.
             model.list.table.selected = -1

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (not pass/fail).",
-        subcommands: [BenchIndexCommand.self, BenchShapesCommand.self, BenchBLASCommand.self, BenchCompareCommand.self, BenchUICommand.self,
+        subcommands: [BenchIndexCommand.self, BenchShapesCommand.self, BenchBLASCommand.self, BenchCompareCommand.self, BenchUICommand.self, BenchLabelsCommand.self,
                       BenchSGEMMCommand.self, BenchCodesCommand.self])
 }
 

@@ -18,18 +18,9 @@ struct BenchUICommand: ParsableCommand {
     @Option(help: "Keys to send while indexing.") var keys = 400
 
     func run() throws {
-        guard let samples = SampleLocation.find() else { throw SaescopeError("the bundled samples/ folder was not found") }
-        let sae = (samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0")
-        let acts = (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors")
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-ui-\(getpid())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let indexPath = scratch.appendingPathComponent("sample.index.safetensors").path
-
-        FileHandle.standardError.write(Data("indexing the sample once (release build: a few seconds)\n".utf8))
-        let (session, _) = try DictionarySession.open(sae: sae, acts: acts, index: indexPath, tokenizer: nil)
-        let index = try FeatureIndexBuilder.build(sae: session.sae, saePath: sae, cache: session.cache!, options: FeatureIndexOptions())
-        try IndexFile.write(index, to: indexPath)
+        let sample = try BenchSample(name: "bench-ui")
+        defer { sample.remove() }
+        let (session, indexPath) = (sample.session, sample.indexPath)
         let jobs = JobCenter()
         let controller = AppController(session: session, indexState: .loaded(try IndexFile.read(path: indexPath)), jobs: jobs)
 

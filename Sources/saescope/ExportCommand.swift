@@ -102,7 +102,8 @@ struct ExportCommand: ParsableCommand {
         InterruptCleanup.install()
         try FeatureExporter.export(ids, format: chosenFormat,
                                    context: .init(index: featureIndex, sae: dictionary, saePath: sae, tokenizer: vocabulary, includeDecoder: decoder,
-                                                  unembedding: unembedding, neuronpedia: source, batchSize: batchSize),
+                                                  unembedding: unembedding, neuronpedia: source, batchSize: batchSize,
+                                                  labels: savedLabels(dictionary)),
                                    to: out, overwrite: force)
         let batches = batchSize.map { ", \(NeuronpediaBatch.split(ids, batchSize: $0).count) batches and run_settings.json" } ?? ""
         print("exported \(ids.count) features to \(out) (\(chosenFormat.rawValue)\(batches)\(unembedding == nil ? "" : ", with logit effects"))")
@@ -119,6 +120,18 @@ struct ExportCommand: ParsableCommand {
             warn(problem)
         }
         return found.path
+    }
+
+    /// The dictionary's labels from the labels database, when there is one (a database that
+    /// cannot be read is a warning: the export goes on without labels).
+    private func savedLabels(_ dictionary: SparseAutoencoder) -> LabelBook {
+        guard FileManager.default.fileExists(atPath: LabelStore.defaultPath()) else { return LabelBook() }
+        do {
+            return try LabelStore(weightsPath: dictionary.provenance.weightsPath).load()
+        } catch {
+            warn("exporting without labels: \(error)")
+            return LabelBook()
+        }
     }
 
     private func warn(_ text: String) {

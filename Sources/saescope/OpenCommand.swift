@@ -35,6 +35,16 @@ struct OpenCommand: ParsableCommand {
     @Option(name: .customLong("index2"), help: "Index of --sae2 over the same cache (default: the file saescope index writes for it; built in the background when missing).")
     var index2: String?
 
+    /// The labels database, keyed by the weights' fingerprint (read once for both the store and
+    /// the marks file it takes over).
+    private func openLabels(_ controller: AppController, weightsPath: String) {
+        guard let fingerprint = ContentFingerprint.of(file: weightsPath) else { return }
+        let environment = ProcessInfo.processInfo.environment
+        let marks = MarksStore(directory: (MarksStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("marks"),
+                               fingerprint: fingerprint)
+        controller.attachLabels({ try LabelStore(path: LabelStore.defaultPath(environment: environment), fingerprint: fingerprint) }, marksFile: marks)
+    }
+
     func validate() throws {
         if index2 != nil, sae2 == nil { throw ValidationError("--index2 goes with --sae2") }
     }
@@ -77,9 +87,13 @@ struct OpenCommand: ParsableCommand {
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
-        if let store = MarksStore(weightsPath: session.sae.provenance.weightsPath) { controller.restoreMarks(from: store) }
+        openLabels(controller, weightsPath: session.sae.provenance.weightsPath)
         controller.loadProbes(paths: probePaths())
-        if let second { controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil) }
+        if let second {
+            controller.attachComparison(second.0, indexState: second.1, start: sae2 != nil)
+            let weights = second.0.sae.provenance.weightsPath
+            controller.attachComparedLabels { try LabelStore(weightsPath: weights) }
+        }
         UILoop(screen: screen, controller: controller).run()
         // Quit by a signal: exit as the shell expects (128 + signal number); quit by a key: 0.
         InterfaceExit.end(screen: screen, jobs: jobs, status: TerminalGuard.interruptSignal.map { 128 + $0 } ?? 0)

@@ -10,7 +10,7 @@ extension AppController {
         guard let state = model.comparison else { return }
         let rightWidth = min(56, max(30, rect.width * 2 / 5))
         let (left, right) = rect.splitRight(rightWidth)
-        let pane = Panel(title: "B \(state.other.name) \(buffer.glyphs.separator) Feature \(k)",
+        let pane = Panel(title: "B \(state.other.name) \(buffer.glyphs.separator) Feature \(k)" + labelSuffix(k, of: model.comparedLabels),
                          info: state.partial.map { "partial: \($0.done)/\($0.of) shards" } ?? "q: back",
                          focused: true).draw(into: &buffer, rect: left)
         if let index = state.index {
@@ -39,7 +39,7 @@ extension AppController {
             let partner = result.assignment.pairs.first { $0.b == k }
             let idWidth = String(result.a.featureCount - 1).count
             for match in result.matching.bToA.matches(k, limit: result.options.top) {
-                let token = model.index.map { "  " + topTokenText(match.feature, index: $0, glyphs: buffer.glyphs) } ?? ""
+                let token = (model.index.map { "  " + topTokenText(match.feature, index: $0, glyphs: buffer.glyphs) } ?? "") + labelSuffix(match.feature)
                 lines.append(("\(match.feature == partner?.a ? buffer.glyphs.mark : " ") A #" + Text.fit(String(match.feature), width: idWidth)
                               + "  " + NumberFormat.fixed(Double(match.cosine), decimals: 3) + token, .fg(.text)))
             }

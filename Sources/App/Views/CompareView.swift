@@ -204,7 +204,7 @@ extension AppController {
             case (2, _): return String(matches.bestFeature(j))
             case (3, _): return pair.map { String($0.b) } ?? "-"
             case (4, true): return pair.map { NumberFormat.fixed(Double($0.cosine), decimals: 3) } ?? "-"
-            default: return index.map { topTokenText(j, index: $0, glyphs: glyphs) } ?? ""
+            default: return (index.map { topTokenText(j, index: $0, glyphs: glyphs) } ?? "") + labelSuffix(j)
             }
         }
         table.cellStyle = { row, column in
@@ -218,7 +218,7 @@ extension AppController {
         model.comparison?.view.list = tableState
         model.comparison?.view.listPage = table.visibleRows(in: listRect)
         guard let j = model.comparison?.view.selectedA else { return }
-        let heading = "A #\(j)" + (index.map { " \(buffer.glyphs.separator) " + featureFigures(j, index: $0, glyphs: buffer.glyphs) } ?? "")
+        let heading = "A #\(j)" + labelSuffix(j) + (index.map { " \(buffer.glyphs.separator) " + featureFigures(j, index: $0, glyphs: buffer.glyphs) } ?? "")
         drawTopExemplars(j, index: index, status: "A is being indexed" + buffer.glyphs.ellipsis, heading: heading, into: &buffer, rect: detailRect)
     }
 
@@ -249,7 +249,7 @@ extension AppController {
             case 1: return String(match.feature)
             case 2: return NumberFormat.fixed(Double(match.cosine), decimals: 3)
             case 3: return index.map { formatDensity($0.density(match.feature)) } ?? "-"
-            default: return index.map { topTokenText(match.feature, index: $0, glyphs: glyphs) } ?? ""
+            default: return (index.map { topTokenText(match.feature, index: $0, glyphs: glyphs) } ?? "") + labelSuffix(match.feature, of: model.comparedLabels)
             }
         }
         table.isMarked = { rows[$0].assigned }
@@ -263,7 +263,7 @@ extension AppController {
         model.comparison?.view.matchPage = table.visibleRows(in: listRect)
         guard !rows.isEmpty else { return }
         let match = rows[min(max(tableState.selected, 0), rows.count - 1)]
-        var heading = "B #\(match.feature) \(buffer.glyphs.separator) cos \(NumberFormat.fixed(Double(match.cosine), decimals: 3))"
+        var heading = "B #\(match.feature)" + labelSuffix(match.feature, of: model.comparedLabels) + " \(buffer.glyphs.separator) cos \(NumberFormat.fixed(Double(match.cosine), decimals: 3))"
         if match.assigned {
             heading += " \(buffer.glyphs.separator) 1:1" + (state.agreement(of: j).map { " overlap " + NumberFormat.fixed($0, decimals: 2) } ?? "")
         }

@@ -27,7 +27,7 @@ extension AppController {
         drawExemplarLines(lines, scroll: scroll, selected: selected?.line, maxActivation: index.maxActivation(j), into: &buffer, rect: pane)
 
         // Right column: statistics and neighbours, then the histogram in what is left.
-        let stats = statisticsLines(j, index: index)
+        let stats = statisticsLines(j, index: index) + labelLines(j)
         // Nine neighbours when there is room; fewer on short terminals so the histogram still shows.
         let neighbourCount = min(9, max(0, session.sae.featureCount - 1), max(3, right.height - 16))
         let topHeight = stats.count + 2 + neighbourCount + 1

@@ -33,7 +33,7 @@ extension AppController {
             .init("mean", width: .fixed(7), alignment: .right),
             .init("top token", width: .fixed(12)),
             .init("top exemplar", width: .flex(weight: 1, min: 6)),
-        ], rowCount: rows.count) { [self] row, column in
+        ] + labelColumns(), rowCount: rows.count) { [self] row, column in
             let j = rows[row]
             switch column {
             case 0: return String(j)
@@ -41,6 +41,7 @@ extension AppController {
             case 2: return index.isDead(j) ? "-" : NumberFormat.compact(Double(index.maxActivation(j)))
             case 3: return index.isDead(j) ? "-" : NumberFormat.compact(index.meanActivation(j))
             case 4: return index.isDead(j) ? "" : topTokenText(j, index: index, glyphs: glyphs)
+            case 6: return labelCell(j)
             default: return ""  // drawn by alignTopExemplars
             }
         }

@@ -28,6 +28,7 @@ extension AppController {
         drawStatusLine(into: &buffer, rect: bottom.row(0))
         let keymap = Keymaps.keymap(for: model.screen)
         keymap.hintBar(width: bottom.width, glyphs: buffer.glyphs).draw(into: &buffer, rect: bottom.row(1))
+        if let editor = model.notesEditor { drawNotesEditor(editor, into: &buffer, rect: body) }
         if model.showHelp { drawHelp(into: &buffer, rect: body) }
     }
 

@@ -21,7 +21,7 @@ extension AppController {
         let (left, right) = rect.splitLeft(rect.width / 2)
         drawOverviewMetrics(index, into: &buffer, rect: left)
 
-        let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
+        let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs) + [reviewedLine()]
         var (upper, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
         if wide {
             let (mapRect, densityRect) = upper.splitTop(upper.height * 3 / 5)

@@ -183,13 +183,14 @@ extension AppController {
             .init("cosine", width: .fixed(7), alignment: .right),
             .init("top token", width: .fixed(12)),
             .init("top exemplar", width: .flex(weight: 1, min: 6)),
-        ], rowCount: features.count) { [self] row, column in
+        ] + labelColumns(), rowCount: features.count) { [self] row, column in
             let aligned = features[row]
             switch column {
             case 0: return row < positives ? "+\(row + 1)" : "-\(row - positives + 1)"
             case 1: return "#\(aligned.feature)"
             case 2: return String(format: "%+.3f", aligned.cosine)
             case 3: return index.map { topTokenText(aligned.feature, index: $0, glyphs: glyphs) } ?? ""
+            case 5: return labelCell(aligned.feature)
             default: return ""  // drawn by alignTopExemplars
             }
         }

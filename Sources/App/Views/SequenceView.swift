@@ -67,7 +67,7 @@ extension AppController {
             if selected { buffer.fill(r, style: Style(.text, bg: .selection)) }
             let name = Text.fit("#\(feature)", width: 8, alignment: .left)
             let text = name + Text.fit(NumberFormat.compact(Double(value)), width: 8, alignment: .right) + "  "
-                + topTokenText(feature, index: index, glyphs: buffer.glyphs)
+                + topTokenText(feature, index: index, glyphs: buffer.glyphs) + labelSuffix(feature)
             _ = buffer.put(text, at: Point(x: r.x, y: r.y), style: selected ? Style(.text, bg: .selection, [.bold]) : .fg(.text), clip: r)
         }
         model.sequences[model.sequences.count - 1] = state

@@ -23,9 +23,12 @@ public enum FeatureExporter {
         /// json only: write `batch-0.json ...` of at most this many features, and the runner's
         /// `run_settings.json`, into the directory at the output path.
         public var batchSize: Int?
+        /// The dictionary's labels (from the labels database): every format carries them.
+        public var labels: LabelBook
 
         public init(index: FeatureIndex, sae: SparseAutoencoder, saePath: String, tokenizer: TokenizerVocabulary?, includeDecoder: Bool,
-                    unembedding: Unembedding? = nil, neuronpedia: NeuronpediaSource? = nil, batchSize: Int? = nil) {
+                    unembedding: Unembedding? = nil, neuronpedia: NeuronpediaSource? = nil, batchSize: Int? = nil,
+                    labels: LabelBook = LabelBook()) {
             self.index = index
             self.sae = sae
             self.saePath = CanonicalPath.of(saePath)
@@ -34,12 +37,15 @@ public enum FeatureExporter {
             self.unembedding = unembedding
             self.neuronpedia = neuronpedia
             self.batchSize = batchSize
+            self.labels = labels
         }
 
         func tokenText(_ id: Int32) -> String { tokenizer?.piece(Int(id)) ?? "<\(id)>" }
 
         func record(_ j: Int, logits: [Int: FeatureLogitEffects]) -> FeatureRecord {
-            FeatureRecord(index: index, feature: j, tokenText: tokenText, decoder: includeDecoder ? Array(sae.decoderRow(j)) : nil, logits: logits[j])
+            var record = FeatureRecord(index: index, feature: j, tokenText: tokenText, decoder: includeDecoder ? Array(sae.decoderRow(j)) : nil, logits: logits[j])
+            record.label = labels[j]
+            return record
         }
 
         /// Logit effects of `features`, keyed by feature (empty without an unembedding). An
@@ -84,14 +90,16 @@ public enum FeatureExporter {
             }
             try AtomicFile.write(path.hasSuffix(".gz") ? try Gzip.compress(bytes) : bytes, to: path)
         case .csv:
-            var lines = ["feature_index,frac_nonzero,count,max_act,mean_act,top_tokens,pos_tokens,pos_values,neg_tokens,neg_values"]
+            var lines = ["feature_index,frac_nonzero,count,max_act,mean_act,top_tokens,pos_tokens,pos_values,neg_tokens,neg_values,"
+                         + LabelCSV.columns.joined(separator: ",")]
             for j in features {
                 let record = featureRecord(j)
                 func joined(_ logits: [ExportedLogit]) -> [String] {
                     [csvQuoted(logits.map(\.text).joined(separator: " | ")), csvQuoted(logits.map { "\($0.value)" }.joined(separator: " | "))]
                 }
                 lines.append(([String(j), "\(record.density)", String(record.count), "\(record.maxActivation)", "\(record.meanActivation)",
-                               csvQuoted(topTokenCounts(record.top))] + joined(record.positiveLogits) + joined(record.negativeLogits))
+                               csvQuoted(topTokenCounts(record.top))] + joined(record.positiveLogits) + joined(record.negativeLogits)
+                              + LabelCSV.fields(record.label))
                     .joined(separator: ","))
             }
             try AtomicFile.write(Array((lines.joined(separator: "\n") + "\n").utf8), to: path)
@@ -140,6 +148,7 @@ public enum FeatureExporter {
             "activations": (record.top + record.intervals).map(exemplar),
         ]
         if let decoder = record.decoder { object["decoder"] = decoder.map(Double.init) }
+        object.merge(LabelJSON.object(record.label, feature: record.feature)) { _, label in label }
         return object
     }
 

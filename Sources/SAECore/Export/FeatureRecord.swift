@@ -39,6 +39,8 @@ public struct FeatureRecord: Sendable {
     public var negativeLogits: [ExportedLogit]
     /// All V logit effects binned, when computed (see `LogitHistogram`).
     public var logitHistogram: LogitHistogram?
+    /// The user's label, notes, tags, status and imported explanations, when the feature has any.
+    public var label: FeatureLabel?
 
     /// `tokenText` turns a token id into display text (see `TokenizerVocabulary.piece`); `logits`
     /// are the feature's logit effects when an unembedding was supplied (see `LogitEffects`).

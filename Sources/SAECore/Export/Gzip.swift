@@ -24,3 +24,19 @@ public enum Gzip {
         return output
     }
 }
+
+extension Gzip {
+    /// The bytes of a gzip file, decompressed (zlib's gzread also passes a plain file through).
+    public static func readFile(_ path: String) throws -> [UInt8] {
+        guard let file = gzopen(path, "rb") else { throw SaescopeError("cannot open", file: path) }
+        defer { gzclose(file) }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
+            if n < 0 { throw SaescopeError("not a readable gzip file (\(String(cString: gzerror(file, nil))))", file: path) }
+            if n == 0 { return output }
+            output += chunk[0..<Int(n)]
+        }
+    }
+}

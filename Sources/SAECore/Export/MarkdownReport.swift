@@ -4,7 +4,7 @@ import Foundation
 /// activating token in bold.
 enum MarkdownReport {
     static func feature(_ record: FeatureRecord) -> String {
-        var lines = ["## Feature \(record.feature)", ""]
+        var lines = [LabelMarkdown.heading(record), ""] + LabelMarkdown.section(record.label)
         lines.append(String(format: "density %.3g (%d tokens) · max %.4g · mean %.4g", record.density, record.count,
                             Double(record.maxActivation), record.meanActivation))
         lines.append("")

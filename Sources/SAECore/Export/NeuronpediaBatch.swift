@@ -61,7 +61,23 @@ public enum NeuronpediaBatch {
             "decoder_weights_dist": [Double](),
             "activations": record.top.map { activation($0, top: true) } + record.intervals.map { activation($0, top: false) },
             "vector": includeVector ? decoderRow.map(Double.init) : [Double](),
-        ]
+        ].merging(interpretation(record, source: source)) { _, label in label }
+    }
+
+    /// A labelled feature's `explanations` in Neuronpedia's shape (the user's label first, as a
+    /// human explanation by its author, then the imported ones) with its `tags`, `status` and
+    /// `notes`; nothing for a feature without a label, so those stay key for key the runner's.
+    static func interpretation(_ record: FeatureRecord, source: NeuronpediaSource) -> [String: Any] {
+        guard let label = record.label else { return [:] }
+        // Neuronpedia's `layer` is the source id, `<layer>-<sae_set>[__<suffix>]`.
+        let layer = "\(source.layer)-\(source.saeSet)" + (source.saeIDSuffix.map { "__" + $0 } ?? "")
+        var explanations = LabelJSON.explanations(label, feature: record.feature, modelID: source.modelID, layer: layer)
+        if !label.label.isEmpty {
+            explanations.insert(["modelId": source.modelID, "layer": layer, "index": String(record.feature), "description": label.label,
+                                 "explanationModelName": NSNull(), "typeName": NSNull(), "scoreV2": NSNull(),
+                                 "authorId": label.author, "source": "saescope"], at: 0)
+        }
+        return ["explanations": explanations, "tags": label.tags, "status": label.status.rawValue, "notes": label.notes]
     }
 
     /// The runner reads an exemplar group's bounds back from its title, where they are printed
