@@ -40,18 +40,13 @@ public struct SequenceState {
 
     /// Feature `j`'s activation at position `p` (0 where it did not fire, or before the encode).
     public func activation(of j: Int, at p: Int) -> Float {
-        guard let codes else { return 0 }
-        let range = codes.rowStart[p]..<codes.rowStart[p + 1]
-        return range.first { codes.features[$0] == Int32(j) }.map { codes.values[$0] } ?? 0
+        codes?.value(of: j, row: p) ?? 0
     }
 
     /// The features active at position `p`, highest activation first (ties: lower id first).
     public func features(at p: Int) -> [(feature: Int, value: Float)] {
         guard let codes, !nonFinite.contains(p) else { return [] }
-        return (codes.rowStart[p]..<codes.rowStart[p + 1])
-            .map { (feature: Int(codes.features[$0]), value: codes.values[$0]) }
-            .filter { $0.value != 0 }
-            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.feature < $1.feature }
+        return codes.ranked(row: p)
     }
 }
 
