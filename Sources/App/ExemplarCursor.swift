@@ -1,7 +1,8 @@
 import SAECore
 
-/// The detail screen's exemplar cursor: j/k (and the page keys) step through the exemplars of
-/// the pane, which scrolls to keep the one under the cursor in view; Enter opens its sequence.
+/// The exemplar cursor of an exemplar pane (the detail screen's, and B's feature at full size on
+/// the compare screen): j/k (and the page keys) step through the exemplars of the pane, which
+/// scrolls to keep the one under the cursor in view; Enter opens its sequence.
 extension AppController {
     /// The lines of `lines` that are exemplars, in order: the cursor counts over these.
     static func exemplarPositions(_ lines: [ExemplarLine]) -> [Int] {
@@ -16,35 +17,44 @@ extension AppController {
         return max(0, min(first, lineCount - rows))
     }
 
-    /// The exemplar under the cursor of feature `j`'s pane, and its line (nil: it never fired).
-    func selectedExemplar(of j: Int, lines: [ExemplarLine]) -> (exemplar: Exemplar, line: Int, cursor: Int)? {
-        let positions = Self.exemplarPositions(lines)
+    /// The exemplar under `cursor` (clamped) of the pane's `lines`, its line, and the clamped
+    /// cursor (nil: the feature never fired).
+    static func selectedExemplar(cursor: Int, lines: [ExemplarLine]) -> (exemplar: Exemplar, line: Int, cursor: Int)? {
+        let positions = exemplarPositions(lines)
         guard !positions.isEmpty else { return nil }
-        let cursor = min(max(0, model.detail.exemplar), positions.count - 1)
+        let cursor = min(max(0, cursor), positions.count - 1)
         guard case .exemplar(let exemplar) = lines[positions[cursor]] else { return nil }
         return (exemplar, positions[cursor], cursor)
     }
 
-    func moveExemplarCursor(_ command: Command) {
-        guard let index = model.index else { return }
-        let lines = exemplarLines(for: model.detail.feature, index: index)
-        let positions = Self.exemplarPositions(lines)
+    /// Moves `cursor` over the exemplars of `lines` by `command`, and `scroll` (of a pane `rows`
+    /// high) to keep it in view.
+    static func moveExemplarCursor(_ command: Command, cursor: inout Int, scroll: inout Int, lines: [ExemplarLine], rows: Int) {
+        let positions = exemplarPositions(lines)
         guard !positions.isEmpty else { return }
-        let page = max(1, layout.exemplarRows - 1)
-        var cursor = min(max(0, model.detail.exemplar), positions.count - 1)
+        let page = max(1, rows - 1)
+        var at = min(max(0, cursor), positions.count - 1)
         switch command {
-        case .up: cursor -= 1
-        case .down: cursor += 1
-        case .pageUp: cursor = positions.firstIndex { $0 >= positions[cursor] - page } ?? 0
-        case .pageDown: cursor = positions.lastIndex { $0 <= positions[cursor] + page } ?? cursor
-        case .top: cursor = 0
-        case .bottom: cursor = positions.count - 1
+        case .up: at -= 1
+        case .down: at += 1
+        case .pageUp: at = positions.firstIndex { $0 >= positions[at] - page } ?? 0
+        case .pageDown: at = positions.lastIndex { $0 <= positions[at] + page } ?? at
+        case .top: at = 0
+        case .bottom: at = positions.count - 1
         default: break
         }
-        cursor = min(max(0, cursor), positions.count - 1)
-        model.detail.exemplar = cursor
+        at = min(max(0, at), positions.count - 1)
+        cursor = at
         // The first exemplar brings its heading back into view.
-        let line = cursor == 0 ? 0 : positions[cursor]
-        model.detail.scroll = Self.scroll(keeping: line, from: model.detail.scroll, rows: max(1, layout.exemplarRows), lineCount: lines.count)
+        let line = at == 0 ? 0 : positions[at]
+        scroll = Self.scroll(keeping: line, from: scroll, rows: max(1, rows), lineCount: lines.count)
+    }
+
+    func moveExemplarCursor(_ command: Command) {
+        guard let index = model.index else { return }
+        var detail = model.detail
+        Self.moveExemplarCursor(command, cursor: &detail.exemplar, scroll: &detail.scroll,
+                                lines: exemplarLines(for: detail.feature, index: index), rows: layout.exemplarRows)
+        model.detail = detail
     }
 }

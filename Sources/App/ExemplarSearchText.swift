@@ -31,31 +31,43 @@ final class ExemplarSearchText {
         if let cached = texts[j], cached.rows.elementsEqual(rows) { return cached.bytes }
         var text: [UInt8] = []
         text.reserveCapacity(index.topExemplarCount(j) * width * 8)
-        var ids: [Int32] = []
-        ids.reserveCapacity(width)
-        let tokens = index.tables.topTokens
         for rank in 0..<index.topExemplarCount(j) {
             if rank > 0 { text.append(0x0A) }
-            ids.removeAll(keepingCapacity: true)
-            let base = (j * index.options.topK + rank) * width
-            for p in 0..<width {
-                let id = tokens[base + p]
-                if id >= 0 { ids.append(id) }
-            }
-            let start = text.count
-            var whole = false
-            for id in ids {
-                let piece = self.piece(id, session: session)
-                if piece.partial { whole = true; break }
-                text.append(contentsOf: piece.bytes)
-            }
-            if whole {
-                text.removeSubrange(start...)
-                text.append(contentsOf: session.decodedText(ids).lowercased().utf8)
-            }
+            appendText(of: j, rank: rank, index: index, session: session, to: &text)
         }
         texts[j] = (Array(rows), text)  // a copy: a slice would keep each partial index's table alive
         return text
+    }
+
+    /// The lowercased text of feature `j`'s top exemplar `rank`, appended to `text`.
+    private func appendText(of j: Int, rank: Int, index: FeatureIndex, session: DictionarySession, to text: inout [UInt8]) {
+        let width = index.options.contextWidth
+        let base = (j * index.options.topK + rank) * width
+        let ids = index.tables.topTokens[base..<(base + width)].filter { $0 >= 0 }
+        let start = text.count
+        for id in ids {
+            let piece = self.piece(id, session: session)
+            if piece.partial {
+                text.removeSubrange(start...)
+                text.append(contentsOf: session.decodedText(Array(ids)).lowercased().utf8)
+                return
+            }
+            text.append(contentsOf: piece.bytes)
+        }
+    }
+
+    /// The first of feature `j`'s top exemplars (by rank) whose text holds `query`, if any: the
+    /// one a search hit opens.
+    func firstMatchingRank(_ query: String, of j: Int, index: FeatureIndex, session: DictionarySession) -> Int? {
+        let needle = Array(query.lowercased().utf8)
+        guard !needle.isEmpty else { return nil }
+        var text: [UInt8] = []
+        for rank in 0..<index.topExemplarCount(j) {
+            text.removeAll(keepingCapacity: true)
+            appendText(of: j, rank: rank, index: index, session: session, to: &text)
+            if Self.contains(text, needle) { return rank }
+        }
+        return nil
     }
 
     private func piece(_ id: Int32, session: DictionarySession) -> (bytes: [UInt8], partial: Bool) {

@@ -24,9 +24,10 @@ public enum LabelCommand: Equatable, Sendable {
     case label, notes, tags, status
 }
 
-/// The sequence drill-down's commands (`open` is the detail screen's Enter on an exemplar).
+/// The sequence drill-down's commands (`open` is the detail screen's Enter on an exemplar,
+/// `openTopExemplar` a list's `w` on a feature).
 public enum SequenceCommand: Equatable, Sendable {
-    case open, previousToken, nextToken, firingToken, openFeature
+    case open, openTopExemplar, previousToken, nextToken, firingToken, openFeature
 }
 
 public enum Keymaps {
@@ -68,6 +69,7 @@ public enum Keymaps {
         Binding([.char("u")], "clear marks", .clearMarks, hint: false, group: "Features"),
         Binding([.char("e")], "export marked", .export, group: "Features"),
         Binding([.char("c")], "compare with the second dictionary", .compare(.show), hint: false, group: "Features"),
+        Binding([.char("w")], "top exemplar's sequence (a search hit's match)", .sequence(.openTopExemplar), hint: false, group: "Features"),
     ] + labelBindings(group: "Features")).layered(over: movement).layered(over: global)
 
     static let detail = Keymap<Command>([

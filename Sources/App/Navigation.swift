@@ -27,7 +27,7 @@ extension AppController {
     /// `q` (`quitOnTab`) and Esc: leave the innermost drill-down; on a tab `q` quits (asking
     /// first when something would be lost) and Esc only says how to quit.
     func goBack(quitOnTab: Bool) {
-        if model.screen == .compare, model.comparison?.view.zoomed != nil {
+        if model.screen == .compare, model.comparison?.view.zoomed != nil, model.previousScreens.last != .sequence {
             model.comparison?.view.zoomed = nil
         } else if let previous = model.previousScreens.popLast() {
             if model.screen == .sequence { closeSequence() }

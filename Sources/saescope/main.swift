@@ -7,7 +7,7 @@ struct Saescope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "saescope",
         abstract: "Browse and evaluate sparse autoencoders (dictionaries) and probes in the terminal.",
-        subcommands: [OpenCommand.self, EvalCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, LabelsCommand.self, BenchCommand.self, KeysCommand.self, DoctorCommand.self],
+        subcommands: [OpenCommand.self, EvalCommand.self, TextCommand.self, InspectCommand.self, IndexCommand.self, MergeCommand.self, ProbeCommand.self, PCACommand.self, CompareCommand.self, ExportCommand.self, LabelsCommand.self, BenchCommand.self, KeysCommand.self, DoctorCommand.self],
         defaultSubcommand: OpenCommand.self)
 }
 

@@ -111,6 +111,12 @@ enum AppFixture {
 extension AppController {
     func press(_ keys: Key...) { for key in keys { handle(key) } }
     func type(_ text: String) { for c in text { handle(c == "\n" ? .enter : .char(c)) } }
+
+    /// Waits for the running jobs (a sequence's encode, say) and hands their results over.
+    func finishJobs(file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(jobs.waitUntilIdle(timeout: 60), file: file, line: line)
+        handleJobEvents()
+    }
 }
 
 func assertScreen(_ controller: AppController, width: Int, height: Int, named name: String,

@@ -48,6 +48,7 @@ final class SequenceDrillDownTests: XCTestCase {
     func testEnterOnAnExemplarOpensItsWholeSequenceWithTheFiringTokenMarked() throws {
         let (app, exemplar) = try detailOnSecondExemplar()
         app.press(.enter)
+        app.finishJobs()
         XCTAssertEqual(app.model.screen, .sequence)
         let state = try XCTUnwrap(app.model.sequences.last)
         let cache = try XCTUnwrap(app.session.cache)
@@ -81,6 +82,7 @@ final class SequenceDrillDownTests: XCTestCase {
     func testTheCursorMovesBetweenTokensAndTheSidePaneListsTheEncodersCodesThere() throws {
         let (app, exemplar) = try detailOnSecondExemplar()
         app.press(.enter)
+        app.finishJobs()
         var state = try XCTUnwrap(app.model.sequences.last)
         let firing = state.firing
         app.press(.char("l"))
@@ -127,6 +129,7 @@ final class SequenceDrillDownTests: XCTestCase {
     func testEnterOpensAFeatureAndBackReturnsThroughTheDrillDowns() throws {
         let (app, _) = try detailOnSecondExemplar()
         app.press(.enter)
+        app.finishJobs()
         let state = try XCTUnwrap(app.model.sequences.last)
         let features = state.features(at: state.cursor)
         XCTAssertGreaterThan(features.count, 1)
@@ -163,6 +166,7 @@ final class SequenceDrillDownTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0.hasPrefix("│▶") }.count, 1, "one exemplar under the cursor, in view")
         let last = try XCTUnwrap(index.intervalExemplars(3).reversed().flatMap(\.exemplars).last)
         app.press(.enter)
+        app.finishJobs()
         let state = try XCTUnwrap(app.model.sequences.last)
         XCTAssertEqual(state.rows.lowerBound + state.firing, last.row)
     }
@@ -173,6 +177,7 @@ final class SequenceDrillDownTests: XCTestCase {
         let app = try AppFixture.controller(sentences: long)
         app.type(":3\n")
         app.press(.enter)
+        app.finishJobs()
         let state = try XCTUnwrap(app.model.sequences.last)
         XCTAssertGreaterThan(state.tokens.count, 40)
         func caretRows() -> [String] { app.frame(width: 60, height: 16).render().filter { $0.contains("^") } }
@@ -198,9 +203,145 @@ final class SequenceDrillDownTests: XCTestCase {
         XCTAssertEqual(AppController.wrap(widths: [], breaksAfter: [], width: 10), [0..<0])
     }
 
+    func testTheSequenceIsEncodedInTheBackgroundAndTheScreenSaysSoUntilThen() throws {
+        let (app, exemplar) = try detailOnSecondExemplar()
+        app.press(.enter)
+        // The codes reach the model only through handleJobEvents: until then nothing is encoded,
+        // the tokens show (unshaded) and both the header and the side pane say "encoding".
+        let pending = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertNil(pending.codes)
+        XCTAssertTrue(pending.features(at: pending.cursor).isEmpty)
+        let job = try XCTUnwrap(app.model.jobs.first { $0.id == pending.encodeJob })
+        XCTAssertEqual(job.title, "encode sequence \(pending.sequence) (\(pending.tokens.count) tokens)")
+        let before = app.frame(width: 80, height: 24).render()
+        XCTAssertEqual(before.joined(separator: "\n").components(separatedBy: "encoding").count - 1, 2, before.joined(separator: "\n"))
+        let word = app.session.tokenText(exemplar.contextTokens[exemplar.contextTokens.count / 2]).trimmingCharacters(in: .whitespaces)
+        XCTAssertTrue(before.contains { $0.contains(word) }, "the tokens show before the codes")
+        app.finishJobs()
+        let state = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertEqual(state.activation(of: 3, at: state.firing), exemplar.value)
+        XCTAssertFalse(app.frame(width: 80, height: 24).render().contains { $0.contains("encoding") })
+    }
+
+    func testLeavingBeforeTheEncodeEndsCancelsItAndLeavesNothingBehind() throws {
+        let (app, _) = try detailOnSecondExemplar()
+        app.press(.enter, .char("q"))
+        XCTAssertEqual(app.model.screen, .detail)
+        app.finishJobs()
+        XCTAssertTrue(app.model.sequences.isEmpty)
+        XCTAssertEqual(app.model.screen, .detail)
+        XCTAssertEqual(app.model.detail.exemplar, 1)
+    }
+
+    func testEnterOnAnExemplarOfBAtFullSizeOpensItsSequenceEncodedWithB() throws {
+        let app = try AppFixture.comparingController()
+        app.press(.tab, .enter)
+        let k = try XCTUnwrap(app.model.comparison?.view.zoomed)
+        let index = try XCTUnwrap(app.model.comparison?.index)
+        let other = try XCTUnwrap(app.model.comparison?.other)
+        XCTAssertGreaterThan(index.topExemplars(k).count, 1)
+        _ = app.frame(width: 100, height: 30)
+        app.press(.char("j"))
+        XCTAssertEqual(app.model.comparison?.view.zoomExemplar, 1)
+        let lines = app.frame(width: 100, height: 30).render()
+        XCTAssertEqual(lines.filter { $0.hasPrefix("│▶") }.count, 1, "B's exemplar under the cursor is marked")
+        let exemplar = index.topExemplars(k)[1]
+        app.press(.enter)
+        app.finishJobs()
+        XCTAssertEqual(app.model.screen, .sequence)
+        let state = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertEqual(state.dictionary, .compared)
+        XCTAssertEqual(state.rows.lowerBound + state.firing, exemplar.row)
+        XCTAssertEqual(state.activation(of: k, at: state.firing), exemplar.value, "shaded by B's feature")
+        for p in 0..<state.tokens.count {
+            let shown = state.features(at: p), encoded = encoderCodes(other, row: state.rows.lowerBound + p)
+            XCTAssertEqual(shown.map(\.feature), encoded.map(\.feature), "position \(p): B's codes")
+            XCTAssertEqual(shown.map(\.value), encoded.map(\.value), "position \(p)")
+        }
+        let text = app.frame(width: 100, height: 30).render().joined(separator: "\n")
+        XCTAssertTrue(text.contains("B fixture-b · Feature \(k) · sequence \(state.sequence)"), text)
+
+        // Enter on a feature there opens B's feature at full size; q comes back to the sequence,
+        // and q again to the compare screen as it was.
+        let features = state.features(at: state.cursor)
+        XCTAssertFalse(features.isEmpty)
+        app.press(.enter)
+        XCTAssertEqual(app.model.screen, .compare)
+        XCTAssertEqual(app.model.comparison?.view.zoomed, features[0].feature)
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.screen, .sequence)
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.screen, .compare)
+        XCTAssertEqual(app.model.comparison?.view.zoomed, k)
+        XCTAssertEqual(app.model.comparison?.view.zoomExemplar, 1)
+        XCTAssertTrue(app.model.sequences.isEmpty)
+    }
+
+    func testWOnTheFeatureListOpensTheTopExemplarAndOnASearchHitTheExemplarThatMatched() throws {
+        let app = try AppFixture.controller()
+        let index = try XCTUnwrap(app.model.index)
+        app.type(":3\n")
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.selectedFeature, 3)
+        app.press(.char("w"))
+        app.finishJobs()
+        XCTAssertEqual(app.model.screen, .sequence)
+        var state = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertEqual(state.feature, 3)
+        XCTAssertEqual(state.rows.lowerBound + state.firing, index.topExemplars(3)[0].row)
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.screen, .features)
+        XCTAssertTrue(app.model.sequences.isEmpty)
+
+        // A word that a feature's top exemplars hold first at a rank past the first: found here
+        // from the exemplars' decoded contexts.
+        func text(_ e: Exemplar) -> String { app.session.decodedText(e.contextTokens.filter { $0 >= 0 }).lowercased() }
+        var found: (word: String, feature: Int, rank: Int)?
+        search: for word in ["darcy", "bennet", "hello", "park", "miss", "world", "room"] {
+            for j in 0..<index.featureCount {
+                let top = index.topExemplars(j)
+                if let rank = top.firstIndex(where: { text($0).contains(word) }), rank > 0 { found = (word, j, rank); break search }
+            }
+        }
+        let (word, j, rank) = try XCTUnwrap(found)
+        app.type("/\(word)\n")
+        app.type(":\(j)\n")
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.selectedFeature, j)
+        XCTAssertTrue(app.model.list.searchHits.contains(app.model.list.table.selected), "feature \(j) is a hit of \(word)")
+        app.press(.char("w"))
+        app.finishJobs()
+        state = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertEqual(state.rows.lowerBound + state.firing, index.topExemplars(j)[rank].row, "the exemplar holding \(word)")
+    }
+
+    func testWOnAProbesAlignedFeatureOpensItsTopExemplar() throws {
+        let app = try ProbesFixture.controller()
+        app.press(.char("p"))
+        ProbesFixture.settle(app)
+        app.press(.char("w"))
+        XCTAssertEqual(app.model.screen, .probes, "w acts on the aligned features only")
+        app.press(.tab, .enter)
+        XCTAssertEqual(app.model.probes.pane, .features)
+        let index = try XCTUnwrap(app.model.index)
+        let row = try XCTUnwrap(app.model.probes.alignedFeatures.firstIndex { index.topExemplarCount($0.feature) > 0 })
+        for _ in 0..<row { app.press(.down) }
+        let feature = app.model.probes.alignedFeatures[row].feature
+        app.press(.char("w"))
+        app.finishJobs()
+        XCTAssertEqual(app.model.screen, .sequence)
+        let state = try XCTUnwrap(app.model.sequences.last)
+        XCTAssertEqual(state.feature, feature)
+        XCTAssertEqual(state.rows.lowerBound + state.firing, index.topExemplars(feature)[0].row)
+        app.press(.char("q"))
+        XCTAssertEqual(app.model.screen, .probes)
+    }
+
     func testSequenceScreen() throws {
         let (app, _) = try detailOnSecondExemplar()
-        app.press(.enter, .char("l"))
+        app.press(.enter)
+        app.finishJobs()
+        app.press(.char("l"))
         assertScreen(app, width: 80, height: 24, named: "sequence-80x24")
         assertScreen(app, width: 160, height: 48, named: "sequence-160x48")
     }

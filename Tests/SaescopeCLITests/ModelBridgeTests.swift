@@ -166,7 +166,7 @@ final class ModelBridgeTests: XCTestCase {
     /// The child is killed while saescope waits on a request: one line naming the model process, exit 2.
     func testKilledChildIsAOneLineError() throws {
         let folder = try fixture()
-        let (process, stderr) = try start(evalArguments(folder))
+        let (process, stderr) = try startSaescope(evalArguments(folder))
         let child = try waitForChild(of: process.processIdentifier)
         usleep(500_000)
         kill(child, SIGKILL)
@@ -181,7 +181,7 @@ final class ModelBridgeTests: XCTestCase {
     /// saescope killed with SIGKILL (no chance to clean up): the child notices and exits by itself.
     func testChildDiesWithSaescope() throws {
         let folder = try fixture()
-        let (process, _) = try start(evalArguments(folder))
+        let (process, _) = try startSaescope(evalArguments(folder))
         let child = try waitForChild(of: process.processIdentifier)
         usleep(500_000)
         kill(process.processIdentifier, SIGKILL)
@@ -189,37 +189,5 @@ final class ModelBridgeTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while isAlive(child) && Date() < deadline { usleep(100_000) }
         XCTAssertFalse(isAlive(child), "the model process \(child) outlived saescope")
-    }
-
-    private func start(_ arguments: [String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = SaescopeBinary.url
-        process.arguments = arguments
-        let stderr = Pipe()
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = stderr
-        try process.run()
-        return (process, stderr)
-    }
-
-    private func waitForChild(of parent: Int32) throws -> Int32 {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-                guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")") else { continue }
-                let fields = stat[stat.index(after: close)...].split(separator: " ")
-                if fields.count > 1, Int32(fields[1]) == parent { return pid }
-            }
-            usleep(50_000)
-        }
-        throw XCTSkip("saescope started no child process within 60 s")
-    }
-
-    private func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
-            return false
-        }
-        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 }

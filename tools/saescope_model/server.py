@@ -6,7 +6,9 @@ It loads the model once (with its LM head), then answers requests on stdin with 
 stdout in the framing of protocol.py, one at a time, until stdin ends or `shutdown`. Requests:
 
   hello        -> protocol, model, architecture, n_layers, d_model, vocab_size, special ids,
-                  tokenizer_file (a tokenizer.json the server wrote), hook, layer, resume
+                  tokenizer_file (a tokenizer.json the server wrote), hook, layer, resume,
+                  context_length (the most positions the model takes; null when its config
+                  does not say; added within protocol 1: a reader ignores fields it does not know)
   tokenize     {text} -> frame ids [N] (no special tokens; hello gives the prefix/suffix ids)
   sequences    {path, ctx, txt_split, max_tokens} -> frames tokens [N], offsets [S+1]: a text
                file cut into sequences exactly as the exporter cuts it
@@ -119,6 +121,7 @@ class ModelSession:
             "site": self.site.description,
             "resume": self.splicer.resume,
             "device": str(self.device),
+            "context_length": context_length(config, self.tokenizer),
         }, []
 
     def tokenize(self, header, frames):
@@ -249,6 +252,17 @@ class ModelSession:
                 del logp
                 replies += [(f"nll.{name}", nll.cpu().numpy()), (f"kl.{name}", kl.cpu().numpy())]
         return {}, replies
+
+
+def context_length(config, tokenizer) -> Optional[int]:
+    """The model's maximum positions from its config (the attribute its family uses), else the
+    tokenizer's model_max_length when that is a real limit (transformers puts 1e30 when unknown)."""
+    for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    return limit if isinstance(limit, int) and 0 < limit < 10**6 else None
 
 
 OPS = ("hello", "tokenize", "sequences", "activations", "loss")

@@ -31,21 +31,23 @@ def export(model, layer, out, text):
     assert main([model, "--layer", str(layer), "--text", text, "--ctx", "12", "--out", out, "--quiet", "--threads", "1"]) == 0
 
 
-def write_sae(root):
+def write_sae(root, d=D, f=F, name="sae", layer=LAYER):
+    """A SAELens-layout ReLU dictionary of width d with f features: random unit decoder rows,
+    the encoder their transpose times 1.2, small biases (seed 5)."""
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(5)
-    w_dec = rng.normal(0, 1, (F, D)).astype(np.float32)
+    w_dec = rng.normal(0, 1, (f, d)).astype(np.float32)
     w_dec /= np.linalg.norm(w_dec, axis=1, keepdims=True)
     w_enc = np.ascontiguousarray(w_dec.T * 1.2, dtype=np.float32)  # save_file writes a view's buffer as is
-    b_enc = rng.normal(-0.1, 0.05, F).astype(np.float32)
-    b_dec = rng.normal(0, 0.05, D).astype(np.float32)
-    path = os.path.join(root, "sae")
+    b_enc = rng.normal(-0.1, 0.05, f).astype(np.float32)
+    b_dec = rng.normal(0, 0.05, d).astype(np.float32)
+    path = os.path.join(root, name)
     os.makedirs(path, exist_ok=True)
     save_file({"W_enc": w_enc, "b_enc": b_enc, "W_dec": w_dec, "b_dec": b_dec}, os.path.join(path, "sae_weights.safetensors"))
     with open(os.path.join(path, "cfg.json"), "w") as fh:
-        json.dump({"architecture": "standard", "d_in": D, "d_sae": F, "apply_b_dec_to_input": True,
-                   "normalize_activations": "none", "hook_name": f"blocks.{LAYER}.hook_resid_post"}, fh)
+        json.dump({"architecture": "standard", "d_in": d, "d_sae": f, "apply_b_dec_to_input": True,
+                   "normalize_activations": "none", "hook_name": f"blocks.{layer}.hook_resid_post"}, fh)
     return path
 
 

@@ -100,6 +100,8 @@ def test_server_matches_the_model(models, kind, resume):
         assert hello["d_model"] == 32 and hello["vocab_size"] == model.config.vocab_size
         assert hello["resume"] is resume and os.path.isfile(hello["tokenizer_file"])
         assert hello["n_layers"] == model.config.num_hidden_layers
+        expected_ctx = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+        assert hello["context_length"] == expected_ctx
 
         texts = CORPUS[:3]
         seqs, tokens, lengths = _batch(tok, texts)

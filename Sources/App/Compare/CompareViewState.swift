@@ -18,14 +18,15 @@ public struct CompareViewState: Equatable, Sendable {
     /// Cursor in the selected A feature's match rows.
     public var matches = TableState()
     public var focus: CompareFocus = .a
-    /// B's feature shown at full size (Enter on a match), with its exemplar scroll.
+    /// B's feature shown at full size (Enter on a match), with its exemplar cursor (counted over
+    /// the pane's exemplars, Enter opens its sequence) and scroll.
     public var zoomed: Int?
+    public var zoomExemplar = 0
     public var zoomScroll = 0
     /// Sizes the last frame drew, for paging and scroll limits.
     var listPage = 10
     var matchPage = 5
     var zoomPage = 10
-    var zoomLines = 0
 
     public init() {}
 

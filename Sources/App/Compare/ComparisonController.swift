@@ -54,7 +54,16 @@ extension AppController {
             view.focus = view.focus == .a ? .b : .a
             model.comparison?.view = view
         case .open:
-            guard view.zoomed == nil else { return }
+            if let k = view.zoomed {
+                // Enter on B's exemplar under the cursor: its whole sequence, encoded with B.
+                guard let index = model.comparison?.index,
+                      let selected = Self.selectedExemplar(cursor: view.zoomExemplar, lines: exemplarLines(for: k, index: index)) else {
+                    setMessage("B's feature \(k) has no exemplars to open", isError: false)
+                    return
+                }
+                openSequence(feature: k, row: selected.exemplar.row, dictionary: .compared, returnDetail: nil, returnCompare: view)
+                return
+            }
             switch view.focus {
             case .a:
                 if let j = view.selectedA { openFeature(j) }
@@ -64,27 +73,20 @@ extension AppController {
                 guard !rows.isEmpty else { return }
                 view.zoomed = rows[min(max(view.matches.selected, 0), rows.count - 1)].feature
                 view.zoomScroll = 0
+                view.zoomExemplar = 0
                 model.comparison?.view = view
             }
         }
     }
 
-    /// j/k, pages, g/G: the focused list, or the zoomed feature's exemplars.
+    /// j/k, pages, g/G: the focused list, or the zoomed feature's exemplar cursor.
     func moveCompare(_ command: Command) {
         guard let state = model.comparison else { return }
         var view = state.view
-        if view.zoomed != nil {
-            let page = max(1, view.zoomPage - 1)
-            switch command {
-            case .up: view.zoomScroll -= 1
-            case .down: view.zoomScroll += 1
-            case .pageUp: view.zoomScroll -= page
-            case .pageDown: view.zoomScroll += page
-            case .top: view.zoomScroll = 0
-            case .bottom: view.zoomScroll = Int.max / 2
-            default: break
-            }
-            view.zoomScroll = min(max(0, view.zoomScroll), max(0, view.zoomLines - view.zoomPage))
+        if let k = view.zoomed {
+            guard let index = state.index else { return }
+            Self.moveExemplarCursor(command, cursor: &view.zoomExemplar, scroll: &view.zoomScroll,
+                                    lines: exemplarLines(for: k, index: index), rows: view.zoomPage)
         } else if view.focus == .a {
             let before = view.selectedA
             moveTable(&view.list, command, rowCount: view.rows.count, page: view.listPage)

@@ -19,6 +19,7 @@ extension Keymaps {
         Binding([.char("c")], "label", .probes(.cycleLabel), group: "Probes"),
         Binding([.char("m")], "method", .probes(.cycleMethod), group: "Probes"),
         Binding([.enter], "open feature", .probes(.open), group: "Probes"),
+        Binding([.char("w")], "aligned feature's top exemplar's sequence", .sequence(.openTopExemplar), hint: false, group: "Probes"),
         Binding([.char("a")], "accuracy / AUROC", .probes(.toggleMetric), hint: false, group: "Probes"),
         Binding([.left, .char("h")], "test set left (PCA: components)", .probes(.left), hint: false, group: "Probes"),
         Binding([.right, .char("l")], "test set right (PCA: components)", .probes(.right), hint: false, group: "Probes"),

@@ -16,9 +16,10 @@ extension AppController {
         if let index = state.index {
             let lines = exemplarLines(for: k, index: index)
             model.comparison?.view.zoomPage = pane.height
-            model.comparison?.view.zoomLines = lines.count
-            let scroll = min(state.view.zoomScroll, max(0, lines.count - pane.height))
-            drawExemplarLines(lines, scroll: scroll, maxActivation: index.maxActivation(k), into: &buffer, rect: pane)
+            let selected = Self.selectedExemplar(cursor: state.view.zoomExemplar, lines: lines)
+            let scroll = selected.map { Self.scroll(keeping: $0.line, from: state.view.zoomScroll, rows: max(1, pane.height), lineCount: lines.count) }
+                ?? min(state.view.zoomScroll, max(0, lines.count - pane.height))
+            drawExemplarLines(lines, scroll: scroll, selected: selected?.line, maxActivation: index.maxActivation(k), into: &buffer, rect: pane)
         } else {
             _ = buffer.put("B: " + indexStatus(of: state, glyphs: buffer.glyphs), at: Point(x: pane.x, y: pane.y), style: .fg(.dimText), clip: pane)
         }

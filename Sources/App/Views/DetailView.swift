@@ -21,7 +21,7 @@ extension AppController {
         layout.exemplarRows = pane.height
         layout.exemplarLines = lines.count
         // The exemplar under the cursor stays in view (the pane may have shrunk since it moved).
-        let selected = selectedExemplar(of: j, lines: lines)
+        let selected = Self.selectedExemplar(cursor: model.detail.exemplar, lines: lines)
         let scroll = selected.map { Self.scroll(keeping: $0.line, from: model.detail.scroll, rows: max(1, pane.height), lineCount: lines.count) }
             ?? min(model.detail.scroll, max(0, lines.count - pane.height))
         drawExemplarLines(lines, scroll: scroll, selected: selected?.line, maxActivation: index.maxActivation(j), into: &buffer, rect: pane)

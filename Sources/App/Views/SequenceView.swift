@@ -7,17 +7,23 @@ import Widgets
 /// and a caret under the token cursor; on the right, the features active at the cursor.
 extension AppController {
     func drawSequence(into buffer: inout Buffer, rect: Rect) {
-        guard let index = model.index, var state = model.sequences.last else { return }
+        guard var state = model.sequences.last else { return }
+        // B's drill-downs shade and label by B's index (same cache and tokenizer as A's).
+        let index = state.dictionary == .compared ? model.comparison?.index : model.index
+        guard let index else { return }
         let j = state.feature
         let rightWidth = min(56, max(30, rect.width * 2 / 5))
         let (left, right) = rect.splitRight(rightWidth)
-        let pane = Panel(title: "Feature \(j) \(buffer.glyphs.separator) sequence \(state.sequence)",
+        let prefix = state.dictionary == .compared ? "B \(model.comparison?.other.name ?? "") \(buffer.glyphs.separator) " : ""
+        let pane = Panel(title: prefix + "Feature \(j) \(buffer.glyphs.separator) sequence \(state.sequence)",
                          info: "token \(state.cursor + 1)/\(state.tokens.count)", focused: true).draw(into: &buffer, rect: left)
         let maxActivation = index.maxActivation(j)
         let here = state.activation(of: j, at: state.cursor)
-        let header = "fires \(NumberFormat.compact(Double(state.activation(of: j, at: state.firing)))) at token \(state.firing + 1)"
+        let rowsText = "cache rows \(state.rows.lowerBound)-\(state.rows.upperBound - 1)"
+        let header = state.codes == nil ? "encoding\(buffer.glyphs.ellipsis) \(buffer.glyphs.separator) " + rowsText
+            : "fires \(NumberFormat.compact(Double(state.activation(of: j, at: state.firing)))) at token \(state.firing + 1)"
             + " \(buffer.glyphs.separator) here \(NumberFormat.compact(Double(here)))"
-            + " \(buffer.glyphs.separator) cache rows \(state.rows.lowerBound)-\(state.rows.upperBound - 1)"
+            + " \(buffer.glyphs.separator) " + rowsText
         _ = buffer.put(header, at: Point(x: pane.x, y: pane.y), style: .fg(.dimText), clip: pane)
 
         // The whole sequence as one strip, wrapped: two rows a line, the second for the caret.
@@ -50,9 +56,11 @@ extension AppController {
         // Right: the features at the cursor, the selected one opened by Enter.
         let tokenText = Text.visible(session.tokenText(state.tokens[state.cursor]), glyphs: buffer.glyphs).trimmingCharacters(in: .whitespaces)
         let features = state.features(at: state.cursor)
-        let inner = Panel(title: "Features at \"\(tokenText)\"", info: "\(features.count) active").draw(into: &buffer, rect: right)
+        let inner = Panel(title: "Features at \"\(tokenText)\"", info: state.codes == nil ? "" : "\(features.count) active").draw(into: &buffer, rect: right)
         layout.listRows = max(1, inner.height)
-        if state.nonFinite.contains(state.cursor) {
+        if state.codes == nil {
+            _ = buffer.put("encoding\(buffer.glyphs.ellipsis)", at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
+        } else if state.nonFinite.contains(state.cursor) {
             _ = buffer.put("not finite in the cache (the index skipped it)", at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
         } else if features.isEmpty {
             _ = buffer.put("no feature fires here", at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)

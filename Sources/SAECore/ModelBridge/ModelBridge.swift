@@ -17,6 +17,8 @@ public final class ModelBridge {
         public let layer: String
         public let resumes: Bool
         public let tokenizerFile: String?
+        /// The most positions the model takes (nil: its config does not say).
+        public let contextLength: Int?
     }
 
     public let info: Info
@@ -47,7 +49,7 @@ public final class ModelBridge {
                     vocabularySize: hello["vocab_size"] as? Int ?? 0, bosTokenID: hello["bos_token_id"] as? Int,
                     prefixTokenIDs: hello["prefix_token_ids"] as? [Int] ?? [], hook: hello["hook"] as? String ?? "?",
                     layer: hello["layer"] as? String ?? "", resumes: hello["resume"] as? Bool ?? false,
-                    tokenizerFile: hello["tokenizer_file"] as? String)
+                    tokenizerFile: hello["tokenizer_file"] as? String, contextLength: hello["context_length"] as? Int)
     }
 
     deinit { child.kill() }
@@ -90,6 +92,16 @@ public final class ModelBridge {
             result[name] = frame.floatValues()
         }
         return result
+    }
+
+    /// The token ids of `text` by the model's tokenizer, without special tokens (`info.prefixTokenIDs`
+    /// are what the tokenizer puts before a text).
+    public func tokenize(_ text: String) throws -> [Int32] {
+        let (_, frames) = try request("tokenize", fields: ["text": text], frames: [])
+        guard let ids = frames["ids"], ids.dtype == .i64, ids.shape.count == 1 else {
+            throw SaescopeError("the model process sent no ids [N] for `tokenize`")
+        }
+        return ids.int64Values().map { Int32(truncatingIfNeeded: $0) }
     }
 
     /// A text file cut into sequences of at most `ctx` tokens (the exporter's rules: paragraphs,
