@@ -13,7 +13,7 @@ extension AppController {
         }
         let (left, right) = rect.splitLeft(rect.width / 2)
         let metrics = index.metrics.result()
-        let definitions = MetricDefinition.all
+        let definitions = overviewRows(metrics)
         let metricsPanel = Panel(title: "Metrics" + (model.partial != nil ? " (partial)" : ""),
                                  info: "\(NumberFormat.count(metrics.tokenCount)) tokens", focused: true)
         let definitionHeight = model.showDefinitions ? min(6, max(3, left.height / 3)) : 0
@@ -23,8 +23,7 @@ extension AppController {
             .init("metric", width: .flex(weight: 2, min: 10)),
             .init("value", width: .fixed(12), alignment: .right),
         ], rowCount: definitions.count) { row, column in
-            // Six significant digits, as `saescope eval` prints: metrics are compared across runs.
-            column == 0 ? definitions[row].label : String(format: "%.6g", definitions[row].value(metrics))
+            column == 0 ? definitions[row].label : definitions[row].value
         }
         table.focused = true
         var state = TableState(selected: model.overviewSelection)
@@ -37,7 +36,10 @@ extension AppController {
         }
 
         let settingsLines = indexSettingsLines(index, glyphs: buffer.glyphs)
-        let (densityRect, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        let (upper, settingsRect) = right.splitBottom(min(right.height / 2, settingsLines.count + 2))
+        // The CE panel between the density and the index settings; the histogram keeps 5 rows.
+        let (densityRect, lossRect) = upper.splitBottom(modelLossPanelHeight(outOf: upper.height))
+        drawModelLossPanel(into: &buffer, rect: lossRect)
         let densities = (0..<index.featureCount).map { index.density($0) }
         var histogram = DensityHistogram(densities: densities, bins: max(10, min(40, densityRect.width - 12)), title: "log10 feature density")
         // With min-act, densities count activations at or above it: a feature at 0 never reached

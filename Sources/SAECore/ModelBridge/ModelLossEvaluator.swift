@@ -36,7 +36,7 @@ public enum ModelLossEvaluator {
     public static func evaluate(
         _ sae: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], reference: ((Int) -> [Float])?,
         mean: [Float], options: Options, describeMismatch: (Double, Int, Int) -> String,
-        progress: Progress? = nil, isCancelled: () -> Bool = { false }
+        progress: Progress? = nil, partial: ((ModelLossMetrics) -> Void)? = nil, isCancelled: () -> Bool = { false }
     ) throws -> ModelLossMetrics {
         let d = sae.inputDimension
         guard bridge.info.dModel == d else {
@@ -51,6 +51,26 @@ public enum ModelLossEvaluator {
         let variants: [(name: String, replace: ModelBridge.Replacement)] = [
             ("sae", .given), ("zero", .zeros), ("mean", .mean), ("identity", .identity),
         ]
+
+        /// The means over the predictions so far.
+        func summary() -> ModelLossMetrics {
+            var metrics = metrics
+            let n = Double(metrics.predictionCount)
+            metrics.ceClean = sums[0] / n
+            metrics.ceWithSAE = sums[1] / n
+            metrics.ceZeroAblation = sums[2] / n
+            metrics.ceMeanAblation = sums[3] / n
+            metrics.ceIdentitySplice = sums[4] / n
+            metrics.klWithSAE = sums[5] / n
+            metrics.klZeroAblation = sums[6] / n
+            metrics.klMeanAblation = sums[7] / n
+            metrics.klIdentitySplice = sums[8] / n
+            metrics.byPosition = positionCount.indices.dropFirst().map { t in
+                .init(position: t, ceClean: positionClean[t] / Double(max(1, positionCount[t])),
+                      ceWithSAE: positionSAE[t] / Double(max(1, positionCount[t])), count: positionCount[t])
+            }
+            return metrics
+        }
 
         var start = 0
         while start < sequences.count {
@@ -105,25 +125,12 @@ public enum ModelLossEvaluator {
             }
             start = end
             progress?(start, sequences.count)
+            if let partial, start < sequences.count, metrics.predictionCount > 0 { partial(summary()) }
         }
         guard metrics.predictionCount > 0 else {
             throw SaescopeError("no next-token predictions to evaluate (every sequence has fewer than 2 tokens)")
         }
-        let n = Double(metrics.predictionCount)
-        metrics.ceClean = sums[0] / n
-        metrics.ceWithSAE = sums[1] / n
-        metrics.ceZeroAblation = sums[2] / n
-        metrics.ceMeanAblation = sums[3] / n
-        metrics.ceIdentitySplice = sums[4] / n
-        metrics.klWithSAE = sums[5] / n
-        metrics.klZeroAblation = sums[6] / n
-        metrics.klMeanAblation = sums[7] / n
-        metrics.klIdentitySplice = sums[8] / n
-        metrics.byPosition = positionCount.indices.dropFirst().map { t in
-            .init(position: t, ceClean: positionClean[t] / Double(max(1, positionCount[t])),
-                  ceWithSAE: positionSAE[t] / Double(max(1, positionCount[t])), count: positionCount[t])
-        }
-        return metrics
+        return summary()
     }
 
     /// The mean of `rows(s)` over the patched positions of every sequence (mean ablation's vector).

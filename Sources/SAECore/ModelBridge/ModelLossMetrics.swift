@@ -18,6 +18,13 @@ public struct ModelLossMetrics: Sendable {
         public var ceClean: Double
         public var ceWithSAE: Double
         public var count: Int
+
+        public init(position: Int, ceClean: Double, ceWithSAE: Double, count: Int) {
+            self.position = position
+            self.ceClean = ceClean
+            self.ceWithSAE = ceWithSAE
+            self.count = count
+        }
     }
 
     public init() {}
@@ -37,6 +44,9 @@ public struct ModelLossDefinition: Sendable {
     public let label: String
     public let definition: String
     public let value: @Sendable (ModelLossMetrics) -> Double
+
+    /// `n_predictions`, which is a count rather than one of these numbers.
+    public static let predictionsDefinition = "the number of predictions (tokens at positions t >= 1)"
 
     public static let all: [ModelLossDefinition] = [
         .init(key: "ce_clean", label: "CE clean",
