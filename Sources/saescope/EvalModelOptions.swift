@@ -35,6 +35,7 @@ extension EvalCommand {
         + "position (dictionary_learning's). Zero and mean ablation patch the same positions.\n"
         + ModelLossDefinition.all.map { "  \($0.key): \($0.definition)" }.joined(separator: "\n")
         + "\n  n_predictions: " + ModelLossDefinition.predictionsDefinition
+        + "\n  n_identity_predictions: the predictions of the first batch, where the identity splice is checked"
         + "\n  ce_by_position (--json): per position t: ce_clean, ce_with_sae and n"
 
     func evaluateModel(_ model: String, dictionary: SparseAutoencoder, cache: ActivationCache) throws
@@ -121,6 +122,8 @@ enum ModelLossReport {
     static func table(_ metrics: ModelLossMetrics, info: ModelBridge.Info) -> String {
         let rows = ModelLossDefinition.all.map { ($0.label, MetricsReport.format($0.value(metrics))) } + [
             ("predictions", "\(metrics.predictionCount)"),
+            ("identity check on", "\(metrics.identityPredictionCount) predictions (the first batch; clean CE there "
+                + MetricsReport.format(metrics.ceCleanIdentityBatch) + ")"),
         ]
         let width = max(rows.map(\.0.count).max() ?? 0, 16) + 2
         let site = info.site
@@ -145,6 +148,7 @@ enum ModelLossReport {
         }
         return ModelLossDefinition.all.map { ($0.key, MetricsReport.jsonNumber($0.value(metrics))) } + [
             ("n_predictions", "\(metrics.predictionCount)"),
+            ("n_identity_predictions", "\(metrics.identityPredictionCount)"),
             ("ce_by_position", "[" + byPosition.joined(separator: ", ") + "]"),
         ]
     }

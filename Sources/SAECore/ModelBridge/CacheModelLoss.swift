@@ -72,7 +72,7 @@ extension ModelLossEvaluator {
     /// by itself must reproduce the clean CE (1e-4 relative).
     public static func requireIdentitySplice(_ metrics: ModelLossMetrics, hook: String) throws {
         guard metrics.identitySpliceError <= 1e-4 else {
-            throw SaescopeError("identity splice check failed: CE with the hook's output replaced by itself is \(metrics.ceIdentitySplice) but the clean CE is \(metrics.ceClean) (relative difference "
+            throw SaescopeError("identity splice check failed: CE with the hook's output replaced by itself is \(metrics.ceIdentitySplice) but the clean CE over the same \(metrics.identityPredictionCount) predictions is \(metrics.ceCleanIdentityBatch) (relative difference "
                 + String(format: "%.2g", metrics.identitySpliceError) + " > 1e-4): the splice at \(hook) does not reproduce the model, so no CE number would be trustworthy")
         }
     }
