@@ -75,6 +75,14 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
             XCTAssertTrue(screen.contains("\(reference["n_predictions"] as? Int ?? -1) predictions · BOS left unpatched"), screen)
             XCTAssertTrue(screen.contains("CE by position") && screen.contains("tiny-llama layer 1 (model.layers.1)"), screen)
             XCTAssertFalse(modelProcesses(folder).isEmpty, "the model server should be running")
+            if !extra.isEmpty {
+                // No --unembed: a feature's logit effects come from the model's own LM head.
+                tmux.press("F")
+                tmux.press("Enter")
+                let detail = try tmux.waitFor("logit effects", timeout: 60) { $0.contains("Logit effects") && !$0.contains("computing") }
+                XCTAssertTrue(detail.contains("promoted | suppressed"), detail)
+                tmux.press("q")  // back to the features tab, from which q quits
+            }
             tmux.press("q")
             let exit = try tmux.waitForExit()
             XCTAssertEqual(exit.code, 0, exit.screen)
