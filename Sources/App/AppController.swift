@@ -31,6 +31,8 @@ public final class AppController {
     private var resultHandlers: [JobCenter.ID: (partial: ((Any) -> Void)?, done: (Any) -> Void)] = [:]
     /// What `/` matches, decoded per feature on first use (see `ExemplarSearchText`).
     let searchText = ExemplarSearchText()
+    /// The language model attached for CE loss (`attachModel`), if any.
+    var attachedModel: AttachedModel?
 
     /// - Parameters:
     ///   - indexState: the session's index, or why one must be built (then a build starts now).
@@ -117,10 +119,12 @@ public final class AppController {
                 model.message = StatusMessage(text: text, isError: true)
                 if id == model.indexJob { indexBuildEnded(failure: text) }
                 if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
+                modelJobEnded(id, failure: text)
             case .cancelled(let id):
                 resultHandlers[id] = nil
                 if id == model.indexJob { indexBuildEnded(failure: nil) }
                 if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
+                modelJobEnded(id, failure: nil)
             }
         }
         model.jobs = jobs.snapshot

@@ -103,6 +103,11 @@ public struct AppModel {
     /// Logit effects computed so far (features the detail screen showed), and the one being computed.
     public var logits: [Int: FeatureLogitEffects] = [:]
     public var logitsPending: Int?
+    /// The language model attached for CE loss (open --model), and each dictionary's CE numbers.
+    public var modelAttachment: ModelAttachmentState = .none(hint: nil)
+    public var modelLoss: [ModelLossSide: ModelLossStatus] = [:]
+    /// Which side each running CE job is for.
+    public var modelLossJobs: [JobCenter.ID: ModelLossSide] = [:]
     public var quit = false
 
     public init(themeName: String) {

@@ -12,6 +12,7 @@ extension AppController {
         ":theme dark|light|high-contrast",
         ":reindex top-k=20 context=5 min-act=0 first-token=T max-tokens=N|all exclude-special=on|off",
         ":export json|jsonl|csv|md|safetensors PATH [force]",
+        ":ce                        CE loss again with the attached model",
         ":q                         quit",
     ]
 
@@ -47,6 +48,7 @@ extension AppController {
                 }
                 setTheme(theme)
             case "reindex": try reindexCommand(arguments)
+            case "ce": recomputeModelLoss()
             case "export":
                 guard arguments.count >= 2, let format = FeatureExporter.Format(rawValue: arguments[0]) else {
                     throw CommandLineError("export takes a format (json, jsonl, csv, md, safetensors) and a path")

@@ -21,7 +21,14 @@ extension AppController {
 
     /// The logit-effect lines for the detail screen: promoted tokens left, suppressed right.
     func logitLines(for j: Int, width: Int) -> [String]? {
-        guard session.unembedding != nil else { return nil }
+        guard session.unembedding != nil else {
+            // The model's own LM head is on its way, or a hint says how to get a model.
+            switch model.modelAttachment {
+            case .loading: return ["from the model's LM head once it is loaded\u{2026}"]
+            case .none(let hint?): return [hint]
+            default: return nil
+            }
+        }
         guard let effects = model.logits[j] else { return ["computing…"] }
         let half = max(8, width / 2)
         return (0..<max(effects.positive.count, effects.negative.count)).map { i in

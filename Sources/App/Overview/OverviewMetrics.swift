@@ -82,6 +82,6 @@ extension AppController {
             }
             rows.append(row)
         }
-        return rows
+        return rows + modelLossRows()
     }
 }

@@ -20,7 +20,8 @@ extension AppController {
             return
         }
         refreshAgreement()
-        let (band, split) = rect.splitTop(rect.height >= 30 ? 14 : 7)
+        // One more line for the attached model's state under the metrics.
+        let (band, split) = rect.splitTop((rect.height >= 30 ? 14 : 7) + (model.modelAttachment.isRequested ? 1 : 0))
         // Every metric column when there is room for them and a readable summary beside.
         let metricsWidth = band.width >= Self.fullMetricsWidth + 50 ? Self.fullMetricsWidth : band.width / 2
         let (metricsRect, matchingRect) = band.splitLeft(metricsWidth)
@@ -31,11 +32,42 @@ extension AppController {
         drawCompareMatches(state, into: &buffer, rect: right)
     }
 
-    /// Metric columns in the order they are dropped last when the panel is narrow.
+    /// Metric columns in the order they are dropped last when the panel is narrow; the CE
+    /// columns (eval --model's keys) only with a model attached.
     private static let metricPriority = ["l0", "explained_variance", "mse", "frac_alive", "cos_sim", "fvu",
                                          "explained_variance_dictionary_learning", "l1", "relative_reconstruction_bias", "l2_ratio"]
+    private static let modelLossPriority = ["l0", "explained_variance", "loss_recovered", "mse", "ce_with_sae", "kl_with_sae", "frac_alive",
+                                            "ce_clean", "cos_sim", "kl_score", "fvu", "explained_variance_dictionary_learning", "l1",
+                                            "relative_reconstruction_bias", "l2_ratio"]
+    private static let modelLossShortLabels = ["loss_recovered": "loss rec", "ce_with_sae": "CE SAE", "kl_with_sae": "KL SAE",
+                                               "ce_clean": "CE clean", "kl_score": "KL score"]
     private static let metricColumn = 9
     private static let fullMetricsWidth = 2 + 2 + metricColumn * metricPriority.count
+
+    /// A column of the compare metrics: its header and each side's cell.
+    private struct CompareColumn {
+        var key: String
+        var header: String
+        var cell: (_ metrics: DictionaryMetrics?, _ loss: ModelLossSide) -> String
+    }
+
+    private func compareColumns(fitting: Int) -> [CompareColumn] {
+        let withModel = model.modelAttachment.isRequested
+        let chosen = Set((withModel ? Self.modelLossPriority : Self.metricPriority).prefix(fitting))
+        var columns = MetricDefinition.all.filter { chosen.contains($0.key) }.map { definition in
+            CompareColumn(key: definition.key, header: definition.shortLabel) { metrics, _ in
+                metrics.map { NumberFormat.compact(definition.value($0)) } ?? "-"
+            }
+        }
+        guard withModel else { return columns }
+        for definition in ModelLossDefinition.all where chosen.contains(definition.key) {
+            columns.append(CompareColumn(key: definition.key, header: Self.modelLossShortLabels[definition.key] ?? definition.key) { [self] _, side in
+                if let loss = model.modelLoss[side]?.metrics { return NumberFormat.fixed(definition.value(loss), decimals: 3) }
+                return modelLossPending(side) ? "\u{2026}" : "-"
+            })
+        }
+        return columns
+    }
 
     /// Rows A and B, a column per metric, each from its index's pass over the cache; the lines
     /// below say what each row is and which tokens it covers.
@@ -44,14 +76,13 @@ extension AppController {
         let sides: [(name: String, session: DictionarySession, index: FeatureIndex?, partial: (done: Int, of: Int)?)] =
             [("A", session, model.index, model.partial), ("B", state.other, state.index, state.partial)]
         let fitting = max(0, (inner.width - 2) / Self.metricColumn)
-        let chosen = Set(Self.metricPriority.prefix(fitting))
-        let columns = MetricDefinition.all.filter { chosen.contains($0.key) }
+        let columns = compareColumns(fitting: fitting)
         var lines: [(text: String, style: Style)] = [
-            ("  " + columns.map { Text.fit($0.shortLabel, width: Self.metricColumn, alignment: .right) }.joined(), Style(.title, [.bold])),
+            ("  " + columns.map { Text.fit($0.header, width: Self.metricColumn, alignment: .right) }.joined(), Style(.title, [.bold])),
         ]
         for side in sides {
             let metrics = side.index?.metrics.result()
-            let cells = columns.map { column in metrics.map { NumberFormat.compact(column.value($0)) } ?? "-" }
+            let cells = columns.map { $0.cell(metrics, side.name == "A" ? .a : .b) }
             lines.append((side.name + " " + cells.map { Text.fit($0, width: Self.metricColumn, alignment: .right) }.joined(), .fg(.text)))
         }
         // SAEBench's core metrics below, where the panel has room for them and the lines after.
@@ -67,6 +98,17 @@ extension AppController {
                 text += side.name == "A" ? "indexing" + buffer.glyphs.ellipsis : indexStatus(of: state, glyphs: buffer.glyphs)
             }
             lines.append((text, .fg(.dimText)))
+        }
+        if model.modelAttachment.isRequested {
+            let a = modelLossStatusLine(.a, glyphs: buffer.glyphs), b = modelLossStatusLine(.b, glyphs: buffer.glyphs)
+            let line: String
+            if case .ready(let description) = model.modelAttachment {
+                let separator = " \(buffer.glyphs.separator) "
+                line = "CE " + (a == b ? a : "A: " + a + separator + "B: " + b) + separator + description
+            } else {
+                line = a
+            }
+            lines.append((line, .fg(.dimText)))
         }
         // Where there is room: where each dictionary came from and how many of its features are dead.
         if inner.height >= lines.count + 3 {

@@ -28,6 +28,11 @@ extension AppController {
             drawDictionaryMap(index, into: &buffer, rect: mapRect)
             upper = densityRect
         }
+        // The CE panel first (a model attached: its state is news), then the position panel;
+        // the density histogram keeps what is left.
+        let (densityRest, lossRect) = upper.splitBottom(modelLossPanelHeight(outOf: upper.height))
+        drawModelLossPanel(into: &buffer, rect: lossRect)
+        upper = densityRest
         let (densityArea, positionRect) = upper.splitBottom(Self.positionPanelHeight(available: upper.height))
         drawPositionPanel(into: &buffer, rect: positionRect, index: index)
         upper = densityArea

@@ -87,6 +87,20 @@ public struct Unembedding: Sendable {
         guard vocabularySize > 0 else { throw SaescopeError("\(what) has an empty vocabulary axis (shape \(shape))", file: path) }
     }
 
+    /// The LM head `[V, D]` of a running model (`ModelBridge.unembedding()`), held in memory;
+    /// `source` names it where a file path would be.
+    public init(head values: [Float], vocabularySize: Int, dimension: Int, source: String) throws {
+        guard vocabularySize > 0, dimension > 0, values.count == vocabularySize * dimension else {
+            throw SaescopeError("the model's LM head has \(values.count) values, not V x D = \(vocabularySize) x \(dimension)", file: source)
+        }
+        path = source
+        tensorName = nil
+        tensor = Tensor(float32: values, shape: [vocabularySize, dimension])
+        storedTransposed = true
+        self.dimension = dimension
+        self.vocabularySize = vocabularySize
+    }
+
     /// Compares V with a tokenizer: an error when the unembedding has fewer entries than the
     /// tokenizer has ids (it cannot belong to this model), a warning when it has more (vocabulary
     /// padding, e.g. Pythia's 50 304 logits for 50 277 tokens: the extra ids show as `<unk:ID>`),

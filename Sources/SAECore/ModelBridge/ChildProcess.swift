@@ -201,6 +201,14 @@ public final class ChildProcess: @unchecked Sendable {
         waitForExit(timeout: 5)
     }
 
+    /// Kills a child's process group (and the child) by its id, from any thread: for ending a
+    /// model process while another thread waits on it (that thread then sees it die).
+    public static func terminate(processGroup pid: pid_t) {
+        guard pid > 0 else { return }
+        Glibc.kill(-pid, SIGKILL)
+        Glibc.kill(pid, SIGKILL)
+    }
+
     /// Closes the child's stdin (it exits at end of file) and waits for it; kills it if it lingers.
     public func finish(timeout: Double) {
         close(stdinFD)

@@ -19,6 +19,25 @@ public final class ModelBridge {
         public let tokenizerFile: String?
         /// The most positions the model takes (nil: its config does not say).
         public let contextLength: Int?
+
+        public init(model: String, architecture: String, layerCount: Int?, dModel: Int, vocabularySize: Int, bosTokenID: Int?,
+                    prefixTokenIDs: [Int], hook: String, layer: String, resumes: Bool, tokenizerFile: String?, contextLength: Int? = nil) {
+            self.model = model
+            self.architecture = architecture
+            self.layerCount = layerCount
+            self.dModel = dModel
+            self.vocabularySize = vocabularySize
+            self.bosTokenID = bosTokenID
+            self.prefixTokenIDs = prefixTokenIDs
+            self.hook = hook
+            self.layer = layer
+            self.resumes = resumes
+            self.tokenizerFile = tokenizerFile
+            self.contextLength = contextLength
+        }
+
+        /// "layer 3 (model.layers.3)", or the module's name for a --hook site.
+        public var site: String { layer.isEmpty ? hook : "layer \(layer) (\(hook))" }
     }
 
     public let info: Info
@@ -28,8 +47,10 @@ public final class ModelBridge {
 
     /// Starts the server for `model` hooked at `layer` (a block index or "embeddings") or `hook`
     /// (a module name); waits for its `hello` (model loading included) within `timeout` seconds.
+    /// `started` is told the child's process id as soon as it runs (before the model loads), so a
+    /// caller on another thread can end it (`ChildProcess.terminate(processGroup:)`) while it loads.
     public init(model: String, layer: String?, hook: String?, timeout: Double, threads: Int? = nil,
-                environment: ModelEnvironment) throws {
+                environment: ModelEnvironment, started: ((Int32) -> Void)? = nil) throws {
         self.timeout = timeout
         var arguments = ["-m", "saescope_model", "serve", "--model", model]
         if let hook { arguments += ["--hook", hook] } else if let layer { arguments += ["--layer", layer] }
@@ -40,6 +61,7 @@ public final class ModelBridge {
         } catch let failure as ChildProcess.Failure {
             throw SaescopeError(failure.description)
         }
+        started?(child.pid)
         let (hello, _) = try Self.exchange(child, id: 0, op: "hello", fields: [:], frames: [], timeout: timeout)
         guard (hello["protocol"] as? Int) == ModelProtocol.version else {
             throw SaescopeError("the model process speaks protocol \(hello["protocol"] ?? "?"), saescope \(ModelProtocol.version): tools/saescope_model does not match this saescope")
@@ -102,6 +124,15 @@ public final class ModelBridge {
             throw SaescopeError("the model process sent no ids [N] for `tokenize`")
         }
         return ids.int64Values().map { Int32(truncatingIfNeeded: $0) }
+    }
+
+    /// The model's output embedding (its LM head's weight, `[V, D]`), without the final norm.
+    public func unembedding() throws -> (values: [Float], vocabularySize: Int) {
+        let (_, frames) = try request("unembedding", fields: [:], frames: [])
+        guard let head = frames["lm_head"], head.dtype == .f32, head.shape.count == 2, head.shape[1] == info.dModel else {
+            throw SaescopeError("the model process sent no lm_head [V, \(info.dModel)] f32 for `unembedding`")
+        }
+        return (head.floatValues(), head.shape[0])
     }
 
     /// A text file cut into sequences of at most `ctx` tokens (the exporter's rules: paragraphs,

@@ -36,7 +36,7 @@ public enum ModelLossEvaluator {
     public static func evaluate(
         _ sae: SparseAutoencoder, bridge: ModelBridge, sequences: [[Int32]], reference: ((Int) -> [Float])?,
         mean: [Float], options: Options, describeMismatch: (Double, Int, Int) -> String,
-        progress: Progress? = nil, isCancelled: () -> Bool = { false }
+        progress: Progress? = nil, partial: ((ModelLossMetrics) -> Void)? = nil, isCancelled: () -> Bool = { false }
     ) throws -> ModelLossMetrics {
         let d = sae.inputDimension
         guard !sae.isTranscoder else {
@@ -51,9 +51,32 @@ public enum ModelLossEvaluator {
         var sums = [Double](repeating: 0, count: 9)  // ce clean, sae, zero, mean, identity; kl sae, zero, mean, identity
         var positionClean: [Double] = [], positionSAE: [Double] = [], positionCount: [Int] = []
         let encoder = SAEEncoder(sae: sae, maxRows: SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount))
-        let variants: [(name: String, replace: ModelBridge.Replacement)] = [
-            ("sae", .given), ("zero", .zeros), ("mean", .mean), ("identity", .identity),
-        ]
+        let variants: [(name: String, replace: ModelBridge.Replacement)] = [("sae", .given), ("zero", .zeros), ("mean", .mean)]
+        // The identity splice checks the splice path: on the first batch only, as one more
+        // resumed pass on every batch would cost about 0.7 of a plain forward pass (SmolLM2, layer
+        // 10) and tell nothing the first batch does not.
+        var identityCleanSum = 0.0
+
+        /// The means over the predictions so far.
+        func summary() -> ModelLossMetrics {
+            var metrics = metrics
+            let n = Double(metrics.predictionCount)
+            metrics.ceClean = sums[0] / n
+            metrics.ceWithSAE = sums[1] / n
+            metrics.ceZeroAblation = sums[2] / n
+            metrics.ceMeanAblation = sums[3] / n
+            metrics.ceIdentitySplice = sums[4] / Double(max(1, metrics.identityPredictionCount))
+            metrics.ceCleanIdentityBatch = identityCleanSum / Double(max(1, metrics.identityPredictionCount))
+            metrics.klWithSAE = sums[5] / n
+            metrics.klZeroAblation = sums[6] / n
+            metrics.klMeanAblation = sums[7] / n
+            metrics.klIdentitySplice = sums[8] / Double(max(1, metrics.identityPredictionCount))
+            metrics.byPosition = positionCount.indices.dropFirst().map { t in
+                .init(position: t, ceClean: positionClean[t] / Double(max(1, positionCount[t])),
+                      ceWithSAE: positionSAE[t] / Double(max(1, positionCount[t])), count: positionCount[t])
+            }
+            return metrics
+        }
 
         var start = 0
         while start < sequences.count {
@@ -84,17 +107,22 @@ public enum ModelLossEvaluator {
                 for (t, patched) in patchMask(sequence, options: options).enumerated() where patched { patch[row * length + t] = 1 }
             }
             let reconstruction = reconstruct(acts, batch: batch, length: length, encoder: encoder)
-            let losses = try bridge.loss(patch: patch, batch: batch.count, length: length, variants: variants,
+            let checksIdentity = start == 0
+            let losses = try bridge.loss(patch: patch, batch: batch.count, length: length,
+                                         variants: variants + (checksIdentity ? [("identity", .identity)] : []),
                                          given: ["sae": reconstruction], mean: mean)
             let names = ["nll.clean", "nll.sae", "nll.zero", "nll.mean", "nll.identity", "kl.sae", "kl.zero", "kl.mean", "kl.identity"]
             let columns = try names.map { name -> [Float] in
+                if name.hasSuffix(".identity") && !checksIdentity { return [] }
                 guard let values = losses[name] else { throw SaescopeError("the model process sent no \(name) for `loss`") }
                 return values
             }
             for (row, sequence) in batch.enumerated() where sequence.count > 1 {
+                if checksIdentity { metrics.identityPredictionCount += sequence.count - 1 }
                 for t in 1..<sequence.count {
                     let index = row * (length - 1) + t - 1
-                    for k in 0..<names.count { sums[k] += Double(columns[k][index]) }
+                    for k in 0..<names.count where !columns[k].isEmpty { sums[k] += Double(columns[k][index]) }
+                    if checksIdentity { identityCleanSum += Double(columns[0][index]) }
                     if positionCount.count <= t {
                         positionClean += [Double](repeating: 0, count: t + 1 - positionCount.count)
                         positionSAE += [Double](repeating: 0, count: t + 1 - positionCount.count)
@@ -108,25 +136,12 @@ public enum ModelLossEvaluator {
             }
             start = end
             progress?(start, sequences.count)
+            if let partial, start < sequences.count, metrics.predictionCount > 0 { partial(summary()) }
         }
         guard metrics.predictionCount > 0 else {
             throw SaescopeError("no next-token predictions to evaluate (every sequence has fewer than 2 tokens)")
         }
-        let n = Double(metrics.predictionCount)
-        metrics.ceClean = sums[0] / n
-        metrics.ceWithSAE = sums[1] / n
-        metrics.ceZeroAblation = sums[2] / n
-        metrics.ceMeanAblation = sums[3] / n
-        metrics.ceIdentitySplice = sums[4] / n
-        metrics.klWithSAE = sums[5] / n
-        metrics.klZeroAblation = sums[6] / n
-        metrics.klMeanAblation = sums[7] / n
-        metrics.klIdentitySplice = sums[8] / n
-        metrics.byPosition = positionCount.indices.dropFirst().map { t in
-            .init(position: t, ceClean: positionClean[t] / Double(max(1, positionCount[t])),
-                  ceWithSAE: positionSAE[t] / Double(max(1, positionCount[t])), count: positionCount[t])
-        }
-        return metrics
+        return summary()
     }
 
     /// The mean of `rows(s)` over the patched positions of every sequence (mean ablation's vector).

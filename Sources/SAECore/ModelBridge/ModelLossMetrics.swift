@@ -4,6 +4,9 @@ public struct ModelLossMetrics: Sendable {
     public var ceClean = 0.0, ceWithSAE = 0.0, ceZeroAblation = 0.0, ceMeanAblation = 0.0, ceIdentitySplice = 0.0
     public var klWithSAE = 0.0, klZeroAblation = 0.0, klMeanAblation = 0.0, klIdentitySplice = 0.0
     public var predictionCount = 0
+    /// The identity splice runs on the first batch only: its predictions, and the clean CE over them.
+    public var identityPredictionCount = 0
+    public var ceCleanIdentityBatch = 0.0
     /// Whether each sequence's first position was patched even when it holds the BOS id.
     public var patchesBOS = false
     /// Per position t >= 1 of the predicted token: mean clean CE, mean CE with the SAE, predictions.
@@ -18,6 +21,13 @@ public struct ModelLossMetrics: Sendable {
         public var ceClean: Double
         public var ceWithSAE: Double
         public var count: Int
+
+        public init(position: Int, ceClean: Double, ceWithSAE: Double, count: Int) {
+            self.position = position
+            self.ceClean = ceClean
+            self.ceWithSAE = ceWithSAE
+            self.count = count
+        }
     }
 
     public init() {}
@@ -27,8 +37,8 @@ public struct ModelLossMetrics: Sendable {
     public var lossRecoveredMeanAblation: Double { (ceMeanAblation - ceWithSAE) / (ceMeanAblation - ceClean) }
     public var klScore: Double { (klZeroAblation - klWithSAE) / klZeroAblation }
 
-    /// Relative difference between the identity splice's CE and the clean CE.
-    public var identitySpliceError: Double { abs(ceIdentitySplice - ceClean) / max(abs(ceClean), 1e-12) }
+    /// Relative difference between the identity splice's CE and the clean CE over the same predictions.
+    public var identitySpliceError: Double { abs(ceIdentitySplice - ceCleanIdentityBatch) / max(abs(ceCleanIdentityBatch), 1e-12) }
 }
 
 /// One CE/KL number of `eval --model`: its JSON key, table label and definition (for `--help`).
@@ -37,6 +47,9 @@ public struct ModelLossDefinition: Sendable {
     public let label: String
     public let definition: String
     public let value: @Sendable (ModelLossMetrics) -> Double
+
+    /// `n_predictions`, which is a count rather than one of these numbers.
+    public static let predictionsDefinition = "the number of predictions (tokens at positions t >= 1)"
 
     public static let all: [ModelLossDefinition] = [
         .init(key: "ce_clean", label: "CE clean",
@@ -57,6 +70,6 @@ public struct ModelLossDefinition: Sendable {
         .init(key: "kl_mean_ablation", label: "KL mean ablation", definition: "the same for mean ablation") { $0.klMeanAblation },
         .init(key: "kl_score", label: "KL score", definition: "(kl_zero_ablation - kl_with_sae) / kl_zero_ablation") { $0.klScore },
         .init(key: "ce_identity_splice", label: "CE identity splice",
-              definition: "CE with the hook's output replaced by itself through the same splice path (no dictionary): must equal ce_clean (eval fails beyond 1e-4 relative)") { $0.ceIdentitySplice },
+              definition: "CE with the hook's output replaced by itself through the same splice path (no dictionary), on the first batch of sequences (a check of the splice, run once): must equal the clean CE over the same predictions, which is ce_clean when the first batch holds them all (eval fails beyond 1e-4 relative)") { $0.ceIdentitySplice },
     ]
 }

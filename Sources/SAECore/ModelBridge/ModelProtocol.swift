@@ -47,7 +47,7 @@ public struct ModelFrame {
 
 /// Writing requests to, and reading replies from, the model server's pipes.
 enum ModelProtocol {
-    static let version = 1
+    static let version = 2
 
     static func encode(_ header: [String: Any], frames: [ModelFrame]) throws -> [UInt8] {
         var header = header
