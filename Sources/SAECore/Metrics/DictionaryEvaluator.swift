@@ -1,3 +1,5 @@
+import CKernels
+
 /// Streams an activation cache through a dictionary and returns its metrics.
 /// Rows holding NaN or infinity are counted and left out. Memory: one chunk of `[rows, F]` codes.
 public enum DictionaryEvaluator {
@@ -59,9 +61,7 @@ public enum DictionaryEvaluator {
         var kept = 0
         for row in 0..<count {
             let source = rows + row * dimension
-            var finite = true
-            for i in 0..<dimension where !source[i].isFinite { finite = false; break }
-            guard finite else { continue }
+            guard ck_all_finite(source, dimension) != 0 else { continue }
             if kept != row { (rows + kept * dimension).update(from: source, count: dimension) }
             kept += 1
         }
