@@ -168,6 +168,9 @@ public final class SAEEncoder {
     private func encode(rows count: Int) {
         let f = sae.featureCount
         // The matmul, split by columns across the cores on the encoder's own threads (see BLASThreads).
+        // Splitting rows instead, a cache-sized block at a time with the rule applied while the
+        // block is in cache, measured no faster at F=3072 and 5% slower at F=32768 (each core
+        // packs all the weights for its few rows).
         let parts = max(1, min(blocks.count, f / 512))
         BLASThreads.withSingleThread(parts > 1) {
             parallelFor(parts) { part in multiply(rows: count, columns: Self.columnBlock(part, of: parts, features: f)) }
@@ -227,11 +230,15 @@ public final class SAEEncoder {
     private func decode(_ x: UnsafePointer<Float>, rows count: Int) {
         let d = sae.inputDimension, f = sae.featureCount
         let output = reconstructionStorage.baseAddress!
-        for row in 0..<count { (output + row * d).update(from: sae.decoderBias, count: d) }
+        let blockCount = min(blocks.count, count)
+        sae.decoderBias.withUnsafeBufferPointer { bias in
+            parallelFor(blockCount) { b in
+                for row in (b * count / blockCount)..<((b + 1) * count / blockCount) { (output + row * d).update(from: bias.baseAddress!, count: d) }
+            }
+        }
         sae.decoderWeights.withUnsafeBufferPointer { weights in
             if activeFeature.count * 8 < count * f {
                 // Sparse codes: accumulate only the active decoder rows.
-                let blockCount = min(blocks.count, count)
                 activeRowStart.withUnsafeBufferPointer { starts in
                     activeFeature.withUnsafeBufferPointer { features in
                         activeValue.withUnsafeBufferPointer { values in
