@@ -42,10 +42,13 @@ let package = Package(
             path: "Sources/CNcurses",
             providers: [.apt(["libncursesw5-dev"])]
         ),
+        // The encoder's and the metrics' inner loops in C, AVX-512/AVX2/scalar chosen at run time
+        // (Swift is built for baseline x86-64, whose SIMD is 4 wide).
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // Analysis core: file formats, SAE math, metrics. Knows nothing of terminals.
         .target(
             name: "SAECore",
-            dependencies: ["CBLAS", "CLAPACK", "CZlib", "CSQLite"],
+            dependencies: ["CBLAS", "CLAPACK", "CZlib", "CSQLite", "CKernels"],
             path: "Sources/SAECore"
         ),
         // Command line: argument parsing and subcommands.
@@ -67,7 +70,7 @@ let package = Package(
         .target(name: "App", dependencies: ["SAECore", "TUI", "Widgets"], path: "Sources/App"),
         .testTarget(
             name: "SAECoreTests",
-            dependencies: ["SAECore", "TestSupport"],
+            dependencies: ["SAECore", "CKernels", "TestSupport"],
             path: "Tests/SAECoreTests",
             exclude: ["Fixtures"]
         ),

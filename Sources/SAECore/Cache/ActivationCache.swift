@@ -178,6 +178,16 @@ public final class ActivationCache: @unchecked Sendable {
     /// Converts global rows `range` to Float32 into `destination` (`[range.count, D]`), across shards.
     public func readRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         precondition(range.lowerBound >= 0 && range.upperBound <= rowCount, "row range outside the cache")
+        // Large reads are split across the cores: the copy or conversion (and the first touch of
+        // the mapped pages) would otherwise leave all but one core idle between matmuls.
+        let parts = max(1, min(ProcessInfo.activeCores, range.count * dimension / (1 << 18)))
+        parallelFor(parts) { part in
+            let rows = (range.lowerBound + part * range.count / parts)..<(range.lowerBound + (part + 1) * range.count / parts)
+            readRowsInOneThread(rows, into: destination + (rows.lowerBound - range.lowerBound) * dimension)
+        }
+    }
+
+    private func readRowsInOneThread(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         var written = 0
         for shard in shards {
             let shardRange = shard.firstRow..<(shard.firstRow + shard.rowCount)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Builds a `FeatureIndex` in one streaming pass: chunks of rows are encoded through BLAS, and
@@ -66,7 +67,7 @@ public enum FeatureIndexBuilder {
                 // Non-finite rows are zeroed for the encoder and left out of every statistic.
                 for r in 0..<encodeRows {
                     let row = buffer.baseAddress! + r * d
-                    finite[r] = (0..<d).allSatisfy { row[$0].isFinite }
+                    finite[r] = ck_all_finite(row, d) != 0
                     if !finite[r] { row.update(repeating: 0, count: d) }
                     special[r] = exclusion?.excludes(cache.token(atRow: encodeStart + r)) ?? false
                     // A special row is left out like a non-finite one (context shows no activation there).

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Streams an activation cache through a dictionary and returns its metrics.
 /// Rows holding NaN or infinity are counted and left out. Memory: one chunk of `[rows, F]` codes.
 public enum DictionaryEvaluator {
@@ -131,8 +133,7 @@ public enum DictionaryEvaluator {
     }
 
     private static func isFinite(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> Bool {
-        for i in 0..<width where !row[i].isFinite { return false }
-        return true
+        ck_all_finite(row, width) != 0
     }
 
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {

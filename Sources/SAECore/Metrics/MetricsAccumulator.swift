@@ -1,3 +1,6 @@
+import CKernels
+import Foundation
+
 /// Streams chunks of (x, x_hat, f) and accumulates `DictionaryMetrics` in Float64, holding only
 /// O(D + F) state. Variances use per-chunk centred sums merged with Chan's formula, so large
 /// activation means do not cancel catastrophically.
@@ -66,22 +69,24 @@ public struct MetricsAccumulator: Sendable {
         fires[feature] += 1
     }
 
+    /// Per-row sums (rows split across the cores) and per-dimension sums (dimensions split),
+    /// each in the same order as one loop over the rows, so the result does not depend on the
+    /// number of cores; the inner loops are `CKernels`'.
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
         let d = inputDimension
-        // Per-dimension chunk sums of x and of the residual, for the chunk means (row-major, in cache order).
-        var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
-        for row in 0..<rows {
-            var errorSquared = 0.0, inputSquared = 0.0, outputSquared = 0.0, inner = 0.0
-            for i in 0..<d {
-                let a = Double(x[row * d + i]), b = Double(reconstruction[row * d + i])
-                let r = a - b
-                inputSum[i] += a
-                residualSum[i] += r
-                errorSquared += r * r
-                inputSquared += a * a
-                outputSquared += b * b
-                inner += a * b
+        let parts = max(1, min(ProcessInfo.activeCores, rows))
+        var rowSums = [Double](repeating: 0, count: 4 * rows)
+        rowSums.withUnsafeMutableBufferPointer { sums in
+            let sums = sums.baseAddress!
+            parallelFor(parts) { part in
+                for row in (part * rows / parts)..<((part + 1) * rows / parts) {
+                    ck_row_sums(x + row * d, reconstruction + row * d, d, sums + 4 * row)
+                }
             }
+        }
+        for row in 0..<rows {
+            let errorSquared = rowSums[4 * row], inputSquared = rowSums[4 * row + 1]
+            let outputSquared = rowSums[4 * row + 2], inner = rowSums[4 * row + 3]
             squaredErrorSum += errorSquared
             reconstructionNormSquaredSum += outputSquared
             innerProductSum += inner
@@ -94,15 +99,30 @@ public struct MetricsAccumulator: Sendable {
                 normRatioCount += 1
             }
         }
-        // Sums of squared deviations from the chunk means (the residual is recomputed, not stored).
+        // Per-dimension chunk sums of x and of the residual, for the chunk means; then the sums
+        // of squared deviations from those means (the residual is recomputed, not stored).
+        let dimensionParts = max(1, min(parts, d / 8))
+        func columns(_ part: Int) -> (Int, Int) {
+            (part == 0 ? 0 : (part * d / dimensionParts) & ~7, part == dimensionParts - 1 ? d : ((part + 1) * d / dimensionParts) & ~7)
+        }
+        var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
+        inputSum.withUnsafeMutableBufferPointer { inputSum in
+            residualSum.withUnsafeMutableBufferPointer { residualSum in
+                parallelFor(dimensionParts) { part in
+                    let (lo, hi) = columns(part)
+                    ck_column_sums(x, reconstruction, rows, d, lo, hi, inputSum.baseAddress!, residualSum.baseAddress!)
+                }
+            }
+        }
         let inputMean = inputSum.map { $0 / Double(rows) }, residualMean = residualSum.map { $0 / Double(rows) }
         var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
-        for row in 0..<rows {
-            for i in 0..<d {
-                let a = Double(x[row * d + i])
-                let deviation = a - inputMean[i], residualDeviation = (a - Double(reconstruction[row * d + i])) - residualMean[i]
-                inputM2[i] += deviation * deviation
-                residualM2[i] += residualDeviation * residualDeviation
+        inputM2.withUnsafeMutableBufferPointer { inputM2 in
+            residualM2.withUnsafeMutableBufferPointer { residualM2 in
+                parallelFor(dimensionParts) { part in
+                    let (lo, hi) = columns(part)
+                    ck_column_squared_deviations(x, reconstruction, rows, d, lo, hi, inputMean, residualMean,
+                                                 inputM2.baseAddress!, residualM2.baseAddress!)
+                }
             }
         }
         inputMoments.add(rows: rows, chunkMean: inputMean, chunkM2: inputM2)

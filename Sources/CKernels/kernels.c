@@ -1,0 +1,298 @@
+// Inner loops of the encoder and the metrics, one variant per instruction set (see CKernels.h).
+// No fused multiply-adds anywhere: each variant rounds the same products and sums in the same
+// order as the scalar loop, which is what keeps their results bit-identical.
+#pragma STDC FP_CONTRACT OFF
+#include "CKernels.h"
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2")))
+
+static int forced_level = -1;
+
+static int best_level(void) {
+    static int level = -1;
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return level;
+}
+
+int ck_level(void) {
+    int best = best_level();
+    return forced_level >= 0 && forced_level < best ? forced_level : best;
+}
+
+void ck_force_level(int level) { forced_level = level; }
+
+// MARK: Scan of an elementwise rule
+
+static inline int scan_keeps(float v, float floor, int keeps_nan) {
+    return keeps_nan ? !(v <= floor) : v > floor;
+}
+
+static size_t scan_scalar(const float *pre, const float *bias, const float *floor, size_t from, size_t f,
+                          int adds_bias, int keeps_nan, int32_t *features, float *values, size_t n) {
+    for (size_t j = from; j < f; j++) {
+        float v = adds_bias ? pre[j] + bias[j] : pre[j];
+        if (scan_keeps(v, floor[j], keeps_nan)) {
+            features[n] = (int32_t)j;
+            values[n] = pre[j] + bias[j];
+            n++;
+        }
+    }
+    return n;
+}
+
+static inline size_t scan_emit(uint32_t mask, size_t j, const float *pre, const float *bias,
+                               int32_t *features, float *values, size_t n) {
+    while (mask) {
+        size_t k = j + (size_t)__builtin_ctz(mask);
+        features[n] = (int32_t)k;
+        values[n] = pre[k] + bias[k];
+        n++;
+        mask &= mask - 1;
+    }
+    return n;
+}
+
+AVX512 static size_t scan_avx512(const float *pre, const float *bias, const float *floor, size_t f,
+                                 int adds_bias, int keeps_nan, int32_t *features, float *values) {
+    size_t n = 0, j = 0;
+    for (; j < f; j += 16) {
+        __mmask16 lanes = f - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (f - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(lanes, pre + j);
+        if (adds_bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, bias + j));
+        __m512 fl = _mm512_maskz_loadu_ps(lanes, floor + j);
+        __mmask16 kept = keeps_nan ? _mm512_mask_cmp_ps_mask(lanes, v, fl, _CMP_NLE_UQ)
+                                   : _mm512_mask_cmp_ps_mask(lanes, v, fl, _CMP_GT_OQ);
+        if (kept) n = scan_emit(kept, j, pre, bias, features, values, n);
+    }
+    return n;
+}
+
+AVX2 static size_t scan_avx2(const float *pre, const float *bias, const float *floor, size_t f,
+                             int adds_bias, int keeps_nan, int32_t *features, float *values) {
+    size_t n = 0, j = 0;
+    for (; j + 8 <= f; j += 8) {
+        __m256 v = _mm256_loadu_ps(pre + j);
+        if (adds_bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+        __m256 fl = _mm256_loadu_ps(floor + j);
+        __m256 kept = keeps_nan ? _mm256_cmp_ps(v, fl, _CMP_NLE_UQ) : _mm256_cmp_ps(v, fl, _CMP_GT_OQ);
+        uint32_t mask = (uint32_t)_mm256_movemask_ps(kept);
+        if (mask) n = scan_emit(mask, j, pre, bias, features, values, n);
+    }
+    return scan_scalar(pre, bias, floor, j, f, adds_bias, keeps_nan, features, values, n);
+}
+
+size_t ck_scan_row(const float *pre, const float *bias, const float *floor, size_t f,
+                   int adds_bias, int keeps_nan, int32_t *features, float *values) {
+    switch (ck_level()) {
+    case 2: return scan_avx512(pre, bias, floor, f, adds_bias, keeps_nan, features, values);
+    case 1: return scan_avx2(pre, bias, floor, f, adds_bias, keeps_nan, features, values);
+    default: return scan_scalar(pre, bias, floor, 0, f, adds_bias, keeps_nan, features, values, 0);
+    }
+}
+
+// MARK: Sparse decode: target += sum of value * decoder row
+
+static void accumulate_scalar(float *target, size_t from, size_t d, const int32_t *features, const float *values,
+                              size_t count, const float *weights) {
+    for (size_t e = 0; e < count; e++) {
+        const float *row = weights + (size_t)features[e] * d;
+        float v = values[e];
+        for (size_t i = from; i < d; i++) target[i] = target[i] + v * row[i];
+    }
+}
+
+// Eight decoder rows per sweep of the target: the target is loaded and stored an eighth as often.
+AVX512 static void accumulate_avx512(float *target, size_t d, const int32_t *features, const float *values,
+                                     size_t count, const float *weights) {
+    size_t e = 0;
+    for (; e + 8 <= count; e += 8) {
+        const float *r[8];
+        __m512 v[8];
+        for (int k = 0; k < 8; k++) {
+            r[k] = weights + (size_t)features[e + k] * d;
+            v[k] = _mm512_set1_ps(values[e + k]);
+        }
+        for (size_t i = 0; i < d; i += 16) {
+            __mmask16 lanes = d - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - i)) - 1);
+            __m512 t = _mm512_maskz_loadu_ps(lanes, target + i);
+            for (int k = 0; k < 8; k++) t = _mm512_add_ps(t, _mm512_mul_ps(v[k], _mm512_maskz_loadu_ps(lanes, r[k] + i)));
+            _mm512_mask_storeu_ps(target + i, lanes, t);
+        }
+    }
+    for (; e < count; e++) {
+        const float *row = weights + (size_t)features[e] * d;
+        __m512 v = _mm512_set1_ps(values[e]);
+        for (size_t i = 0; i < d; i += 16) {
+            __mmask16 lanes = d - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - i)) - 1);
+            __m512 t = _mm512_maskz_loadu_ps(lanes, target + i);
+            t = _mm512_add_ps(t, _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, row + i)));
+            _mm512_mask_storeu_ps(target + i, lanes, t);
+        }
+    }
+}
+
+AVX2 static void accumulate_avx2(float *target, size_t d, const int32_t *features, const float *values,
+                                 size_t count, const float *weights) {
+    size_t vector_end = d & ~(size_t)7, e = 0;
+    for (; e + 8 <= count; e += 8) {
+        const float *r[8];
+        __m256 v[8];
+        for (int k = 0; k < 8; k++) {
+            r[k] = weights + (size_t)features[e + k] * d;
+            v[k] = _mm256_set1_ps(values[e + k]);
+        }
+        for (size_t i = 0; i < vector_end; i += 8) {
+            __m256 t = _mm256_loadu_ps(target + i);
+            for (int k = 0; k < 8; k++) t = _mm256_add_ps(t, _mm256_mul_ps(v[k], _mm256_loadu_ps(r[k] + i)));
+            _mm256_storeu_ps(target + i, t);
+        }
+    }
+    for (; e < count; e++) {
+        const float *row = weights + (size_t)features[e] * d;
+        __m256 v = _mm256_set1_ps(values[e]);
+        for (size_t i = 0; i < vector_end; i += 8)
+            _mm256_storeu_ps(target + i, _mm256_add_ps(_mm256_loadu_ps(target + i), _mm256_mul_ps(v, _mm256_loadu_ps(row + i))));
+    }
+    // The columns past the last full vector, every entry in order.
+    accumulate_scalar(target, vector_end, d, features, values, count, weights);
+}
+
+void ck_accumulate_rows(float *target, size_t d, const int32_t *features, const float *values,
+                        size_t count, const float *weights) {
+    switch (ck_level()) {
+    case 2: accumulate_avx512(target, d, features, values, count, weights); break;
+    case 1: accumulate_avx2(target, d, features, values, count, weights); break;
+    default: accumulate_scalar(target, 0, d, features, values, count, weights); break;
+    }
+}
+
+// MARK: Finite check
+
+static int all_finite_scalar(const float *x, size_t from, size_t n) {
+    for (size_t i = from; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, 4);
+        if ((bits & 0x7f800000u) == 0x7f800000u) return 0;
+    }
+    return 1;
+}
+
+AVX512 static int all_finite_avx512(const float *x, size_t n) {
+    const __m512i exponent = _mm512_set1_epi32(0x7f800000);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i bits = _mm512_and_si512(_mm512_loadu_si512((const void *)(x + i)), exponent);
+        if (_mm512_cmpeq_epi32_mask(bits, exponent)) return 0;
+    }
+    return all_finite_scalar(x, i, n);
+}
+
+int ck_all_finite(const float *x, size_t n) {
+    return ck_level() == 2 ? all_finite_avx512(x, n) : all_finite_scalar(x, 0, n);
+}
+
+// MARK: Metrics
+
+void ck_row_sums(const float *x, const float *y, size_t d, double out[4]) {
+    // Four running sums in index order (as the Swift loop did): scalar in every variant.
+    double error = 0, xx = 0, yy = 0, xy = 0;
+    for (size_t i = 0; i < d; i++) {
+        double a = x[i], b = y[i], r = a - b;
+        error += r * r;
+        xx += a * a;
+        yy += b * b;
+        xy += a * b;
+    }
+    out[0] = error;
+    out[1] = xx;
+    out[2] = yy;
+    out[3] = xy;
+}
+
+enum { ROW_TILE = 32 };
+
+static void column_sums_scalar(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                               double *x_sum, double *r_sum) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * stride, *yr = y + row * stride;
+        for (size_t i = lo; i < hi; i++) {
+            double a = xr[i];
+            x_sum[i] += a;
+            r_sum[i] += a - (double)yr[i];
+        }
+    }
+}
+
+AVX512 static void column_sums_avx512(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                                      double *x_sum, double *r_sum) {
+    // Tiles of rows, so each tile is read from cache once per column block.
+    size_t vector_end = lo + ((hi - lo) & ~(size_t)7);
+    for (size_t first = 0; first < rows; first += ROW_TILE) {
+      size_t last = rows - first < ROW_TILE ? rows : first + ROW_TILE;
+      for (size_t i = lo; i < vector_end; i += 8) {
+        __m512d xs = _mm512_loadu_pd(x_sum + i), rs = _mm512_loadu_pd(r_sum + i);
+        for (size_t row = first; row < last; row++) {
+            __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(x + row * stride + i));
+            __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(y + row * stride + i));
+            xs = _mm512_add_pd(xs, a);
+            rs = _mm512_add_pd(rs, _mm512_sub_pd(a, b));
+        }
+        _mm512_storeu_pd(x_sum + i, xs);
+        _mm512_storeu_pd(r_sum + i, rs);
+      }
+    }
+    column_sums_scalar(x, y, rows, stride, vector_end, hi, x_sum, r_sum);
+}
+
+void ck_column_sums(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                    double *x_sum, double *r_sum) {
+    if (ck_level() == 2) column_sums_avx512(x, y, rows, stride, lo, hi, x_sum, r_sum);
+    else column_sums_scalar(x, y, rows, stride, lo, hi, x_sum, r_sum);
+}
+
+static void deviations_scalar(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                              const double *x_mean, const double *r_mean, double *x_m2, double *r_m2) {
+    for (size_t row = 0; row < rows; row++) {
+        const float *xr = x + row * stride, *yr = y + row * stride;
+        for (size_t i = lo; i < hi; i++) {
+            double a = xr[i];
+            double deviation = a - x_mean[i], residual = (a - (double)yr[i]) - r_mean[i];
+            x_m2[i] += deviation * deviation;
+            r_m2[i] += residual * residual;
+        }
+    }
+}
+
+AVX512 static void deviations_avx512(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                                     const double *x_mean, const double *r_mean, double *x_m2, double *r_m2) {
+    size_t vector_end = lo + ((hi - lo) & ~(size_t)7);
+    for (size_t first = 0; first < rows; first += ROW_TILE) {
+      size_t last = rows - first < ROW_TILE ? rows : first + ROW_TILE;
+      for (size_t i = lo; i < vector_end; i += 8) {
+        __m512d xm = _mm512_loadu_pd(x_mean + i), rm = _mm512_loadu_pd(r_mean + i);
+        __m512d xs = _mm512_loadu_pd(x_m2 + i), rs = _mm512_loadu_pd(r_m2 + i);
+        for (size_t row = first; row < last; row++) {
+            __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(x + row * stride + i));
+            __m512d b = _mm512_cvtps_pd(_mm256_loadu_ps(y + row * stride + i));
+            __m512d deviation = _mm512_sub_pd(a, xm), residual = _mm512_sub_pd(_mm512_sub_pd(a, b), rm);
+            xs = _mm512_add_pd(xs, _mm512_mul_pd(deviation, deviation));
+            rs = _mm512_add_pd(rs, _mm512_mul_pd(residual, residual));
+        }
+        _mm512_storeu_pd(x_m2 + i, xs);
+        _mm512_storeu_pd(r_m2 + i, rs);
+      }
+    }
+    deviations_scalar(x, y, rows, stride, vector_end, hi, x_mean, r_mean, x_m2, r_m2);
+}
+
+void ck_column_squared_deviations(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                                  const double *x_mean, const double *r_mean, double *x_m2, double *r_m2) {
+    if (ck_level() == 2) deviations_avx512(x, y, rows, stride, lo, hi, x_mean, r_mean, x_m2, r_m2);
+    else deviations_scalar(x, y, rows, stride, lo, hi, x_mean, r_mean, x_m2, r_m2);
+}
