@@ -20,7 +20,7 @@ struct BenchUICommand: ParsableCommand {
     func run() throws {
         guard let samples = SampleLocation.find() else { throw SaescopeError("the bundled samples/ folder was not found") }
         let sae = (samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0")
-        let acts = (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors")
+        let acts = (samples as NSString).appendingPathComponent(SampleLocation.activations)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-ui-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }

@@ -103,7 +103,7 @@ struct OpenCommand: ParsableCommand {
             throw SaescopeError("no --sae given and the bundled samples/ folder was not found (run from the repository, or set SAESCOPE_SAMPLES)")
         }
         return ((samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0"),
-                acts ?? (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors"))
+                acts ?? (samples as NSString).appendingPathComponent(SampleLocation.activations))
     }
 
     private func loadTheme() -> ThemeLoad {
@@ -115,6 +115,9 @@ struct OpenCommand: ParsableCommand {
 /// Where the bundled samples are: $SAESCOPE_SAMPLES, ./samples, or beside the repository the
 /// binary was built in (.build/<config>/saescope -> ../../samples).
 enum SampleLocation {
+    /// The sample's activation cache, relative to the samples folder (samples/README.md).
+    static let activations = "activations/smollm2_l15_pride_and_prejudice.safetensors"
+
     static func find() -> String? {
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["SAESCOPE_SAMPLES"] { candidates.append(env) }

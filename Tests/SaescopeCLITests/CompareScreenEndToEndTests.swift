@@ -7,7 +7,7 @@ final class CompareScreenEndToEndTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
     static let dictionaries = "samples/dictionaries/dictionary_learning"
-    static let acts = "samples/activations/minilm_l3_pride_and_prejudice.safetensors"
+    static let acts = "samples/activations/smollm2_l15_pride_and_prejudice.safetensors"
 
     /// The binary in a 120x36 pane with a private index cache; 6000 tokens keep the indexes quick.
     private func start(_ arguments: [String]) throws -> TmuxSession {
@@ -85,6 +85,6 @@ final class CompareScreenEndToEndTests: XCTestCase {
         let errors = screen.split(separator: "\n").filter { $0.hasPrefix("saescope: ") }
         XCTAssertEqual(errors.count, 1, screen)
         XCTAssertTrue(errors.first?.contains("cannot compare dictionaries of different widths") == true, screen)
-        XCTAssertTrue(errors.first?.contains("D=384") == true && errors.first?.contains("D=8") == true, screen)
+        XCTAssertTrue(errors.first?.contains("D=576") == true && errors.first?.contains("D=8") == true, screen)
     }
 }

@@ -69,7 +69,7 @@ final class TabsAndReindexEndToEndTests: XCTestCase {
 
         // The next launch opens the default index at once: all tokens, no settings in the title.
         tmux = try start([], scratch: scratch)
-        screen = try tmux.waitFor(text: "24.6k tokens", timeout: 60)
+        screen = try tmux.waitFor(text: "12.3k tokens", timeout: 60)
         XCTAssertFalse(screen.contains("min-act"), screen)
         XCTAssertFalse(screen.contains("PARTIAL") || screen.contains("indexing"), screen)
         tmux.press("q")
