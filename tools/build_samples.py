@@ -38,7 +38,7 @@ How long: de-quantizing the GGUF once (transformers rebuilds its tokenizer in Py
 exports (76,288 tokens through 16 of 30 blocks, plus 2,340 short statements), 250 training steps of
 2048 rows for both dictionaries together, and `saescope eval --model` over 2,048 tokens twice (five
 model runs per token); samples/README.md records the training time measured. On this project's shared
-2-core machine the whole build took about N minutes. `--work DIR` (default ~/.cache/saescope/samples-build) keeps the de-quantized model, the
+2-core machine (shared with other builds) the whole build took 44 minutes, 27 of them training. `--work DIR` (default ~/.cache/saescope/samples-build) keeps the de-quantized model, the
 training export and the trained dictionaries, so a rerun with the same settings skips them.
 
 Deterministic: every random choice is seeded and torch runs with a fixed thread count (--threads,
