@@ -172,4 +172,8 @@ def test_expected_ce_figures_equal_a_torch_splice(smollm2, name):
     }
     assert expected["n_predictions"] == n
     for key, value in reference.items():
-        assert expected[key] == pytest.approx(value, rel=1e-4), key
+        # saescope encodes in float32, this reference in float64: a ReLU feature within rounding of
+        # zero can flip, which moves the small KL(clean || with SAE) most (1.06e-4 relative seen on
+        # trainer_0); CE and everything else agree to 1e-4.
+        tolerance = 5e-4 if key in ("kl_with_sae", "kl_score") else 1e-4
+        assert expected[key] == pytest.approx(value, rel=tolerance), key
