@@ -3,7 +3,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libopenblas-dev liblapacke-dev libncursesw5-dev zlib1g-dev libsqlite3-dev tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SAMPLE_SAE := samples/dictionaries/dictionary_learning/trainer_0
-SAMPLE_ACTS := samples/activations/minilm_l3_pride_and_prejudice.safetensors
+SAMPLE_ACTS := samples/activations/smollm2_l15_pride_and_prejudice.safetensors
 
 # What the tests use as references besides numpy: a CommonMark renderer for the Markdown export,
 # and SAEDashboard's Neuronpedia batch and runner-config classes for the json export (the package

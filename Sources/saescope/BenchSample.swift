@@ -15,7 +15,7 @@ struct BenchSample {
     init(name: String) throws {
         guard let samples = SampleLocation.find() else { throw SaescopeError("the bundled samples/ folder was not found") }
         sae = (samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0")
-        acts = (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors")
+        acts = (samples as NSString).appendingPathComponent(SampleLocation.activations)
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-\(name)-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         indexPath = scratch.appendingPathComponent("sample.index.safetensors").path

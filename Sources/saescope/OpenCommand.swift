@@ -61,12 +61,14 @@ struct OpenCommand: ParsableCommand {
         }
         let (saePath, actsPath) = try resolveInputs()
         var options = FeatureIndexOptions()
+        var specialTokensNotice: String?
         options.topK = topK
         options.context = context
         options.maxTokens = maxTokens
         if let actsPath {
             let recorded = SpecialTokenDefault.recordedExclusion(dictionaryPath: saePath)
-            options.excludeSpecial = try special.resolve(recorded: recorded, cache: ActivationCache(path: actsPath)) == nil ? nil : true
+            options.excludeSpecial = try special.resolve(recorded: recorded, cache: ActivationCache(path: actsPath),
+                                                         note: { specialTokensNotice = $0 }) == nil ? nil : true
         } else if special.excludeSpecial {
             throw ValidationError("--exclude-special needs --acts (the rows to leave out are the cache's)")
         }
@@ -89,7 +91,7 @@ struct OpenCommand: ParsableCommand {
         let wakePipe = screen.wakePipe
         let jobs = JobCenter(wake: { wakePipe.wake() })
         let controller = AppController(session: session, indexState: state, jobs: jobs, theme: themeLoad.theme, options: options)
-        let notices = session.notices + (vocabularyWarning.map { [$0] } ?? [])
+        let notices = session.notices + [specialTokensNotice, vocabularyWarning].compactMap { $0 }
         if !notices.isEmpty { controller.setMessage(notices.joined(separator: "; "), isError: false) }
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
@@ -133,7 +135,7 @@ struct OpenCommand: ParsableCommand {
             throw SaescopeError("no --sae given and the bundled samples/ folder was not found (run from the repository, or set SAESCOPE_SAMPLES)")
         }
         return ((samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0"),
-                acts ?? (samples as NSString).appendingPathComponent("activations/minilm_l3_pride_and_prejudice.safetensors"))
+                acts ?? (samples as NSString).appendingPathComponent(SampleLocation.activations))
     }
 
     private func loadTheme() -> ThemeLoad {
@@ -145,6 +147,9 @@ struct OpenCommand: ParsableCommand {
 /// Where the bundled samples are: $SAESCOPE_SAMPLES, ./samples, or beside the repository the
 /// binary was built in (.build/<config>/saescope -> ../../samples).
 enum SampleLocation {
+    /// The sample's activation cache, relative to the samples folder (samples/README.md).
+    static let activations = "activations/smollm2_l15_pride_and_prejudice.safetensors"
+
     static func find() -> String? {
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["SAESCOPE_SAMPLES"] { candidates.append(env) }

@@ -21,16 +21,19 @@ struct SpecialTokenOptions: ParsableArguments {
     }
 
     /// `recorded`: where the dictionary's config says it was trained without special tokens.
-    func resolve(recorded: String?, cache: ActivationCache) throws -> SpecialTokenExclusion? {
+    /// `note` receives the one-line notice of a default decision (standard error unless given:
+    /// the interface shows it on its status line instead, so stderr stays for errors).
+    func resolve(recorded: String?, cache: ActivationCache,
+                 note: (String) -> Void = { FileHandle.standardError.write(Data("saescope: \($0)\n".utf8)) }) throws -> SpecialTokenExclusion? {
         if keepSpecial { return nil }
         if excludeSpecial { return try SpecialTokenExclusion.forCache(cache) }
         guard let reason = recorded else { return nil }
         do {
             let exclusion = try SpecialTokenExclusion.forCache(cache)
-            FileHandle.standardError.write(Data("saescope: special tokens excluded (\(exclusion.idList)) because the dictionary was trained without them (\(reason)); --no-exclude-special keeps them\n".utf8))
+            note("special tokens excluded (\(exclusion.idList)) because the dictionary was trained without them (\(reason)); --no-exclude-special keeps them")
             return exclusion
         } catch let error as SaescopeError {
-            FileHandle.standardError.write(Data("saescope: warning: the dictionary was trained without special tokens (\(reason)) but they stay in: \(error)\n".utf8))
+            note("warning: the dictionary was trained without special tokens (\(reason)) but they stay in: \(error)")
             return nil
         }
     }

@@ -160,7 +160,7 @@ final class CompareScreenTests: XCTestCase {
             .appendingPathComponent("samples/dictionaries/dictionary_learning/trainer_1").path
         XCTAssertThrowsError(try ComparisonSession.open(sae: sample, index: nil, alongside: app.session)) { error in
             XCTAssertEqual(String(describing: error),
-                           "cannot compare dictionaries of different widths: fixture/ae.pt has D=6 but \(sample) has D=384")
+                           "cannot compare dictionaries of different widths: fixture/ae.pt has D=6 but \(sample) has D=576")
         }
     }
 

@@ -193,7 +193,7 @@ final class ProbesScreenTests: XCTestCase {
         assertScreen(app, width: 80, height: 24, named: "probes-pca-density-coastal-80x24")
     }
 
-    /// The bundled sample's probe datasets (MiniLM, D=384): times the background computations
+    /// The bundled sample's probe datasets (SmolLM2, D=576): times the background computations
     /// (reported by the jobs screen too). The fixture dictionary has D=6, so no alignment.
     func testSampleProbesComputeInTheBackground() throws {
         let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -212,7 +212,7 @@ final class ProbesScreenTests: XCTestCase {
                                                         method: .differenceInMeans)
         XCTAssertEqual(cities.accuracy, headless.accuracy, "the numbers of saescope probe")
         app.press(.tab)
-        XCTAssertTrue(text(app).contains("D=6 and the probe datasets D=384: no alignment"), text(app))
+        XCTAssertTrue(text(app).contains("D=6 and the probe datasets D=576: no alignment"), text(app))
         for _ in 1..<ProbeMethod.allCases.count {
             app.press(.char("m"))
             ProbesFixture.settle(app)

