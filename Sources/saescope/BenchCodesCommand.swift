@@ -68,6 +68,9 @@ struct BenchCodesCommand: ParsableCommand {
     /// tokens int64 in every split), entries in (batch row, position) order; each token's latents
     /// are distinct, drawn with a fixed seed, values from a skewed positive distribution.
     private func writeSyntheticCache(_ directory: String) throws -> (files: [String], nonzeros: Int) {
+        // Locals, not the option properties: reading an @Option inside these loops goes through
+        // ArgumentParser's property wrapper on every access.
+        let splits = self.splits, f = self.f, sequences = self.sequences, ctx = self.ctx, l0 = self.l0
         var generator = SplitMix(state: 0x5EED)
         let boundaries = (0...splits).map { $0 * f / splits }
         var locations = [[UInt16]](repeating: [], count: splits)

@@ -18,13 +18,17 @@ struct BinnedCells {
     let sampleContext: UnsafeMutablePointer<Float>
     /// Nil while building (tokens are filled in at the end).
     let sampleTokens: UnsafeMutablePointer<Int32>?
+    /// Per cell, the largest kept key once the cell is full (the builder's, nil in a merge): a
+    /// rejected sample, by far the most common case, is then one compare instead of a scan.
+    var sampleCeiling: UnsafeMutablePointer<UInt64>? = nil
 
     /// Counts `value` (within feature j's range 2^exponent) in its histogram bin and interval,
     /// and offers it as an interval sample. Returns the context slot to fill when it is kept.
+    /// `scale` is `BinScale(exponent:)` of the feature's current range.
     @inline(__always)
-    func add(feature j: Int, value: Float, exponent: Int32, row: Int) -> UnsafeMutablePointer<Float>? {
-        histogram[j * bins + binIndex(of: value, exponent: exponent, bins: bins)] += 1
-        let cell = j * intervals + binIndex(of: value, exponent: exponent, bins: intervals)
+    func add(feature j: Int, value: Float, scale: BinScale, row: Int) -> UnsafeMutablePointer<Float>? {
+        histogram[j * bins + scale.index(of: value, bins: bins)] += 1
+        let cell = j * intervals + scale.index(of: value, bins: intervals)
         intervalCount[cell] += 1
         guard perInterval > 0 else { return nil }
         return offerSample(cell: cell, key: exemplarKey(seed: seed, feature: j, row: row), row: Int64(row), value: value)
@@ -39,6 +43,7 @@ struct BinnedCells {
         if filled < m {
             sampleCount[cell] += 1
         } else {
+            if let sampleCeiling, key >= sampleCeiling[cell] { return nil }
             slot = base
             for s in base + 1..<base + m where sampleKey[s] > sampleKey[slot] { slot = s }
             guard key < sampleKey[slot] else { return nil }
@@ -46,7 +51,18 @@ struct BinnedCells {
         sampleKey[slot] = key
         sampleRow[slot] = row
         sampleValue[slot] = value
+        if filled + 1 >= m { updateCeiling(cell: cell) }
         return sampleContext + slot * width
+    }
+
+    /// Recomputes a full cell's largest key (no-op without a ceiling table or below full).
+    @inline(__always)
+    private func updateCeiling(cell: Int) {
+        guard let sampleCeiling, perInterval > 0, Int(sampleCount[cell]) == perInterval else { return }
+        let base = cell * perInterval
+        var ceiling = sampleKey[base]
+        for s in base + 1..<base + perInterval where sampleKey[s] > ceiling { ceiling = sampleKey[s] }
+        sampleCeiling[cell] = ceiling
     }
 
     /// Doubles feature j's range: histogram bins and intervals merge in pairs (exact, since the
@@ -90,6 +106,7 @@ struct BinnedCells {
                                 if let sampleTokens { (sampleTokens + slot * w).update(from: tokens.baseAddress! + s * w, count: w) }
                             }
                             sampleCount[target] = Int32(kept)
+                            updateCeiling(cell: target)
                         }
                     }
                 }

@@ -42,6 +42,7 @@ final class FeatureAccumulator: @unchecked Sendable {
     private var sampleContext: TableColumn<Float>
     private let topContextBase: UnsafeMutablePointer<Float>
     private let cells: BinnedCells
+    private let sampleCeiling: UnsafeMutablePointer<UInt64>
 
     init(featureCount f: Int, options: FeatureIndexOptions) {
         featureCount = f
@@ -61,17 +62,20 @@ final class FeatureAccumulator: @unchecked Sendable {
         sampleValue = TableColumn(repeating: 0, count: slots)
         sampleContext = TableColumn(repeating: .nan, count: slots * w)
         topContextBase = topContext.uniqueBaseAddress()
+        sampleCeiling = .allocate(capacity: max(1, cellCount))
+        sampleCeiling.initialize(repeating: .max, count: max(1, cellCount))
         cells = BinnedCells(
             bins: options.bins, intervals: options.intervals, perInterval: options.perInterval, width: w, seed: options.seed,
             histogram: histogram.uniqueBaseAddress(), intervalCount: intervalCount.uniqueBaseAddress(),
             sampleCount: sampleCount.uniqueBaseAddress(), sampleKey: sampleKey.uniqueBaseAddress(),
             sampleRow: sampleRow.uniqueBaseAddress(), sampleValue: sampleValue.uniqueBaseAddress(),
-            sampleContext: sampleContext.uniqueBaseAddress(), sampleTokens: nil)
+            sampleContext: sampleContext.uniqueBaseAddress(), sampleTokens: nil, sampleCeiling: sampleCeiling)
     }
 
     deinit {
         summaries.deallocate()
         heap.deallocate()
+        sampleCeiling.deallocate()
     }
 
     // MARK: Recording
@@ -95,6 +99,7 @@ final class FeatureAccumulator: @unchecked Sendable {
             let listStart = Int(start[j]), listEnd = Int(start[j + 1])
             guard listStart < listEnd else { continue }
             var summary = summaries[j]
+            var scale = BinScale(exponent: summary.exponent)
             for e in listStart..<listEnd {
                 let local = Int(rows[e]), value = values[e]
                 guard recorded[local], value >= minimum, value.isFinite else { continue }
@@ -104,17 +109,19 @@ final class FeatureAccumulator: @unchecked Sendable {
                 if value > summary.maxValue { summary.maxValue = value }
                 if summary.exponent == Int32.min {
                     summary.exponent = rangeExponent(above: value)
-                } else {
-                    while value >= rangeUpperBound(exponent: summary.exponent) {
+                    scale = BinScale(exponent: summary.exponent)
+                } else if value >= scale.upper {
+                    repeat {
                         summary.exponent += 1
                         cells.coarsen(feature: j)
-                    }
+                    } while value >= rangeUpperBound(exponent: summary.exponent)
+                    scale = BinScale(exponent: summary.exponent)
                 }
                 // Contexts are written only for the exemplars kept.
                 if let slot = offerTop(feature: j, summary: &summary, value: value, row: Int64(row), k: k, width: w) {
                     batch.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
                 }
-                if let slot = cells.add(feature: j, value: value, exponent: summary.exponent, row: row) {
+                if let slot = cells.add(feature: j, value: value, scale: scale, row: row) {
                     batch.fillContext(slot, entry: e, listStart: listStart, listEnd: listEnd)
                 }
             }

@@ -49,7 +49,7 @@ extension FeatureIndexBuilder {
                     (row / length) * length..<(row / length + 1) * length
                 }
             }
-            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || coreEnd == rows.upperBound {
+            if batch.rowCount >= Self.codesBatchRows || batch.entryCount >= Self.codesBatchEntries || coreEnd == rows.upperBound {
                 batch.regroup()
                 accumulator.record(batch, minimum: options.minActivation)
                 batch.clear()
