@@ -100,7 +100,8 @@ def export_statements(args) -> List[str]:
     dim = None
     acts = None
     bar = tqdm(total=len(sequences), unit="row", desc="statements", disable=args.quiet, dynamic_ncols=True)
-    for index, hidden in run_batches(capture, sequences, pad_token_id(tokenizer), device, args.batch_tokens):
+    for index, sites in run_batches(capture, sequences, pad_token_id(tokenizer), device, args.batch_tokens):
+        hidden = sites[0]  # statements capture one site
         if acts is None:
             dim = hidden.shape[1]
             acts = np.zeros((len(sequences), dim), dtype=np.float32)

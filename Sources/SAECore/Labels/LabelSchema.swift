@@ -52,7 +52,11 @@ public enum LabelSchema {
     public static func migrate(_ database: SQLiteDatabase, to target: Int = latestVersion) throws {
         // WAL: readers never wait for the writer, and a crash mid-write leaves the last commit.
         // The mode is kept in the file; setting it needs no transaction.
-        try database.execute("PRAGMA journal_mode=WAL")
+        // Switching needs the database to itself (and SQLite answers BUSY there without waiting):
+        // ask first, so opening a database already in WAL never takes that lock.
+        if try database.scalar("PRAGMA journal_mode")?.string?.lowercased() != "wal" {
+            try database.execute("PRAGMA journal_mode=WAL")
+        }
         let found = try database.userVersion
         if found > latestVersion {
             throw SaescopeError("the labels database is at schema version \(found), newer than this saescope knows (\(latestVersion)); update saescope",

@@ -27,7 +27,19 @@ public final class LabelStore {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         database = try Self.converting { try SQLiteDatabase(path: path, busyTimeout: busyTimeout) }
-        try Self.converting { try LabelSchema.migrate(database, to: schemaVersion) }
+        // The first open of a new database by two processes at once can meet a BUSY that SQLite
+        // does not wait on (the switch to WAL): retry that step for up to the busy timeout.
+        let deadline = Date().addingTimeInterval(Double(busyTimeout) / 1000)
+        while true {
+            do {
+                try LabelSchema.migrate(database, to: schemaVersion)
+                break
+            } catch let error as SQLiteDatabase.Error where error.failure == .busy && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+            } catch let error as SQLiteDatabase.Error {
+                throw error.error
+            }
+        }
     }
 
     /// The store for the dictionary whose weights are `weightsPath` in the default database.
