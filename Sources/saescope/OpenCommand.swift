@@ -92,7 +92,11 @@ struct OpenCommand: ParsableCommand {
         let jobs = JobCenter(wake: { wakePipe.wake() })
         let controller = AppController(session: session, indexState: state, jobs: jobs, theme: themeLoad.theme, options: options)
         let notices = session.notices + [specialTokensNotice, vocabularyWarning].compactMap { $0 }
-        if !notices.isEmpty { controller.setMessage(notices.joined(separator: "; "), isError: false) }
+        // After what the controller said on starting (e.g. "indexing in the background"), not over it.
+        if !notices.isEmpty {
+            let current = controller.model.message.flatMap { $0.isError ? nil : $0.text }
+            controller.setMessage(([current].compactMap { $0 } + notices).joined(separator: "; "), isError: false)
+        }
         if let problem = themeLoad.error ?? themeLoad.warnings.first {
             controller.setMessage(problem, isError: themeLoad.error != nil)
         }
