@@ -14,23 +14,12 @@ final class ModelBridgeTests: XCTestCase {
     nonisolated(unsafe) private static var fixture: URL?
     nonisolated(unsafe) private static var fixtureError: String?
 
-    private static let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
-
-    private func environment() throws -> ModelEnvironment {
-        do {
-            return try ModelEnvironment.locate(executable: SaescopeBinary.url.path)
-        } catch {
-            throw XCTSkip("the model environment is missing (\(error)); `make test` builds it")
-        }
-    }
-
     private func fixture() throws -> URL {
-        let env = try environment()
+        let env = try ModelTestSupport.environment()
         if let folder = Self.fixture { return folder }
         if let error = Self.fixtureError { throw XCTSkip(error) }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID().uuidString)")
-        let output = ProcessRunner.run(env.python, [Self.tools.appendingPathComponent("tests/bridge_reference.py").path, folder.path])
+        let output = ProcessRunner.run(env.python, [ModelTestSupport.tools.appendingPathComponent("tests/bridge_reference.py").path, folder.path])
         guard output.split(separator: "\n").last == "ok" else {
             Self.fixtureError = "bridge_reference.py failed: \(output)"
             XCTFail(Self.fixtureError!)
@@ -157,9 +146,9 @@ final class ModelBridgeTests: XCTestCase {
 
     func testEnvironmentPathIsTheMakefiles() throws {
         let env = ProcessInfo.processInfo.environment
-        let pins = try Data(contentsOf: Self.tools.appendingPathComponent("requirements-model.txt"))
+        let pins = try Data(contentsOf: ModelTestSupport.tools.appendingPathComponent("requirements-model.txt"))
         let swiftPath = ModelEnvironment.environmentDirectory(pins: pins, environment: env) + "/bin/python"
-        let pythonPath = ProcessRunner.run("/usr/bin/env", ["python3", Self.tools.appendingPathComponent("model_env.py").path, "path"])
+        let pythonPath = ProcessRunner.run("/usr/bin/env", ["python3", ModelTestSupport.tools.appendingPathComponent("model_env.py").path, "path"])
         XCTAssertEqual(swiftPath, pythonPath.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 

@@ -10,21 +10,10 @@ import XCTest
 /// leaves no model process behind.
 final class ModelInterfaceEndToEndTests: XCTestCase {
     nonisolated(unsafe) private static var fixture: URL?
-    private static let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
-
-    private func environment() throws -> ModelEnvironment {
-        do {
-            return try ModelEnvironment.locate(executable: SaescopeBinary.url.path)
-        } catch {
-            throw XCTSkip("the model environment is missing (\(error)); `make test` builds it")
-        }
-    }
-
     private func fixture(_ env: ModelEnvironment) throws -> URL {
         if let folder = Self.fixture { return folder }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("model-ui-\(UUID().uuidString)")
-        let output = ProcessRunner.run(env.python, [Self.tools.appendingPathComponent("tests/bridge_reference.py").path, folder.path])
+        let output = ProcessRunner.run(env.python, [ModelTestSupport.tools.appendingPathComponent("tests/bridge_reference.py").path, folder.path])
         guard output.split(separator: "\n").last == "ok" else { throw XCTSkip("bridge_reference.py failed: \(output)") }
         Self.fixture = folder
         return folder
@@ -50,7 +39,7 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
     }
 
     func testOpenWithModelShowsTheReferenceCEAndQuitsCleanly() throws {
-        let env = try environment()
+        let env = try ModelTestSupport.environment()
         let folder = try fixture(env)
         let data = try Data(contentsOf: folder.appendingPathComponent("reference.json"))
         let reference = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["default"] as? [String: Any])
@@ -95,7 +84,7 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
 
     /// The cache names a model but there is no model environment: one line says how to create it.
     func testMissingEnvironmentIsAHintOnTheOverview() throws {
-        let folder = try fixture(try environment())
+        let folder = try fixture(try ModelTestSupport.environment())
         let tmux = try start(["--sae", folder.appendingPathComponent("sae").path,
                               "--acts", folder.appendingPathComponent("acts_l1.safetensors").path], environment: ["SAESCOPE_PYTHON": ""])
         try tmux.waitFor(text: "index complete", timeout: 120)

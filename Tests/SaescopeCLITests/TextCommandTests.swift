@@ -15,9 +15,6 @@ final class TextCommandTests: XCTestCase {
     nonisolated(unsafe) private static var fixtures: [String: URL] = [:]
     nonisolated(unsafe) private static var fixtureErrors: [String: String] = [:]
 
-    private static let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools")
-
     private struct Reference {
         let folder: URL
         let model: String
@@ -25,24 +22,16 @@ final class TextCommandTests: XCTestCase {
         let texts: [(text: String, ids: [Int32], acts: [[Float]], windowActs: [[Float]])]
     }
 
-    private func environment() throws -> ModelEnvironment {
-        do {
-            return try ModelEnvironment.locate(executable: SaescopeBinary.url.path)
-        } catch {
-            throw XCTSkip("the model environment is missing (\(error)); `make test` builds it")
-        }
-    }
-
     /// The fixture of `kind` (tiny, smollm2), built once per run.
     private func reference(_ kind: String) throws -> Reference {
-        let env = try environment()
+        let env = try ModelTestSupport.environment()
         if let error = Self.fixtureErrors[kind] { throw XCTSkip(error) }
         let folder: URL
         if let built = Self.fixtures[kind] {
             folder = built
         } else {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("text-\(kind)-\(UUID().uuidString)")
-            let output = ProcessRunner.run(env.python, [Self.tools.appendingPathComponent("tests/text_reference.py").path, folder.path, kind])
+            let output = ProcessRunner.run(env.python, [ModelTestSupport.tools.appendingPathComponent("tests/text_reference.py").path, folder.path, kind])
             guard output.split(separator: "\n").last == "ok" else {
                 Self.fixtureErrors[kind] = "text_reference.py \(kind) failed: \(output)"
                 XCTFail(Self.fixtureErrors[kind]!)
@@ -207,7 +196,7 @@ final class TextCommandTests: XCTestCase {
         let reference = try reference("smollm2")
         let sae = try DictionaryLoader.load(path: reference.folder.appendingPathComponent("sae").path)
         let bridge = try ModelBridge(model: reference.model, layer: String(reference.layer), hook: nil, timeout: 600,
-                                     environment: try environment())
+                                     environment: try ModelTestSupport.environment())
         defer { bridge.close() }
         let sentence = "Mr Darcy walked slowly across the crowded ballroom at Netherfield, and Elizabeth Bennet, who had overheard him, laughed at his pride."
         _ = try TextFeatureScan(text: sentence, model: bridge, sae: sae)
