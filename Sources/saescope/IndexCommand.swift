@@ -75,7 +75,9 @@ struct IndexCommand: ParsableCommand {
         try OutputFile.checkWritable(output, overwrite: force || out == nil, inputs: [sae, acts])
         try buildAndWrite(to: output, source: acts) { progress in
             var index = try FeatureIndexBuilder.build(sae: dictionary, saePath: sae, cache: cache, options: options, progress: progress)
-            if !noWeightCosines { try index.attachWeightMetrics(dictionary) }
+            // The cosines are the dictionary's, the same for every shard: shard 0 alone computes
+            // them (merge keeps whichever shard has them), not every task of a job array.
+            if !noWeightCosines && options.shardIndex == 0 { try index.attachWeightMetrics(dictionary) }
             return index
         }
     }
