@@ -23,9 +23,18 @@ extension AppController {
         let plot = Rect(x: inner.x + gutter, y: inner.y, width: max(0, inner.width - gutter), height: inner.height)
         guard plot.width > 0, inner.height >= 3 else { return }
         let columns = Self.positionColumns(positions.rows, width: plot.width)
-        let seriesRows = max(1, (inner.height - 1) / 2)
+        // A transcoder's index has no reconstruction reference (its output is another site), so
+        // its squared errors are not measured: one line says so instead of a row of zeros.
+        let measuresError = index.metrics.inputDimension > 0
+        var series: [(String, KeyPath<PositionColumn, Double>, Style)] = [("L0", \PositionColumn.l0, Style.fg(.positive))]
+        if measuresError { series.insert(("MSE", \PositionColumn.mse, Style.fg(.accent)), at: 0) }
+        let seriesRows = max(1, (inner.height - 1 - (measuresError ? 0 : 1)) / series.count)
         var y = inner.y
-        for (name, value, style) in [("MSE", \PositionColumn.mse, Style.fg(.accent)), ("L0", \PositionColumn.l0, Style.fg(.positive))] {
+        if !measuresError {
+            _ = buffer.put("MSE n/a: no reconstruction reference in a transcoder's index", x: inner.x, y: y, style: .fg(.dimText), clip: inner)
+            y += 1
+        }
+        for (name, value, style) in series {
             let values = columns.map { $0[keyPath: value] }
             let top = values.filter(\.isFinite).max() ?? 0
             _ = buffer.put(name, x: inner.x, y: y, style: .fg(.text), clip: inner)
