@@ -129,7 +129,9 @@ public enum Keymaps {
 
     /// The text screen's keys as help and `saescope keys` list them: the browsing keys, then the
     /// field's (which only apply while it has the focus).
-    static let text = Keymap<Command>(textBrowse.bindings + textField.bindings).layered(over: movement).layered(over: global)
+    /// (The field's keys are not hints here: the hint line shows them while the field has the focus.)
+    static let text = Keymap<Command>(textBrowse.bindings + textField.bindings.map { var b = $0; b.hint = false; return b })
+        .layered(over: movement).layered(over: global)
 
     static let jobs = Keymap<Command>([
         Binding([.char("x"), .delete], "cancel job", .cancelJob, group: "Jobs"),

@@ -228,11 +228,12 @@ extension AppController {
     }
 
     /// A key while the field has the focus: the field's keys (Enter sends, Tab leaves, Up and
-    /// Down recall earlier texts), the rest edit the text. An Enter inside a paste (more keys
-    /// follow in the same read) is a line break of the text.
+    /// Down recall earlier texts), the rest edit the text. An Enter or Tab inside a paste (more
+    /// keys follow in the same read) is a line break or tab of the text.
     func editTextField(_ key: Key, moreFollow: Bool) {
         model.message = nil
         if key == .enter && moreFollow { model.text.field.insert("\n"); return }
+        if key == .tab && moreFollow { model.text.field.insert("\t"); return }
         if let command = Keymaps.textField.command(for: key) { perform(command); return }
         var field = model.text.field
         switch key {
@@ -290,6 +291,9 @@ extension AppController {
             self.textScored(result)
         })
         model.text.job = id
+        if modelBusyWithLoss {
+            setMessage("the model answers one request at a time: the text is scored after the running CE job (J: jobs, x cancels it)", isError: false)
+        }
     }
 
     /// Why Enter cannot score text, in one line saying how to get a model.

@@ -125,6 +125,13 @@ final class TextScreenTests: XCTestCase {
         app.press(.enter)
         app.finishJobs()
         XCTAssertEqual(app.model.text.focus, .tokens)
+        // The hint line shows the focused part's keys: the field's only while it has the focus.
+        let hints = { self.text(app).split(separator: "\n").last.map(String.init) ?? "" }
+        XCTAssertTrue(hints().hasPrefix("Tab focus: text / tokens / features") && !hints().contains("Enter send"), hints())
+        app.press(.char("i"))
+        XCTAssertTrue(hints().hasPrefix("Enter send  Tab tokens"), hints())
+        app.press(.escape)
+        XCTAssertEqual(app.model.text.focus, .tokens)
         // Left/Right move the caret between tokens; the features there follow.
         app.press(.char("g"))
         app.press(.home)
@@ -193,7 +200,10 @@ final class TextScreenTests: XCTestCase {
     func testPastedLineBreaksStayAndHistoryRecallsEarlierTexts() throws {
         let app = try attachedController()
         app.press(.char("i"))
-        app.handle([.char("t"), .char("h"), .char("e"), .enter, .char("c"), .char("a"), .char("t")])
+        app.handle([.char("t"), .char("h"), .char("e"), .enter, .char("c"), .char("a"), .char("t"), .tab, .char("s"), .char("a"), .char("t")])
+        XCTAssertEqual(app.model.text.field.text, "the\ncat\tsat")
+        XCTAssertEqual(app.model.text.focus, .field)
+        app.handle([.backspace, .backspace, .backspace, .backspace])
         XCTAssertEqual(app.model.text.field.text, "the\ncat")
         XCTAssertEqual(textJobs(app), 0)
         app.handle([.enter])
