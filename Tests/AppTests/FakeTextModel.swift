@@ -23,6 +23,11 @@ final class FakeTextModel: TextActivationModel, @unchecked Sendable {
         self.vocabulary = vocabulary
     }
 
+    /// While held, activation requests wait (a slow model) until `release()`.
+    private let gate = DispatchSemaphore(value: 1)
+    func hold() { gate.wait() }
+    func release() { gate.signal() }
+
     /// Every later request fails with `message` (nil: they work again).
     func fail(with message: String?) { lock.withLock { failureMessage = message } }
 
@@ -34,6 +39,8 @@ final class FakeTextModel: TextActivationModel, @unchecked Sendable {
     }
 
     func activations(_ sequences: [[Int32]], keep: Bool) throws -> (values: [Float], length: Int) {
+        gate.wait()
+        gate.signal()
         try lock.withLock {
             if let failureMessage { throw SaescopeError(failureMessage) }
             requestCount += 1

@@ -282,12 +282,49 @@ final class TextScreenTests: XCTestCase {
         XCTAssertEqual(app.model.text.result?.scan.tokens.count, 2)
     }
 
-    /// `x` cancels a scoring job; the screen says so in one line.
-    func testCancel() throws {
-        let app = try attachedController()
+    /// A slow model: the keys go on being handled while it runs (the screen says "scoring…"),
+    /// and `x` (off the field) cancels; the screen says so in one line.
+    func testScoringRunsInTheBackgroundAndXCancelsIt() throws {
+        let engine = Engine()
+        let app = try attachedController(engine)
         app.press(.char("i"))
         app.press(.tab)
         app.press(.char("x"))
         XCTAssertEqual(app.model.message?.text, "no text is being scored")
+        app.press(.char("i"))
+        engine.textModel.hold()
+        app.type("the cat sat")
+        app.press(.enter)
+        XCTAssertFalse(app.jobs.waitUntilIdle(timeout: 0.2))  // the model has not answered
+        app.handleJobEvents()
+        XCTAssertTrue(text(app).contains("scoring\u{2026}"), text(app))
+        app.press(.tab)  // the UI is not waiting: keys are handled
+        XCTAssertEqual(app.model.text.focus, .tokens)
+        app.press(.char("x"))
+        engine.textModel.release()
+        app.finishJobs()
+        XCTAssertEqual(app.model.message, StatusMessage(text: "scoring the text was cancelled", isError: false))
+        XCTAssertNil(app.model.text.result)
+        XCTAssertNil(app.model.text.job)
+    }
+
+    /// While the first index build runs the screen works; the top tokens come with the index.
+    func testWorksBeforeTheIndexIsBuilt() throws {
+        let engine = Engine()
+        // The index build is started and cancelled at once: no index, as in the first seconds.
+        let empty = AppController(session: try AppFixture.session(), indexState: .needsBuild(reason: "test"), jobs: JobCenter(), progressiveSteps: 1)
+        empty.jobs.cancelAll()
+        settle(empty)
+        empty.uptimeNanoseconds = { 1_000_000_000 }
+        empty.attachModel(ModelRequest(model: "/models/tiny-llama", layer: "1", hook: nil), connect: { _, started in started(0); return engine })
+        settle(empty)
+        XCTAssertNil(empty.model.index)
+        empty.press(.char("i"))
+        empty.type("the cat sat")
+        empty.press(.enter)
+        settle(empty)
+        XCTAssertEqual(empty.model.text.result?.scan.tokens.count, 3)
+        XCTAssertTrue(text(empty).contains("Features over the text"), text(empty))
+        XCTAssertTrue(text(empty).contains("#"), text(empty))
     }
 }

@@ -105,9 +105,8 @@ extension AppController {
         let inner = Panel(title: token.map { "Features at \"\($0)\"" } ?? "Features at the token",
                           info: state.result == nil ? "" : "\(features.count) active", focused: state.focus == .tokens).draw(into: &buffer, rect: rect)
         if state.focus == .tokens { layout.listRows = max(1, inner.height) }
-        guard let index = model.index else { return }
         let empty: String? = state.result == nil ? nil : features.isEmpty ? "no feature fires here" : nil
-        drawTokenFeatures(features, table: &state.tokenFeatures, highlighted: state.focus == .tokens, index: index, empty: empty,
+        drawTokenFeatures(features, table: &state.tokenFeatures, highlighted: state.focus == .tokens, index: model.index, empty: empty,
                           into: &buffer, inner: inner)
         model.text.tokenFeatures = state.tokenFeatures
     }
@@ -120,7 +119,8 @@ extension AppController {
         let arrow = state.descending ? buffer.glyphs.sortDescending : buffer.glyphs.sortAscending
         let info = state.result == nil ? "" : "\(state.rows.count) active \(buffer.glyphs.separator) by \(state.sort.rawValue)\(arrow)"
         let inner = Panel(title: "Features over the text", info: info, focused: state.focus == .features).draw(into: &buffer, rect: rect)
-        guard let result = state.result, let index = model.index, inner.height > 1 else { return }
+        // Without an index yet (the first build runs) the top token column stays empty.
+        guard let result = state.result, inner.height > 1 else { return }
         if state.focus == .features { layout.listRows = max(1, inner.height - 1) }
         let tokenCount = result.scan.tokens.count
         let cells = Self.stripCells(tokenCount: tokenCount, width: max(10, (inner.width - 26) / 2))
@@ -151,7 +151,7 @@ extension AppController {
                 x = buffer.put(level, at: Point(x: x, y: r.y), style: atCaret ? Style(.accent, bg: selected ? .selection : nil, [.bold]) : base, clip: r)
             }
             x += stripWidth - levels.count
-            _ = buffer.put("  " + topTokenText(summary.feature, index: index, glyphs: buffer.glyphs) + labelSuffix(summary.feature),
+            _ = buffer.put("  " + (model.index.map { topTokenText(summary.feature, index: $0, glyphs: buffer.glyphs) } ?? "") + labelSuffix(summary.feature),
                            at: Point(x: x, y: r.y), style: base, clip: r)
         }
         model.text.textFeatures = state.textFeatures

@@ -37,11 +37,11 @@ extension AppController {
         return first
     }
 
-    /// The features at a token in `inner` (a panel's inside): id, activation, top token and
-    /// label, the row under `table`'s cursor selected (`highlighted`: drawn as such); `empty`
-    /// says why there are none.
+    /// The features at a token in `inner` (a panel's inside): id, activation, top token (once an
+    /// index is there) and label, the row under `table`'s cursor selected (`highlighted`: drawn
+    /// as such); `empty` says why there are none.
     func drawTokenFeatures(_ features: [(feature: Int, value: Float)], table: inout TableState, highlighted: Bool = true,
-                           index: FeatureIndex, empty: String?, into buffer: inout Buffer, inner: Rect) {
+                           index: FeatureIndex?, empty: String?, into buffer: inout Buffer, inner: Rect) {
         if let empty {
             _ = buffer.put(empty, at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
         }
@@ -55,7 +55,7 @@ extension AppController {
             if selected { buffer.fill(r, style: Style(.text, bg: .selection)) }
             let name = Text.fit("#\(feature)", width: 8, alignment: .left)
             let text = name + Text.fit(NumberFormat.compact(Double(value)), width: 8, alignment: .right) + "  "
-                + topTokenText(feature, index: index, glyphs: buffer.glyphs) + labelSuffix(feature)
+                + (index.map { topTokenText(feature, index: $0, glyphs: buffer.glyphs) } ?? "") + labelSuffix(feature)
             _ = buffer.put(text, at: Point(x: r.x, y: r.y), style: selected ? Style(.text, bg: .selection, [.bold]) : .fg(.text), clip: r)
         }
     }
