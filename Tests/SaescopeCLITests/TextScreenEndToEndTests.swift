@@ -2,12 +2,16 @@ import Foundation
 import SAECore
 import TestSupport
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The text screen as a user meets it: the real binary in tmux with the real model server on a
 /// tiny random Llama (tools/tests/bridge_reference.py builds it with a cache and a dictionary).
 /// `i`, a sentence, Enter: the tokens and the features show, with the numbers `saescope text
-/// --json` prints for the same text; Enter opens a feature, `q` comes back, quitting restores
-/// the terminal and leaves no model process behind.
+/// --json` prints for the same text; Enter opens a feature, `q` comes back; the model process
+/// killed, the next text is one line and the screen stays; quitting restores the terminal and
+/// leaves no model process behind.
 final class TextScreenEndToEndTests: XCTestCase {
     nonisolated(unsafe) private static var fixture: URL?
     private func fixture(_ env: ModelEnvironment) throws -> URL {
@@ -65,11 +69,26 @@ final class TextScreenEndToEndTests: XCTestCase {
         let expected = try XCTUnwrap(top["activation"] as? Double)
         XCTAssertEqual(value, expected, accuracy: 0.005 * abs(expected) + 0.001, "as shown (three digits):\n\(screen)")
 
-        // Enter opens the caret's first feature; q comes back to the text; q again to the features tab, then quits.
+        // Enter opens the caret's first feature; q comes back to the text.
         tmux.press("Enter")
         try tmux.waitFor(text: "Feature \(feature) ")
         tmux.press("q")
         try tmux.waitFor(text: "Features over the text")
+
+        // The model process dies: the next text is one line on the status line, the screen stays.
+        let servers = modelProcesses(folder)
+        XCTAssertEqual(servers.count, 1, "one model server")
+        for pid in servers { kill(pid, SIGKILL) }
+        tmux.press("i")
+        tmux.press("Enter")
+        let failed = try tmux.waitFor(text: "scoring the text failed: ", timeout: 60)
+        let statusLine = try XCTUnwrap(failed.split(separator: "\n").first { $0.hasPrefix("scoring the text failed: ") })
+        XCTAssertTrue(failed.contains("Features over the text") && failed.contains(" capital"), failed)
+        XCTAssertEqual(failed.components(separatedBy: "scoring the text failed").count, 2, "said once:\n\(failed)")
+        XCTAssertLessThanOrEqual(statusLine.count, 160, String(statusLine))
+
+        // Esc leaves the field, q goes back to the features tab, q quits.
+        tmux.press("Escape")
         tmux.press("q")
         try tmux.waitFor(text: "[features]")
         tmux.press("q")
