@@ -33,6 +33,8 @@ public final class AppController {
     let searchText = ExemplarSearchText()
     /// The language model attached for CE loss (`attachModel`), if any.
     var attachedModel: AttachedModel?
+    /// The clock the text screen times its scans with (tests fix it, so frames do not vary).
+    public var uptimeNanoseconds: () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
 
     /// - Parameters:
     ///   - indexState: the session's index, or why one must be built (then a build starts now).
@@ -62,8 +64,16 @@ public final class AppController {
 
     // MARK: Input
 
-    /// One key (or mouse event, or resize) from the terminal.
-    public func handle(_ key: Key) {
+    /// The keys of one read from the terminal, in order. A paste arrives as one burst: an Enter
+    /// with more keys after it in the burst is a line break of the pasted text (the text
+    /// screen's field keeps it), not a send.
+    public func handle(_ keys: [Key]) {
+        for (i, key) in keys.enumerated() { handle(key, moreFollow: i < keys.count - 1) }
+    }
+
+    /// One key (or mouse event, or resize) from the terminal; `moreFollow`: more keys came in
+    /// the same read (see `handle(_ keys:)`).
+    public func handle(_ key: Key, moreFollow: Bool = false) {
         if case .resize = key { return }  // layout is redone every frame
         let marksBefore = model.marks
         defer { if model.marks != marksBefore { saveMarks(from: marksBefore) } }
@@ -74,6 +84,7 @@ public final class AppController {
             if prompt.kind == .search { searchPromptEdited() }
             return
         }
+        if model.screen == .text, model.text.focus == .field, !model.showHelp { editTextField(key, moreFollow: moreFollow); return }
         if model.showHelp {
             switch key {
             case .down, .char("j"): model.helpScroll += 1
@@ -120,11 +131,13 @@ public final class AppController {
                 if id == model.indexJob { indexBuildEnded(failure: text) }
                 if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
                 modelJobEnded(id, failure: text)
+                textJobEnded(id, failure: text)
             case .cancelled(let id):
                 resultHandlers[id] = nil
                 if id == model.indexJob { indexBuildEnded(failure: nil) }
                 if id == model.comparison?.indexJob { comparedIndexBuildEnded() }
                 modelJobEnded(id, failure: nil)
+                textJobEnded(id, failure: nil)
             }
         }
         model.jobs = jobs.snapshot
@@ -207,6 +220,7 @@ public final class AppController {
         case .overview(let command): performOverview(command)
         case .compare(let action): performCompare(action)
         case .sequence(let command): performSequence(command)
+        case .text(let command): performText(command)
         case .label(let command): performLabel(command)
         }
     }
@@ -236,6 +250,7 @@ public final class AppController {
         case .overview: moveOverview(command)
         case .detail: moveExemplarCursor(command)
         case .sequence: moveSequenceFeatures(command)
+        case .text: moveTextLists(command)
         }
     }
 

@@ -7,6 +7,8 @@ public enum Screen: String, CaseIterable, Sendable {
     case features, detail, overview, jobs, probes, compare
     /// An exemplar's whole sequence from the cache (a drill-down from the detail screen).
     case sequence
+    /// Typed text run through the attached model: which features fire on which token.
+    case text
 }
 
 /// The feature list's state: which features, in what order, where the cursor is.
@@ -72,6 +74,8 @@ public struct AppModel {
     public var detail = DetailState()
     /// The sequence drill-downs open, innermost last (a feature opened from one can open another).
     public var sequences: [SequenceState] = []
+    /// The text screen: its field, history, last scored text (kept while other screens are shown).
+    public var text = TextScreenState()
     public var marks: Set<Int> = []
     /// This dictionary's labels, notes, tags, status and explanations (LabelsPersistence.swift),
     /// the compared dictionary's, and why they cannot be written (nil: they can).

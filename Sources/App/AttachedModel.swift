@@ -51,6 +51,9 @@ public protocol ModelLossEngine: AnyObject, Sendable {
     func evaluate(_ sae: SparseAutoencoder, cache: ActivationCache, request: ModelRequest, progress: @escaping (Int, Int) -> Void,
                   partial: @escaping (ModelLossMetrics) -> Void, isCancelled: @escaping () -> Bool) throws -> ModelLossMetrics
     func unembedding(dimension: Int) throws -> Unembedding
+    /// Which features of `sae` fire on which token of `text` (the text screen): `TextFeatureScan`,
+    /// the core code `saescope text` prints, so the screen and the command give the same numbers.
+    func scanText(_ text: String, sae: SparseAutoencoder) throws -> TextFeatureScan
     /// Ends the model process at once (from any thread).
     func terminate()
 }
@@ -93,6 +96,10 @@ public final class BridgeEngine: ModelLossEngine, @unchecked Sendable {
                                source: "the LM head of \(name)")
     }
 
+    public func scanText(_ text: String, sae: SparseAutoencoder) throws -> TextFeatureScan {
+        try lock.withLock { try TextFeatureScan(text: text, model: bridge, sae: sae) }
+    }
+
     public func terminate() { ChildProcess.terminate(processGroup: bridge.processID) }
 }
 
@@ -103,6 +110,7 @@ final class AttachedModel: @unchecked Sendable {
     private let lock = NSLock()
     private var startedProcess: Int32?
     private var loaded: ModelLossEngine?
+    private var vocabulary: TokenizerVocabulary?
 
     init(request: ModelRequest) { self.request = request }
 
@@ -111,6 +119,13 @@ final class AttachedModel: @unchecked Sendable {
     var engine: ModelLossEngine? {
         get { lock.withLock { loaded } }
         set { lock.withLock { loaded = newValue } }
+    }
+
+    /// The model's own tokenizer (its tokenizer file), for the text screen's tokens: the
+    /// cache's tokenizer may be another model's when --model names one.
+    var tokenizer: TokenizerVocabulary? {
+        get { lock.withLock { vocabulary } }
+        set { lock.withLock { vocabulary = newValue } }
     }
 
     /// Ends the model process, loaded or loading (the child dies with saescope).

@@ -16,6 +16,7 @@ public enum Command: Equatable, Sendable {
     case overview(OverviewCommand)
     case compare(CompareAction)
     case sequence(SequenceCommand)
+    case text(TextScreenCommand)
     case label(LabelCommand)
 }
 
@@ -28,6 +29,13 @@ public enum LabelCommand: Equatable, Sendable {
 /// `openTopExemplar` a list's `w` on a feature).
 public enum SequenceCommand: Equatable, Sendable {
     case open, openTopExemplar, previousToken, nextToken, firingToken, openFeature
+}
+
+/// The text screen's commands (TextScreen.swift): `show` is the key of every screen; `send`,
+/// `recall` and `leaveField` are the field's, the rest the token row's and the feature lists'.
+public enum TextScreenCommand: Equatable, Sendable {
+    case show, editText, nextFocus, previousFocus, send, recallEarlier, recallLater, leaveField
+    case previousToken, nextToken, maxToken, openFeature, nextSort, reverseSort, cancel
 }
 
 public enum Keymaps {
@@ -43,6 +51,7 @@ public enum Keymaps {
         Binding([.char("F")], "features", .showFeatures, hint: false, group: "General"),
         Binding([.char("t")], "next theme", .cycleTheme, hint: false, group: "General"),
         Binding([.char("D")], "dead features in rankings", .toggleDeadInRankings, hint: false, group: "General"),
+        Binding([.char("i")], "type a text: which features fire (the detail's feature selected)", .text(.show), hint: false, group: "General"),
     ])
 
     public static let movement = Keymap<Command>([
@@ -92,6 +101,38 @@ public enum Keymaps {
         Binding([.char("f")], "firing token", .sequence(.firingToken), group: "Sequence"),
     ]).layered(over: movement).layered(over: global)
 
+    /// The text screen while its field has the focus: every other key edits the text (as the
+    /// prompts do: Left/Right, Home/End, Backspace, Delete, C-a C-e C-u C-k C-w).
+    public static let textField = Keymap<Command>([
+        Binding([.enter], "send", .text(.send), group: "Text field"),
+        Binding([.tab], "tokens", .text(.nextFocus), group: "Text field"),
+        Binding([.backTab], "features over the text", .text(.previousFocus), hint: false, group: "Text field"),
+        Binding([.up], "earlier text", .text(.recallEarlier), label: "Up/Down", group: "Text field"),
+        Binding([.down], "later text", .text(.recallLater), hint: false, group: "Text field"),
+        Binding([.escape], "leave the field", .text(.leaveField), group: "Text field"),
+        Binding([.ctrl("c")], "quit", .quit, hint: false, group: "Text field"),
+    ])
+
+    /// The text screen's token row and feature lists (Tab moves between them and the field).
+    static let textBrowse = Keymap<Command>([
+        Binding([.tab], "focus: text / tokens / features", .text(.nextFocus), group: "Text"),
+        Binding([.backTab], "focus back", .text(.previousFocus), hint: false, group: "Text"),
+        Binding([.char("i")], "edit the text", .text(.editText), group: "Text"),
+        Binding([.char("h"), .left], "previous token", .text(.previousToken), group: "Text"),
+        Binding([.char("l"), .right], "next token", .text(.nextToken), group: "Text"),
+        Binding([.enter], "open feature", .text(.openFeature), group: "Text"),
+        Binding([.char("f")], "the feature's highest token", .text(.maxToken), hint: false, group: "Text"),
+        Binding([.char("s")], "sort features over the text", .text(.nextSort), group: "Text"),
+        Binding([.char("S")], "reverse sort", .text(.reverseSort), hint: false, group: "Text"),
+        Binding([.char("x")], "cancel scoring", .text(.cancel), hint: false, group: "Text"),
+    ])
+
+    /// The text screen's keys as help and `saescope keys` list them: the browsing keys, then the
+    /// field's (which only apply while it has the focus).
+    /// (The field's keys are not hints here: the hint line shows them while the field has the focus.)
+    static let text = Keymap<Command>(textBrowse.bindings + textField.bindings.map { var b = $0; b.hint = false; return b })
+        .layered(over: movement).layered(over: global)
+
     static let jobs = Keymap<Command>([
         Binding([.char("x"), .delete], "cancel job", .cancelJob, group: "Jobs"),
     ]).layered(over: movement).layered(over: global)
@@ -113,6 +154,7 @@ public enum Keymaps {
         case .probes: return probes
         case .compare: return compare
         case .sequence: return sequence
+        case .text: return text
         }
     }
 

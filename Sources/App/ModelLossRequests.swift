@@ -45,6 +45,8 @@ extension AppController {
             let engine = try connect(request, { pid in attached.started(pid) })
             attached.engine = engine
             if context.isCancelled { engine.terminate(); throw SaescopeError("cancelled") }
+            // The text screen shows typed text's tokens with the model's own tokenizer.
+            attached.tokenizer = engine.info.tokenizerFile.flatMap { try? TokenizerVocabulary(path: $0) }
             var unembedding: Result<Unembedding, Error>?
             if wantsUnembedding { unembedding = Result { try engine.unembedding(dimension: dimension) } }
             return UncheckedBox((engine, unembedding))
@@ -85,6 +87,8 @@ extension AppController {
         case nil:
             break
         }
+        // A text sent while the model loaded goes first: CE jobs hold the model for long.
+        if model.text.waitingForModel { sendText() }
         computeModelLoss(.a)
         if model.comparison != nil { computeModelLoss(.b) }
     }

@@ -7,7 +7,8 @@ import Foundation
 /// own keys first. Leaving a sequence puts back the detail screen it was opened from, as it was.
 extension Screen {
     /// Whether the screen is a tab of the title bar (the detail and sequence screens are drill-downs).
-    public var isTab: Bool { self != .detail && self != .sequence }
+    /// The text screen is one too: `i` opens it over any screen, `q` goes back there.
+    public var isTab: Bool { self != .detail && self != .sequence && self != .text }
 }
 
 extension AppController {

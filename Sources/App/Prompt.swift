@@ -8,10 +8,12 @@ public struct Prompt: Equatable, Sendable {
         case confirmQuit(String)
         /// A feature's label, or its tags (LabelEditing.swift).
         case label(Int), tags(Int)
+        /// The text screen's field (TextScreen.swift): drawn there, not on the status line.
+        case text
     }
 
     /// Which history a prompt's lines go to.
-    public enum HistoryKey: Hashable, Sendable { case command, search, export }
+    public enum HistoryKey: Hashable, Sendable { case command, search, export, text }
 
     public var kind: Kind
     public private(set) var text: String
@@ -36,6 +38,7 @@ public struct Prompt: Equatable, Sendable {
         case .confirmQuit(let question): return question
         case .label(let j): return "label of \(j): "
         case .tags(let j): return "tags of \(j) (words): "
+        case .text: return ""
         }
     }
 
@@ -45,6 +48,7 @@ public struct Prompt: Equatable, Sendable {
         case .command: return .command
         case .search: return .search
         case .export: return .export
+        case .text: return .text
         case .confirmQuit, .label, .tags: return nil
         }
     }

@@ -30,6 +30,8 @@ extension AppController {
             submitExport(text)
         case .confirmQuit:
             break  // answered key by key (QuitConfirmation.swift)
+        case .text:
+            break  // the text screen's field sends its own text (TextScreen.swift)
         case .label, .tags:
             submitLabelPrompt(prompt.kind, text: text)
         }

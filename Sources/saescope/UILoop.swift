@@ -22,10 +22,9 @@ struct UILoop {
             // While jobs run, wake a few times a second anyway so elapsed times tick.
             let timeout = controller.jobs.hasRunningJobs ? 250 : 5000
             let keys = screen.nextEvents(timeoutMilliseconds: timeout)
-            for key in keys {
-                controller.handle(key)
-                dirty = true
-            }
+            // One read at a time: a paste's line breaks stay in the text screen's field.
+            controller.handle(keys)
+            if !keys.isEmpty { dirty = true }
             // Every wake-up may be a job's report (the wake pipe): hand results over at once, or a
             // job that ends between two checks would wait for the idle timeout to be seen.
             controller.handleJobEvents()

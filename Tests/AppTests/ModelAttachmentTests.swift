@@ -12,15 +12,19 @@ final class ModelAttachmentTests: XCTestCase {
     /// Deterministic CE numbers for a session's cache: they depend on the dictionary's F so the
     /// two sides of a comparison differ; progress and partials as the real evaluator posts them.
     final class ScriptedModelEngine: ModelLossEngine, @unchecked Sendable {
-        let info = ModelBridge.Info(model: "/models/tiny-llama", architecture: "llama", layerCount: 2, dModel: AppFixture.d,
-                                    vocabularySize: 64, bosTokenID: 0, prefixTokenIDs: [0], hook: "model.layers.1", layer: "1",
-                                    resumes: true, tokenizerFile: nil)
+        let info: ModelBridge.Info
         let waitForCancel: Bool
         let lock = NSLock()
         var evaluations = 0
         var terminated = false
 
-        init(waitForCancel: Bool = false) { self.waitForCancel = waitForCancel }
+        init(waitForCancel: Bool = false, textContext: Int? = 64) {
+            self.waitForCancel = waitForCancel
+            textModel = FakeTextModel(contextLength: textContext)
+            info = ModelBridge.Info(model: "/models/tiny-llama", architecture: "llama", layerCount: 2, dModel: AppFixture.d,
+                                    vocabularySize: 64, bosTokenID: 0, prefixTokenIDs: [0], hook: "model.layers.1", layer: "1",
+                                    resumes: true, tokenizerFile: nil, contextLength: textContext)
+        }
 
         static func metrics(featureCount: Int, positions: Int) -> ModelLossMetrics {
             var m = ModelLossMetrics()
@@ -57,6 +61,14 @@ final class ModelAttachmentTests: XCTestCase {
             let v = 64  // more logits than the fixture tokenizer has tokens: a padding warning, as for Pythia
             return try Unembedding(head: (0..<(v * dimension)).map { Float(($0 * 7) % 11) - 5 }, vocabularySize: v,
                                    dimension: dimension, source: "the LM head of tiny-llama")
+        }
+
+        /// The text screen's model: the fixture's tokens and embeddings (FakeTextModel), run
+        /// through the real `TextFeatureScan` as the bridge's are.
+        let textModel: FakeTextModel
+
+        func scanText(_ text: String, sae: SparseAutoencoder) throws -> TextFeatureScan {
+            try lock.withLock { try TextFeatureScan(text: text, model: textModel, sae: sae) }
         }
 
         func terminate() { lock.withLock { terminated = true } }

@@ -24,9 +24,11 @@ extension AppController {
         case .probes: drawProbes(into: &buffer, rect: body)
         case .compare: drawCompare(into: &buffer, rect: body)
         case .sequence: drawSequence(into: &buffer, rect: body)
+        case .text: drawTextScreen(into: &buffer, rect: body)
         }
         drawStatusLine(into: &buffer, rect: bottom.row(0))
-        let keymap = Keymaps.keymap(for: model.screen)
+        // While the text screen's field has the focus, its own keys (the rest are typed).
+        let keymap = model.screen == .text && model.text.focus == .field ? Keymaps.textField : Keymaps.keymap(for: model.screen)
         keymap.hintBar(width: bottom.width, glyphs: buffer.glyphs).draw(into: &buffer, rect: bottom.row(1))
         if let editor = model.notesEditor { drawNotesEditor(editor, into: &buffer, rect: body) }
         if model.showHelp { drawHelp(into: &buffer, rect: body) }
