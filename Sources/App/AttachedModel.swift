@@ -61,10 +61,11 @@ public protocol ModelLossEngine: AnyObject, Sendable {
 /// Starts a model and returns it loaded; `started` gets the child's process id before loading.
 public typealias ModelConnector = @Sendable (ModelRequest, _ started: @escaping @Sendable (Int32) -> Void) throws -> ModelLossEngine
 
-/// The model bridge as an engine: one request at a time (CE jobs of both dictionaries share it).
+/// The model bridge as an engine: one request at a time (CE jobs of both dictionaries share it);
+/// a typed text or the unembedding goes between two CE batches instead of after the whole run.
 public final class BridgeEngine: ModelLossEngine, @unchecked Sendable {
     private let bridge: ModelBridge
-    private let lock = NSLock()
+    private let gate = ModelRequestGate()
     private let name: String
     public let info: ModelBridge.Info
 
@@ -84,20 +85,25 @@ public final class BridgeEngine: ModelLossEngine, @unchecked Sendable {
 
     public func evaluate(_ sae: SparseAutoencoder, cache: ActivationCache, request: ModelRequest, progress: @escaping (Int, Int) -> Void,
                          partial: @escaping (ModelLossMetrics) -> Void, isCancelled: @escaping () -> Bool) throws -> ModelLossMetrics {
-        try lock.withLock {
+        try gate.run(urgent: false) {
+            // After each batch's loss the process keeps nothing for the next one: waiting short
+            // requests run there.
             try CacheModelLoss.evaluate(sae, cache: cache, bridge: bridge, modelName: name, maxTokens: request.maxTokens,
-                                        patchBOS: request.patchBOS, progress: progress, partial: partial, isCancelled: isCancelled)
+                                        patchBOS: request.patchBOS, progress: { [gate] done, total in
+                                            progress(done, total)
+                                            gate.yieldToWaiting()
+                                        }, partial: partial, isCancelled: isCancelled)
         }
     }
 
     public func unembedding(dimension: Int) throws -> Unembedding {
-        let head = try lock.withLock { try bridge.unembedding() }
+        let head = try gate.run(urgent: true) { try bridge.unembedding() }
         return try Unembedding(head: head.values, vocabularySize: head.vocabularySize, dimension: dimension,
                                source: "the LM head of \(name)")
     }
 
     public func scanText(_ text: String, sae: SparseAutoencoder) throws -> TextFeatureScan {
-        try lock.withLock { try TextFeatureScan(text: text, model: bridge, sae: sae) }
+        try gate.run(urgent: true) { try TextFeatureScan(text: text, model: bridge, sae: sae) }
     }
 
     public func terminate() { ChildProcess.terminate(processGroup: bridge.processID) }

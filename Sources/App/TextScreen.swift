@@ -292,7 +292,7 @@ extension AppController {
         })
         model.text.job = id
         if modelBusyWithLoss {
-            setMessage("the model answers one request at a time: the text is scored after the running CE job (J: jobs, x cancels it)", isError: false)
+            setMessage("the model answers one request at a time: the text is scored after the CE job's current batch", isError: false)
         }
     }
 
