@@ -29,6 +29,8 @@ public struct MetricsAccumulator: Sendable {
     private var inputMoments: RunningMoments
     private var residualMoments: RunningMoments
     public private(set) var skippedCount = 0
+    /// Per row of the last `add`: sum (x - x_hat)^2, sum x^2, sum x_hat^2, sum x x_hat.
+    private var rowSums: [Double] = []
 
     public init(inputDimension: Int, featureCount: Int) {
         self.inputDimension = inputDimension
@@ -75,7 +77,8 @@ public struct MetricsAccumulator: Sendable {
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
         let d = inputDimension
         let parts = max(1, min(ProcessInfo.activeCores, rows))
-        var rowSums = [Double](repeating: 0, count: 4 * rows)
+        rowSums.removeAll(keepingCapacity: true)
+        rowSums.append(contentsOf: repeatElement(0, count: 4 * rows))
         rowSums.withUnsafeMutableBufferPointer { sums in
             let sums = sums.baseAddress!
             parallelFor(parts) { part in
@@ -121,6 +124,10 @@ public struct MetricsAccumulator: Sendable {
     }
 
     public var tokenCount: Int { tokens }
+
+    /// ||x - x_hat||^2 of row `row` of the last `add` (summed in Float64 in index order), for
+    /// per-position sums that need not go over the rows again.
+    public func squaredError(ofLastAddedRow row: Int) -> Double { rowSums[4 * row] }
 
     /// Per feature, the tokens on which it fired so far (nil when restored from an index's state).
     public var featureFireCounts: [Int]? { firesKnown ? fires : nil }
