@@ -96,7 +96,7 @@ size_t ck_scan_row(const float *pre, const float *bias, const float *floor, size
     }
 }
 
-// MARK: Sparse decode: target += sum of value * decoder row
+// MARK: Sparse decode: target = start + sum of value * decoder row
 
 static void accumulate_scalar(float *target, size_t from, size_t d, const int32_t *features, const float *values,
                               size_t count, const float *weights) {
@@ -108,8 +108,11 @@ static void accumulate_scalar(float *target, size_t from, size_t d, const int32_
 }
 
 // Eight decoder rows per sweep of the target: the target is loaded and stored an eighth as often.
-AVX512 static void accumulate_avx512(float *target, size_t d, const int32_t *features, const float *values,
+// The first sweep reads `start` instead of the target, so a row starting from the decoder bias
+// needs no separate fill pass over the reconstruction.
+AVX512 static void accumulate_avx512(float *target, const float *start, size_t d, const int32_t *features, const float *values,
                                      size_t count, const float *weights) {
+    const float *source = start;
     size_t e = 0;
     for (; e + 8 <= count; e += 8) {
         const float *r[8];
@@ -120,21 +123,24 @@ AVX512 static void accumulate_avx512(float *target, size_t d, const int32_t *fea
         }
         for (size_t i = 0; i < d; i += 16) {
             __mmask16 lanes = d - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - i)) - 1);
-            __m512 t = _mm512_maskz_loadu_ps(lanes, target + i);
+            __m512 t = _mm512_maskz_loadu_ps(lanes, source + i);
             for (int k = 0; k < 8; k++) t = _mm512_add_ps(t, _mm512_mul_ps(v[k], _mm512_maskz_loadu_ps(lanes, r[k] + i)));
             _mm512_mask_storeu_ps(target + i, lanes, t);
         }
+        source = target;
     }
     for (; e < count; e++) {
         const float *row = weights + (size_t)features[e] * d;
         __m512 v = _mm512_set1_ps(values[e]);
         for (size_t i = 0; i < d; i += 16) {
             __mmask16 lanes = d - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (d - i)) - 1);
-            __m512 t = _mm512_maskz_loadu_ps(lanes, target + i);
+            __m512 t = _mm512_maskz_loadu_ps(lanes, source + i);
             t = _mm512_add_ps(t, _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, row + i)));
             _mm512_mask_storeu_ps(target + i, lanes, t);
         }
+        source = target;
     }
+    if (source != target) memmove(target, start, d * sizeof(float));
 }
 
 AVX2 static void accumulate_avx2(float *target, size_t d, const int32_t *features, const float *values,
@@ -163,13 +169,15 @@ AVX2 static void accumulate_avx2(float *target, size_t d, const int32_t *feature
     accumulate_scalar(target, vector_end, d, features, values, count, weights);
 }
 
-void ck_accumulate_rows(float *target, size_t d, const int32_t *features, const float *values,
+void ck_accumulate_rows(float *target, const float *start, size_t d, const int32_t *features, const float *values,
                         size_t count, const float *weights) {
-    switch (ck_level()) {
-    case 2: accumulate_avx512(target, d, features, values, count, weights); break;
-    case 1: accumulate_avx2(target, d, features, values, count, weights); break;
-    default: accumulate_scalar(target, 0, d, features, values, count, weights); break;
+    if (ck_level() == 2) {
+        accumulate_avx512(target, start, d, features, values, count, weights);
+        return;
     }
+    if (start != target) memmove(target, start, d * sizeof(float));
+    if (ck_level() == 1) accumulate_avx2(target, d, features, values, count, weights);
+    else accumulate_scalar(target, 0, d, features, values, count, weights);
 }
 
 // MARK: Finite check

@@ -80,8 +80,12 @@ final class KernelVariantTests: XCTestCase {
                 }
                 forEachLevel { level in
                     var target = start
-                    ck_accumulate_rows(&target, d, chosen, values, count, weights)
-                    XCTAssertEqual(target.map(\.bitPattern), expected.map(\.bitPattern), "d=\(d) count=\(count) level \(level)")
+                    target.withUnsafeMutableBufferPointer { ck_accumulate_rows($0.baseAddress!, $0.baseAddress!, d, chosen, values, count, weights) }
+                    XCTAssertEqual(target.map(\.bitPattern), expected.map(\.bitPattern), "in place: d=\(d) count=\(count) level \(level)")
+                    // From a separate start (the decoder bias): the target's old contents do not matter.
+                    var fresh = [Float](repeating: .nan, count: d)
+                    ck_accumulate_rows(&fresh, start, d, chosen, values, count, weights)
+                    XCTAssertEqual(fresh.map(\.bitPattern), expected.map(\.bitPattern), "from start: d=\(d) count=\(count) level \(level)")
                 }
             }
         }

@@ -20,9 +20,10 @@ void ck_force_level(int level);
 size_t ck_scan_row(const float *pre, const float *bias, const float *floor, size_t f,
                    int adds_bias, int keeps_nan, int32_t *features, float *values);
 
-/// target[i] += values[e] * weights[features[e] * d + i] for e in 0..<count, in entry order
-/// (a multiply rounded, then an add, per term: no fused multiply-add).
-void ck_accumulate_rows(float *target, size_t d, const int32_t *features, const float *values,
+/// target[i] = start[i] + values[e] * weights[features[e] * d + i] for e in 0..<count, added in
+/// entry order (a multiply rounded, then an add, per term: no fused multiply-add). `start` may
+/// be `target` itself (accumulate in place); otherwise the two must not overlap.
+void ck_accumulate_rows(float *target, const float *start, size_t d, const int32_t *features, const float *values,
                         size_t count, const float *weights);
 
 /// 1 when all n values are finite.
