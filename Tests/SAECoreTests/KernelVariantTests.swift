@@ -80,8 +80,12 @@ final class KernelVariantTests: XCTestCase {
                 }
                 forEachLevel { level in
                     var target = start
-                    ck_accumulate_rows(&target, d, chosen, values, count, weights)
-                    XCTAssertEqual(target.map(\.bitPattern), expected.map(\.bitPattern), "d=\(d) count=\(count) level \(level)")
+                    target.withUnsafeMutableBufferPointer { ck_accumulate_rows($0.baseAddress!, $0.baseAddress!, d, chosen, values, count, weights) }
+                    XCTAssertEqual(target.map(\.bitPattern), expected.map(\.bitPattern), "in place: d=\(d) count=\(count) level \(level)")
+                    // From a separate start (the decoder bias): the target's old contents do not matter.
+                    var fresh = [Float](repeating: .nan, count: d)
+                    ck_accumulate_rows(&fresh, start, d, chosen, values, count, weights)
+                    XCTAssertEqual(fresh.map(\.bitPattern), expected.map(\.bitPattern), "from start: d=\(d) count=\(count) level \(level)")
                 }
             }
         }
@@ -107,7 +111,7 @@ final class KernelVariantTests: XCTestCase {
 
     func testMetricSumsMatchOneLoopOverTheRowsOnEveryVariant() {
         var rng = SeededGenerator(seed: 8)
-        for d in [1, 7, 8, 9, 17, 100, 385] {
+        for d in [1, 7, 8, 9, 17, 33, 41, 57, 100, 385] {
             let rows = Int(rng.next() % 70) + 1
             let x = edgyFloats(rows * d, &rng).map { $0 / 1e20 }, y = rng.floats(rows * d, in: -3...3)
             // The reference: the loops the Swift accumulator ran before the kernels.
@@ -140,13 +144,15 @@ final class KernelVariantTests: XCTestCase {
                 XCTAssertEqual(sums.map(\.bitPattern), rowSums.map(\.bitPattern), "row sums d=\(d) level \(level)")
                 // Columns in two uneven parts, as the accumulator splits them across cores.
                 var gotX = [Double](repeating: 0.5, count: d), gotR = [Double](repeating: -0.25, count: d)
+                var gotXMean = [Double](repeating: .nan, count: d), gotRMean = [Double](repeating: .nan, count: d)
                 var gotXM2 = [Double](repeating: 1, count: d), gotRM2 = [Double](repeating: 2, count: d)
                 for (lo, hi) in [(0, d / 3), (d / 3, d)] {
-                    ck_column_sums(x, y, rows, d, lo, hi, &gotX, &gotR)
-                    ck_column_squared_deviations(x, y, rows, d, lo, hi, xMean, rMean, &gotXM2, &gotRM2)
+                    ck_column_moments(x, y, rows, d, lo, hi, &gotX, &gotR, &gotXMean, &gotRMean, &gotXM2, &gotRM2)
                 }
                 XCTAssertEqual(gotX.map(\.bitPattern), xSum.map(\.bitPattern), "x sums d=\(d) level \(level)")
                 XCTAssertEqual(gotR.map(\.bitPattern), rSum.map(\.bitPattern), "residual sums d=\(d) level \(level)")
+                XCTAssertEqual(gotXMean.map(\.bitPattern), xMean.map(\.bitPattern), "x means d=\(d) level \(level)")
+                XCTAssertEqual(gotRMean.map(\.bitPattern), rMean.map(\.bitPattern), "residual means d=\(d) level \(level)")
                 XCTAssertEqual(gotXM2.map(\.bitPattern), xM2.map(\.bitPattern), "x m2 d=\(d) level \(level)")
                 XCTAssertEqual(gotRM2.map(\.bitPattern), rM2.map(\.bitPattern), "residual m2 d=\(d) level \(level)")
             }

@@ -20,9 +20,10 @@ void ck_force_level(int level);
 size_t ck_scan_row(const float *pre, const float *bias, const float *floor, size_t f,
                    int adds_bias, int keeps_nan, int32_t *features, float *values);
 
-/// target[i] += values[e] * weights[features[e] * d + i] for e in 0..<count, in entry order
-/// (a multiply rounded, then an add, per term: no fused multiply-add).
-void ck_accumulate_rows(float *target, size_t d, const int32_t *features, const float *values,
+/// target[i] = start[i] + values[e] * weights[features[e] * d + i] for e in 0..<count, added in
+/// entry order (a multiply rounded, then an add, per term: no fused multiply-add). `start` may
+/// be `target` itself (accumulate in place); otherwise the two must not overlap.
+void ck_accumulate_rows(float *target, const float *start, size_t d, const int32_t *features, const float *values,
                         size_t count, const float *weights);
 
 /// 1 when all n values are finite.
@@ -32,12 +33,10 @@ int ck_all_finite(const float *x, size_t n);
 /// out[1] = sum x^2, out[2] = sum y^2, out[3] = sum x*y.
 void ck_row_sums(const float *x, const float *y, size_t d, double out[4]);
 
-/// For rows 0..<rows of x, y (row stride `stride`), columns [lo, hi): in row order,
-/// x_sum[i] += x, r_sum[i] += x - y (in double).
-void ck_column_sums(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                    double *x_sum, double *r_sum);
-
-/// The same rows and columns: x_m2[i] += (x - x_mean[i])^2, r_m2[i] += ((x - y) - r_mean[i])^2.
-void ck_column_squared_deviations(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                                  const double *x_mean, const double *r_mean, double *x_m2, double *r_m2);
+/// For rows 0..<rows of x, y (row stride `stride`), columns [lo, hi), each column in row
+/// order (in double): x_sum[i] += x, r_sum[i] += x - y over the rows; then x_mean[i] =
+/// x_sum[i] / rows, r_mean[i] = r_sum[i] / rows; then x_m2[i] += (x - x_mean[i])^2,
+/// r_m2[i] += ((x - y) - r_mean[i])^2 over the same rows.
+void ck_column_moments(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
+                       double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2);
 #endif

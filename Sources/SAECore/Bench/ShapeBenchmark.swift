@@ -79,7 +79,9 @@ public enum ShapeBenchmark {
         var indexSeconds = Double.infinity, evalSeconds = Double.infinity
         var indexCPUSeconds = Double.infinity, evalCPUSeconds = Double.infinity
         for round in 1...max(1, rounds) {
-            let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: 1, child: child, log: log)
+            // Best of two timed passes per child: with one, a pass another program slowed down
+            // became the reference (CPU seconds of the same shape varied 0.77-0.99 between runs).
+            let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: 2, child: child, log: log)
             sgemm = sgemm.map { $0.keepingFaster(timed) } ?? timed
             log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
             let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force", "--no-weight-cosines"])

@@ -231,34 +231,34 @@ public final class SAEEncoder {
         let d = sae.outputDimension, f = sae.featureCount, dIn = sae.inputDimension
         let output = reconstructionStorage.baseAddress!
         let blockCount = min(blocks.count, count)
-        sae.decoderBias.withUnsafeBufferPointer { bias in
-            parallelFor(blockCount) { b in
-                for row in (b * count / blockCount)..<((b + 1) * count / blockCount) { (output + row * d).update(from: bias.baseAddress!, count: d) }
-            }
-        }
         sae.decoderWeights.withUnsafeBufferPointer { weights in
-            if activeFeature.count * 8 < count * f {
-                // Sparse codes: accumulate only the active decoder rows.
-                activeRowStart.withUnsafeBufferPointer { starts in
-                    activeFeature.withUnsafeBufferPointer { features in
-                        activeValue.withUnsafeBufferPointer { values in
-                            parallelFor(blockCount) { b in
-                                for row in (b * count / blockCount)..<((b + 1) * count / blockCount) {
-                                    let first = starts[row]
-                                    ck_accumulate_rows(output + row * d, d, features.baseAddress! + first, values.baseAddress! + first,
-                                                       starts[row + 1] - first, weights.baseAddress!)
+            sae.decoderBias.withUnsafeBufferPointer { bias in
+                if activeFeature.count * 8 < count * f {
+                    // Sparse codes: each row is the bias plus its active decoder rows (no separate bias fill).
+                    activeRowStart.withUnsafeBufferPointer { starts in
+                        activeFeature.withUnsafeBufferPointer { features in
+                            activeValue.withUnsafeBufferPointer { values in
+                                parallelFor(blockCount) { b in
+                                    for row in (b * count / blockCount)..<((b + 1) * count / blockCount) {
+                                        let first = starts[row]
+                                        ck_accumulate_rows(output + row * d, bias.baseAddress!, d, features.baseAddress! + first,
+                                                           values.baseAddress! + first, starts[row + 1] - first, weights.baseAddress!)
+                                    }
                                 }
                             }
                         }
                     }
+                } else {
+                    parallelFor(blockCount) { b in
+                        for row in (b * count / blockCount)..<((b + 1) * count / blockCount) { (output + row * d).update(from: bias.baseAddress!, count: d) }
+                    }
+                    materializeDenseCodes()
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                Int32(count), Int32(d), Int32(f),
+                                1, codeStorage.baseAddress, Int32(f),
+                                weights.baseAddress, Int32(d),
+                                1, output, Int32(d))
                 }
-            } else {
-                materializeDenseCodes()
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            Int32(count), Int32(d), Int32(f),
-                            1, codeStorage.baseAddress, Int32(f),
-                            weights.baseAddress, Int32(d),
-                            1, output, Int32(d))
             }
         }
         for row in 0..<count where rowOutputScale[row] != 1 || rowShift[row] != 0 {

@@ -99,10 +99,10 @@ public enum FeatureIndexBuilder {
                                     activeCodes: active, rows: end - run)
                         let firstCore = encodeStart + run - coreStart
                         sequences.add(active, rows: end - run) { sequenceStart[firstCore + $0] }
+                        // Each row's squared error as the metrics just summed it (the same bits).
                         for r in 0..<(end - run) {
                             positions.add(position: encodeStart + run + r - sequenceStart[firstCore + r],
-                                          x: xs.baseAddress! + (run + r) * width,
-                                          reconstruction: reconstruction + (run + r) * width,
+                                          squaredError: metrics.squaredError(ofLastAddedRow: r),
                                           activeCount: active.rowStart[r + 1] - active.rowStart[r])
                         }
                     }

@@ -29,6 +29,8 @@ public struct MetricsAccumulator: Sendable {
     private var inputMoments: RunningMoments
     private var residualMoments: RunningMoments
     public private(set) var skippedCount = 0
+    /// Per row of the last `add`: sum (x - x_hat)^2, sum x^2, sum x_hat^2, sum x x_hat.
+    private var rowSums: [Double] = []
 
     public init(inputDimension: Int, featureCount: Int) {
         self.inputDimension = inputDimension
@@ -75,7 +77,8 @@ public struct MetricsAccumulator: Sendable {
     private mutating func addReconstructions(x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, rows: Int) {
         let d = inputDimension
         let parts = max(1, min(ProcessInfo.activeCores, rows))
-        var rowSums = [Double](repeating: 0, count: 4 * rows)
+        rowSums.removeAll(keepingCapacity: true)
+        rowSums.append(contentsOf: repeatElement(0, count: 4 * rows))
         rowSums.withUnsafeMutableBufferPointer { sums in
             let sums = sums.baseAddress!
             parallelFor(parts) { part in
@@ -99,30 +102,20 @@ public struct MetricsAccumulator: Sendable {
                 normRatioCount += 1
             }
         }
-        // Per-dimension chunk sums of x and of the residual, for the chunk means; then the sums
-        // of squared deviations from those means (the residual is recomputed, not stored).
+        // Per-dimension chunk sums of x and of the residual, the chunk means, then the sums of
+        // squared deviations from those means (the residual is recomputed, not stored), a block
+        // of dimensions at a time while it is in cache.
         let dimensionParts = max(1, min(parts, d / 8))
         func columns(_ part: Int) -> (Int, Int) {
             (part == 0 ? 0 : (part * d / dimensionParts) & ~7, part == dimensionParts - 1 ? d : ((part + 1) * d / dimensionParts) & ~7)
         }
         var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
-        inputSum.withUnsafeMutableBufferPointer { inputSum in
-            residualSum.withUnsafeMutableBufferPointer { residualSum in
-                parallelFor(dimensionParts) { part in
-                    let (lo, hi) = columns(part)
-                    ck_column_sums(x, reconstruction, rows, d, lo, hi, inputSum.baseAddress!, residualSum.baseAddress!)
-                }
-            }
-        }
-        let inputMean = inputSum.map { $0 / Double(rows) }, residualMean = residualSum.map { $0 / Double(rows) }
+        var inputMean = [Double](repeating: 0, count: d), residualMean = [Double](repeating: 0, count: d)
         var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
-        inputM2.withUnsafeMutableBufferPointer { inputM2 in
-            residualM2.withUnsafeMutableBufferPointer { residualM2 in
-                parallelFor(dimensionParts) { part in
-                    let (lo, hi) = columns(part)
-                    ck_column_squared_deviations(x, reconstruction, rows, d, lo, hi, inputMean, residualMean,
-                                                 inputM2.baseAddress!, residualM2.baseAddress!)
-                }
+        withPointers(&inputSum, &residualSum, &inputMean, &residualMean, &inputM2, &residualM2) { xSum, rSum, xMean, rMean, xM2, rM2 in
+            parallelFor(dimensionParts) { part in
+                let (lo, hi) = columns(part)
+                ck_column_moments(x, reconstruction, rows, d, lo, hi, xSum, rSum, xMean, rMean, xM2, rM2)
             }
         }
         inputMoments.add(rows: rows, chunkMean: inputMean, chunkM2: inputM2)
@@ -131,6 +124,10 @@ public struct MetricsAccumulator: Sendable {
     }
 
     public var tokenCount: Int { tokens }
+
+    /// ||x - x_hat||^2 of row `row` of the last `add` (summed in Float64 in index order), for
+    /// per-position sums that need not go over the rows again.
+    public func squaredError(ofLastAddedRow row: Int) -> Double { rowSums[4 * row] }
 
     /// Per feature, the tokens on which it fired so far (nil when restored from an index's state).
     public var featureFireCounts: [Int]? { firesKnown ? fires : nil }
@@ -219,6 +216,17 @@ public struct MetricsAccumulator: Sendable {
             tokenCount: tokens,
             skippedCount: skippedCount)
     }
+}
+
+/// Six Float64 arrays' storage for the duration of `body`.
+private func withPointers(_ a: inout [Double], _ b: inout [Double], _ c: inout [Double], _ d: inout [Double], _ e: inout [Double], _ f: inout [Double],
+                          _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
+                                   UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void) {
+    a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+        d.withUnsafeMutableBufferPointer { d in e.withUnsafeMutableBufferPointer { e in f.withUnsafeMutableBufferPointer { f in
+            body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, e.baseAddress!, f.baseAddress!)
+        }}}
+    }}}
 }
 
 /// Nonzero codes of consecutive rows: row r's are `features/values[rowStart[r] ..< rowStart[r+1]]`.

@@ -72,6 +72,17 @@ public struct PositionMetrics: Sendable {
         squaredError[slot] += error
     }
 
+    /// Adds one row to bucketed sums given its squared error ||x - x_hat||^2 (summed in Float64
+    /// in index order, as `add(position:x:reconstruction:activeCount:)` sums it).
+    public mutating func add(position: Int, squaredError: Double, activeCount: Int) {
+        precondition(bucketed, "per-position moments need the row itself")
+        let slot = PositionBucket.of(position)
+        grow(to: slot + 1)
+        count[slot] += 1
+        active[slot] += Double(activeCount)
+        self.squaredError[slot] += squaredError
+    }
+
     /// Folds in another bucketed set of rows (another shard of the cache).
     public mutating func merge(_ other: PositionMetrics) {
         precondition(bucketed && other.bucketed, "only bucketed position metrics merge")
