@@ -55,7 +55,7 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(a.metrics.result().l1, b.metrics.result().l1, accuracy: 1e-9, label, file: file, line: line)
     }
 
-    func testCodesIndexEqualsEncodedIndexForAnyChunking() throws {
+    func testCodesIndexEqualsEncodedIndexForAnyPassSize() throws {
         let sae = try DictionaryLoader.load(path: dictionary)
         let cache = try ActivationCache(path: Fixtures.path("delphi/acts.safetensors"))
         let codes = try DelphiLatentCache(path: run)
@@ -71,9 +71,9 @@ final class DelphiCodesIndexTests: XCTestCase {
         let reference = try FeatureIndexBuilder.build(sae: sae, saePath: dictionary, cache: cache, options: options, chunkRows: 64)
         XCTAssertEqual(reference.tokenCount, 384)
         XCTAssertGreaterThan(reference.tables.count.reduce(0, +), 1000)
-        for chunkRows in [1, 7, 16, 100, 5000] {
-            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: chunkRows)
-            try assertSameTables(reference, fromCodes, "chunk \(chunkRows)")
+        for passEntries in [1, 7, 16, 100, 5000] {
+            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: passEntries)
+            try assertSameTables(reference, fromCodes, "passes of \(passEntries) entries")
             XCTAssertEqual(fromCodes.inputDimension, 0)
             XCTAssertTrue(fromCodes.metrics.result().mse.isNaN, "no reconstruction metrics without activations")
         }
@@ -91,7 +91,7 @@ final class DelphiCodesIndexTests: XCTestCase {
         for shard in 0..<3 {
             options.shardIndex = shard
             options.shardCount = 3
-            parts.append(try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: 10))
+            parts.append(try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: 10))
         }
         try assertSameTables(whole, try IndexMerger.merge(parts), "merged shards", samplesAsSets: true)
     }
@@ -143,7 +143,7 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(wide.splits[0].locations.dtype, .uint32)
         let options = FeatureIndexOptions()
         try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
-                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, chunkRows: 9), "uint32")
+                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, passEntries: 9), "uint32")
     }
 
     func testOutOfOrderLocationsAndSeveralHookpointsAreRefused() throws {
