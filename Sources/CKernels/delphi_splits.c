@@ -4,6 +4,7 @@
 // with F16C where the machine has it (Swift is built for baseline x86-64, without it).
 #include "CKernels.h"
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define F16C_AVX __attribute__((target("f16c,avx")))
@@ -128,4 +129,93 @@ void ck_delphi_scatter(const void *locations, int type, const void *values, int 
     case CK_LOCATIONS_I32: SCATTER_LOOP(int32_t)
     default: SCATTER_LOOP(int64_t)
     }
+}
+
+// ---- Recording one latent's list (FeatureAccumulator+Lists.swift) ----
+
+// BinScale.index(of:bins:) for values in (0, 2^exponent): the same float operations in the
+// same order (value times the exact reciprocal 2^-exponent, or divided by 2^exponent when that
+// reciprocal is not a float), then times `bins`, truncated and clamped.
+static inline int64_t bin_index(float value, float reciprocal, float upper, int divides, float bins) {
+    float unit = divides ? value / upper : value * reciprocal;
+    int64_t index = (int64_t)(unit * bins);
+    int64_t last = (int64_t)bins - 1;
+    return index < 0 ? 0 : index > last ? last : index;
+}
+
+void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
+                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
+    float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
+    int divides = 0;
+    if (exponent >= 128) {
+        reciprocal = 0;
+    } else if (exponent >= -127) {
+        reciprocal = ldexpf(1.0f, -exponent);
+    } else {
+        divides = 1;
+    }
+    // Two interleaved copies of the counts: consecutive values mostly share a bin, and a
+    // single copy would make every increment wait for the previous one.
+    int64_t *histogram_b = spare, *interval_b = spare + bins;
+    memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
+    int64_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
+        int64_t b = bin_index(values[i + 1], reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+        int64_t ib = bin_index(values[i + 1], reciprocal, upper, divides, (float)intervals);
+        histogram[a] += 1;
+        histogram_b[b] += 1;
+        interval_count[ia] += 1;
+        interval_b[ib] += 1;
+        interval_of[i] = (uint16_t)ia;
+        interval_of[i + 1] = (uint16_t)ib;
+    }
+    if (i < n) {
+        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+        histogram[a] += 1;
+        interval_count[ia] += 1;
+        interval_of[i] = (uint16_t)ia;
+    }
+    for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
+    for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
+}
+
+// exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
+#define EXEMPLAR_KEYS_BODY                                                                         \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+        uint64_t z = seed + (uint64_t)(base_row + (int64_t)rows[i]) * 0x9E3779B97F4A7C15ull +      \
+                     (uint64_t)feature * 0xD1B54A32D192ED03ull;                                    \
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;                                               \
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;                                               \
+        keys[i] = z ^ (z >> 31);                                                                   \
+    }
+
+__attribute__((target("avx512f,avx512dq,avx512vl")))
+static void exemplar_keys_avx512(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    EXEMPLAR_KEYS_BODY
+}
+
+static void exemplar_keys_scalar(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    EXEMPLAR_KEYS_BODY
+}
+
+void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    static int has_avx512dq = -1;
+    if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    if (has_avx512dq) {
+        exemplar_keys_avx512(rows, n, base_row, seed, feature, keys);
+    } else {
+        exemplar_keys_scalar(rows, n, base_row, seed, feature, keys);
+    }
+}
+
+int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
+                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling) {
+    for (int64_t i = from; i < n; i++) {
+        uint16_t cell = interval_of[i];
+        if (sample_count[cell] < per_interval || keys[i] < ceiling[cell]) return i;
+    }
+    return n;
 }

@@ -24,6 +24,21 @@ void ck_delphi_scatter(const void *locations, int type, const void *values, int 
                        int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
                        uint32_t *rows_out, float *values_out);
 
+/// Histogram and interval counts of values[0..n) (positive, finite, below 2^exponent), binned as
+/// BinScale.index(of:bins:) does: histogram[bin] and interval_count[interval] gain one per value
+/// (intervals <= 65536); each value's interval goes to interval_of[i]. `spare` has room for
+/// bins + intervals counts (a second copy of the counts, so consecutive increments do not wait).
+void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
+                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
+
+/// keys[i] = exemplarKey(seed, feature, base_row + rows[i]) (ExemplarKey.swift).
+void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
+
+/// From entry `from`, the first whose sample could be kept: its interval (interval_of[i]) holds
+/// fewer than per_interval samples, or its key is below the interval's largest kept key; n if none.
+int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
+                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling);
+
 /// float16 bit patterns to float32, exactly (F16C when the CPU has it).
 void ck_halves_to_floats(const uint16_t *halves, float *out, int64_t n);
 #endif

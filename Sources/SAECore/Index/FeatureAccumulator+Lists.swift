@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// One latent's codes over a range of rows, rows ascending (what a delphi split gives once its
@@ -34,37 +35,104 @@ extension FeatureAccumulator {
     /// only). Contexts span each row's sequence, sequences being `sequenceLength` rows. Call it
     /// once per feature; calls for different features may run concurrently.
     func record(feature j: Int, list: LatentList, core: Range<Int>, sequenceLength: Int, minimum: Float) {
-        let k = options.topK, w = options.contextWidth
         let first = list.firstEntry(atOrAfter: core.lowerBound), end = list.firstEntry(atOrAfter: core.upperBound)
-        let rows = list.rows, values = list.values, baseRow = list.baseRow
-        var summary = summaries[j]
-        var scale = BinScale(exponent: summary.exponent)
-        var e = first
-        while e < end {
-            let value = values[e]
-            // A zero code is no activation (delphi drops |f| <= 1e-5; rangeExponent needs value > 0).
-            guard value >= minimum, value.isFinite, value != 0 else { e += 1; continue }
-            let row = baseRow + Int(rows[e])
-            summary.count += 1
-            summary.sum += Double(value)
-            if value > summary.maxValue { summary.maxValue = value }
-            if summary.exponent == Int32.min {
-                summary.exponent = rangeExponent(above: value)
-                scale = BinScale(exponent: summary.exponent)
-            } else if value >= scale.upper {
-                repeat {
-                    summary.exponent += 1
-                    cells.coarsen(feature: j)
-                } while value >= rangeUpperBound(exponent: summary.exponent)
-                scale = BinScale(exponent: summary.exponent)
+        // The recorded values: at least `minimum`, finite, and not zero (delphi drops |f| <= 1e-5;
+        // a range needs value > 0). Usually all of them: the passes then read the list itself.
+        var valid = 0
+        for e in first..<end where isRecorded(list.values[e], minimum) { valid += 1 }
+        if valid == end - first {
+            record(feature: j, rows: list.rows + first, values: list.values + first, count: valid, baseRow: list.baseRow)
+        } else {
+            let rows = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, valid))
+            let values = UnsafeMutablePointer<Float>.allocate(capacity: max(1, valid))
+            defer { rows.deallocate(); values.deallocate() }
+            var at = 0
+            for e in first..<end where isRecorded(list.values[e], minimum) {
+                rows[at] = list.rows[e]
+                values[at] = list.values[e]
+                at += 1
             }
-            _ = offerTop(feature: j, summary: &summary, value: value, row: Int64(row), k: k, width: w)
-            _ = cells.add(feature: j, value: value, scale: scale, row: row)
-            e += 1
+            record(feature: j, rows: rows, values: values, count: valid, baseRow: list.baseRow)
+        }
+        fillContexts(feature: j, list: list, sequenceLength: sequenceLength)
+    }
+
+    @inline(__always)
+    private func isRecorded(_ value: Float, _ minimum: Float) -> Bool { value >= minimum && value.isFinite && value != 0 }
+
+    /// The recorded values of feature j (rows ascending, each row baseRow + rows[e]), in passes
+    /// that each do one thing: the running sums; then the histogram, intervals and samples in
+    /// segments of one range (a value at or above the range ends a segment and doubles it, as
+    /// recording value by value does at that value); then the top exemplars.
+    private func record(feature j: Int, rows: UnsafePointer<UInt32>, values: UnsafePointer<Float>, count n: Int, baseRow: Int) {
+        guard n > 0 else { return }
+        var summary = summaries[j]
+        summary.count += Int64(n)
+        var sum = summary.sum, maxValue = summary.maxValue
+        for e in 0..<n {
+            let value = values[e]
+            sum += Double(value)
+            maxValue = max(maxValue, value)
+        }
+        summary.sum = sum
+        summary.maxValue = maxValue
+
+        if summary.exponent == Int32.min { summary.exponent = rangeExponent(above: values[0]) }
+        let scratch = ListScratch(entries: n, counts: cells.bins + cells.intervals)
+        defer { scratch.deallocate() }
+        var segmentStart = 0
+        while true {
+            let segmentEnd = recordBins(feature: j, rows: rows, values: values, segmentStart..<n, exponent: summary.exponent,
+                                        baseRow: baseRow, scratch: scratch)
+            guard segmentEnd < n else { break }
+            let value = values[segmentEnd]
+            repeat {
+                summary.exponent += 1
+                cells.coarsen(feature: j)
+            } while value >= rangeUpperBound(exponent: summary.exponent)
+            segmentStart = segmentEnd
+        }
+
+        let k = options.topK, w = options.contextWidth
+        for e in 0..<n {
+            let value = values[e]
+            if summary.topCount == k && value < summary.topFloor { continue }
+            _ = offerTop(feature: j, summary: &summary, value: value, row: Int64(baseRow + Int(rows[e])), k: k, width: w)
         }
         summaries[j] = summary
+    }
 
-        // Contexts of what was kept, read from the list.
+    /// Histogram, interval counts and samples for entries from `range.lowerBound` until the first
+    /// value at or above the scale's range (returned; `range.upperBound` when there is none).
+    /// The counting and the sampling keys are C loops (delphi_splits.c); samples are offered
+    /// only for the few entries that could be kept, in row order.
+    private func recordBins(feature j: Int, rows: UnsafePointer<UInt32>, values: UnsafePointer<Float>, _ range: Range<Int>,
+                            exponent: Int32, baseRow: Int, scratch: ListScratch) -> Int {
+        let scale = BinScale(exponent: exponent)
+        let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval
+        var end = range.lowerBound
+        while end < range.upperBound, values[end] < scale.upper { end += 1 }
+        let start = range.lowerBound, n = end - start
+        ck_count_bins(values + start, Int64(n), exponent, Int32(bins), Int32(intervals), cells.histogram + j * bins,
+                      cells.intervalCount + j * intervals, scratch.intervals, scratch.counts)
+        guard m > 0 else { return end }
+        ck_exemplar_keys(rows + start, Int64(n), Int64(baseRow), cells.seed, Int64(j), scratch.keys)
+        let sampleCount = cells.sampleCount + j * intervals, ceiling = cells.sampleCeiling! + j * intervals
+        var e = 0
+        while true {
+            e = Int(ck_next_sample_candidate(scratch.intervals, scratch.keys, Int64(e), Int64(n), sampleCount, Int32(m), ceiling))
+            guard e < n else { break }
+            _ = cells.offerSample(cell: j * intervals + Int(scratch.intervals[e]), key: scratch.keys[e],
+                                  row: Int64(baseRow + Int(rows[start + e])), value: values[start + e])
+            e += 1
+        }
+        return end
+    }
+
+    /// Contexts of what feature j kept, read from its list.
+    private func fillContexts(feature j: Int, list: LatentList, sequenceLength: Int) {
+        let k = options.topK, w = options.contextWidth
+        let summary = summaries[j]
         let base = j * k
         for i in 0..<Int(summary.topCount) {
             let entry = heap[base + i]
@@ -95,5 +163,24 @@ extension FeatureAccumulator {
             slot[neighbour - row + c] = list.values[e]
             e += 1
         }
+    }
+}
+
+/// Per-list scratch of `recordBins`: each entry's interval and sampling key, and spare counts.
+private struct ListScratch {
+    let intervals: UnsafeMutablePointer<UInt16>
+    let keys: UnsafeMutablePointer<UInt64>
+    let counts: UnsafeMutablePointer<Int64>
+
+    init(entries: Int, counts: Int) {
+        intervals = .allocate(capacity: max(1, entries))
+        keys = .allocate(capacity: max(1, entries))
+        self.counts = .allocate(capacity: max(1, counts))
+    }
+
+    func deallocate() {
+        intervals.deallocate()
+        keys.deallocate()
+        counts.deallocate()
     }
 }

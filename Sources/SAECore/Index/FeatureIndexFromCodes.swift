@@ -37,7 +37,7 @@ extension FeatureIndexBuilder {
         }
 
         var tables = accumulator.makeTables()
-        fillContextTokens(&tables, tokenMatrix: codes.tokens, sequenceOffsets: offsets)
+        fillContextTokens(&tables, tokenMatrix: codes.tokens)
         let provenance = IndexProvenance(
             saePath: saePath ?? "", saeFingerprint: sae.map { fileFingerprint($0.provenance.weightsPath) } ?? "",
             cachePath: codes.directory, cacheFingerprint: codes.fingerprint(),
