@@ -29,19 +29,22 @@ struct BenchCodesCommand: ParsableCommand {
 
         let megabytes = Double(written.bytes) / 1e6
         print("cache                \(sequences) x \(ctx) tokens, F=\(f), \(l0) nonzeros per token, \(splits) splits, \(String(format: "%.0f", megabytes)) MB")
-        func line(_ label: String, _ seconds: Double, _ note: String = "") {
+        // Wall time, and the CPU time the process used meanwhile (the machine may be shared: CPU
+        // seconds show the work done whatever else runs).
+        func line<T>(_ label: String, _ timing: (value: T, seconds: Double, cpu: Double), _ note: String = "") {
             print(label.padding(toLength: 28, withPad: " ", startingAt: 0)
-                  + String(format: " %6.2f s  %6.0f MB/s  %6.1f M nonzeros/s", seconds, megabytes / seconds, Double(written.nonzeros) / seconds / 1e6) + note)
+                  + String(format: " %6.2f s  %6.0f MB/s  %6.1f M nonzeros/s  cpu %5.2f s", timing.seconds, megabytes / timing.seconds,
+                           Double(written.nonzeros) / timing.seconds / 1e6, timing.cpu) + note)
         }
 
         // From the page cache (the files were just written).
         let warmRead = try timed { try plainRead(files) }
-        line("plain read (page cache)", warmRead.seconds)
+        line("plain read (page cache)", warmRead)
         let grouped = try timed { try FeatureIndexBuilder.groupCodes(try DelphiLatentCache(path: directory)) }
-        line("group codes (page cache)", grouped.seconds, "  (check + group by latent, no recording)")
+        line("group codes (page cache)", grouped, "  (check + group by latent, no recording)")
         let indexed = try timed { try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: directory), sae: nil, saePath: nil, options: FeatureIndexOptions()) }
         let index = indexed.value
-        line("index --codes (page cache)", indexed.seconds,
+        line("index --codes (page cache)", indexed,
              "  (\(index.tokenCount) tokens, \((0..<index.featureCount).filter { !index.isDead($0) }.count) live features)")
         print(String(format: "index / plain read (page cache)   %.3f", warmRead.seconds / indexed.seconds))
 
@@ -49,20 +52,28 @@ struct BenchCodesCommand: ParsableCommand {
         // before each of the two reads, so both come from the disk.
         try dropFromPageCache(files)
         let coldRead = try timed { try plainRead(files) }
-        line("plain read (cold)", coldRead.seconds)
+        line("plain read (cold)", coldRead)
         try dropFromPageCache(files)
         let coldIndexed = try timed { try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: directory), sae: nil, saePath: nil, options: FeatureIndexOptions()) }
-        line("index --codes (cold)", coldIndexed.seconds)
+        line("index --codes (cold)", coldIndexed)
         print(String(format: "index / plain read (cold)         %.3f", coldRead.seconds / coldIndexed.seconds))
         guard coldIndexed.value.tokenCount == index.tokenCount, grouped.value == written.nonzeros else {
             throw SaescopeError("the passes disagree on the cache (\(grouped.value) codes grouped, \(written.nonzeros) written)", file: directory)
         }
     }
 
-    private func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double) {
-        let started = Date()
+    private func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double, cpu: Double) {
+        let started = Date(), cpuStarted = processCPUSeconds()
         let value = try body()
-        return (value, Date().timeIntervalSince(started))
+        return (value, Date().timeIntervalSince(started), processCPUSeconds() - cpuStarted)
+    }
+
+    /// User and system CPU time of the whole process (all threads).
+    private func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// Reads every file sequentially in 8 MB blocks, touching each byte (a checksum), as a
