@@ -3,7 +3,8 @@ import Foundation
 import SAECore
 
 /// `saescope bench codes`: how fast `index --codes` reads a delphi latent cache, against a plain
-/// sequential read of the same split files (both from the page cache, as they were just written).
+/// sequential read of the same split files: from the page cache (as they were just written), and
+/// cold (the files dropped from the page cache first).
 struct BenchCodesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "codes",
@@ -26,12 +27,61 @@ struct BenchCodesCommand: ParsableCommand {
         let written = try writeSyntheticCache(directory)
         let files = written.files
 
-        // Plain sequential read of every split file, each byte touched.
-        let readStarted = Date()
+        let megabytes = Double(written.bytes) / 1e6
+        print("cache                \(sequences) x \(ctx) tokens, F=\(f), \(l0) nonzeros per token, \(splits) splits, \(String(format: "%.0f", megabytes)) MB")
+        // Wall time, and the CPU time the process used meanwhile (the machine may be shared: CPU
+        // seconds show the work done whatever else runs).
+        func line<T>(_ label: String, _ timing: (value: T, seconds: Double, cpu: Double), _ note: String = "") {
+            print(label.padding(toLength: 28, withPad: " ", startingAt: 0)
+                  + String(format: " %6.2f s  %6.0f MB/s  %6.1f M nonzeros/s  cpu %5.2f s", timing.seconds, megabytes / timing.seconds,
+                           Double(written.nonzeros) / timing.seconds / 1e6, timing.cpu) + note)
+        }
+
+        // From the page cache (the files were just written).
+        let warmRead = try timed { try plainRead(files) }
+        line("plain read (page cache)", warmRead)
+        let grouped = try timed { try FeatureIndexBuilder.groupCodes(try DelphiLatentCache(path: directory)) }
+        line("group codes (page cache)", grouped, "  (check + group by latent, no recording)")
+        let indexed = try timed { try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: directory), sae: nil, saePath: nil, options: FeatureIndexOptions()) }
+        let index = indexed.value
+        line("index --codes (page cache)", indexed,
+             "  (\(index.tokenCount) tokens, \((0..<index.featureCount).filter { !index.isDead($0) }.count) live features)")
+        print(String(format: "index / plain read (page cache)   %.3f", warmRead.seconds / indexed.seconds))
+
+        // Cold: the files' pages dropped from the page cache (fsync, then posix_fadvise DONTNEED)
+        // before each of the two reads, so both come from the disk.
+        try dropFromPageCache(files)
+        let coldRead = try timed { try plainRead(files) }
+        line("plain read (cold)", coldRead)
+        try dropFromPageCache(files)
+        let coldIndexed = try timed { try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: directory), sae: nil, saePath: nil, options: FeatureIndexOptions()) }
+        line("index --codes (cold)", coldIndexed)
+        print(String(format: "index / plain read (cold)         %.3f", coldRead.seconds / coldIndexed.seconds))
+        guard coldIndexed.value.tokenCount == index.tokenCount, grouped.value == written.nonzeros else {
+            throw SaescopeError("the passes disagree on the cache (\(grouped.value) codes grouped, \(written.nonzeros) written)", file: directory)
+        }
+    }
+
+    private func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double, cpu: Double) {
+        let started = Date(), cpuStarted = processCPUSeconds()
+        let value = try body()
+        return (value, Date().timeIntervalSince(started), processCPUSeconds() - cpuStarted)
+    }
+
+    /// User and system CPU time of the whole process (all threads).
+    private func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Reads every file sequentially in 8 MB blocks, touching each byte (a checksum), as a
+    /// reader limited by the storage would. Returns the checksum.
+    private func plainRead(_ files: [String]) throws -> UInt64 {
         var checksum: UInt64 = 0
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 64)
         defer { chunk.deallocate() }
-        var bytesRead = 0
         for file in files {
             let fd = open(file, O_RDONLY)
             guard fd >= 0 else { throw SaescopeError("cannot open", file: file) }
@@ -39,35 +89,29 @@ struct BenchCodesCommand: ParsableCommand {
             while true {
                 let n = read(fd, chunk.baseAddress, chunk.count)
                 if n <= 0 { break }
-                bytesRead += n
                 let words = UnsafeRawBufferPointer(rebasing: chunk[0..<(n & ~7)]).bindMemory(to: UInt64.self)
                 for word in words { checksum ^= word }
             }
         }
-        let readSeconds = Date().timeIntervalSince(readStarted)
+        return checksum
+    }
 
-        let gatherStarted = Date()
-        let gatheredCodes = try FeatureIndexBuilder.gatherCodes(try DelphiLatentCache(path: directory))
-        let gatherSeconds = Date().timeIntervalSince(gatherStarted)
-
-        let indexStarted = Date()
-        let cache = try DelphiLatentCache(path: directory)
-        let index = try FeatureIndexBuilder.build(codes: cache, sae: nil, saePath: nil, options: FeatureIndexOptions())
-        let indexSeconds = Date().timeIntervalSince(indexStarted)
-        let nonzeros = Double(cache.entryCount), megabytes = Double(bytesRead) / 1e6
-        print("cache                \(sequences) x \(ctx) tokens, F=\(f), \(l0) nonzeros per token, \(splits) splits, \(String(format: "%.0f", megabytes)) MB (checksum \(checksum & 0xff))")
-        print(String(format: "plain read           %.2f s  %.0f MB/s  %.1f M nonzeros/s", readSeconds, megabytes / readSeconds, nonzeros / readSeconds / 1e6))
-        print(String(format: "gather codes only    %.2f s  %.0f MB/s  %.1f M nonzeros/s  (reading and regrouping by row, no recording)", gatherSeconds,
-                     megabytes / gatherSeconds, Double(gatheredCodes) / gatherSeconds / 1e6))
-        print(String(format: "index --codes        %.2f s  %.0f MB/s  %.1f M nonzeros/s  (%d tokens, %d live features)", indexSeconds,
-                     megabytes / indexSeconds, nonzeros / indexSeconds / 1e6, index.tokenCount, (0..<index.featureCount).filter { !index.isDead($0) }.count))
-        print(String(format: "ratio to plain read  %.3f", readSeconds / indexSeconds))
+    /// Writes the files' pages back and asks the kernel to drop them from the page cache.
+    private func dropFromPageCache(_ files: [String]) throws {
+        for file in files {
+            let fd = open(file, O_RDONLY)
+            guard fd >= 0 else { throw SaescopeError("cannot open", file: file) }
+            defer { close(fd) }
+            fsync(fd)
+            let status = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+            guard status == 0 else { throw SaescopeError("posix_fadvise(DONTNEED) failed (\(status))", file: file) }
+        }
     }
 
     /// Writes `splits` files as delphi's save_splits does (locations uint16, activations float16,
     /// tokens int64 in every split), entries in (batch row, position) order; each token's latents
     /// are distinct, drawn with a fixed seed, values from a skewed positive distribution.
-    private func writeSyntheticCache(_ directory: String) throws -> (files: [String], nonzeros: Int) {
+    private func writeSyntheticCache(_ directory: String) throws -> (files: [String], nonzeros: Int, bytes: Int) {
         // Locals, not the option properties: reading an @Option inside these loops goes through
         // ArgumentParser's property wrapper on every access.
         let splits = self.splits, f = self.f, sequences = self.sequences, ctx = self.ctx, l0 = self.l0
@@ -97,7 +141,7 @@ struct BenchCodesCommand: ParsableCommand {
         var tokens = [Int64](repeating: 0, count: sequences * ctx)
         for i in tokens.indices { tokens[i] = Int64(generator.next() % 50_000) }
         var files: [String] = []
-        var nonzeros = 0
+        var nonzeros = 0, bytes = 0
         for s in 0..<splits {
             let path = (directory as NSString).appendingPathComponent("\(boundaries[s])_\(boundaries[s + 1] - 1).safetensors")
             try Safetensors.write(arrays: [
@@ -107,8 +151,9 @@ struct BenchCodesCommand: ParsableCommand {
             ], metadata: [:], to: path)
             files.append(path)
             nonzeros += activations[s].count
+            bytes += Int((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0)
         }
-        return (files, nonzeros)
+        return (files, nonzeros, bytes)
     }
 }
 

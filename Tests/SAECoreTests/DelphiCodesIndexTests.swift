@@ -55,7 +55,7 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(a.metrics.result().l1, b.metrics.result().l1, accuracy: 1e-9, label, file: file, line: line)
     }
 
-    func testCodesIndexEqualsEncodedIndexForAnyChunking() throws {
+    func testCodesIndexEqualsEncodedIndexForAnyPassSize() throws {
         let sae = try DictionaryLoader.load(path: dictionary)
         let cache = try ActivationCache(path: Fixtures.path("delphi/acts.safetensors"))
         let codes = try DelphiLatentCache(path: run)
@@ -71,9 +71,9 @@ final class DelphiCodesIndexTests: XCTestCase {
         let reference = try FeatureIndexBuilder.build(sae: sae, saePath: dictionary, cache: cache, options: options, chunkRows: 64)
         XCTAssertEqual(reference.tokenCount, 384)
         XCTAssertGreaterThan(reference.tables.count.reduce(0, +), 1000)
-        for chunkRows in [1, 7, 16, 100, 5000] {
-            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: chunkRows)
-            try assertSameTables(reference, fromCodes, "chunk \(chunkRows)")
+        for passEntries in [1, 7, 16, 100, 5000] {
+            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: passEntries)
+            try assertSameTables(reference, fromCodes, "passes of \(passEntries) entries")
             XCTAssertEqual(fromCodes.inputDimension, 0)
             XCTAssertTrue(fromCodes.metrics.result().mse.isNaN, "no reconstruction metrics without activations")
         }
@@ -91,7 +91,7 @@ final class DelphiCodesIndexTests: XCTestCase {
         for shard in 0..<3 {
             options.shardIndex = shard
             options.shardCount = 3
-            parts.append(try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, chunkRows: 10))
+            parts.append(try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: 10))
         }
         try assertSameTables(whole, try IndexMerger.merge(parts), "merged shards", samplesAsSets: true)
     }
@@ -116,8 +116,9 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(Array(read.tables.count), Array(index.tables.count))
     }
 
-    /// Rewrites every split of a copy of the fixture with `rewrite(locations)` as `dtype`.
-    private func rewrittenCopy(_ dtype: DType, _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
+    /// Rewrites every split of a copy of the fixture with `rewrite(locations)` as `dtype`, and the
+    /// activations as float16 or float32 (the fixture's codes are float16-exact).
+    private func rewrittenCopy(_ dtype: DType, activations activationType: DType = .float16, _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
         let directory = Fixtures.temporaryDirectory().appendingPathComponent("layers.3")
         try FileManager.default.copyItem(atPath: Fixtures.path("delphi/run/latents/layers.3"), toPath: directory.path)
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".safetensors") {
@@ -127,10 +128,15 @@ final class DelphiCodesIndexTests: XCTestCase {
             let locations = rewrite(try split.require("locations").int64s())
             let halfBits = Array(activations.rawBytes.bindMemory(to: UInt16.self))
             let shape = [locations.count / 3, 3]
-            let entry: Safetensors.ArrayEntry = dtype == .uint32
-                ? .init("locations", .uint32, shape, locations.map { UInt32($0) })
-                : .init("locations", .uint16, shape, locations.map { UInt16($0) })
-            try Safetensors.write(arrays: [entry, .init("activations", .float16, activations.shape, halfBits),
+            let entry: Safetensors.ArrayEntry = switch dtype {
+            case .uint32: .init("locations", .uint32, shape, locations.map { UInt32($0) })
+            case .int64: .init("locations", .int64, shape, locations)
+            default: .init("locations", .uint16, shape, locations.map { UInt16($0) })
+            }
+            let values: Safetensors.ArrayEntry = activationType == .float32
+                ? .init("activations", .float32, activations.shape, halfBits.map { floatFromHalf(bits: $0) })
+                : .init("activations", .float16, activations.shape, halfBits)
+            try Safetensors.write(arrays: [entry, values,
                                            .init("tokens", .int64, tokens.shape, try tokens.int64s())], metadata: [:], to: path)
         }
         return directory
@@ -143,7 +149,21 @@ final class DelphiCodesIndexTests: XCTestCase {
         XCTAssertEqual(wide.splits[0].locations.dtype, .uint32)
         let options = FeatureIndexOptions()
         try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
-                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, chunkRows: 9), "uint32")
+                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options, passEntries: 9), "uint32")
+    }
+
+    /// The other column types delphi's readers accept (int64 locations, float32 activations) take
+    /// the C passes' other loops; the codes are the same, so the index is too.
+    func testInt64LocationsAndFloat32ActivationsGiveTheSameIndex() throws {
+        let directory = try rewrittenCopy(.int64, activations: .float32) { $0 }
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let wide = try DelphiLatentCache(path: directory.path)
+        XCTAssertEqual(wide.splits[0].locations.dtype, .int64)
+        XCTAssertEqual(wide.splits[0].activations.dtype, .float32)
+        var options = FeatureIndexOptions()
+        options.context = 2
+        try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
+                             try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options), "int64 + float32")
     }
 
     func testOutOfOrderLocationsAndSeveralHookpointsAreRefused() throws {

@@ -36,7 +36,7 @@ struct BinnedCells {
 
     /// Each interval keeps the `perInterval` smallest keys.
     @inline(__always)
-    private func offerSample(cell: Int, key: UInt64, row: Int64, value: Float) -> UnsafeMutablePointer<Float>? {
+    func offerSample(cell: Int, key: UInt64, row: Int64, value: Float) -> UnsafeMutablePointer<Float>? {
         let m = perInterval, base = cell * m
         let filled = Int(sampleCount[cell])
         var slot = base + filled

@@ -9,15 +9,15 @@ extension FeatureIndexBuilder {
         }
     }
 
-    /// The same from a token matrix `[sequences, length]` (int32 or int64) read row-major, whose
-    /// sequences are `sequenceOffsets` (a delphi latent cache's tokens).
-    static func fillContextTokens(_ tables: inout FeatureTables, tokenMatrix: Tensor, sequenceOffsets: [Int]) {
+    /// The same from a token matrix `[sequences, length]` (int32 or int64) read row-major, each
+    /// sequence one row of it (a delphi latent cache's tokens).
+    static func fillContextTokens(_ tables: inout FeatureTables, tokenMatrix: Tensor) {
         withExtendedLifetime(tokenMatrix) {
-            fillContextTokens(&tables, reader: TokenWindows(tokenMatrix: tokenMatrix, sequenceOffsets: sequenceOffsets, context: tables.options.context))
+            fillContextTokens(&tables, reader: TokenMatrixWindows(tokenMatrix: tokenMatrix, context: tables.options.context))
         }
     }
 
-    private static func fillContextTokens(_ tables: inout FeatureTables, reader: TokenWindows) {
+    private static func fillContextTokens<Reader: TokenWindowReader>(_ tables: inout FeatureTables, reader: Reader) {
         let options = tables.options, f = tables.featureCount
         let topSlots = options.topK, sampleSlots = options.intervals * options.perInterval
         let topRow = tables.topRow, sampleRow = tables.sampleRow
@@ -39,10 +39,48 @@ extension FeatureIndexBuilder {
     }
 }
 
+/// Writes the token ids of one exemplar's window.
+private protocol TokenWindowReader: Sendable {
+    /// Writes the ids of rows row-c ... row+c into `window` (-1 outside the row's sequence, or
+    /// where there are no ids); leaves it alone when `row` is -1 (an empty slot).
+    func fill(_ window: UnsafeMutablePointer<Int32>, around row: Int64)
+}
+
+/// Windows of a token matrix `[sequences, length]` (int32 or int64, row-major; a delphi latent
+/// cache's tokens): every sequence has `length` tokens, so a row's sequence is one division away.
+/// Valid while the tensor lives.
+private struct TokenMatrixWindows: TokenWindowReader, @unchecked Sendable {
+    private let ids: UnsafeRawPointer
+    private let isInt64: Bool
+    private let length: Int
+    private let context: Int
+
+    init(tokenMatrix: Tensor, context: Int) {
+        ids = UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset)
+        isInt64 = tokenMatrix.dtype == .int64
+        length = tokenMatrix.shape[1]
+        self.context = context
+    }
+
+    func fill(_ window: UnsafeMutablePointer<Int32>, around row: Int64) {
+        guard row >= 0 else { return }
+        let row = Int(row), c = context
+        let first = row / length * length, end = first + length
+        for p in 0...(2 * c) {
+            let neighbour = row - c + p
+            guard neighbour >= first && neighbour < end else { window[p] = -1; continue }
+            // As `ActivationCache.token(atRow:)`: -1 for an id that does not fit Int32.
+            let id: Int64 = isInt64 ? ids.loadUnaligned(fromByteOffset: neighbour * 8, as: Int64.self)
+                : Int64(ids.loadUnaligned(fromByteOffset: neighbour * 4, as: Int32.self))
+            window[p] = (id >= 0 && id <= Int64(Int32.max)) ? Int32(id) : -1
+        }
+    }
+}
+
 /// Reads token-id windows straight from the cache's mapped token tensors: the cache's own
 /// per-token accessor looks up the shard and copies its description on every call, which
 /// dominates when filling millions of windows. Valid while the cache lives.
-private struct TokenWindows: @unchecked Sendable {
+private struct TokenWindows: TokenWindowReader, @unchecked Sendable {
     private struct Part {
         let firstRow: Int
         let endRow: Int
@@ -62,13 +100,6 @@ private struct TokenWindows: @unchecked Sendable {
                  isInt64: shard.tokens?.dtype == .int64)
         }
         sequenceOffsets = cache.sequenceOffsets
-        self.context = context
-    }
-
-    init(tokenMatrix: Tensor, sequenceOffsets: [Int], context: Int) {
-        parts = [Part(firstRow: 0, endRow: tokenMatrix.elementCount, ids: UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset),
-                      isInt64: tokenMatrix.dtype == .int64)]
-        self.sequenceOffsets = sequenceOffsets
         self.context = context
     }
 

@@ -11,7 +11,7 @@ final class FeatureAccumulator: @unchecked Sendable {
     let featureCount: Int
     let options: FeatureIndexOptions
 
-    private struct Summary {
+    struct Summary {
         var count: Int64 = 0
         var sum: Double = 0
         var maxValue: Float = 0
@@ -21,15 +21,15 @@ final class FeatureAccumulator: @unchecked Sendable {
         var topFloor: Float = 0
     }
 
-    private struct TopEntry {
+    struct TopEntry {
         var value: Float
         /// Context slot of this exemplar, 0..<k within the feature.
         var slot: Int32
         var row: Int64
     }
 
-    private let summaries: UnsafeMutablePointer<Summary>
-    private let heap: UnsafeMutablePointer<TopEntry>
+    let summaries: UnsafeMutablePointer<Summary>
+    let heap: UnsafeMutablePointer<TopEntry>
     // Tables already in their final layout, written through the pointers below; at the end the
     // columns are handed over as they are and the rest copied into arrays.
     private var topContext: TableColumn<Float>
@@ -40,8 +40,8 @@ final class FeatureAccumulator: @unchecked Sendable {
     private var sampleRow: TableColumn<Int64>
     private var sampleValue: TableColumn<Float>
     private var sampleContext: TableColumn<Float>
-    private let topContextBase: UnsafeMutablePointer<Float>
-    private let cells: BinnedCells
+    let topContextBase: UnsafeMutablePointer<Float>
+    let cells: BinnedCells
     private let sampleCeiling: UnsafeMutablePointer<UInt64>
 
     init(featureCount f: Int, options: FeatureIndexOptions) {
@@ -133,7 +133,7 @@ final class FeatureAccumulator: @unchecked Sendable {
 
     /// Returns the context slot to fill when the exemplar is kept.
     @inline(__always)
-    private func offerTop(feature j: Int, summary: inout Summary, value: Float, row: Int64, k: Int, width w: Int) -> UnsafeMutablePointer<Float>? {
+    func offerTop(feature j: Int, summary: inout Summary, value: Float, row: Int64, k: Int, width w: Int) -> UnsafeMutablePointer<Float>? {
         let base = j * k
         if summary.topCount < k {
             let position = Int(summary.topCount)

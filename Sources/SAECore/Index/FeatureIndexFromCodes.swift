@@ -1,65 +1,43 @@
 import Foundation
 
 extension FeatureIndexBuilder {
-    /// Builds the index from codes already computed (a delphi latent cache) instead of encoding:
-    /// chunks of rows are gathered from the splits into the same per-chunk sparse rows the
-    /// encoder produces and go through the same `ActivationBatch` / `FeatureAccumulator` path,
-    /// so the index equals the one encoding the same codes would give. There are no activations,
-    /// so the dictionary metrics hold only what codes give (tokens, L0, L1, alive features).
-    /// `sae`, when given, must have the splits' width; its input dimension is recorded so the
-    /// index opens with it (decoder neighbours, logit effects).
+    /// Entries a pass over one split groups by latent at most (8 bytes each); a split with more
+    /// is read in several passes over latent ranges.
+    public static let codesPassEntries = 1 << 24
+
+    /// Builds the index from codes already computed (a delphi latent cache) instead of encoding.
+    /// A split holds a latent range, its entries in row order: each split's entries on the
+    /// indexed rows (and the context rows around them) are grouped by latent (a counting sort,
+    /// rows stay ascending), and each latent's list is recorded in one go
+    /// (`FeatureAccumulator.record(feature:list:...)`); splits run in parallel. The index equals
+    /// the one encoding the same codes would give. There are no activations, so the dictionary
+    /// metrics hold only what codes give (tokens, L0, L1, alive features). `sae`, when given,
+    /// must have the splits' width; its input dimension is recorded so the index opens with it
+    /// (decoder neighbours, logit effects).
     public static func build(
         codes: DelphiLatentCache, sae: SparseAutoencoder?, saePath: String?, options: FeatureIndexOptions,
-        chunkRows requestedChunkRows: Int? = nil, progress: Progress? = nil, isCancelled: () -> Bool = { false }
+        passEntries: Int = codesPassEntries, progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> FeatureIndex {
         try options.validate()
-        let f = codes.width, c = options.context
+        let f = codes.width
         if let sae { try codes.requireWidth(sae.featureCount, dictionary: saePath ?? sae.provenance.weightsPath) }
         let offsets = codes.sequenceOffsets
         let rows = rowRange(sequenceOffsets: offsets, options: options)
         if options.firstToken != nil, rows.isEmpty {
             throw SaescopeError("the token window is empty: the cache has \(codes.rowCount) tokens", file: codes.directory)
         }
-        let chunkRows = max(1, requestedChunkRows ?? 4096)
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
-        let batch = ActivationBatch(featureCount: f, context: c)
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
-        var cursors = codes.splits.map { DelphiSplitCursor(split: $0, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength) }
-        let length = codes.contextLength
-        let finite = [Bool](repeating: true, count: chunkRows + 2 * c)
-        var gathered = SparseRowsBuffer()
-        defer { gathered.deallocate() }
-        let noInput = [Float](repeating: 0, count: 1)
-
-        var coreStart = rows.lowerBound
-        while coreStart < rows.upperBound {
-            if isCancelled() { throw SaescopeError("cancelled") }
-            let coreEnd = min(coreStart + chunkRows, rows.upperBound)
-            // Every sequence is one batch row of `length` tokens.
-            let encodeStart = max((coreStart / length) * length, coreStart - c)
-            let encodeEnd = min(((coreEnd - 1) / length + 1) * length, coreEnd + c)
-            try gathered.gather(encodeStart..<encodeEnd, from: &cursors)
-
-            gathered.withRows { all in
-                let core = SparseCodeRows(rowStart: all.rowStart + (coreStart - encodeStart), features: all.features, values: all.values)
-                noInput.withUnsafeBufferPointer { zero in
-                    metrics.add(x: zero.baseAddress!, reconstruction: zero.baseAddress!, activeCodes: core, rows: coreEnd - coreStart)
-                }
-                batch.append(all, encoded: encodeStart..<encodeEnd, finite: finite, core: coreStart..<coreEnd) { row in
-                    (row / length) * length..<(row / length + 1) * length
-                }
+        if !rows.isEmpty {
+            let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
+            let counts = try pass.run(progress: progress, isCancelled: isCancelled) { feature, list, core in
+                accumulator.record(feature: feature, list: list, core: core, sequenceLength: codes.contextLength, minimum: options.minActivation)
             }
-            if batch.rowCount >= Self.codesBatchRows || batch.entryCount >= Self.codesBatchEntries || coreEnd == rows.upperBound {
-                batch.regroup()
-                accumulator.record(batch, minimum: options.minActivation)
-                batch.clear()
-            }
-            progress?(coreEnd - rows.lowerBound, rows.count)
-            coreStart = coreEnd
+            metrics.addCodeCounts(rows: rows.count, fires: counts.fires, absoluteSum: counts.absoluteSum)
         }
 
         var tables = accumulator.makeTables()
-        fillContextTokens(&tables, tokenMatrix: codes.tokens, sequenceOffsets: offsets)
+        fillContextTokens(&tables, tokenMatrix: codes.tokens)
         let provenance = IndexProvenance(
             saePath: saePath ?? "", saeFingerprint: sae.map { fileFingerprint($0.provenance.weightsPath) } ?? "",
             cachePath: codes.directory, cacheFingerprint: codes.fingerprint(),
@@ -67,73 +45,151 @@ extension FeatureIndexBuilder {
             shards: [options.shardIndex], shardCount: options.shardCount, cacheMetadata: codes.metadata)
         return FeatureIndex(tables: tables, metrics: metrics, provenance: provenance, inputDimension: sae?.inputDimension ?? 0)
     }
+
+    /// Only the reading half of `build(codes:)`: every split checked and grouped by latent, as the
+    /// index pass does, without recording. Returns the codes grouped (benchmarks).
+    public static func groupCodes(_ codes: DelphiLatentCache) throws -> Int {
+        let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
+        let counts = try pass.run(progress: nil, isCancelled: { false }) { _, _, _ in }
+        return counts.fires.reduce(0, +)
+    }
 }
 
-/// The nonzero codes of a range of rows gathered from the splits, row by row (CSR), as the
-/// encoder hands them out: the entries of each split are counted per row, then placed (a
-/// counting sort across splits). Buffers are reused from chunk to chunk.
-struct SparseRowsBuffer {
-    private var rowStart = GrowingBuffer<Int>()
-    private var features = GrowingBuffer<Int32>()
-    private var values = GrowingBuffer<Float>()
-    private var next = GrowingBuffer<Int>()
-    private var rowCount = 0
+/// One pass of `build(codes:)` over every split: the `core` rows are recorded, and the rows
+/// within `context` of them (in their sequence) are read too, for exemplar contexts.
+struct CodesPass {
+    let codes: DelphiLatentCache
+    let core: Range<Int>
+    /// Core rows and their context rows: what is read.
+    let window: Range<Int>
+    let passEntries: Int
 
-    mutating func gather(_ rows: Range<Int>, from cursors: inout [DelphiSplitCursor]) throws {
-        let first = rows.lowerBound, n = rows.count
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(cursors.count)
-        for s in cursors.indices { ranges.append(try cursors[s].entries(in: rows)) }
-        let total = ranges.reduce(0) { $0 + $1.count }
-        rowStart.reserve(n + 1)
-        next.reserve(n)
-        features.reserve(max(total, 1))
-        values.reserve(max(total, 1))
-        let rowStart = self.rowStart, next = self.next, features = self.features, values = self.values
-        rowStart.base.update(repeating: 0, count: n + 1)
-        for (s, range) in ranges.enumerated() {
-            cursors[s].forEach(range) { row, _, _ in rowStart[row - first + 1] += 1 }
+    init(codes: DelphiLatentCache, core: Range<Int>, context c: Int, passEntries: Int) throws {
+        self.codes = codes
+        self.core = core
+        self.passEntries = min(max(1, passEntries), Int(UInt32.max))
+        let length = codes.contextLength
+        window = core.isEmpty ? core
+            : max((core.lowerBound / length) * length, core.lowerBound - c)..<min(((core.upperBound - 1) / length + 1) * length, core.upperBound + c)
+        // Rows are kept as 32-bit offsets from the window's start.
+        guard window.count <= Int(UInt32.max) else {
+            throw SaescopeError("more than \(UInt32.max) tokens in one pass: index the cache in shards (--shard I/N)", file: codes.directory)
         }
-        for r in 0..<n { rowStart[r + 1] += rowStart[r] }
-        next.base.update(from: rowStart.base, count: n)
-        for (s, range) in ranges.enumerated() {
-            cursors[s].forEach(range) { row, latent, value in
-                let at = next[row - first]
-                features[at] = latent
-                values[at] = value
-                next[row - first] = at + 1
+    }
+
+    /// Per feature, the codes on core rows (the metrics' fire counts), and the sum of their |f|
+    /// (split by split in latent order, so it does not depend on scheduling).
+    struct Counts {
+        var fires: [Int]
+        var absoluteSum: Double
+    }
+
+    /// Calls `record(feature, list, core)` once for every feature (each from one thread; features
+    /// of different splits concurrently). `progress` and `isCancelled` are called from one thread at a time.
+    func run(progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
+             record: (Int, LatentList, Range<Int>) -> Void) throws -> Counts {
+        let splits = codes.splits
+        var fires = [Int](repeating: 0, count: codes.width)
+        var splitSums = [Double](repeating: 0, count: splits.count)
+        var failure: Error?
+        let lock = NSLock()
+        let buffers = ListBufferPool()
+        defer { buffers.deallocate() }
+        // Progress in core rows, by the share of entries done.
+        let totalEntries = max(1, codes.entryCount)
+        var doneEntries = 0
+        fires.withUnsafeMutableBufferPointer { fires in
+            splitSums.withUnsafeMutableBufferPointer { splitSums in
+                parallelFor(splits.count) { s in
+                    do {
+                        if lock.withLock({ failure != nil }) { return }
+                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers, record: record) { entries in
+                            try lock.withLock {
+                                if failure != nil || isCancelled() { throw SaescopeError("cancelled") }
+                                doneEntries += entries
+                                progress?(Int(Double(core.count) * Double(doneEntries) / Double(totalEntries)), core.count)
+                            }
+                        }
+                    } catch {
+                        lock.withLock { if failure == nil { failure = error } }
+                    }
+                }
             }
         }
-        rowCount = n
+        if let failure { throw failure }
+        progress?(core.count, core.count)
+        return Counts(fires: fires, absoluteSum: splitSums.reduce(0, +))
     }
 
-    func withRows<T>(_ body: (SparseCodeRows) throws -> T) rethrows -> T {
-        try body(SparseCodeRows(rowStart: UnsafePointer(rowStart.base), features: UnsafePointer(features.base), values: UnsafePointer(values.base)))
-    }
-
-    func deallocate() {
-        rowStart.deallocate()
-        features.deallocate()
-        values.deallocate()
-        next.deallocate()
+    /// One split: its window entries checked and counted per latent, then grouped by latent in
+    /// passes of at most `passEntries` entries (at least one latent), each latent recorded.
+    /// Returns the sum of |f| over core entries.
+    private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool,
+                          record: (Int, LatentList, Range<Int>) -> Void, passDone: (Int) throws -> Void) throws -> Double {
+        let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
+        let width = split.latents.count
+        let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: width + 1)
+        defer { counts.deallocate() }
+        counts.initialize(repeating: 0, count: width + 1)
+        let entries = try reader.checkedEntries(on: window, counts: counts)
+        var absoluteSum = 0.0
+        var latent = 0
+        while latent < width {
+            // The next latents whose lists fit the pass.
+            var end = latent + 1, size = Int(counts[latent])
+            while end < width, size + Int(counts[end]) <= passEntries { size += Int(counts[end]); end += 1 }
+            let lists = buffers.take(entries: size, latents: end - latent)
+            defer { buffers.give(lists) }
+            var at: UInt32 = 0
+            for o in latent..<end {
+                lists.cursor[o - latent] = at
+                at += counts[o]
+            }
+            reader.scatter(entries, latents: latent..<end, baseRow: window.lowerBound, cursor: lists.cursor.base,
+                           rows: lists.rows.base, values: lists.values.base)
+            // The cursors now sit at each list's end.
+            var start = 0
+            for o in latent..<end {
+                let list = LatentList(rows: lists.rows.base + start, values: lists.values.base + start, count: Int(counts[o]), baseRow: window.lowerBound)
+                let first = list.firstEntry(atOrAfter: core.lowerBound), coreEnd = list.firstEntry(atOrAfter: core.upperBound)
+                fires[o] = coreEnd - first
+                for e in first..<coreEnd { absoluteSum += Double(abs(list.values[e])) }
+                record(split.latents.lowerBound + o, list, core)
+                start += Int(counts[o])
+            }
+            try passDone(size)
+            latent = end
+        }
+        return absoluteSum
     }
 }
 
-extension FeatureIndexBuilder {
-    /// Only the reading half of `build(codes:)`: every row's codes gathered from the splits in
-    /// chunks, as the index pass does, without recording them. Returns the codes read (benchmarks).
-    public static func gatherCodes(_ codes: DelphiLatentCache, chunkRows: Int = 4096) throws -> Int {
-        var cursors = codes.splits.map { DelphiSplitCursor(split: $0, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength) }
-        var gathered = SparseRowsBuffer()
-        defer { gathered.deallocate() }
-        var total = 0
-        var start = 0
-        while start < codes.rowCount {
-            let end = min(start + chunkRows, codes.rowCount)
-            try gathered.gather(start..<end, from: &cursors)
-            total += gathered.withRows { $0.rowStart[end - start] }
-            start = end
+/// Reusable list buffers (rows, values, cursors) for the passes running at once.
+private final class ListBufferPool: @unchecked Sendable {
+    struct Lists {
+        var rows = HugePageBuffer<UInt32>()
+        var values = HugePageBuffer<Float>()
+        var cursor = GrowingBuffer<UInt32>()
+    }
+
+    private var free: [Lists] = []
+    private let lock = NSLock()
+
+    func take(entries: Int, latents: Int) -> Lists {
+        var lists = lock.withLock { free.popLast() } ?? Lists()
+        lists.rows.reserve(entries)
+        lists.values.reserve(entries)
+        lists.cursor.reserve(latents)
+        return lists
+    }
+
+    func give(_ lists: Lists) { lock.withLock { free.append(lists) } }
+
+    func deallocate() {
+        for var lists in free {
+            lists.rows.deallocate()
+            lists.values.deallocate()
+            lists.cursor.deallocate()
         }
-        return total
     }
 }

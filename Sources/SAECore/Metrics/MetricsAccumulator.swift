@@ -63,6 +63,25 @@ public struct MetricsAccumulator: Sendable {
         }
     }
 
+    /// Adds `rows` tokens known only by their codes, counted feature by feature (an index of
+    /// precomputed codes, which has no input: `inputDimension` is 0): `fires[j]` codes of feature
+    /// j, whose |f| sum to `absoluteSum`. The same as `add(x:reconstruction:activeCodes:rows:)`
+    /// with those codes, but for the order |f| were summed in.
+    public mutating func addCodeCounts(rows: Int, fires: [Int], absoluteSum: Double) {
+        precondition(inputDimension == 0 && fires.count == featureCount, "codes only: no input dimension, one count per feature")
+        guard rows > 0 else { return }
+        // What addReconstructions adds for rows of no dimensions: tokens, and zero sums.
+        tokens += rows
+        inputMoments.add(rows: rows, chunkMean: [], chunkM2: [])
+        residualMoments.add(rows: rows, chunkMean: [], chunkM2: [])
+        for j in 0..<featureCount where fires[j] > 0 {
+            activeCountSum += Double(fires[j])
+            alive[j] = true
+            self.fires[j] += fires[j]
+        }
+        absoluteCodeSum += absoluteSum
+    }
+
     @inline(__always)
     private mutating func addCode(feature: Int, value: Float) {
         activeCountSum += 1

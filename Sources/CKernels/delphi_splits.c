@@ -1,0 +1,221 @@
+// The two passes `index --codes` makes over a delphi split's mapped columns: checking the
+// locations (and counting entries per latent), then scattering them into per-latent lists.
+// Both are streaming loops over millions of entries; the float16 values are widened in blocks
+// with F16C where the machine has it (Swift is built for baseline x86-64, without it).
+#include "CKernels.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define F16C_AVX __attribute__((target("f16c,avx")))
+
+static inline int64_t location_at(const void *locations, int type, int64_t index) {
+    switch (type) {
+    case CK_LOCATIONS_U16: return ((const uint16_t *)locations)[index];
+    case CK_LOCATIONS_U32: return ((const uint32_t *)locations)[index];
+    case CK_LOCATIONS_I32: return ((const int32_t *)locations)[index];
+    default: return ((const int64_t *)locations)[index];
+    }
+}
+
+// One specialisation per location type, so the inner loops have no per-entry switch.
+#define CHECK_LOOP(T)                                                                              \
+    {                                                                                              \
+        const T *l = (const T *)locations;                                                         \
+        for (int64_t e = lo; e < hi; e++) {                                                        \
+            int64_t batch_row = (int64_t)l[3 * e], position = (int64_t)l[3 * e + 1];               \
+            int64_t offset = (int64_t)l[3 * e + 2];                                                \
+            if (batch_row < 0 || batch_row >= sequences || position < 0 || position >= ctx ||      \
+                offset < 0 || offset >= width)                                                     \
+                return e;                                                                          \
+            int64_t row = batch_row * ctx + position;                                              \
+            if (row < previous) return e;                                                          \
+            previous = row;                                                                        \
+            if (counts) counts[offset] += 1;                                                       \
+        }                                                                                          \
+        return -1;                                                                                 \
+    }
+
+int64_t ck_delphi_check(const void *locations, int type, int64_t lo, int64_t hi, int64_t sequences, int64_t ctx,
+                        int64_t width, int64_t previous, uint32_t *counts) {
+    switch (type) {
+    case CK_LOCATIONS_U16: CHECK_LOOP(uint16_t)
+    case CK_LOCATIONS_U32: CHECK_LOOP(uint32_t)
+    case CK_LOCATIONS_I32: CHECK_LOOP(int32_t)
+    default: CHECK_LOOP(int64_t)
+    }
+}
+
+int64_t ck_delphi_row(const void *locations, int type, int64_t ctx, int64_t entry) {
+    return location_at(locations, type, 3 * entry) * ctx + location_at(locations, type, 3 * entry + 1);
+}
+
+// Values widened to float32: float16 exactly (F16C, or the bit arithmetic below), bfloat16 by a shift.
+static inline float half_to_float_scalar(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0x1F) {
+        bits = sign | 0x7F800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0);
+    } else if (exponent == 0) {
+        float magnitude = (float)mantissa * (1.0f / 16777216.0f);  // mantissa * 2^-24, exact
+        uint32_t m;
+        memcpy(&m, &magnitude, 4);
+        bits = sign | m;
+    } else {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+F16C_AVX static void halves_f16c(const uint16_t *h, float *out, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+    }
+    for (; i < n; i++) out[i] = half_to_float_scalar(h[i]);
+}
+
+void ck_halves_to_floats(const uint16_t *h, float *out, int64_t n) {
+    static int has_f16c = -1;
+    if (has_f16c < 0) has_f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+    if (has_f16c) {
+        halves_f16c(h, out, n);
+    } else {
+        for (int64_t i = 0; i < n; i++) out[i] = half_to_float_scalar(h[i]);
+    }
+}
+
+static void widen(const void *values, int value_type, int64_t from, int64_t n, float *out) {
+    switch (value_type) {
+    case CK_VALUES_F16: ck_halves_to_floats((const uint16_t *)values + from, out, n); break;
+    case CK_VALUES_F32: memcpy(out, (const float *)values + from, (size_t)n * 4); break;
+    default:
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)((const uint16_t *)values)[from + i] << 16;
+            memcpy(out + i, &bits, 4);
+        }
+    }
+}
+
+#define SCATTER_BLOCK 1024
+
+#define SCATTER_LOOP(T)                                                                            \
+    {                                                                                              \
+        const T *l = (const T *)locations;                                                         \
+        for (int64_t block = lo; block < hi; block += SCATTER_BLOCK) {                             \
+            int64_t n = hi - block < SCATTER_BLOCK ? hi - block : SCATTER_BLOCK;                   \
+            widen(values, value_type, block, n, widened);                                          \
+            for (int64_t i = 0; i < n; i++) {                                                      \
+                const T *location = l + 3 * (block + i);                                           \
+                uint64_t latent = (uint64_t)location[2] - latent_lo;                               \
+                if (latent >= span) continue;                                                      \
+                uint32_t at = cursor[latent]++;                                                    \
+                rows_out[at] = (uint32_t)((int64_t)location[0] * ctx + (int64_t)location[1] - base_row); \
+                values_out[at] = widened[i];                                                       \
+            }                                                                                      \
+        }                                                                                          \
+        return;                                                                                    \
+    }
+
+void ck_delphi_scatter(const void *locations, int type, const void *values, int value_type, int64_t lo, int64_t hi,
+                       int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
+                       uint32_t *rows_out, float *values_out) {
+    float widened[SCATTER_BLOCK];
+    uint64_t span = (uint64_t)(latent_hi - latent_lo);
+    switch (type) {
+    case CK_LOCATIONS_U16: SCATTER_LOOP(uint16_t)
+    case CK_LOCATIONS_U32: SCATTER_LOOP(uint32_t)
+    case CK_LOCATIONS_I32: SCATTER_LOOP(int32_t)
+    default: SCATTER_LOOP(int64_t)
+    }
+}
+
+// ---- Recording one latent's list (FeatureAccumulator+Lists.swift) ----
+
+// BinScale.index(of:bins:) for values in (0, 2^exponent): the same float operations in the
+// same order (value times the exact reciprocal 2^-exponent, or divided by 2^exponent when that
+// reciprocal is not a float), then times `bins`, truncated and clamped.
+static inline int64_t bin_index(float value, float reciprocal, float upper, int divides, float bins) {
+    float unit = divides ? value / upper : value * reciprocal;
+    int64_t index = (int64_t)(unit * bins);
+    int64_t last = (int64_t)bins - 1;
+    return index < 0 ? 0 : index > last ? last : index;
+}
+
+void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
+                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
+    float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
+    int divides = 0;
+    if (exponent >= 128) {
+        reciprocal = 0;
+    } else if (exponent >= -127) {
+        reciprocal = ldexpf(1.0f, -exponent);
+    } else {
+        divides = 1;
+    }
+    // Two interleaved copies of the counts: consecutive values mostly share a bin, and a
+    // single copy would make every increment wait for the previous one.
+    int64_t *histogram_b = spare, *interval_b = spare + bins;
+    memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
+    int64_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
+        int64_t b = bin_index(values[i + 1], reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+        int64_t ib = bin_index(values[i + 1], reciprocal, upper, divides, (float)intervals);
+        histogram[a] += 1;
+        histogram_b[b] += 1;
+        interval_count[ia] += 1;
+        interval_b[ib] += 1;
+        interval_of[i] = (uint16_t)ia;
+        interval_of[i + 1] = (uint16_t)ib;
+    }
+    if (i < n) {
+        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+        histogram[a] += 1;
+        interval_count[ia] += 1;
+        interval_of[i] = (uint16_t)ia;
+    }
+    for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
+    for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
+}
+
+// exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
+#define EXEMPLAR_KEYS_BODY                                                                         \
+    for (int64_t i = 0; i < n; i++) {                                                              \
+        uint64_t z = seed + (uint64_t)(base_row + (int64_t)rows[i]) * 0x9E3779B97F4A7C15ull +      \
+                     (uint64_t)feature * 0xD1B54A32D192ED03ull;                                    \
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;                                               \
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;                                               \
+        keys[i] = z ^ (z >> 31);                                                                   \
+    }
+
+__attribute__((target("avx512f,avx512dq,avx512vl")))
+static void exemplar_keys_avx512(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    EXEMPLAR_KEYS_BODY
+}
+
+static void exemplar_keys_scalar(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    EXEMPLAR_KEYS_BODY
+}
+
+void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+    static int has_avx512dq = -1;
+    if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    if (has_avx512dq) {
+        exemplar_keys_avx512(rows, n, base_row, seed, feature, keys);
+    } else {
+        exemplar_keys_scalar(rows, n, base_row, seed, feature, keys);
+    }
+}
+
+int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
+                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling) {
+    for (int64_t i = from; i < n; i++) {
+        uint16_t cell = interval_of[i];
+        if (sample_count[cell] < per_interval || keys[i] < ceiling[cell]) return i;
+    }
+    return n;
+}

@@ -1,0 +1,44 @@
+#ifndef SAESCOPE_DELPHI_SPLITS_H
+#define SAESCOPE_DELPHI_SPLITS_H
+// The passes of `index --codes` over a delphi split's mapped `locations [n, 3]` (batch row,
+// position, latent - start) and `activations [n]` (delphi_splits.c).
+#include <stdint.h>
+
+enum { CK_LOCATIONS_U16 = 0, CK_LOCATIONS_U32 = 1, CK_LOCATIONS_I32 = 2, CK_LOCATIONS_I64 = 3 };
+enum { CK_VALUES_F16 = 0, CK_VALUES_F32 = 1, CK_VALUES_BF16 = 2 };
+
+/// Checks entries [lo, hi): batch row in [0, sequences), position in [0, ctx), latent offset in
+/// [0, width), and rows (batch row * ctx + position) never decreasing, starting from `previous`;
+/// adds one to counts[offset] per entry (counts may be NULL). Returns -1, or the first entry that fails (its counts
+/// and those after it are not added).
+int64_t ck_delphi_check(const void *locations, int type, int64_t lo, int64_t hi, int64_t sequences, int64_t ctx,
+                        int64_t width, int64_t previous, uint32_t *counts);
+
+/// Global row (batch row * ctx + position) of one entry.
+int64_t ck_delphi_row(const void *locations, int type, int64_t ctx, int64_t entry);
+
+/// For entries [lo, hi) (already checked) whose latent offset lies in [latent_lo, latent_hi):
+/// appends (row - base_row, value as float32) to that latent's list at cursor[offset - latent_lo],
+/// advancing the cursor. Entries keep their order, so each list's rows ascend.
+void ck_delphi_scatter(const void *locations, int type, const void *values, int value_type, int64_t lo, int64_t hi,
+                       int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
+                       uint32_t *rows_out, float *values_out);
+
+/// Histogram and interval counts of values[0..n) (positive, finite, below 2^exponent), binned as
+/// BinScale.index(of:bins:) does: histogram[bin] and interval_count[interval] gain one per value
+/// (intervals <= 65536); each value's interval goes to interval_of[i]. `spare` has room for
+/// bins + intervals counts (a second copy of the counts, so consecutive increments do not wait).
+void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
+                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
+
+/// keys[i] = exemplarKey(seed, feature, base_row + rows[i]) (ExemplarKey.swift).
+void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
+
+/// From entry `from`, the first whose sample could be kept: its interval (interval_of[i]) holds
+/// fewer than per_interval samples, or its key is below the interval's largest kept key; n if none.
+int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
+                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling);
+
+/// float16 bit patterns to float32, exactly (F16C when the CPU has it).
+void ck_halves_to_floats(const uint16_t *halves, float *out, int64_t n);
+#endif
