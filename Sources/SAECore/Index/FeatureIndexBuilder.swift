@@ -15,10 +15,6 @@ public enum FeatureIndexBuilder {
     /// per nonzero code (1 << 20 codes: 16 MiB).
     static let batchRows = 8192
     static let batchEntries = 1 << 20
-    /// The same for `build(codes:)`: without an encoder's dense chunks in memory, batches can
-    /// be larger (1 << 22 codes: 64 MiB), so each feature's tables are visited a quarter as often.
-    static let codesBatchRows = 1 << 16
-    static let codesBatchEntries = 1 << 22
 
     public static func build(
         sae: SparseAutoencoder, saePath: String, cache: ActivationCache, options: FeatureIndexOptions,
