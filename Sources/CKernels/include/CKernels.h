@@ -40,4 +40,6 @@ void ck_column_sums(const float *x, const float *y, size_t rows, size_t stride, 
 /// The same rows and columns: x_m2[i] += (x - x_mean[i])^2, r_m2[i] += ((x - y) - r_mean[i])^2.
 void ck_column_squared_deviations(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
                                   const double *x_mean, const double *r_mean, double *x_m2, double *r_m2);
+// The screened encode's bf16 kernels.
+#include "CKernelsScreened.h"
 #endif

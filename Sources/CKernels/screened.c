@@ -1,0 +1,295 @@
+// The screened encode's kernels (see CKernelsScreened.h; the bound is proven in ScreenedEncoder.swift).
+// Contractions stay off: the screen's rounding steps are the ones the proof counts.
+#pragma STDC FP_CONTRACT OFF
+#include "CKernelsScreened.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define AVX512 __attribute__((target("avx512f")))
+#define TILE_ROWS CK_BF16_TILE_ROWS
+#define PANEL CK_BF16_PANEL_COLUMNS
+
+static int force_scalar = 0;
+
+static int has_bf16(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+    }
+    return known;
+}
+
+static int has_avx512(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f");
+    }
+    return known;
+}
+
+int ck_bf16_available(void) { return has_bf16(); }
+void ck_bf16_force_scalar(int on) { force_scalar = on; }
+
+// MARK: Conversion
+
+uint16_t ck_bf16_round(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return (uint16_t)(bits >> 16);  // inf/NaN: the caller rejects them
+    uint32_t rounded = bits + 0x7fffu + ((bits >> 16) & 1u);                  // round to nearest, ties to even
+    uint16_t h = (uint16_t)(rounded >> 16);
+    if ((h & 0x7f80u) == 0) h &= 0x8000u;                                     // bf16 subnormal: flushed
+    return h;
+}
+
+static inline float bf16_value(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &bits, 4);
+    return x;
+}
+
+size_t ck_bf16_packed_count(size_t d, size_t f) {
+    size_t d_pad = (d + 1) & ~(size_t)1, f_pad = (f + PANEL - 1) / PANEL * PANEL;
+    return d_pad * f_pad;
+}
+
+void ck_bf16_pack_weights(const float *w, size_t d, size_t f, uint16_t *packed, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2, panels = (f + PANEL - 1) / PANEL;
+    memset(packed, 0, ck_bf16_packed_count(d, f) * sizeof(uint16_t));
+    for (size_t j = 0; j < f; j++) { norms[3 * j] = 0; norms[3 * j + 1] = 0; norms[3 * j + 2] = 0; }
+    for (size_t i = 0; i < d; i++) {
+        for (size_t j = 0; j < f; j++) {
+            float value = w[i * f + j];
+            uint16_t h = ck_bf16_round(value);
+            size_t panel = j / PANEL, column = j % PANEL, pair = i / 2;
+            packed[((panel * pairs + pair) * PANEL + column) * 2 + (i & 1)] = h;
+            double rounded = bf16_value(h), residual = (double)value - rounded;
+            norms[3 * j] += (double)value * value;
+            norms[3 * j + 1] += residual * residual;
+            norms[3 * j + 2] += rounded * rounded;
+        }
+    }
+    (void)panels;
+    for (size_t j = 0; j < 3 * f; j++) norms[j] = sqrt(norms[j]);
+}
+
+void ck_bf16_convert_rows(const float *x, size_t d, size_t first, size_t last, uint16_t *out, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1;
+    for (size_t r = first; r < last; r++) {
+        const float *row = x + r * d;
+        uint16_t *target = out + r * d_pad;
+        double residual_squares = 0, rounded_squares = 0;
+        for (size_t i = 0; i < d; i++) {
+            uint16_t h = ck_bf16_round(row[i]);
+            target[i] = h;
+            double rounded = bf16_value(h), residual = (double)row[i] - rounded;
+            residual_squares += residual * residual;
+            rounded_squares += rounded * rounded;
+        }
+        if (d_pad != d) target[d] = 0;
+        norms[2 * r] = sqrt(residual_squares);
+        norms[2 * r + 1] = sqrt(rounded_squares);
+    }
+}
+
+// MARK: fp32 dot product and selection
+
+AVX512 static float dot_avx512(const float *a, const float *b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, a + i), _mm512_maskz_loadu_ps(lanes, b + i), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static float dot_scalar(const float *a, const float *b, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+float ck_dot(const float *a, const float *b, size_t n) {
+    return has_avx512() ? dot_avx512(a, b, n) : dot_scalar(a, b, n);
+}
+
+float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch) {
+    memcpy(scratch, values, n * sizeof(float));
+    // Quickselect for the element of rank k-1 in descending order.
+    size_t lo = 0, hi = n - 1, target = k - 1;
+    while (lo < hi) {
+        float pivot = scratch[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (scratch[i] > pivot) i++;
+            while (scratch[j] < pivot) j--;
+            if (i <= j) {
+                float t = scratch[i]; scratch[i] = scratch[j]; scratch[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (target <= j) hi = j;
+        else if (target >= i) lo = i;
+        else break;
+    }
+    return scratch[target];
+}
+
+// MARK: The bf16 multiply, one tile of TILE_ROWS rows by one panel of 64 features
+
+/// tile[r * 64 + c] = sum over inputs of x~[m + r] * w~[panel column c], fp32 accumulation.
+BF16 static void tile_bf16(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    __m512 c[TILE_ROWS][4];
+    for (int i = 0; i < TILE_ROWS; i++)
+        for (int v = 0; v < 4; v++) c[i][v] = _mm512_setzero_ps();
+    const uint32_t *a = (const uint32_t *)(xq + m * d_pad);
+    for (size_t kp = 0; kp < pairs; kp++) {
+        const uint16_t *b = panel + kp * PANEL * 2;
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32),
+                 b2 = (__m512bh)_mm512_loadu_si512(b + 64), b3 = (__m512bh)_mm512_loadu_si512(b + 96);
+        for (int i = 0; i < TILE_ROWS; i++) {
+            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * (d_pad / 2) + kp]);
+            c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
+            c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
+            c[i][2] = _mm512_dpbf16_ps(c[i][2], ai, b2);
+            c[i][3] = _mm512_dpbf16_ps(c[i][3], ai, b3);
+        }
+    }
+    for (int i = 0; i < TILE_ROWS; i++)
+        for (int v = 0; v < 4; v++) _mm512_storeu_ps(tile + i * PANEL + v * 16, c[i][v]);
+}
+
+/// The same sums without the instruction: each pair's products (exact in fp32) added one at a
+/// time, the odd input first as `vdpbf16ps` does, results flushed to zero below the normal range.
+static void tile_scalar(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    for (int i = 0; i < TILE_ROWS; i++) {
+        const uint16_t *a = xq + (m + (size_t)i) * d_pad;
+        for (int c = 0; c < PANEL; c++) {
+            float s = 0;
+            for (size_t kp = 0; kp < pairs; kp++) {
+                const uint16_t *b = panel + (kp * PANEL + (size_t)c) * 2;
+                s += bf16_value(a[2 * kp + 1]) * bf16_value(b[1]);
+                if (fabsf(s) < 0x1p-126f) s = 0;
+                s += bf16_value(a[2 * kp]) * bf16_value(b[0]);
+                if (fabsf(s) < 0x1p-126f) s = 0;
+            }
+            tile[i * PANEL + c] = s;
+        }
+    }
+}
+
+static inline void multiply_tile(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    if (has_bf16() && !force_scalar) tile_bf16(xq, panel, pairs, d_pad, m, tile);
+    else tile_scalar(xq, panel, pairs, d_pad, m, tile);
+}
+
+// MARK: The screen
+
+/// Bit c set when (tile row r, column c) is a candidate: not (s + e*p + n*q <= cut), two roundings.
+AVX512 static uint64_t screen_row_avx512(const float *s, float e, float n, const float *p, const float *q, const float *cut) {
+    uint64_t mask = 0;
+    __m512 ev = _mm512_set1_ps(e), nv = _mm512_set1_ps(n);
+    for (int v = 0; v < 4; v++) {
+        __m512 t = _mm512_fmadd_ps(ev, _mm512_loadu_ps(p + v * 16), _mm512_loadu_ps(s + v * 16));
+        t = _mm512_fmadd_ps(nv, _mm512_loadu_ps(q + v * 16), t);
+        __mmask16 m = _mm512_cmp_ps_mask(t, _mm512_loadu_ps(cut + v * 16), _CMP_NLE_UQ);
+        mask |= (uint64_t)m << (v * 16);
+    }
+    return mask;
+}
+
+static uint64_t screen_row_scalar(const float *s, float e, float n, const float *p, const float *q, const float *cut) {
+    uint64_t mask = 0;
+    for (int c = 0; c < PANEL; c++) {
+        float t = fmaf(n, q[c], fmaf(e, p[c], s[c]));
+        if (!(t <= cut[c])) mask |= (uint64_t)1 << c;
+    }
+    return mask;
+}
+
+long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                           size_t col_lo, size_t col_hi,
+                           const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                           const float *cut, const float *x, const float *wt,
+                           const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                           int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                           size_t max_candidates, size_t *candidates) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    size_t end = col_hi < f ? col_hi : f;
+    size_t kept = 0, met = 0;
+    int vector = has_avx512() && !force_scalar;
+    float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    // Per-feature factors of a panel padded to 64 with values that never make a candidate.
+    float p_pad[PANEL], q_pad[PANEL], cut_pad[PANEL];
+    for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
+        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
+        size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
+        const float *p = col_p + panel_start, *q = col_q + panel_start, *c = cut + panel_start;
+        if (width < PANEL) {
+            for (size_t k = 0; k < PANEL; k++) {
+                p_pad[k] = k < width ? col_p[panel_start + k] : 0;
+                q_pad[k] = k < width ? col_q[panel_start + k] : 0;
+                cut_pad[k] = k < width ? cut[panel_start + k] : INFINITY;
+            }
+            p = p_pad; q = q_pad; c = cut_pad;
+        }
+        for (size_t m = 0; m < rows; m += TILE_ROWS) {
+            multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            size_t tile_rows = rows - m < TILE_ROWS ? rows - m : TILE_ROWS;
+            for (size_t i = 0; i < tile_rows; i++) {
+                size_t r = m + i;
+                uint64_t mask = vector ? screen_row_avx512(tile + i * PANEL, row_e[r], row_n[r], p, q, c)
+                                       : screen_row_scalar(tile + i * PANEL, row_e[r], row_n[r], p, q, c);
+                if (!mask) continue;
+                met += (size_t)__builtin_popcountll(mask);
+                if (met > max_candidates) { *candidates = met; return -1; }
+                const float *xr = x + r * d;
+                while (mask) {
+                    size_t j = panel_start + (size_t)__builtin_ctzll(mask);
+                    mask &= mask - 1;
+                    float pre = ck_dot(xr, wt + j * d, d);
+                    float v = adds_bias ? pre + bias[j] : pre;
+                    int keep = keeps_nan ? !(v <= floor[j]) : v > floor[j];
+                    if (keep) {
+                        if (kept == capacity) { *candidates = met; return -1; }
+                        out_row[kept] = (int32_t)r;
+                        out_feature[kept] = (int32_t)j;
+                        out_value[kept] = pre + bias[j];
+                        kept++;
+                    }
+                }
+            }
+        }
+    }
+    *candidates = met;
+    return (long)kept;
+}
+
+void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                      size_t col_lo, size_t col_hi, float *s, size_t ld) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    size_t end = col_hi < f ? col_hi : f;
+    float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
+        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
+        size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
+        for (size_t m = 0; m < rows; m += TILE_ROWS) {
+            multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            size_t tile_rows = rows - m < TILE_ROWS ? rows - m : TILE_ROWS;
+            for (size_t i = 0; i < tile_rows; i++) memcpy(s + (m + i) * ld + panel_start, tile + i * PANEL, width * sizeof(float));
+        }
+    }
+}

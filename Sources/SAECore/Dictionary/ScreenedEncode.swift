@@ -1,0 +1,337 @@
+import CKernels
+import Foundation
+
+/// The screened encode: pre-activations in bf16 with AVX-512 BF16, a rigorous bound on their
+/// error, and an fp32 recomputation of every entry the bound cannot rule out. The codes are the
+/// fp32 path's (up to the last bits of each kept value and entries tied with the threshold).
+///
+/// ## The bound
+/// For a token x (fp32, after the input normalisation) and a feature's encoder column w (fp32),
+/// let x~, w~ be their bf16 roundings (bf16 subnormals flushed to zero, as `vdpbf16ps` treats
+/// them), e = ||x - x~||, n = ||x~||. Let s be the bf16 multiply's fp32 result for x~ . w~ and p
+/// the fp32 path's result for x . w (any BLAS sgemm). Assumed of both: each output is a sum of
+/// the D products in some order, each multiply and add rounded to fp32 with relative error at
+/// most u' = 2^-23 (faithful rounding; RNE and fused multiply-adds are better) plus an absolute
+/// error below 2^-126 per operation (flush-to-zero included); no order is assumed. Products of
+/// bf16 values are exact in fp32. With gamma = (D+1)u'/(1-(D+1)u') the classical bound on a
+/// sum in any order gives
+///   |s - x~.w~| <= gamma * sum|x~_i w~_i| + 2D*2^-126 <= gamma*n*||w~|| + 2D*2^-126,
+///   |p - x.w|   <= gamma * sum|x_i w_i|   + 2D*2^-126 <= gamma*||x||*||w|| + 2D*2^-126
+/// (Cauchy-Schwarz for the sums of |products|), and x.w - x~.w~ = (x-x~).w + x~.(w-w~), so
+///   |x.w - x~.w~| <= e*||w|| + n*||w - w~||              (Cauchy-Schwarz).
+/// With ||x|| <= n + e:
+///   |p - s| <= e*(1+gamma)*||w|| + n*(||w - w~|| + gamma*(||w~|| + ||w||)) + 4D*2^-126 =: B.
+/// The screen evaluates t = fl(n*Q + fl(e*P + s)) (two fused multiply-adds, relative error u =
+/// 2^-24 each, 2^-126 absolute) with
+///   P = (1+gamma)*||w|| / (1-3u),
+///   Q = (||w - w~|| + gamma*(||w~|| + ||w||) + 3u*(1+gamma)*||w~||) / (1-3u),
+/// so |t - (s + e*P + n*Q)| <= 2.01u*(|s| + e*P + n*Q) + 2^-125, and since
+/// |s| <= (1+gamma)*n*||w~|| + 2D*2^-126 and (1-2.01u)*(e*P + n*Q) >= B - 4D*2^-126 + 3u*(1+gamma)*n*||w~||,
+///   t >= s + B - (6D+4)*2^-126 >= p - (6D+4)*2^-126.
+/// The rule's test on the fp32 path is `v <= floor` (rejected), v = fl(p + b) or v = p (see
+/// `RuleBlock.ScanTest`); it rejects whenever p + b <= floor (resp. p <= floor) in exact
+/// arithmetic, rounding being monotone and floor a float. With cut = floor - b - (8D+8)*2^-126
+/// rounded down (b only when the test adds it), t <= cut gives p <= cut + (6D+4)*2^-126 < floor - b:
+/// every entry the screen rejects is one the fp32 path rejects too. All factors (P, Q, e, n)
+/// are computed in double and rounded up to float; cut rounded down. Every other entry (a
+/// candidate) is recomputed in fp32 (a dot product, error within gamma*||x||*||w||) and tested
+/// exactly as the fp32 path tests it.
+final class ScreenedWeights: @unchecked Sendable {
+    let inputDimension: Int
+    let featureCount: Int
+    /// W~, packed as `ck_screen_elementwise` reads it.
+    let packed: UnsafeMutableBufferPointer<UInt16>
+    /// W^T, [F, D] row-major: the rows the candidates' recomputation reads.
+    let transposed: [Float]
+    let columnP: [Float]
+    let columnQ: [Float]
+    let cut: [Float]
+    let test: RuleBlock.ScanTest
+    let bias: [Float]
+    /// The largest ||w~_j|| and ||w_j||: a chunk whose tokens could overflow fp32 takes the fp32 path.
+    let largestNorm: Double
+
+    /// gamma of the proof for D terms (faithful rounding, any summation order).
+    static func gamma(_ d: Int) -> Double {
+        let nu = Double(d + 1) * 0x1p-23
+        return nu / (1 - nu)
+    }
+
+    /// nil when the rule has no screen (gated, top-k, group-max), the weights or biases are not
+    /// all finite, or D is too large for the bound to be useful.
+    init?(sae: SparseAutoencoder) {
+        guard let test = RuleBlock.ScanTest(sae), sae.encoderBias.allSatisfy(\.isFinite),
+              ck_all_finite(sae.encoderWeights, sae.encoderWeights.count) != 0,
+              Double(sae.inputDimension + 1) * 0x1p-23 < 0.01 else { return nil }
+        let d = sae.inputDimension, f = sae.featureCount
+        inputDimension = d
+        featureCount = f
+        self.test = test
+        bias = sae.encoderBias
+        let packed = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ck_bf16_packed_count(d, f))
+        self.packed = packed
+        var norms = [Double](repeating: 0, count: 3 * f)
+        sae.encoderWeights.withUnsafeBufferPointer { weights in
+            ck_bf16_pack_weights(weights.baseAddress!, d, f, packed.baseAddress!, &norms)
+        }
+        var transposed = [Float](repeating: 0, count: f * d)
+        sae.encoderWeights.withUnsafeBufferPointer { weights in
+            transposed.withUnsafeMutableBufferPointer { target in
+                for i in 0..<d { for j in 0..<f { target[j * d + i] = weights[i * f + j] } }
+            }
+        }
+        self.transposed = transposed
+        let gamma = Self.gamma(d), u = 0x1p-24, safety = 1 + 0x1p-40
+        let absolute = Double(8 * d + 8) * 0x1p-126
+        var columnP = [Float](repeating: 0, count: f), columnQ = columnP, cut = columnP
+        var largest = 0.0
+        for j in 0..<f {
+            let norm = norms[3 * j], residual = norms[3 * j + 1], rounded = norms[3 * j + 2]
+            largest = max(largest, norm, rounded)
+            columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
+            columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
+            let floor = Double(test.floor[j]), b = test.addsBias ? Double(sae.encoderBias[j]) : 0
+            cut[j] = Self.roundedDown(floor - b - absolute - 0x1p-50 * (abs(floor) + abs(b)))
+        }
+        self.columnP = columnP
+        self.columnQ = columnQ
+        self.cut = cut
+        largestNorm = largest
+    }
+
+    deinit { packed.deallocate() }
+
+    static func roundedUp(_ value: Double) -> Float {
+        let single = Float(value)
+        return Double(single) < value ? single.nextUp : single
+    }
+
+    static func roundedDown(_ value: Double) -> Float {
+        let single = Float(value)
+        return Double(single) > value ? single.nextDown : single
+    }
+
+    // MARK: One conversion per dictionary
+
+    private static let cacheLock = NSLock()
+    /// The last few dictionaries' screens, with their encoder weights retained so the storage
+    /// address identifying them cannot be reused while cached.
+    nonisolated(unsafe) private static var cache: [(weights: [Float], rule: String, bias: [Float], screen: ScreenedWeights?)] = []
+
+    /// The screen of `sae`, built once per dictionary (the conversion reads all of W_enc).
+    static func shared(for sae: SparseAutoencoder) -> ScreenedWeights? {
+        let key = sae.encoderWeights.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let hit = cache.first(where: { entry in
+            entry.weights.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == key
+                && entry.weights.count == sae.encoderWeights.count && entry.rule == sae.rule.summary
+                && entry.bias == sae.encoderBias
+        }) { return hit.screen }
+        let screen = ScreenedWeights(sae: sae)
+        cache.append((sae.encoderWeights, sae.rule.summary, sae.encoderBias, screen))
+        if cache.count > 4 { cache.removeFirst() }
+        return screen
+    }
+}
+
+/// Which encode runs, and why: `inspect`, `doctor` and the benchmarks print it.
+public enum EncodePath: Equatable, Sendable {
+    case screenedBF16
+    case fp32(reason: String)
+
+    /// The path `SAEEncoder` takes for `sae` on this CPU with the current settings.
+    public static func chosen(for sae: SparseAutoencoder) -> EncodePath {
+        if SAEEncoder.exactFP32 { return .fp32(reason: "--exact-fp32") }
+        if ck_bf16_available() == 0 { return .fp32(reason: "the CPU has no AVX512_BF16") }
+        if RuleBlock.ScanTest(sae) == nil { return .fp32(reason: "no screen for the \(sae.rule.summary) rule") }
+        if ScreenedWeights.shared(for: sae) == nil { return .fp32(reason: "encoder weights or biases not finite") }
+        return .screenedBF16
+    }
+
+    public var summary: String {
+        switch self {
+        case .screenedBF16: "screened bf16 (AVX-512 BF16 pre-activations, candidates recomputed in fp32; a chunk with more than \(Int(ScreenedChunk.fallbackFraction * 100))% candidates takes fp32)"
+        case .fp32(let reason): "fp32 sgemm (\(reason))"
+        }
+    }
+}
+
+/// What the screened path did over an encoder's chunks (for the benchmarks and `--verbose` lines).
+public struct ScreenedEncodeStatistics: Sendable, Equatable {
+    public var screenedChunks = 0
+    /// Chunks that fell back to fp32: too many candidates, non-finite or very large inputs.
+    public var fallbackChunks = 0
+    /// Candidates / (rows * F) of each screened (or abandoned) chunk, in order.
+    public var candidateFractions: [Double] = []
+    public init() {}
+}
+
+/// One encoder's scratch for the screened path: the chunk's bf16 rows and the candidates' output.
+final class ScreenedChunk {
+    /// Above this fraction of candidates in a chunk, its screen is abandoned and the chunk taken by
+    /// fp32 (measured with `saescope bench screened`; see the README).
+    nonisolated(unsafe) static var fallbackFraction = 0.10
+
+    let weights: ScreenedWeights
+    let maxRows: Int
+    private let converted: UnsafeMutableBufferPointer<UInt16>
+    private var rowNorms: [Double]
+    private var rowE: [Float]
+    private var rowN: [Float]
+    private var partRows: [[Int32]]
+    private var partFeatures: [[Int32]]
+    private var partValues: [[Float]]
+    private var partKept: [Int]
+    private var partCandidates: [Int]
+    private let parts: Int
+
+    init(weights: ScreenedWeights, maxRows: Int, parts: Int) {
+        self.weights = weights
+        self.maxRows = maxRows
+        let d = weights.inputDimension, f = weights.featureCount
+        let paddedRows = (maxRows + Int(CK_BF16_TILE_ROWS) - 1) / Int(CK_BF16_TILE_ROWS) * Int(CK_BF16_TILE_ROWS)
+        converted = .allocate(capacity: paddedRows * ((d + 1) & ~1))
+        converted.initialize(repeating: 0)
+        rowNorms = [Double](repeating: 0, count: 2 * maxRows)
+        rowE = [Float](repeating: 0, count: maxRows)
+        rowN = [Float](repeating: 0, count: maxRows)
+        self.parts = max(1, min(parts, (f + 63) / 64))
+        let capacity = Int(Double(maxRows) * Double(f) * Self.fallbackFraction / Double(self.parts)) + 64 * maxRows
+        partRows = Array(repeating: [Int32](repeating: 0, count: capacity), count: self.parts)
+        partFeatures = partRows
+        partValues = Array(repeating: [Float](repeating: 0, count: capacity), count: self.parts)
+        partKept = [Int](repeating: 0, count: self.parts)
+        partCandidates = partKept
+    }
+
+    deinit { converted.deallocate() }
+
+    /// Screens `count` prepared rows `x` and writes the kept codes as CSR rows; false (and nothing
+    /// written) when the chunk must take the fp32 path. Adds the chunk to `statistics`.
+    func encode(_ x: UnsafePointer<Float>, rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float],
+                statistics: inout ScreenedEncodeStatistics) -> Bool {
+        let d = weights.inputDimension, f = weights.featureCount
+        guard ck_all_finite(x, count * d) != 0 else {
+            statistics.fallbackChunks += 1
+            return false
+        }
+        convert(x, rows: count)
+        // Tokens so large that a product could overflow fp32 void the proof's assumptions.
+        var largestRow = 0.0
+        for r in 0..<count { largestRow = max(largestRow, rowNorms[2 * r] + rowNorms[2 * r + 1]) }
+        guard largestRow * weights.largestNorm < 0x1p100 else {
+            statistics.fallbackChunks += 1
+            return false
+        }
+        let totalAllowed = Int(Double(count) * Double(f) * Self.fallbackFraction)
+        let parts = self.parts, weights = self.weights
+        rowE.withUnsafeBufferPointer { rowE in
+            rowN.withUnsafeBufferPointer { rowN in
+                partRows.withUnsafeMutableBufferPointer { partRows in
+                    partFeatures.withUnsafeMutableBufferPointer { partFeatures in
+                        partValues.withUnsafeMutableBufferPointer { partValues in
+                            partKept.withUnsafeMutableBufferPointer { partKept in
+                                partCandidates.withUnsafeMutableBufferPointer { partCandidates in
+                                    let box = UncheckedSendable((rowE, rowN, partRows, partFeatures, partValues, partKept, partCandidates))
+                                    parallelFor(parts) { part in
+                                        let (rowE, rowN, partRows, partFeatures, partValues, partKept, partCandidates) = box.value
+                                        let columns = SAEEncoder.columnBlock(part, of: parts, features: f)
+                                        let allowed = Int(Double(count) * Double(columns.count) * Self.fallbackFraction)
+                                        var met = 0
+                                        let kept = partRows[part].withUnsafeMutableBufferPointer { outRows in
+                                            partFeatures[part].withUnsafeMutableBufferPointer { outFeatures in
+                                                partValues[part].withUnsafeMutableBufferPointer { outValues in
+                                                    ck_screen_elementwise(
+                                                        converted.baseAddress!, weights.packed.baseAddress!, count, d, f,
+                                                        columns.lowerBound, columns.upperBound,
+                                                        rowE.baseAddress!, rowN.baseAddress!, weights.columnP, weights.columnQ, weights.cut,
+                                                        x, weights.transposed, weights.bias, weights.test.floor,
+                                                        weights.test.addsBias ? 1 : 0, weights.test.keepsNaN ? 1 : 0,
+                                                        outRows.baseAddress!, outFeatures.baseAddress!, outValues.baseAddress!, outRows.count,
+                                                        allowed, &met)
+                                                }
+                                            }
+                                        }
+                                        partKept[part] = kept
+                                        partCandidates[part] = met
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let candidates = partCandidates.reduce(0, +)
+        statistics.candidateFractions.append(Double(candidates) / Double(max(1, count * f)))
+        guard partKept.allSatisfy({ $0 >= 0 }), candidates <= max(totalAllowed, 0) + parts else {
+            statistics.fallbackChunks += 1
+            return false
+        }
+        statistics.screenedChunks += 1
+        assemble(rows: count, rowStart: &rowStart, features: &features, values: &values)
+        return true
+    }
+
+    /// bf16 rows and the bound's per-row factors e (rounded up) and n (rounded up), rows split across the cores.
+    private func convert(_ x: UnsafePointer<Float>, rows count: Int) {
+        let d = weights.inputDimension
+        let blockCount = min(parts, count)
+        let slack = 1 + Double(d + 2) * 0x1p-52
+        rowNorms.withUnsafeMutableBufferPointer { norms in
+            rowE.withUnsafeMutableBufferPointer { rowE in
+                rowN.withUnsafeMutableBufferPointer { rowN in
+                    let box = UncheckedSendable((norms, rowE, rowN))
+                    parallelFor(blockCount) { b in
+                        let (norms, rowE, rowN) = box.value
+                        let first = b * count / blockCount, last = (b + 1) * count / blockCount
+                        ck_bf16_convert_rows(x, d, first, last, converted.baseAddress!, norms.baseAddress!)
+                        for r in first..<last {
+                            rowE[r] = ScreenedWeights.roundedUp(norms[2 * r] * slack)
+                            rowN[r] = ScreenedWeights.roundedUp(norms[2 * r + 1] * slack)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The parts' (row, feature, value) lists as CSR rows, features ascending within a row (each
+    /// part lists its columns in order, and parts hold ascending column ranges).
+    private func assemble(rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float]) {
+        var counts = [Int](repeating: 0, count: count + 1)
+        for part in 0..<parts {
+            partRows[part].withUnsafeBufferPointer { rows in
+                for e in 0..<partKept[part] { counts[Int(rows[e]) + 1] += 1 }
+            }
+        }
+        for r in 0..<count { counts[r + 1] += counts[r] }
+        let total = counts[count]
+        rowStart.removeAll(keepingCapacity: true)
+        rowStart.append(contentsOf: counts)
+        features.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+        features.append(contentsOf: repeatElement(0, count: total))
+        values.append(contentsOf: repeatElement(0, count: total))
+        var cursor = counts
+        features.withUnsafeMutableBufferPointer { features in
+            values.withUnsafeMutableBufferPointer { values in
+                for part in 0..<parts {
+                    partRows[part].withUnsafeBufferPointer { rows in
+                        partFeatures[part].withUnsafeBufferPointer { partFeatures in
+                            partValues[part].withUnsafeBufferPointer { partValues in
+                                for e in 0..<partKept[part] {
+                                    let r = Int(rows[e])
+                                    features[cursor[r]] = partFeatures[e]
+                                    values[cursor[r]] = partValues[e]
+                                    cursor[r] += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
