@@ -293,3 +293,73 @@ void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_
         }
     }
 }
+
+// MARK: The top-k screen
+
+static inline float float_below(double value) {
+    float single = (float)value;
+    return (double)single > value ? nextafterf(single, -INFINITY) : single;
+}
+
+static inline float float_above(double value) {
+    float single = (float)value;
+    return (double)single < value ? nextafterf(single, INFINITY) : single;
+}
+
+long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, size_t f, size_t k,
+                         const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                         const float *bias, double absolute, const float *x, size_t d, const float *wt,
+                         float *lower, float *upper, float *scratch, int32_t *candidate_feature, float *candidate_value,
+                         int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                         size_t max_candidates, size_t *candidates) {
+    size_t kept = 0, met = 0;
+    for (size_t r = first; r < last; r++) {
+        const float *sr = s + r * ld;
+        double e = row_e[r], n = row_n[r];
+        // Bounds on the fp32 path's v = fl(p + b): |v - (s + b)| <= B + u*|p + b| (see ScreenedEncode.swift).
+        for (size_t j = 0; j < f; j++) {
+            double centre = (double)sr[j] + (double)bias[j];
+            double radius = e * col_p[j] + n * col_q[j];
+            radius += 0x1p-23 * (fabs((double)sr[j]) + fabs((double)bias[j]) + radius) + absolute;
+            lower[j] = float_below(centre - radius);
+            upper[j] = float_above(centre + radius);
+        }
+        // Every member of the fp32 top k has v >= the k-th largest v >= the k-th largest lower bound.
+        float floor = k <= f ? ck_kth_largest(lower, f, k, scratch) : -INFINITY;
+        size_t count = 0;
+        const float *xr = x + r * d;
+        for (size_t j = 0; j < f; j++) {
+            if (upper[j] >= floor && upper[j] > 0) {
+                float p = ck_dot(xr, wt + j * d, d);
+                float v = p + bias[j];
+                if (v > 0) {
+                    candidate_feature[count] = (int32_t)j;
+                    candidate_value[count] = v;
+                    count++;
+                }
+                met++;
+            }
+        }
+        if (met > max_candidates) { *candidates = met; return -1; }
+        // The k largest of the candidates, ties to the lower feature (as the fp32 path's selector).
+        size_t take = count < k ? count : k;
+        if (take == 0) continue;
+        float kth = ck_kth_largest(candidate_value, count, take, scratch);
+        size_t above = 0;
+        for (size_t c = 0; c < count; c++) above += candidate_value[c] > kth;
+        size_t ties = take - above;
+        if (kept + take > capacity) { *candidates = met; return -1; }
+        for (size_t c = 0; c < count; c++) {
+            float v = candidate_value[c];
+            if (v > kth || (v == kth && ties > 0)) {
+                if (v == kth) ties--;
+                out_row[kept] = (int32_t)r;
+                out_feature[kept] = candidate_feature[c];
+                out_value[kept] = v;
+                kept++;
+            }
+        }
+    }
+    *candidates = met;
+    return (long)kept;
+}

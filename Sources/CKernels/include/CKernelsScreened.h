@@ -58,6 +58,20 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
 void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
                       size_t col_lo, size_t col_hi, float *s, size_t ld);
 
+/// The top-k screen of rows [first, last) of the bf16 products s ([rows, ld]): for each row, lower
+/// and upper bounds on the fp32 path's v_j = fl(p_j + bias[j]) (radius row_e*col_p + row_n*col_q,
+/// widened by the rounding of the bias add, plus `absolute`), and every j whose upper bound is
+/// positive and at least the row's k-th largest lower bound (a candidate) recomputed in fp32; of
+/// those, the k largest positive v (ties to the lower feature) are appended (row, feature, v) in
+/// feature order. Scratch: lower, upper, scratch, candidate_* of f entries each. Returns the number
+/// kept, or -1 past `max_candidates` candidates or `capacity` kept.
+long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, size_t f, size_t k,
+                         const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                         const float *bias, double absolute, const float *x, size_t d, const float *wt,
+                         float *lower, float *upper, float *scratch, int32_t *candidate_feature, float *candidate_value,
+                         int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                         size_t max_candidates, size_t *candidates);
+
 /// fp32 dot product of a and b over n (sixteen lanes, then a fixed reduction).
 float ck_dot(const float *a, const float *b, size_t n);
 

@@ -197,7 +197,7 @@ public final class SAEEncoder {
 
     private func encode(rows count: Int) {
         let f = sae.featureCount
-        if let screen, screen.encode(UnsafePointer(inputStorage.baseAddress!), rows: count, rowStart: &activeRowStart,
+        if let screen, screen.encode(UnsafePointer(inputStorage.baseAddress!), rows: count, products: codeStorage.baseAddress!, rowStart: &activeRowStart,
                                      features: &activeFeature, values: &activeValue, statistics: &screenedStatistics) {
             denseCodesFromActive = true
             return

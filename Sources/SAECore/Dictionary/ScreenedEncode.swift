@@ -45,8 +45,13 @@ final class ScreenedWeights: @unchecked Sendable {
     let transposed: [Float]
     let columnP: [Float]
     let columnQ: [Float]
+    /// Elementwise rules: the screen's cut per feature, and the fp32 path's own test.
     let cut: [Float]
-    let test: RuleBlock.ScanTest
+    let test: RuleBlock.ScanTest?
+    /// Top-k: k (the candidates are those within the bound of the row's k-th largest lower bound).
+    let topK: Int?
+    /// The proof's absolute (underflow) term.
+    let absolute: Double
     let bias: [Float]
     /// The largest ||w~_j|| and ||w_j||: a chunk whose tokens could overflow fp32 takes the fp32 path.
     let largestNorm: Double
@@ -57,16 +62,26 @@ final class ScreenedWeights: @unchecked Sendable {
         return nu / (1 - nu)
     }
 
-    /// nil when the rule has no screen (gated, top-k, group-max), the weights or biases are not
-    /// all finite, or D is too large for the bound to be useful.
+    /// Whether the rule has a screen: ReLU, JumpReLU (elementwise) and top-k; not gated or group-max.
+    static func screens(_ rule: ActivationRule) -> Bool {
+        switch rule {
+        case .relu, .threshold, .topK: true
+        case .gated, .groupMax: false
+        }
+    }
+
+    /// nil when the rule has no screen, the weights or biases are not all finite, or D is too
+    /// large for the bound to be useful.
     init?(sae: SparseAutoencoder) {
-        guard let test = RuleBlock.ScanTest(sae), sae.encoderBias.allSatisfy(\.isFinite),
+        guard Self.screens(sae.rule), sae.encoderBias.allSatisfy(\.isFinite),
               ck_all_finite(sae.encoderWeights, sae.encoderWeights.count) != 0,
               Double(sae.inputDimension + 1) * 0x1p-23 < 0.01 else { return nil }
         let d = sae.inputDimension, f = sae.featureCount
         inputDimension = d
         featureCount = f
+        let test = RuleBlock.ScanTest(sae)
         self.test = test
+        if case .topK(let k) = sae.rule { topK = k } else { topK = nil }
         bias = sae.encoderBias
         let packed = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ck_bf16_packed_count(d, f))
         self.packed = packed
@@ -83,6 +98,7 @@ final class ScreenedWeights: @unchecked Sendable {
         self.transposed = transposed
         let gamma = Self.gamma(d), u = 0x1p-24, safety = 1 + 0x1p-40
         let absolute = Double(8 * d + 8) * 0x1p-126
+        self.absolute = absolute
         var columnP = [Float](repeating: 0, count: f), columnQ = columnP, cut = columnP
         var largest = 0.0
         for j in 0..<f {
@@ -90,8 +106,10 @@ final class ScreenedWeights: @unchecked Sendable {
             largest = max(largest, norm, rounded)
             columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
             columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
-            let floor = Double(test.floor[j]), b = test.addsBias ? Double(sae.encoderBias[j]) : 0
-            cut[j] = Self.roundedDown(floor - b - absolute - 0x1p-50 * (abs(floor) + abs(b)))
+            if let test {
+                let floor = Double(test.floor[j]), b = test.addsBias ? Double(sae.encoderBias[j]) : 0
+                cut[j] = Self.roundedDown(floor - b - absolute - 0x1p-50 * (abs(floor) + abs(b)))
+            }
         }
         self.columnP = columnP
         self.columnQ = columnQ
@@ -144,7 +162,7 @@ public enum EncodePath: Equatable, Sendable {
     public static func chosen(for sae: SparseAutoencoder) -> EncodePath {
         if SAEEncoder.exactFP32 { return .fp32(reason: "--exact-fp32") }
         if ck_bf16_available() == 0 { return .fp32(reason: "the CPU has no AVX512_BF16") }
-        if RuleBlock.ScanTest(sae) == nil { return .fp32(reason: "no screen for the \(sae.rule.summary) rule") }
+        if !ScreenedWeights.screens(sae.rule) { return .fp32(reason: "no screen for the \(sae.rule.summary) rule") }
         if ScreenedWeights.shared(for: sae) == nil { return .fp32(reason: "encoder weights or biases not finite") }
         return .screenedBF16
     }
@@ -173,43 +191,65 @@ final class ScreenedChunk {
     /// fp32 (measured with `saescope bench screened`; see the README).
     nonisolated(unsafe) static var fallbackFraction = 0.10
 
+    /// One core's output (row, feature, value) and, for top-k, its per-row scratch.
+    private struct Part {
+        let rows: UnsafeMutableBufferPointer<Int32>
+        let features: UnsafeMutableBufferPointer<Int32>
+        let values: UnsafeMutableBufferPointer<Float>
+        /// lower, upper, selection scratch, candidate values: 4 x F floats; candidate features: F.
+        let rowScratch: UnsafeMutableBufferPointer<Float>
+        let candidateFeatures: UnsafeMutableBufferPointer<Int32>
+        var kept = 0
+        var candidates = 0
+    }
+
     let weights: ScreenedWeights
     let maxRows: Int
     private let converted: UnsafeMutableBufferPointer<UInt16>
-    private var rowNorms: [Double]
-    private var rowE: [Float]
-    private var rowN: [Float]
-    private var partRows: [[Int32]]
-    private var partFeatures: [[Int32]]
-    private var partValues: [[Float]]
-    private var partKept: [Int]
-    private var partCandidates: [Int]
-    private let parts: Int
+    private let rowNorms: UnsafeMutableBufferPointer<Double>
+    private let rowE: UnsafeMutableBufferPointer<Float>
+    private let rowN: UnsafeMutableBufferPointer<Float>
+    private var parts: [Part]
 
-    init(weights: ScreenedWeights, maxRows: Int, parts: Int) {
+    init(weights: ScreenedWeights, maxRows: Int, parts partCount: Int) {
         self.weights = weights
         self.maxRows = maxRows
         let d = weights.inputDimension, f = weights.featureCount
-        let paddedRows = (maxRows + Int(CK_BF16_TILE_ROWS) - 1) / Int(CK_BF16_TILE_ROWS) * Int(CK_BF16_TILE_ROWS)
+        let tile = Int(CK_BF16_TILE_ROWS)
+        let paddedRows = (maxRows + tile - 1) / tile * tile
         converted = .allocate(capacity: paddedRows * ((d + 1) & ~1))
         converted.initialize(repeating: 0)
-        rowNorms = [Double](repeating: 0, count: 2 * maxRows)
-        rowE = [Float](repeating: 0, count: maxRows)
-        rowN = [Float](repeating: 0, count: maxRows)
-        self.parts = max(1, min(parts, (f + 63) / 64))
-        let capacity = Int(Double(maxRows) * Double(f) * Self.fallbackFraction / Double(self.parts)) + 64 * maxRows
-        partRows = Array(repeating: [Int32](repeating: 0, count: capacity), count: self.parts)
-        partFeatures = partRows
-        partValues = Array(repeating: [Float](repeating: 0, count: capacity), count: self.parts)
-        partKept = [Int](repeating: 0, count: self.parts)
-        partCandidates = partKept
+        rowNorms = .allocate(capacity: 2 * maxRows)
+        rowE = .allocate(capacity: maxRows)
+        rowN = .allocate(capacity: maxRows)
+        let count = max(1, min(partCount, (f + 63) / 64))
+        let capacity = Int(Double(maxRows) * Double(f) * Self.fallbackFraction / Double(count)) + max(64, weights.topK ?? 0) * maxRows
+        let scratch = weights.topK == nil ? 1 : f
+        parts = (0..<count).map { _ in
+            Part(rows: .allocate(capacity: capacity), features: .allocate(capacity: capacity), values: .allocate(capacity: capacity),
+                 rowScratch: .allocate(capacity: 4 * scratch), candidateFeatures: .allocate(capacity: scratch))
+        }
     }
 
-    deinit { converted.deallocate() }
+    deinit {
+        converted.deallocate()
+        rowNorms.deallocate()
+        rowE.deallocate()
+        rowN.deallocate()
+        for part in parts {
+            part.rows.deallocate()
+            part.features.deallocate()
+            part.values.deallocate()
+            part.rowScratch.deallocate()
+            part.candidateFeatures.deallocate()
+        }
+    }
 
     /// Screens `count` prepared rows `x` and writes the kept codes as CSR rows; false (and nothing
-    /// written) when the chunk must take the fp32 path. Adds the chunk to `statistics`.
-    func encode(_ x: UnsafePointer<Float>, rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float],
+    /// written) when the chunk must take the fp32 path. `products` ([rows, F]) receives the bf16
+    /// products for top-k. Adds the chunk to `statistics`.
+    func encode(_ x: UnsafePointer<Float>, rows count: Int, products: UnsafeMutablePointer<Float>,
+                rowStart: inout [Int], features: inout [Int32], values: inout [Float],
                 statistics: inout ScreenedEncodeStatistics) -> Bool {
         let d = weights.inputDimension, f = weights.featureCount
         guard ck_all_finite(x, count * d) != 0 else {
@@ -224,48 +264,48 @@ final class ScreenedChunk {
             statistics.fallbackChunks += 1
             return false
         }
-        let totalAllowed = Int(Double(count) * Double(f) * Self.fallbackFraction)
-        let parts = self.parts, weights = self.weights
-        rowE.withUnsafeBufferPointer { rowE in
-            rowN.withUnsafeBufferPointer { rowN in
-                partRows.withUnsafeMutableBufferPointer { partRows in
-                    partFeatures.withUnsafeMutableBufferPointer { partFeatures in
-                        partValues.withUnsafeMutableBufferPointer { partValues in
-                            partKept.withUnsafeMutableBufferPointer { partKept in
-                                partCandidates.withUnsafeMutableBufferPointer { partCandidates in
-                                    let box = UncheckedSendable((rowE, rowN, partRows, partFeatures, partValues, partKept, partCandidates))
-                                    parallelFor(parts) { part in
-                                        let (rowE, rowN, partRows, partFeatures, partValues, partKept, partCandidates) = box.value
-                                        let columns = SAEEncoder.columnBlock(part, of: parts, features: f)
-                                        let allowed = Int(Double(count) * Double(columns.count) * Self.fallbackFraction)
-                                        var met = 0
-                                        let kept = partRows[part].withUnsafeMutableBufferPointer { outRows in
-                                            partFeatures[part].withUnsafeMutableBufferPointer { outFeatures in
-                                                partValues[part].withUnsafeMutableBufferPointer { outValues in
-                                                    ck_screen_elementwise(
-                                                        converted.baseAddress!, weights.packed.baseAddress!, count, d, f,
-                                                        columns.lowerBound, columns.upperBound,
-                                                        rowE.baseAddress!, rowN.baseAddress!, weights.columnP, weights.columnQ, weights.cut,
-                                                        x, weights.transposed, weights.bias, weights.test.floor,
-                                                        weights.test.addsBias ? 1 : 0, weights.test.keepsNaN ? 1 : 0,
-                                                        outRows.baseAddress!, outFeatures.baseAddress!, outValues.baseAddress!, outRows.count,
-                                                        allowed, &met)
-                                                }
-                                            }
-                                        }
-                                        partKept[part] = kept
-                                        partCandidates[part] = met
-                                    }
-                                }
-                            }
-                        }
-                    }
+        let partCount = parts.count, weights = self.weights, fraction = Self.fallbackFraction
+        let converted = self.converted.baseAddress!, rowE = self.rowE.baseAddress!, rowN = self.rowN.baseAddress!
+        parts.withUnsafeMutableBufferPointer { parts in
+            let parts = UncheckedSendable(parts)
+            if let k = weights.topK {
+                parallelFor(partCount) { part in
+                    let columns = SAEEncoder.columnBlock(part, of: partCount, features: f)
+                    ck_bf16_multiply(converted, weights.packed.baseAddress!, count, d, f, columns.lowerBound, columns.upperBound, products, f)
+                }
+                parallelFor(min(partCount, count)) { part in
+                    let blocks = min(partCount, count)
+                    let first = part * count / blocks, last = (part + 1) * count / blocks
+                    let p = parts.value[part], scratch = p.rowScratch.baseAddress!
+                    var met = 0
+                    let kept = ck_screen_topk_rows(products, f, first, last, f, k, rowE, rowN, weights.columnP, weights.columnQ,
+                                                   weights.bias, weights.absolute, x, d, weights.transposed,
+                                                   scratch, scratch + f, scratch + 2 * f, p.candidateFeatures.baseAddress!, scratch + 3 * f,
+                                                   p.rows.baseAddress!, p.features.baseAddress!, p.values.baseAddress!, p.rows.count,
+                                                   Int(Double(last - first) * Double(f) * fraction), &met)
+                    parts.value[part].kept = kept
+                    parts.value[part].candidates = met
+                }
+                for part in min(partCount, count)..<partCount { parts.value[part].kept = 0; parts.value[part].candidates = 0 }
+            } else if let test = weights.test {
+                parallelFor(partCount) { part in
+                    let columns = SAEEncoder.columnBlock(part, of: partCount, features: f)
+                    let p = parts.value[part]
+                    var met = 0
+                    let kept = ck_screen_elementwise(
+                        converted, weights.packed.baseAddress!, count, d, f, columns.lowerBound, columns.upperBound,
+                        rowE, rowN, weights.columnP, weights.columnQ, weights.cut,
+                        x, weights.transposed, weights.bias, test.floor, test.addsBias ? 1 : 0, test.keepsNaN ? 1 : 0,
+                        p.rows.baseAddress!, p.features.baseAddress!, p.values.baseAddress!, p.rows.count,
+                        Int(Double(count) * Double(columns.count) * fraction), &met)
+                    parts.value[part].kept = kept
+                    parts.value[part].candidates = met
                 }
             }
         }
-        let candidates = partCandidates.reduce(0, +)
+        let candidates = parts.reduce(0) { $0 + $1.candidates }
         statistics.candidateFractions.append(Double(candidates) / Double(max(1, count * f)))
-        guard partKept.allSatisfy({ $0 >= 0 }), candidates <= max(totalAllowed, 0) + parts else {
+        guard parts.allSatisfy({ $0.kept >= 0 }) else {
             statistics.fallbackChunks += 1
             return false
         }
@@ -274,37 +314,28 @@ final class ScreenedChunk {
         return true
     }
 
-    /// bf16 rows and the bound's per-row factors e (rounded up) and n (rounded up), rows split across the cores.
+    /// bf16 rows and the bound's per-row factors e and n (rounded up), rows split across the cores.
     private func convert(_ x: UnsafePointer<Float>, rows count: Int) {
         let d = weights.inputDimension
-        let blockCount = min(parts, count)
+        let blockCount = min(parts.count, count)
         let slack = 1 + Double(d + 2) * 0x1p-52
-        rowNorms.withUnsafeMutableBufferPointer { norms in
-            rowE.withUnsafeMutableBufferPointer { rowE in
-                rowN.withUnsafeMutableBufferPointer { rowN in
-                    let box = UncheckedSendable((norms, rowE, rowN))
-                    parallelFor(blockCount) { b in
-                        let (norms, rowE, rowN) = box.value
-                        let first = b * count / blockCount, last = (b + 1) * count / blockCount
-                        ck_bf16_convert_rows(x, d, first, last, converted.baseAddress!, norms.baseAddress!)
-                        for r in first..<last {
-                            rowE[r] = ScreenedWeights.roundedUp(norms[2 * r] * slack)
-                            rowN[r] = ScreenedWeights.roundedUp(norms[2 * r + 1] * slack)
-                        }
-                    }
-                }
+        let norms = rowNorms.baseAddress!, rowE = self.rowE.baseAddress!, rowN = self.rowN.baseAddress!, converted = self.converted.baseAddress!
+        parallelFor(blockCount) { b in
+            let first = b * count / blockCount, last = (b + 1) * count / blockCount
+            ck_bf16_convert_rows(x, d, first, last, converted, norms)
+            for r in first..<last {
+                rowE[r] = ScreenedWeights.roundedUp(norms[2 * r] * slack)
+                rowN[r] = ScreenedWeights.roundedUp(norms[2 * r + 1] * slack)
             }
         }
     }
 
     /// The parts' (row, feature, value) lists as CSR rows, features ascending within a row (each
-    /// part lists its columns in order, and parts hold ascending column ranges).
+    /// part lists its columns, or its rows, in order, and parts hold ascending ranges).
     private func assemble(rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float]) {
         var counts = [Int](repeating: 0, count: count + 1)
-        for part in 0..<parts {
-            partRows[part].withUnsafeBufferPointer { rows in
-                for e in 0..<partKept[part] { counts[Int(rows[e]) + 1] += 1 }
-            }
+        for part in parts {
+            for e in 0..<part.kept { counts[Int(part.rows[e]) + 1] += 1 }
         }
         for r in 0..<count { counts[r + 1] += counts[r] }
         let total = counts[count]
@@ -317,18 +348,12 @@ final class ScreenedChunk {
         var cursor = counts
         features.withUnsafeMutableBufferPointer { features in
             values.withUnsafeMutableBufferPointer { values in
-                for part in 0..<parts {
-                    partRows[part].withUnsafeBufferPointer { rows in
-                        partFeatures[part].withUnsafeBufferPointer { partFeatures in
-                            partValues[part].withUnsafeBufferPointer { partValues in
-                                for e in 0..<partKept[part] {
-                                    let r = Int(rows[e])
-                                    features[cursor[r]] = partFeatures[e]
-                                    values[cursor[r]] = partValues[e]
-                                    cursor[r] += 1
-                                }
-                            }
-                        }
+                for part in parts {
+                    for e in 0..<part.kept {
+                        let r = Int(part.rows[e])
+                        features[cursor[r]] = part.features[e]
+                        values[cursor[r]] = part.values[e]
+                        cursor[r] += 1
                     }
                 }
             }
