@@ -26,6 +26,7 @@ struct BenchScreenedCommand: ParsableCommand {
 
     func run() throws {
         print(BLASReport.current().line)
+        print(EncodePath.machineSummary)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-screened-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

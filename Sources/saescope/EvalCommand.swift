@@ -108,5 +108,6 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
         print(MetricsReport.describe(dictionary))
+        print("encode       \(EncodePath.chosen(for: dictionary).summary)")
     }
 }

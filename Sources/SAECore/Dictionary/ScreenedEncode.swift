@@ -167,6 +167,13 @@ public enum EncodePath: Equatable, Sendable {
         return .screenedBF16
     }
 
+    /// This machine and setting, for any dictionary: what `doctor` and the benchmarks print.
+    public static var machineSummary: String {
+        if SAEEncoder.exactFP32 { return "encode: fp32 sgemm (--exact-fp32 / SAESCOPE_EXACT_FP32=1)" }
+        if ck_bf16_available() == 0 { return "encode: fp32 sgemm (the CPU has no AVX512_BF16)" }
+        return "encode: screened bf16 (AVX512_BF16) for ReLU, JumpReLU and top-k dictionaries, exact to fp32; fp32 sgemm for the other rules and with --exact-fp32"
+    }
+
     public var summary: String {
         switch self {
         case .screenedBF16: "screened bf16 (AVX-512 BF16 pre-activations, candidates recomputed in fp32; a chunk with more than \(Int(ScreenedChunk.fallbackFraction * 100))% candidates takes fp32)"
