@@ -162,6 +162,32 @@ static float dot_scalar(const float *a, const float *b, size_t n) {
     return s;
 }
 
+/// Dot products of x with up to four rows of wt (features js[0..<count]), each with its own single
+/// sixteen-lane accumulator and the same reduction, so an entry's value does not depend on which
+/// others share the pass; the four independent chains hide the multiply-add latency.
+AVX512 static void dot_rows_avx512(const float *x, const float *wt, size_t d, const size_t *js, int count, float *out) {
+    const float *w0 = wt + js[0] * d, *w1 = wt + js[count > 1 ? 1 : 0] * d;
+    const float *w2 = wt + js[count > 2 ? 2 : 0] * d, *w3 = wt + js[count > 3 ? 3 : 0] * d;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    for (size_t i = 0; i < d; i += 16) {
+        __mmask16 lanes = d - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (d - i)) - 1);
+        __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+        s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w0 + i), s0);
+        s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w1 + i), s1);
+        s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w2 + i), s2);
+        s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w3 + i), s3);
+    }
+    out[0] = _mm512_reduce_add_ps(s0);
+    if (count > 1) out[1] = _mm512_reduce_add_ps(s1);
+    if (count > 2) out[2] = _mm512_reduce_add_ps(s2);
+    if (count > 3) out[3] = _mm512_reduce_add_ps(s3);
+}
+
+static void dot_rows(const float *x, const float *wt, size_t d, const size_t *js, int count, float *out) {
+    if (has_avx512()) { dot_rows_avx512(x, wt, d, js, count, out); return; }
+    for (int c = 0; c < count; c++) out[c] = dot_scalar(x, wt + js[c] * d, d);
+}
+
 float ck_dot(const float *a, const float *b, size_t n) {
     return has_avx512() ? dot_avx512(a, b, n) : dot_scalar(a, b, n);
 }
@@ -300,17 +326,27 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
                 if (met > max_candidates) { *candidates = met; return -1; }
                 const float *xr = x + r * d;
                 while (mask) {
-                    size_t j = panel_start + (size_t)__builtin_ctzll(mask);
-                    mask &= mask - 1;
-                    float pre = ck_dot(xr, wt + j * d, d);
-                    float v = adds_bias ? pre + bias[j] : pre;
-                    int keep = keeps_nan ? !(v <= floor[j]) : v > floor[j];
-                    if (keep) {
-                        if (kept == capacity) { *candidates = met; return -1; }
-                        out_row[kept] = (int32_t)r;
-                        out_feature[kept] = (int32_t)j;
-                        out_value[kept] = pre + bias[j];
-                        kept++;
+                    // Up to four candidates of this row per pass over x.
+                    size_t js[4];
+                    float pres[4];
+                    int count = 0;
+                    while (mask && count < 4) {
+                        js[count++] = panel_start + (size_t)__builtin_ctzll(mask);
+                        mask &= mask - 1;
+                    }
+                    dot_rows(xr, wt, d, js, count, pres);
+                    for (int c = 0; c < count; c++) {
+                        size_t j = js[c];
+                        float pre = pres[c];
+                        float v = adds_bias ? pre + bias[j] : pre;
+                        int keep = keeps_nan ? !(v <= floor[j]) : v > floor[j];
+                        if (keep) {
+                            if (kept == capacity) { *candidates = met; return -1; }
+                            out_row[kept] = (int32_t)r;
+                            out_feature[kept] = (int32_t)j;
+                            out_value[kept] = pre + bias[j];
+                            kept++;
+                        }
                     }
                 }
             }
@@ -368,21 +404,30 @@ long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, s
         }
         // Every member of the fp32 top k has v >= the k-th largest v >= the k-th largest lower bound.
         float floor = k <= f ? ck_kth_largest(lower, f, k, scratch) : -INFINITY;
-        size_t count = 0;
+        size_t listed = 0;
         const float *xr = x + r * d;
         for (size_t j = 0; j < f; j++) {
-            if (upper[j] >= floor && upper[j] > 0) {
-                float p = ck_dot(xr, wt + j * d, d);
-                float v = p + bias[j];
+            if (upper[j] >= floor && upper[j] > 0) candidate_feature[listed++] = (int32_t)j;
+        }
+        met += listed;
+        if (met > max_candidates) { *candidates = met; return -1; }
+        // Recomputed four at a time; the positive ones kept, in feature order.
+        size_t count = 0;
+        for (size_t c = 0; c < listed; c += 4) {
+            size_t js[4];
+            float pres[4];
+            int group = listed - c < 4 ? (int)(listed - c) : 4;
+            for (int g = 0; g < group; g++) js[g] = (size_t)candidate_feature[c + (size_t)g];
+            dot_rows(xr, wt, d, js, group, pres);
+            for (int g = 0; g < group; g++) {
+                float v = pres[g] + bias[js[g]];
                 if (v > 0) {
-                    candidate_feature[count] = (int32_t)j;
+                    candidate_feature[count] = (int32_t)js[g];
                     candidate_value[count] = v;
                     count++;
                 }
-                met++;
             }
         }
-        if (met > max_candidates) { *candidates = met; return -1; }
         // The k largest of the candidates, ties to the lower feature (as the fp32 path's selector).
         size_t take = count < k ? count : k;
         if (take == 0) continue;

@@ -33,6 +33,15 @@ public enum ScreenedBenchmark {
         public var bestFamily: String
         public var screenedEncodeSeconds: Double
         public var fp32EncodeSeconds: Double
+        /// CPU seconds (all threads) of the same passes: steadier than wall time on a loaded machine.
+        public var sgemmCPUSeconds: Double
+        public var bestSGEMMCPUSeconds: Double
+        public var screenedEncodeCPUSeconds: Double
+        public var fp32EncodeCPUSeconds: Double
+        public var indexCPUSeconds: Double
+        public var indexFP32CPUSeconds: Double
+        /// The one-time bf16 conversion of the weights (per dictionary, included in the index runs).
+        public var weightConversionSeconds: Double
         public var statistics: ScreenedEncodeStatistics
         /// Whole-process `index`, screened (default) and `--exact-fp32`.
         public var indexSeconds: Double
@@ -44,12 +53,23 @@ public enum ScreenedBenchmark {
         public var encodeRatioToBestSGEMM: Double { bestSGEMMSeconds / screenedEncodeSeconds }
         public var encodeRatioToFP32Encode: Double { fp32EncodeSeconds / screenedEncodeSeconds }
         public var indexRatio: Double { indexFP32Seconds / indexSeconds }
+        public var encodeCPURatioToBestSGEMM: Double { bestSGEMMCPUSeconds / screenedEncodeCPUSeconds }
+        public var encodeCPURatioToFP32Encode: Double { fp32EncodeCPUSeconds / screenedEncodeCPUSeconds }
+        public var indexCPURatio: Double { indexFP32CPUSeconds / indexCPUSeconds }
     }
 
-    public static func run(_ shape: Shape, meanL0: Double, rounds: Int, scratchDirectory: String,
+    /// `topK`: a top-k dictionary of the same weights (zero encoder bias) instead of the ReLU one.
+    /// `timesIndex`: also the whole-process index both ways (child processes).
+    public static func run(_ shape: Shape, meanL0: Double, topK: Int? = nil, rounds: Int, timesIndex: Bool = true, scratchDirectory: String,
                            child: TimedChild = .saescope, log: (String) -> Void) throws -> Result {
         log("synthetic dictionary D=\(shape.d) F=\(shape.f), cache N=\(shape.n)")
-        let sae = try SyntheticWorkload.dictionary(inputDimension: shape.d, featureCount: shape.f, meanL0: meanL0)
+        var sae = try SyntheticWorkload.dictionary(inputDimension: shape.d, featureCount: shape.f, meanL0: meanL0)
+        if let topK {
+            sae = try SparseAutoencoder(inputDimension: sae.inputDimension, featureCount: sae.featureCount, encoderWeights: sae.encoderWeights,
+                                        encoderBias: [Float](repeating: 0, count: sae.featureCount), decoderWeights: sae.decoderWeights,
+                                        decoderBias: sae.decoderBias, rule: .topK(topK), subtractsDecoderBias: true,
+                                        provenance: DictionaryProvenance(library: "synthetic", kind: "topk", weightsPath: "synthetic", configPath: nil))
+        }
         var rng = SplitMix64(seed: 2)
         let tokens = (0..<shape.n * shape.d).map { _ in rng.nextNormal() }
         let chunk = SAEEncoder.suggestedChunkRows(featureCount: shape.f)
@@ -61,9 +81,13 @@ public enum ScreenedBenchmark {
         let fp32 = SAEEncoder(sae: sae, maxRows: chunk)
         SAEEncoder.exactFP32 = savedExact
 
-        func encodeAll(_ encoder: SAEEncoder) -> (seconds: Double, nonzeros: Int) {
+        let conversionStarted = DispatchTime.now().uptimeNanoseconds
+        _ = ScreenedWeights(sae: sae)
+        let weightConversionSeconds = Double(DispatchTime.now().uptimeNanoseconds - conversionStarted) / 1e9
+
+        func encodeAll(_ encoder: SAEEncoder) -> (seconds: Double, cpu: Double, nonzeros: Int) {
             var nonzeros = 0
-            let started = DispatchTime.now().uptimeNanoseconds
+            let started = DispatchTime.now().uptimeNanoseconds, cpuStarted = TimedChild.ownCPUSeconds()
             tokens.withUnsafeBufferPointer { tokens in
                 var start = 0
                 while start < shape.n {
@@ -73,17 +97,20 @@ public enum ScreenedBenchmark {
                     start += rows
                 }
             }
-            return (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, nonzeros)
+            return (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9, TimedChild.ownCPUSeconds() - cpuStarted, nonzeros)
         }
 
         let sgemmShape = SGEMMShape(d: shape.d, f: shape.f, n: shape.n, chunk: chunk)
         var sgemmSeconds = Double.infinity, screenedSeconds = Double.infinity, fp32Seconds = Double.infinity
+        var sgemmCPU = Double.infinity, screenedCPU = Double.infinity, fp32CPU = Double.infinity
         var screenedNonzeros = 0, fp32Nonzeros = 0
         _ = encodeAll(screened)  // untimed: first touches of the buffers
         var statistics = ScreenedEncodeStatistics()
         for round in 1...max(1, rounds) {
             log("encode D=\(shape.d) F=\(shape.f), round \(round)/\(rounds)")
-            sgemmSeconds = min(sgemmSeconds, SGEMMTiming.bestSeconds(sgemmShape, repetitions: 1).wall)
+            let sgemm = SGEMMTiming.bestSeconds(sgemmShape, repetitions: 1)
+            sgemmSeconds = min(sgemmSeconds, sgemm.wall)
+            sgemmCPU = min(sgemmCPU, sgemm.cpu)
             let before = screened.screenedStatistics
             let s = encodeAll(screened)
             if round == 1 {
@@ -94,6 +121,8 @@ public enum ScreenedBenchmark {
             let e = encodeAll(fp32)
             screenedSeconds = min(screenedSeconds, s.seconds)
             fp32Seconds = min(fp32Seconds, e.seconds)
+            screenedCPU = min(screenedCPU, s.cpu)
+            fp32CPU = min(fp32CPU, e.cpu)
             screenedNonzeros = s.nonzeros
             fp32Nonzeros = e.nonzeros
         }
@@ -105,24 +134,51 @@ public enum ScreenedBenchmark {
         let saeFolder = (scratchDirectory as NSString).appendingPathComponent("sae-\(shape.d)x\(shape.f)")
         let cachePath = (scratchDirectory as NSString).appendingPathComponent("cache-\(shape.d)x\(shape.n).safetensors")
         let indexPath = (scratchDirectory as NSString).appendingPathComponent("index.safetensors")
-        try SyntheticWorkload.writeSAELensFolder(sae, to: saeFolder)
+        var indexSeconds = Double.infinity, indexFP32Seconds = Double.infinity
+        var indexCPU = Double.infinity, indexFP32CPU = Double.infinity
+        let kernelShape = SGEMMShape(d: shape.d, f: shape.f, n: min(shape.n, 8192), chunk: chunk)
+        let bestCPU = kernels.best.cpuSeconds * SGEMMShape(d: shape.d, f: shape.f, n: shape.n).flops / kernelShape.flops
+        let result = { Result(shape: shape, path: screened.path, sgemmSeconds: sgemmSeconds,
+                              bestSGEMMSeconds: SGEMMShape(d: shape.d, f: shape.f, n: shape.n).flops / kernels.best.gflops / 1e9,
+                              bestFamily: kernels.best.label, screenedEncodeSeconds: screenedSeconds, fp32EncodeSeconds: fp32Seconds,
+                              sgemmCPUSeconds: sgemmCPU, bestSGEMMCPUSeconds: bestCPU, screenedEncodeCPUSeconds: screenedCPU,
+                              fp32EncodeCPUSeconds: fp32CPU, indexCPUSeconds: indexCPU, indexFP32CPUSeconds: indexFP32CPU,
+                              weightConversionSeconds: weightConversionSeconds,
+                              statistics: statistics, indexSeconds: indexSeconds, indexFP32Seconds: indexFP32Seconds,
+                              screenedNonzeros: screenedNonzeros, fp32Nonzeros: fp32Nonzeros) }
+        guard timesIndex else { return result() }
+        try writeSAELensFolder(sae, to: saeFolder)
         try SyntheticWorkload.writeCache(rows: shape.n, dimension: shape.d, to: cachePath)
         defer {
             try? FileManager.default.removeItem(atPath: saeFolder)
             try? FileManager.default.removeItem(atPath: cachePath)
             try? FileManager.default.removeItem(atPath: indexPath)
         }
-        var indexSeconds = Double.infinity, indexFP32Seconds = Double.infinity
         let arguments = ["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force", "--no-weight-cosines"]
         for round in 1...max(1, rounds) {
             log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            indexSeconds = min(indexSeconds, try child.runChecked(arguments).seconds)
-            indexFP32Seconds = min(indexFP32Seconds, try child.runChecked(arguments + ["--exact-fp32"]).seconds)
+            let screenedRun = try child.runChecked(arguments), fp32Run = try child.runChecked(arguments + ["--exact-fp32"])
+            indexSeconds = min(indexSeconds, screenedRun.seconds)
+            indexFP32Seconds = min(indexFP32Seconds, fp32Run.seconds)
+            indexCPU = min(indexCPU, screenedRun.cpuSeconds)
+            indexFP32CPU = min(indexFP32CPU, fp32Run.cpuSeconds)
         }
-        return Result(shape: shape, path: screened.path, sgemmSeconds: sgemmSeconds,
-                      bestSGEMMSeconds: SGEMMShape(d: shape.d, f: shape.f, n: shape.n).flops / kernels.best.gflops / 1e9,
-                      bestFamily: kernels.best.label, screenedEncodeSeconds: screenedSeconds, fp32EncodeSeconds: fp32Seconds,
-                      statistics: statistics, indexSeconds: indexSeconds, indexFP32Seconds: indexFP32Seconds,
-                      screenedNonzeros: screenedNonzeros, fp32Nonzeros: fp32Nonzeros)
+        return result()
+    }
+
+    /// A SAELens folder of `sae` (ReLU: "standard"; top-k: "topk").
+    static func writeSAELensFolder(_ sae: SparseAutoencoder, to directory: String) throws {
+        guard case .topK(let k) = sae.rule else { return try SyntheticWorkload.writeSAELensFolder(sae, to: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config: [String: Any] = ["architecture": "topk", "k": k, "d_in": sae.inputDimension, "d_sae": sae.featureCount,
+                                     "apply_b_dec_to_input": sae.subtractsDecoderBias, "normalize_activations": "none",
+                                     "sae_lens_version": "6.0.0"]
+        try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])),
+                             to: (directory as NSString).appendingPathComponent("cfg.json"))
+        let d = sae.inputDimension, f = sae.featureCount
+        try Safetensors.write(arrays: [
+            .init("W_enc", .float32, [d, f], sae.encoderWeights), .init("b_enc", .float32, [f], sae.encoderBias),
+            .init("W_dec", .float32, [f, d], sae.decoderWeights), .init("b_dec", .float32, [d], sae.decoderBias),
+        ], metadata: [:], to: (directory as NSString).appendingPathComponent("sae_weights.safetensors"))
     }
 }

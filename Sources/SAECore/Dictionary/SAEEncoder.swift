@@ -18,6 +18,13 @@ public final class SAEEncoder {
     /// child processes inherit). Read when an encoder is made.
     nonisolated(unsafe) public static var exactFP32 = ProcessInfo.processInfo.environment["SAESCOPE_EXACT_FP32"] == "1"
 
+    /// Above this fraction of candidates (of rows x F) a chunk's screen is abandoned for fp32
+    /// (for the benchmark that measures the break-even; read when an encoder is made).
+    public static var screenFallbackFraction: Double {
+        get { ScreenedChunk.fallbackFraction }
+        set { ScreenedChunk.fallbackFraction = newValue }
+    }
+
     /// Sets `exactFP32` for this process and the processes it starts.
     public static func forceExactFP32() {
         exactFP32 = true
