@@ -219,25 +219,33 @@ float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch) {
 // MARK: The bf16 multiply, one tile of TILE_ROWS rows by one panel of 64 features
 
 /// tile[r * 64 + c] = sum over inputs of x~[m + r] * w~[panel column c], fp32 accumulation.
+/// The 24 accumulators are named variables (an array of them was kept in memory by the compiler).
+#define ROW_STEP(i)                                                                         \
+    {                                                                                       \
+        __m512bh a = (__m512bh)_mm512_set1_epi32((int)a##i[kp]);                            \
+        c##i##0 = _mm512_dpbf16_ps(c##i##0, a, b0);                                         \
+        c##i##1 = _mm512_dpbf16_ps(c##i##1, a, b1);                                         \
+        c##i##2 = _mm512_dpbf16_ps(c##i##2, a, b2);                                         \
+        c##i##3 = _mm512_dpbf16_ps(c##i##3, a, b3);                                         \
+    }
+#define ROW_STORE(i)                                                                        \
+    _mm512_storeu_ps(tile + i * PANEL, c##i##0);                                            \
+    _mm512_storeu_ps(tile + i * PANEL + 16, c##i##1);                                       \
+    _mm512_storeu_ps(tile + i * PANEL + 32, c##i##2);                                       \
+    _mm512_storeu_ps(tile + i * PANEL + 48, c##i##3);
+#define ROW_ZERO(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0;
+
 BF16 static void tile_bf16(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
-    __m512 c[TILE_ROWS][4];
-    for (int i = 0; i < TILE_ROWS; i++)
-        for (int v = 0; v < 4; v++) c[i][v] = _mm512_setzero_ps();
-    const uint32_t *a = (const uint32_t *)(xq + m * d_pad);
+    ROW_ZERO(0) ROW_ZERO(1) ROW_ZERO(2) ROW_ZERO(3) ROW_ZERO(4) ROW_ZERO(5)
+    const uint32_t *a0 = (const uint32_t *)(xq + m * d_pad), *a1 = a0 + pairs, *a2 = a1 + pairs;
+    const uint32_t *a3 = a2 + pairs, *a4 = a3 + pairs, *a5 = a4 + pairs;
     for (size_t kp = 0; kp < pairs; kp++) {
         const uint16_t *b = panel + kp * PANEL * 2;
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32),
                  b2 = (__m512bh)_mm512_loadu_si512(b + 64), b3 = (__m512bh)_mm512_loadu_si512(b + 96);
-        for (int i = 0; i < TILE_ROWS; i++) {
-            __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * (d_pad / 2) + kp]);
-            c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
-            c[i][1] = _mm512_dpbf16_ps(c[i][1], ai, b1);
-            c[i][2] = _mm512_dpbf16_ps(c[i][2], ai, b2);
-            c[i][3] = _mm512_dpbf16_ps(c[i][3], ai, b3);
-        }
+        ROW_STEP(0) ROW_STEP(1) ROW_STEP(2) ROW_STEP(3) ROW_STEP(4) ROW_STEP(5)
     }
-    for (int i = 0; i < TILE_ROWS; i++)
-        for (int v = 0; v < 4; v++) _mm512_storeu_ps(tile + i * PANEL + v * 16, c[i][v]);
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
 }
 
 /// The same sums without the instruction: each pair's products (exact in fp32) added one at a
