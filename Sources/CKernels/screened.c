@@ -274,6 +274,13 @@ static inline void multiply_tile(const uint16_t *xq, const uint16_t *panel, size
 
 // MARK: The screen
 
+/// Rows per block: a multiple of the tile whose bf16 and fp32 rows take about 256 KiB.
+static size_t row_block(size_t d) {
+    size_t rows = ((size_t)256 << 10) / (6 * (d ? d : 1));
+    rows = rows / TILE_ROWS * TILE_ROWS;
+    return rows < TILE_ROWS ? TILE_ROWS : rows;
+}
+
 /// Bit c set when (tile row r, column c) is a candidate: not (s + e*p + n*q <= cut), two roundings.
 AVX512 static uint64_t screen_row_avx512(const float *s, float e, float n, const float *p, const float *q, const float *cut) {
     uint64_t mask = 0;
@@ -310,6 +317,11 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
     float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
     // Per-feature factors of a panel padded to 64 with values that never make a candidate.
     float p_pad[PANEL], q_pad[PANEL], cut_pad[PANEL];
+    // Blocks of rows whose bf16 and fp32 copies stay in L2 while every panel passes over them
+    // (otherwise each panel reads the whole chunk from L3 again).
+    size_t block = row_block(d);
+    for (size_t block_start = 0; block_start < rows; block_start += block) {
+    size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
         const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
         size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
@@ -322,9 +334,9 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
             }
             p = p_pad; q = q_pad; c = cut_pad;
         }
-        for (size_t m = 0; m < rows; m += TILE_ROWS) {
+        for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
             multiply_tile(xq, panel, pairs, d_pad, m, tile);
-            size_t tile_rows = rows - m < TILE_ROWS ? rows - m : TILE_ROWS;
+            size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
             for (size_t i = 0; i < tile_rows; i++) {
                 size_t r = m + i;
                 uint64_t mask = vector ? screen_row_avx512(tile + i * PANEL, row_e[r], row_n[r], p, q, c)
@@ -360,6 +372,7 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
             }
         }
     }
+    }
     *candidates = met;
     return (long)kept;
 }
@@ -369,14 +382,18 @@ void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_
     size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
     size_t end = col_hi < f ? col_hi : f;
     float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    size_t block = row_block(d);
+    for (size_t block_start = 0; block_start < rows; block_start += block) {
+    size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
         const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
         size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
-        for (size_t m = 0; m < rows; m += TILE_ROWS) {
+        for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
             multiply_tile(xq, panel, pairs, d_pad, m, tile);
-            size_t tile_rows = rows - m < TILE_ROWS ? rows - m : TILE_ROWS;
+            size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
             for (size_t i = 0; i < tile_rows; i++) memcpy(s + (m + i) * ld + panel_start, tile + i * PANEL, width * sizeof(float));
         }
+    }
     }
 }
 
