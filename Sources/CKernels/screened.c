@@ -59,24 +59,46 @@ size_t ck_bf16_packed_count(size_t d, size_t f) {
     return d_pad * f_pad;
 }
 
-void ck_bf16_pack_weights(const float *w, size_t d, size_t f, uint16_t *packed, double *norms) {
-    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2, panels = (f + PANEL - 1) / PANEL;
-    memset(packed, 0, ck_bf16_packed_count(d, f) * sizeof(uint16_t));
-    for (size_t j = 0; j < f; j++) { norms[3 * j] = 0; norms[3 * j + 1] = 0; norms[3 * j + 2] = 0; }
-    for (size_t i = 0; i < d; i++) {
-        for (size_t j = 0; j < f; j++) {
-            float value = w[i * f + j];
-            uint16_t h = ck_bf16_round(value);
-            size_t panel = j / PANEL, column = j % PANEL, pair = i / 2;
-            packed[((panel * pairs + pair) * PANEL + column) * 2 + (i & 1)] = h;
-            double rounded = bf16_value(h), residual = (double)value - rounded;
-            norms[3 * j] += (double)value * value;
-            norms[3 * j + 1] += residual * residual;
-            norms[3 * j + 2] += rounded * rounded;
+void ck_bf16_pack_weights(const float *w, size_t d, size_t f, size_t first_panel, size_t last_panel, uint16_t *packed, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    // Panel by panel, writing the packed panel in order and reading 64 contiguous weights per input.
+    for (size_t panel = first_panel; panel < last_panel; panel++) {
+        size_t j0 = panel * PANEL, width = f - j0 < PANEL ? f - j0 : PANEL;
+        uint16_t *target = packed + panel * pairs * PANEL * 2;
+        memset(target, 0, pairs * PANEL * 2 * sizeof(uint16_t));
+        double squares[PANEL], residuals[PANEL], rounded_squares[PANEL];
+        for (size_t c = 0; c < PANEL; c++) { squares[c] = 0; residuals[c] = 0; rounded_squares[c] = 0; }
+        for (size_t i = 0; i < d; i++) {
+            const float *row = w + i * f + j0;
+            uint16_t *out = target + (i / 2) * PANEL * 2 + (i & 1);
+            for (size_t c = 0; c < width; c++) {
+                float value = row[c];
+                uint16_t h = ck_bf16_round(value);
+                out[2 * c] = h;
+                double rounded = bf16_value(h), residual = (double)value - rounded;
+                squares[c] += (double)value * value;
+                residuals[c] += residual * residual;
+                rounded_squares[c] += rounded * rounded;
+            }
+        }
+        for (size_t c = 0; c < width; c++) {
+            norms[3 * (j0 + c)] = sqrt(squares[c]);
+            norms[3 * (j0 + c) + 1] = sqrt(residuals[c]);
+            norms[3 * (j0 + c) + 2] = sqrt(rounded_squares[c]);
         }
     }
-    (void)panels;
-    for (size_t j = 0; j < 3 * f; j++) norms[j] = sqrt(norms[j]);
+}
+
+void ck_transpose(const float *w, size_t d, size_t f, size_t first, size_t last, float *out) {
+    // 16 x 16 blocks: both the rows read and the rows written stay in cache within a block.
+    for (size_t j0 = first; j0 < last; j0 += 16) {
+        size_t j1 = last - j0 < 16 ? last : j0 + 16;
+        for (size_t i0 = 0; i0 < d; i0 += 16) {
+            size_t i1 = d - i0 < 16 ? d : i0 + 16;
+            for (size_t j = j0; j < j1; j++)
+                for (size_t i = i0; i < i1; i++) out[j * d + i] = w[i * f + j];
+        }
+    }
 }
 
 static void convert_rows_scalar(const float *x, size_t d, size_t first, size_t last, uint16_t *out, double *norms) {

@@ -25,10 +25,14 @@ uint16_t ck_bf16_round(float x);
 /// Elements (uint16) of the packed weights for d inputs and f features: d padded to even, f to a panel.
 size_t ck_bf16_packed_count(size_t d, size_t f);
 
-/// Packs w ([d, f] row-major, column j is feature j) into bf16 panels of 64 features, feature
-/// pairs of inputs interleaved as `vdpbf16ps` reads them; padding is zero. For each feature j:
-/// norms[3j] = ||w_j|| , norms[3j+1] = ||w_j - w~_j||, norms[3j+2] = ||w~_j|| (in double, from the stored bf16).
-void ck_bf16_pack_weights(const float *w, size_t d, size_t f, uint16_t *packed, double *norms);
+/// Packs panels [first_panel, last_panel) of w ([d, f] row-major, column j is feature j) into
+/// bf16 panels of 64 features, pairs of inputs interleaved as `vdpbf16ps` reads them; padding is
+/// zero. For each feature j of those panels: norms[3j] = ||w_j||, norms[3j+1] = ||w_j - w~_j||,
+/// norms[3j+2] = ||w~_j|| (in double, from the stored bf16).
+void ck_bf16_pack_weights(const float *w, size_t d, size_t f, size_t first_panel, size_t last_panel, uint16_t *packed, double *norms);
+
+/// Rows [first, last) of w^T: out[j * d + i] = w[i * f + j].
+void ck_transpose(const float *w, size_t d, size_t f, size_t first, size_t last, float *out);
 
 /// Converts rows [first, last) of x ([rows, d] row-major) to bf16 rows of d_pad = d rounded up to
 /// even (padding zero), and per row: norms[2r] = ||x_r - x~_r||, norms[2r+1] = ||x~_r|| (double).

@@ -85,14 +85,21 @@ final class ScreenedWeights: @unchecked Sendable {
         bias = sae.encoderBias
         let packed = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ck_bf16_packed_count(d, f))
         self.packed = packed
+        // Packed, measured and transposed a share of the panels per core.
         var norms = [Double](repeating: 0, count: 3 * f)
-        sae.encoderWeights.withUnsafeBufferPointer { weights in
-            ck_bf16_pack_weights(weights.baseAddress!, d, f, packed.baseAddress!, &norms)
-        }
         var transposed = [Float](repeating: 0, count: f * d)
+        let panels = (f + 63) / 64, shares = max(1, min(ProcessInfo.activeCores, panels))
         sae.encoderWeights.withUnsafeBufferPointer { weights in
-            transposed.withUnsafeMutableBufferPointer { target in
-                for i in 0..<d { for j in 0..<f { target[j * d + i] = weights[i * f + j] } }
+            norms.withUnsafeMutableBufferPointer { norms in
+                transposed.withUnsafeMutableBufferPointer { target in
+                    let box = UncheckedSendable((weights, norms, target))
+                    parallelFor(shares) { share in
+                        let (weights, norms, target) = box.value
+                        let first = share * panels / shares, last = (share + 1) * panels / shares
+                        ck_bf16_pack_weights(weights.baseAddress!, d, f, first, last, packed.baseAddress!, norms.baseAddress!)
+                        ck_transpose(weights.baseAddress!, d, f, first * 64, min(f, last * 64), target.baseAddress!)
+                    }
+                }
             }
         }
         self.transposed = transposed
