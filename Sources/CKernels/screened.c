@@ -356,6 +356,13 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
             }
             p = p_pad; q = q_pad; c = cut_pad;
         }
+        // The panel's fp32 rows of W^T (the candidates' recomputation reads them) brought towards
+        // L2 while the first tile multiplies: fetched one at a time on demand they cost a memory
+        // latency per candidate.
+        {
+            const char *rows_start = (const char *)(wt + panel_start * d), *rows_end = (const char *)(wt + (panel_start + width) * d);
+            for (const char *line = rows_start; line < rows_end; line += 64) _mm_prefetch(line, _MM_HINT_T1);
+        }
         for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
             multiply_tile(xq, panel, pairs, d_pad, m, tile);
             size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
