@@ -428,14 +428,61 @@ void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_
 
 // MARK: The top-k screen
 
-static inline float float_below(double value) {
-    float single = (float)value;
-    return (double)single > value ? nextafterf(single, -INFINITY) : single;
+static void bounds_row_scalar(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                              float absolute, size_t f, float *lower, float *upper) {
+    for (size_t j = 0; j < f; j++) {
+        float centre = s[j] + bias[j];
+        float radius = (e * p[j] + n * q[j]) * (1 + 0x1p-20f) + 0x1p-21f * (fabsf(s[j]) + fabsf(bias[j])) + absolute;
+        lower[j] = centre - radius;
+        upper[j] = centre + radius;
+    }
 }
 
-static inline float float_above(double value) {
-    float single = (float)value;
-    return (double)single < value ? nextafterf(single, INFINITY) : single;
+AVX512 static void bounds_row_avx512(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                                     float absolute, size_t f, float *lower, float *upper) {
+    __m512 ev = _mm512_set1_ps(e), nv = _mm512_set1_ps(n), grow = _mm512_set1_ps(1 + 0x1p-20f);
+    __m512 small = _mm512_set1_ps(0x1p-21f), abs_term = _mm512_set1_ps(absolute);
+    for (size_t j = 0; j < f; j += 16) {
+        __mmask16 lanes = f - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (f - j)) - 1);
+        __m512 sv = _mm512_maskz_loadu_ps(lanes, s + j), bv = _mm512_maskz_loadu_ps(lanes, bias + j);
+        __m512 centre = _mm512_add_ps(sv, bv);
+        __m512 radius = _mm512_add_ps(_mm512_mul_ps(ev, _mm512_maskz_loadu_ps(lanes, p + j)), _mm512_mul_ps(nv, _mm512_maskz_loadu_ps(lanes, q + j)));
+        radius = _mm512_mul_ps(radius, grow);
+        radius = _mm512_add_ps(radius, _mm512_mul_ps(small, _mm512_add_ps(_mm512_abs_ps(sv), _mm512_abs_ps(bv))));
+        radius = _mm512_add_ps(radius, abs_term);
+        _mm512_mask_storeu_ps(lower + j, lanes, _mm512_sub_ps(centre, radius));
+        _mm512_mask_storeu_ps(upper + j, lanes, _mm512_add_ps(centre, radius));
+    }
+}
+
+static void bounds_row(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                       float absolute, size_t f, float *lower, float *upper) {
+    if (has_avx512() && !force_scalar) bounds_row_avx512(s, bias, e, n, p, q, absolute, f, lower, upper);
+    else bounds_row_scalar(s, bias, e, n, p, q, absolute, f, lower, upper);
+}
+
+/// The k-th largest of values[0..<n] (k <= n) in one pass: values above a rising threshold are
+/// kept in `buffer` (room for n); when it holds 4k, it is cut to its k largest and the threshold
+/// raised to the k-th of those. Exact: no value above the final k-th largest is ever dropped.
+static float kth_largest_streaming(const float *values, size_t n, size_t k, float *buffer) {
+    if (n <= 8 * k) return ck_kth_largest(values, n, k, buffer);
+    float threshold = -INFINITY;
+    size_t held = 0, limit = 4 * k;
+    for (size_t j = 0; j < n; j++) {
+        if (values[j] > threshold || held < k) {
+            buffer[held++] = values[j];
+            if (held >= limit) {
+                float kth = ck_kth_largest(buffer, held, k, buffer + held);
+                size_t kept = 0;
+                for (size_t i = 0; i < held; i++) if (buffer[i] >= kth && kept < limit) buffer[kept++] = buffer[i];
+                held = kept;
+                threshold = kth;
+                if (held >= limit) break;  // (ties filling the buffer: fall back below)
+            }
+        }
+    }
+    if (held >= limit) return ck_kth_largest(values, n, k, buffer);
+    return ck_kth_largest(buffer, held, k, buffer + held);
 }
 
 long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, size_t f, size_t k,
@@ -447,17 +494,13 @@ long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, s
     size_t kept = 0, met = 0;
     for (size_t r = first; r < last; r++) {
         const float *sr = s + r * ld;
-        double e = row_e[r], n = row_n[r];
-        // Bounds on the fp32 path's v = fl(p + b): |v - (s + b)| <= B + u*|p + b| (see ScreenedEncode.swift).
-        for (size_t j = 0; j < f; j++) {
-            double centre = (double)sr[j] + (double)bias[j];
-            double radius = e * col_p[j] + n * col_q[j];
-            radius += 0x1p-23 * (fabs((double)sr[j]) + fabs((double)bias[j]) + radius) + absolute;
-            lower[j] = float_below(centre - radius);
-            upper[j] = float_above(centre + radius);
-        }
+        // Bounds on the fp32 path's v = fl(p + b): |v - (s + b)| <= B + u*|p + b| (see ScreenedEncode.swift),
+        // evaluated in fp32 with cushions that cover this evaluation's own roundings: each of its
+        // at most six operations errs by u = 2^-24 relative, so 2^-21*(|s| + |b|) and (1 + 2^-20)
+        // on the radius more than cover them and the bias add's u*|p + b|.
+        bounds_row(sr, bias, row_e[r], row_n[r], col_p, col_q, (float)absolute + 0x1p-125f, f, lower, upper);
         // Every member of the fp32 top k has v >= the k-th largest v >= the k-th largest lower bound.
-        float floor = k <= f ? ck_kth_largest(lower, f, k, scratch) : -INFINITY;
+        float floor = k <= f ? kth_largest_streaming(lower, f, k, scratch) : -INFINITY;
         size_t listed = 0;
         const float *xr = x + r * d;
         for (size_t j = 0; j < f; j++) {
