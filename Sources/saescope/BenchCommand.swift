@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print figures (not pass/fail).",
         subcommands: [BenchIndexCommand.self, BenchShapesCommand.self, BenchBLASCommand.self, BenchCompareCommand.self, BenchUICommand.self, BenchLabelsCommand.self,
-                      BenchSGEMMCommand.self, BenchCodesCommand.self, BenchTextCommand.self])
+                      BenchSGEMMCommand.self, BenchCodesCommand.self, BenchTextCommand.self, BenchScreenedCommand.self])
 }
 
 struct BenchIndexCommand: ParsableCommand {
@@ -33,6 +33,7 @@ struct BenchIndexCommand: ParsableCommand {
 
     func run() throws {
         print(BLASReport.current().line)
+        print(EncodePath.machineSummary)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -73,7 +74,7 @@ struct BenchShapesCommand: ParsableCommand {
 
     func run() throws {
         let report = BLASReport.current()
-        if !json { print(report.line) }
+        if !json { print(report.line); print(EncodePath.machineSummary) }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-shapes-\(getpid())").path
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

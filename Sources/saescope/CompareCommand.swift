@@ -29,6 +29,7 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("index-a"), help: "Index of A (from saescope index) for activation agreement.") var indexA: String?
     @Option(name: .customLong("index-b"), help: "Index of B over the same cache.") var indexB: String?
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens of --acts.") var maxTokens: Int?
+    @OptionGroup var precision: EncodePrecisionOptions
     @Flag(help: "Print the summary as one JSON object.") var json = false
     @Option(help: "Write the full matching (every feature's matches both ways, the assignment pairs) as JSON.") var out: String?
     @Flag(help: "Replace an existing --out file (never one this run reads).") var force = false
@@ -53,6 +54,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         var options = CompareOptions()
         options.top = top
         options.thresholds = try parsedThresholds()

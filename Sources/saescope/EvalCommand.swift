@@ -28,6 +28,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .customLong("no-weight-cosines"), help: "Skip the max decoder/encoder cosines and the encoder-decoder cosine (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); they print n/a (JSON null).")
     var noWeightCosines = false
 
+    @OptionGroup var precision: EncodePrecisionOptions
     @OptionGroup var special: SpecialTokenOptions
 
     @Flag(name: .customLong("by-position"), help: "Also report MSE, explained variance and L0 per position in the sequence (from the cache's seq_offsets; --json key by_position).")
@@ -52,6 +53,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         let dictionary = try DictionaryLoader.load(path: sae)
         if dictionary.isTranscoder, let model = modelOptions.model {
             throw SaescopeError("--model \(model): a transcoder cannot be spliced in place of its input (the model run is for SAEs)", file: sae)
@@ -106,5 +108,6 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let dictionary = try DictionaryLoader.load(path: sae)
         print(MetricsReport.describe(dictionary))
+        print("encode       \(EncodePath.chosen(for: dictionary).summary)")
     }
 }

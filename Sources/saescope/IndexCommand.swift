@@ -27,6 +27,7 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .customLong("first-token"), help: "Start at token T (with --max-tokens: a window of the cache).") var firstToken: Int?
     @Option(help: "Index shard I of N (a contiguous 1/N of the sequences), e.g. 0/4.") var shard: String?
     @Option(help: "Seed of the interval sampling.") var seed: UInt64 = 0
+    @OptionGroup var precision: EncodePrecisionOptions
     @OptionGroup var special: SpecialTokenOptions
     @Flag(name: .customLong("no-weight-cosines"), help: "Leave the max decoder/encoder cosines and the encoder-decoder cosine out of the index (two F x F x D GEMMs after the pass: about 12 s at F=16384, D=512 on 2 cores); the interface then computes them in a background job.")
     var noWeightCosines = false
@@ -63,6 +64,7 @@ struct IndexCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         var options = try options()
         if let codes { return try runFromCodes(codes, options: options) }
         guard let sae, let acts else { throw ValidationError("--acts needs --sae") }

@@ -26,6 +26,7 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "The model's unembedding W_U [D, V] (safetensors or npy; lm_head.weight [V, D] is transposed): logit effects on the detail screen.")
     var unembed: String?
     @Option(name: .customLong("max-tokens"), help: "Index at most N tokens (a quick first look at a large cache).") var maxTokens: Int?
+    @OptionGroup var precision: EncodePrecisionOptions
     @OptionGroup var special: SpecialTokenOptions
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection).") var noMouse = false
     @Option(parsing: .upToNextOption, help: "Probe datasets for the probes screen (p): statements CSVs beside same-stem .safetensors, or folders of them. Default with no --sae: the sample's.")
@@ -55,6 +56,7 @@ struct OpenCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         // Checked before loading anything, so scripts get the message at once.
         if isatty(STDOUT_FILENO) == 0 || isatty(STDIN_FILENO) == 0 {
             throw TerminalError.notATerminal(stream: isatty(STDOUT_FILENO) == 0 ? "stdout" : "stdin")

@@ -56,6 +56,7 @@ struct TextCommand: ParsableCommand {
     @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
     var modelTimeout: Double = 600
 
+    @OptionGroup var precision: EncodePrecisionOptions
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
@@ -78,6 +79,7 @@ struct TextCommand: ParsableCommand {
     }
 
     func run() throws {
+        precision.apply()
         let dictionary = try DictionaryLoader.load(path: sae)
         if let feature, feature < 0 || feature >= dictionary.featureCount {
             throw SaescopeError("--feature \(feature) is outside the dictionary's \(dictionary.featureCount) features", file: sae)

@@ -40,4 +40,6 @@ void ck_row_sums(const float *x, const float *y, size_t d, double out[4]);
 /// r_m2[i] += ((x - y) - r_mean[i])^2 over the same rows.
 void ck_column_moments(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
                        double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2);
+// The screened encode's bf16 kernels.
+#include "CKernelsScreened.h"
 #endif

@@ -9,7 +9,28 @@ import Foundation
 /// nonzero code per row (CSR), so decoding, metrics and indexing touch only the nonzeros;
 /// elementwise rules (ReLU, JumpReLU) are only tested there, and the dense codes are written
 /// when `codes` is read. Decoding falls back to a GEMM when codes are dense. One instance per thread.
+///
+/// Where the CPU has AVX512_BF16 and the rule is ReLU or JumpReLU, the encode is screened
+/// (ScreenedEncode.swift): bf16 pre-activations with a proven error bound, every entry the bound
+/// cannot rule out recomputed in fp32; a chunk with too many candidates takes the fp32 path.
 public final class SAEEncoder {
+    /// Forces the fp32 sgemm path everywhere (`--exact-fp32`, or `SAESCOPE_EXACT_FP32=1`, which
+    /// child processes inherit). Read when an encoder is made.
+    nonisolated(unsafe) public static var exactFP32 = ProcessInfo.processInfo.environment["SAESCOPE_EXACT_FP32"] == "1"
+
+    /// Above this fraction of candidates (of rows x F) a chunk's screen is abandoned for fp32
+    /// (for the benchmark that measures the break-even; read when an encoder is made).
+    public static var screenFallbackFraction: Double {
+        get { ScreenedChunk.fallbackFraction }
+        set { ScreenedChunk.fallbackFraction = newValue }
+    }
+
+    /// Sets `exactFP32` for this process and the processes it starts.
+    public static func forceExactFP32() {
+        exactFP32 = true
+        setenv("SAESCOPE_EXACT_FP32", "1", 1)
+    }
+
     public let sae: SparseAutoencoder
     public let maxRows: Int
 
@@ -23,12 +44,21 @@ public final class SAEEncoder {
     private var blocks: [RuleBlock]
     /// For elementwise rules: how the rule pass finds the nonzero codes without writing them.
     private let scanTest: RuleBlock.ScanTest?
+    /// The screened path's scratch, when that path runs for this dictionary (see `path`).
+    private let screen: ScreenedChunk?
+    /// Which path this encoder takes for chunks the screen does not give up on.
+    public let path: EncodePath
+    /// What the screened path did so far (chunks screened, fallbacks, candidate fractions).
+    public private(set) var screenedStatistics = ScreenedEncodeStatistics()
 
     /// Rows of the last chunk.
     public private(set) var rowCount = 0
     /// Whether `codeStorage` still holds pre-activations: an elementwise rule's codes are listed
     /// without being written back (one read of the `[rows, F]` block instead of a read and a write).
     private var denseCodesPending = false
+    /// Whether `codeStorage` is stale and the dense codes must be written from the active lists
+    /// (after a screened chunk, which never writes the `[rows, F]` block).
+    private var denseCodesFromActive = false
     /// Nonzero codes of the last chunk: row r's are `activeFeature/activeValue[activeRowStart[r] ..< activeRowStart[r+1]]`.
     public private(set) var activeRowStart: [Int] = [0]
     public private(set) var activeFeature: [Int32] = []
@@ -52,6 +82,12 @@ public final class SAEEncoder {
         if case .topK(let value) = sae.rule { k = value }
         blocks = (0..<max(1, ProcessInfo.activeCores)).map { _ in RuleBlock(topK: k, featureCount: sae.featureCount) }
         scanTest = RuleBlock.ScanTest(sae)
+        path = EncodePath.chosen(for: sae)
+        if path == .screenedBF16, let weights = ScreenedWeights.shared(for: sae) {
+            screen = ScreenedChunk(weights: weights, maxRows: maxRows, parts: max(1, ProcessInfo.activeCores))
+        } else {
+            screen = nil
+        }
     }
 
     deinit {
@@ -97,6 +133,7 @@ public final class SAEEncoder {
         precondition(count >= 0 && count <= maxRows, "chunk larger than the encoder was built for")
         rowCount = count
         denseCodesPending = false
+        denseCodesFromActive = false
         activeRowStart.removeAll(keepingCapacity: true)
         activeRowStart.append(0)
         activeFeature.removeAll(keepingCapacity: true)
@@ -167,6 +204,11 @@ public final class SAEEncoder {
 
     private func encode(rows count: Int) {
         let f = sae.featureCount
+        if let screen, screen.encode(UnsafePointer(inputStorage.baseAddress!), rows: count, products: codeStorage.baseAddress!, rowStart: &activeRowStart,
+                                     features: &activeFeature, values: &activeValue, statistics: &screenedStatistics) {
+            denseCodesFromActive = true
+            return
+        }
         // The matmul, split by columns across the cores on the encoder's own threads (see BLASThreads).
         // Splitting rows instead, a cache-sized block at a time with the rule applied while the
         // block is in cache, measured no faster at F=3072 and 5% slower at F=32768 (each core
@@ -218,6 +260,15 @@ public final class SAEEncoder {
 
     /// Applies the rule in place to the pre-activations that `scan` left, so the buffer holds the codes.
     private func materializeDenseCodes() {
+        if denseCodesFromActive {
+            denseCodesFromActive = false
+            let f = sae.featureCount, codes = codeStorage.baseAddress!
+            (codes).update(repeating: 0, count: rowCount * f)
+            for row in 0..<rowCount {
+                for e in activeRowStart[row]..<activeRowStart[row + 1] { codes[row * f + Int(activeFeature[e])] = activeValue[e] }
+            }
+            return
+        }
         guard denseCodesPending else { return }
         denseCodesPending = false
         let count = rowCount, blockCount = min(blocks.count, count)

@@ -1,0 +1,549 @@
+// The screened encode's kernels (see CKernelsScreened.h; the bound is proven in ScreenedEncoder.swift).
+// Contractions stay off: the screen's rounding steps are the ones the proof counts.
+#pragma STDC FP_CONTRACT OFF
+#include "CKernelsScreened.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define AVX512 __attribute__((target("avx512f")))
+#define TILE_ROWS CK_BF16_TILE_ROWS
+#define PANEL CK_BF16_PANEL_COLUMNS
+
+static int force_scalar = 0;
+
+static int has_bf16(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+    }
+    return known;
+}
+
+static int has_avx512(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f");
+    }
+    return known;
+}
+
+int ck_bf16_available(void) { return has_bf16(); }
+void ck_bf16_force_scalar(int on) { force_scalar = on; }
+
+// MARK: Conversion
+
+uint16_t ck_bf16_round(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    if ((bits & 0x7f800000u) == 0x7f800000u) return (uint16_t)(bits >> 16);  // inf/NaN: the caller rejects them
+    uint32_t rounded = bits + 0x7fffu + ((bits >> 16) & 1u);                  // round to nearest, ties to even
+    uint16_t h = (uint16_t)(rounded >> 16);
+    if ((h & 0x7f80u) == 0) h &= 0x8000u;                                     // bf16 subnormal: flushed
+    return h;
+}
+
+static inline float bf16_value(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &bits, 4);
+    return x;
+}
+
+size_t ck_bf16_packed_count(size_t d, size_t f) {
+    size_t d_pad = (d + 1) & ~(size_t)1, f_pad = (f + PANEL - 1) / PANEL * PANEL;
+    return d_pad * f_pad;
+}
+
+void ck_bf16_pack_weights(const float *w, size_t d, size_t f, size_t first_panel, size_t last_panel, uint16_t *packed, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    // Panel by panel, writing the packed panel in order and reading 64 contiguous weights per input.
+    for (size_t panel = first_panel; panel < last_panel; panel++) {
+        size_t j0 = panel * PANEL, width = f - j0 < PANEL ? f - j0 : PANEL;
+        uint16_t *target = packed + panel * pairs * PANEL * 2;
+        memset(target, 0, pairs * PANEL * 2 * sizeof(uint16_t));
+        double squares[PANEL], residuals[PANEL], rounded_squares[PANEL];
+        for (size_t c = 0; c < PANEL; c++) { squares[c] = 0; residuals[c] = 0; rounded_squares[c] = 0; }
+        for (size_t i = 0; i < d; i++) {
+            const float *row = w + i * f + j0;
+            uint16_t *out = target + (i / 2) * PANEL * 2 + (i & 1);
+            for (size_t c = 0; c < width; c++) {
+                float value = row[c];
+                uint16_t h = ck_bf16_round(value);
+                out[2 * c] = h;
+                double rounded = bf16_value(h), residual = (double)value - rounded;
+                squares[c] += (double)value * value;
+                residuals[c] += residual * residual;
+                rounded_squares[c] += rounded * rounded;
+            }
+        }
+        for (size_t c = 0; c < width; c++) {
+            norms[3 * (j0 + c)] = sqrt(squares[c]);
+            norms[3 * (j0 + c) + 1] = sqrt(residuals[c]);
+            norms[3 * (j0 + c) + 2] = sqrt(rounded_squares[c]);
+        }
+    }
+}
+
+void ck_transpose(const float *w, size_t d, size_t f, size_t first, size_t last, float *out) {
+    // 16 x 16 blocks: both the rows read and the rows written stay in cache within a block.
+    for (size_t j0 = first; j0 < last; j0 += 16) {
+        size_t j1 = last - j0 < 16 ? last : j0 + 16;
+        for (size_t i0 = 0; i0 < d; i0 += 16) {
+            size_t i1 = d - i0 < 16 ? d : i0 + 16;
+            for (size_t j = j0; j < j1; j++)
+                for (size_t i = i0; i < i1; i++) out[j * d + i] = w[i * f + j];
+        }
+    }
+}
+
+static void convert_rows_scalar(const float *x, size_t d, size_t first, size_t last, uint16_t *out, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1;
+    for (size_t r = first; r < last; r++) {
+        const float *row = x + r * d;
+        uint16_t *target = out + r * d_pad;
+        double residual_squares = 0, rounded_squares = 0;
+        for (size_t i = 0; i < d; i++) {
+            uint16_t h = ck_bf16_round(row[i]);
+            target[i] = h;
+            double rounded = bf16_value(h), residual = (double)row[i] - rounded;
+            residual_squares += residual * residual;
+            rounded_squares += rounded * rounded;
+        }
+        if (d_pad != d) target[d] = 0;
+        norms[2 * r] = sqrt(residual_squares);
+        norms[2 * r + 1] = sqrt(rounded_squares);
+    }
+}
+
+/// The same rounding sixteen at a time; squares summed in double (eight lanes each half), so the
+/// norms differ from the scalar loop's only in double rounding (the caller widens them).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void convert_rows_avx512(const float *x, size_t d, size_t first, size_t last,
+                                                                            uint16_t *out, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1;
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), exponent = _mm512_set1_epi32(0x7f800000);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u), keep_high = _mm512_set1_epi32((int)0xffff0000u);
+    for (size_t r = first; r < last; r++) {
+        const float *row = x + r * d;
+        uint16_t *target = out + r * d_pad;
+        __m512d residual_squares = _mm512_setzero_pd(), rounded_squares = _mm512_setzero_pd();
+        for (size_t i = 0; i < d; i += 16) {
+            __mmask16 lanes = d - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (d - i)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(lanes, row + i);
+            __m512i bits = _mm512_castps_si512(v);
+            // Round to nearest even at bit 16 (inputs are finite: the caller checked).
+            __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(bits, 16), one)));
+            rounded = _mm512_and_si512(rounded, keep_high);
+            // bf16 subnormals (exponent zero) flushed to a signed zero.
+            __mmask16 tiny = _mm512_testn_epi32_mask(rounded, exponent);
+            rounded = _mm512_mask_and_epi32(rounded, tiny, rounded, sign);
+            _mm256_mask_storeu_epi16(target + i, lanes, _mm512_cvtepi32_epi16(_mm512_srli_epi32(rounded, 16)));
+            __m512 back = _mm512_castsi512_ps(rounded);
+            __m512 residual = _mm512_sub_ps(v, back);  // exact: the low bits of v (or v itself when flushed)
+            __m512d rl = _mm512_cvtps_pd(_mm512_castps512_ps256(residual));
+            __m512d rh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(residual), 1)));
+            __m512d bl = _mm512_cvtps_pd(_mm512_castps512_ps256(back));
+            __m512d bh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(back), 1)));
+            residual_squares = _mm512_fmadd_pd(rl, rl, _mm512_fmadd_pd(rh, rh, residual_squares));
+            rounded_squares = _mm512_fmadd_pd(bl, bl, _mm512_fmadd_pd(bh, bh, rounded_squares));
+        }
+        if (d_pad != d) target[d] = 0;
+        norms[2 * r] = sqrt(_mm512_reduce_add_pd(residual_squares));
+        norms[2 * r + 1] = sqrt(_mm512_reduce_add_pd(rounded_squares));
+    }
+}
+
+void ck_bf16_convert_rows(const float *x, size_t d, size_t first, size_t last, uint16_t *out, double *norms) {
+    if (has_bf16() && !force_scalar) convert_rows_avx512(x, d, first, last, out, norms);
+    else convert_rows_scalar(x, d, first, last, out, norms);
+}
+
+// MARK: fp32 dot product and selection
+
+AVX512 static float dot_avx512(const float *a, const float *b, size_t n) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, a + i), _mm512_maskz_loadu_ps(lanes, b + i), s0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static float dot_scalar(const float *a, const float *b, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/// Dot products of x with up to four rows of wt (features js[0..<count]), each with its own single
+/// sixteen-lane accumulator and the same reduction, so an entry's value does not depend on which
+/// others share the pass; the four independent chains hide the multiply-add latency.
+AVX512 static void dot_rows_avx512(const float *x, const float *wt, size_t d, const size_t *js, int count, float *out) {
+    const float *w0 = wt + js[0] * d, *w1 = wt + js[count > 1 ? 1 : 0] * d;
+    const float *w2 = wt + js[count > 2 ? 2 : 0] * d, *w3 = wt + js[count > 3 ? 3 : 0] * d;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    for (size_t i = 0; i < d; i += 16) {
+        __mmask16 lanes = d - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (d - i)) - 1);
+        __m512 xv = _mm512_maskz_loadu_ps(lanes, x + i);
+        s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w0 + i), s0);
+        s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w1 + i), s1);
+        s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w2 + i), s2);
+        s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(lanes, w3 + i), s3);
+    }
+    out[0] = _mm512_reduce_add_ps(s0);
+    if (count > 1) out[1] = _mm512_reduce_add_ps(s1);
+    if (count > 2) out[2] = _mm512_reduce_add_ps(s2);
+    if (count > 3) out[3] = _mm512_reduce_add_ps(s3);
+}
+
+static void dot_rows(const float *x, const float *wt, size_t d, const size_t *js, int count, float *out) {
+    if (has_avx512()) { dot_rows_avx512(x, wt, d, js, count, out); return; }
+    for (int c = 0; c < count; c++) out[c] = dot_scalar(x, wt + js[c] * d, d);
+}
+
+float ck_dot(const float *a, const float *b, size_t n) {
+    return has_avx512() ? dot_avx512(a, b, n) : dot_scalar(a, b, n);
+}
+
+float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch) {
+    memcpy(scratch, values, n * sizeof(float));
+    // Quickselect for the element of rank k-1 in descending order.
+    size_t lo = 0, hi = n - 1, target = k - 1;
+    while (lo < hi) {
+        float pivot = scratch[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (scratch[i] > pivot) i++;
+            while (scratch[j] < pivot) j--;
+            if (i <= j) {
+                float t = scratch[i]; scratch[i] = scratch[j]; scratch[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (target <= j) hi = j;
+        else if (target >= i) lo = i;
+        else break;
+    }
+    return scratch[target];
+}
+
+// MARK: The bf16 multiply, one tile of TILE_ROWS rows by one panel of 64 features
+
+/// tile[r * 64 + c] = sum over inputs of x~[m + r] * w~[panel column c], fp32 accumulation.
+/// The 24 accumulators are named variables (an array of them was kept in memory by the compiler).
+#define ROW_STEP(i)                                                                         \
+    {                                                                                       \
+        __m512bh a = (__m512bh)_mm512_set1_epi32((int)a##i[kp]);                            \
+        c##i##0 = _mm512_dpbf16_ps(c##i##0, a, b0);                                         \
+        c##i##1 = _mm512_dpbf16_ps(c##i##1, a, b1);                                         \
+        c##i##2 = _mm512_dpbf16_ps(c##i##2, a, b2);                                         \
+        c##i##3 = _mm512_dpbf16_ps(c##i##3, a, b3);                                         \
+    }
+#define ROW_STORE(i)                                                                        \
+    _mm512_storeu_ps(tile + i * PANEL, c##i##0);                                            \
+    _mm512_storeu_ps(tile + i * PANEL + 16, c##i##1);                                       \
+    _mm512_storeu_ps(tile + i * PANEL + 32, c##i##2);                                       \
+    _mm512_storeu_ps(tile + i * PANEL + 48, c##i##3);
+#define ROW_ZERO(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0, c##i##2 = c##i##0, c##i##3 = c##i##0;
+
+BF16 static void tile_bf16(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    ROW_ZERO(0) ROW_ZERO(1) ROW_ZERO(2) ROW_ZERO(3) ROW_ZERO(4) ROW_ZERO(5)
+    const uint32_t *a0 = (const uint32_t *)(xq + m * d_pad), *a1 = a0 + pairs, *a2 = a1 + pairs;
+    const uint32_t *a3 = a2 + pairs, *a4 = a3 + pairs, *a5 = a4 + pairs;
+    for (size_t kp = 0; kp < pairs; kp++) {
+        const uint16_t *b = panel + kp * PANEL * 2;
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32),
+                 b2 = (__m512bh)_mm512_loadu_si512(b + 64), b3 = (__m512bh)_mm512_loadu_si512(b + 96);
+        ROW_STEP(0) ROW_STEP(1) ROW_STEP(2) ROW_STEP(3) ROW_STEP(4) ROW_STEP(5)
+    }
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+}
+
+/// The same sums without the instruction: each pair's products (exact in fp32) added one at a
+/// time, the odd input first as `vdpbf16ps` does, results flushed to zero below the normal range.
+static void tile_scalar(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    for (int i = 0; i < TILE_ROWS; i++) {
+        const uint16_t *a = xq + (m + (size_t)i) * d_pad;
+        for (int c = 0; c < PANEL; c++) {
+            float s = 0;
+            for (size_t kp = 0; kp < pairs; kp++) {
+                const uint16_t *b = panel + (kp * PANEL + (size_t)c) * 2;
+                s += bf16_value(a[2 * kp + 1]) * bf16_value(b[1]);
+                if (fabsf(s) < 0x1p-126f) s = 0;
+                s += bf16_value(a[2 * kp]) * bf16_value(b[0]);
+                if (fabsf(s) < 0x1p-126f) s = 0;
+            }
+            tile[i * PANEL + c] = s;
+        }
+    }
+}
+
+static inline void multiply_tile(const uint16_t *xq, const uint16_t *panel, size_t pairs, size_t d_pad, size_t m, float *tile) {
+    if (has_bf16() && !force_scalar) tile_bf16(xq, panel, pairs, d_pad, m, tile);
+    else tile_scalar(xq, panel, pairs, d_pad, m, tile);
+}
+
+// MARK: The screen
+
+/// Rows per block: a multiple of the tile whose bf16 and fp32 rows take about 256 KiB.
+static size_t row_block(size_t d) {
+    size_t rows = ((size_t)256 << 10) / (6 * (d ? d : 1));
+    rows = rows / TILE_ROWS * TILE_ROWS;
+    return rows < TILE_ROWS ? TILE_ROWS : rows;
+}
+
+/// Bit c set when (tile row r, column c) is a candidate: not (s + e*p + n*q <= cut), two roundings.
+AVX512 static uint64_t screen_row_avx512(const float *s, float e, float n, const float *p, const float *q, const float *cut) {
+    uint64_t mask = 0;
+    __m512 ev = _mm512_set1_ps(e), nv = _mm512_set1_ps(n);
+    for (int v = 0; v < 4; v++) {
+        __m512 t = _mm512_fmadd_ps(ev, _mm512_loadu_ps(p + v * 16), _mm512_loadu_ps(s + v * 16));
+        t = _mm512_fmadd_ps(nv, _mm512_loadu_ps(q + v * 16), t);
+        __mmask16 m = _mm512_cmp_ps_mask(t, _mm512_loadu_ps(cut + v * 16), _CMP_NLE_UQ);
+        mask |= (uint64_t)m << (v * 16);
+    }
+    return mask;
+}
+
+static uint64_t screen_row_scalar(const float *s, float e, float n, const float *p, const float *q, const float *cut) {
+    uint64_t mask = 0;
+    for (int c = 0; c < PANEL; c++) {
+        float t = fmaf(n, q[c], fmaf(e, p[c], s[c]));
+        if (!(t <= cut[c])) mask |= (uint64_t)1 << c;
+    }
+    return mask;
+}
+
+long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                           size_t col_lo, size_t col_hi,
+                           const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                           const float *cut, const float *x, const float *wt,
+                           const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                           int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                           size_t max_candidates, size_t *candidates) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    size_t end = col_hi < f ? col_hi : f;
+    size_t kept = 0, met = 0;
+    int vector = has_avx512() && !force_scalar;
+    float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    // Per-feature factors of a panel padded to 64 with values that never make a candidate.
+    float p_pad[PANEL], q_pad[PANEL], cut_pad[PANEL];
+    // Blocks of rows whose bf16 and fp32 copies stay in L2 while every panel passes over them
+    // (otherwise each panel reads the whole chunk from L3 again).
+    size_t block = row_block(d);
+    for (size_t block_start = 0; block_start < rows; block_start += block) {
+    size_t block_end = rows - block_start < block ? rows : block_start + block;
+    for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
+        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
+        size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
+        const float *p = col_p + panel_start, *q = col_q + panel_start, *c = cut + panel_start;
+        if (width < PANEL) {
+            for (size_t k = 0; k < PANEL; k++) {
+                p_pad[k] = k < width ? col_p[panel_start + k] : 0;
+                q_pad[k] = k < width ? col_q[panel_start + k] : 0;
+                cut_pad[k] = k < width ? cut[panel_start + k] : INFINITY;
+            }
+            p = p_pad; q = q_pad; c = cut_pad;
+        }
+        // The panel's fp32 rows of W^T (the candidates' recomputation reads them) brought towards
+        // L2 while the first tile multiplies: fetched one at a time on demand they cost a memory
+        // latency per candidate.
+        {
+            const char *rows_start = (const char *)(wt + panel_start * d), *rows_end = (const char *)(wt + (panel_start + width) * d);
+            for (const char *line = rows_start; line < rows_end; line += 64) _mm_prefetch(line, _MM_HINT_T1);
+        }
+        for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
+            multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
+            for (size_t i = 0; i < tile_rows; i++) {
+                size_t r = m + i;
+                uint64_t mask = vector ? screen_row_avx512(tile + i * PANEL, row_e[r], row_n[r], p, q, c)
+                                       : screen_row_scalar(tile + i * PANEL, row_e[r], row_n[r], p, q, c);
+                if (!mask) continue;
+                met += (size_t)__builtin_popcountll(mask);
+                if (met > max_candidates) { *candidates = met; return -1; }
+                const float *xr = x + r * d;
+                while (mask) {
+                    // Up to four candidates of this row per pass over x.
+                    size_t js[4];
+                    float pres[4];
+                    int count = 0;
+                    while (mask && count < 4) {
+                        js[count++] = panel_start + (size_t)__builtin_ctzll(mask);
+                        mask &= mask - 1;
+                    }
+                    dot_rows(xr, wt, d, js, count, pres);
+                    for (int c = 0; c < count; c++) {
+                        size_t j = js[c];
+                        float pre = pres[c];
+                        float v = adds_bias ? pre + bias[j] : pre;
+                        int keep = keeps_nan ? !(v <= floor[j]) : v > floor[j];
+                        if (keep) {
+                            if (kept == capacity) { *candidates = met; return -1; }
+                            out_row[kept] = (int32_t)r;
+                            out_feature[kept] = (int32_t)j;
+                            out_value[kept] = pre + bias[j];
+                            kept++;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    }
+    *candidates = met;
+    return (long)kept;
+}
+
+void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                      size_t col_lo, size_t col_hi, float *s, size_t ld) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    size_t end = col_hi < f ? col_hi : f;
+    float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
+    size_t block = row_block(d);
+    for (size_t block_start = 0; block_start < rows; block_start += block) {
+    size_t block_end = rows - block_start < block ? rows : block_start + block;
+    for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
+        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
+        size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
+        for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
+            multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
+            for (size_t i = 0; i < tile_rows; i++) memcpy(s + (m + i) * ld + panel_start, tile + i * PANEL, width * sizeof(float));
+        }
+    }
+    }
+}
+
+// MARK: The top-k screen
+
+static void bounds_row_scalar(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                              float absolute, size_t f, float *lower, float *upper) {
+    for (size_t j = 0; j < f; j++) {
+        float centre = s[j] + bias[j];
+        float radius = (e * p[j] + n * q[j]) * (1 + 0x1p-20f) + 0x1p-21f * (fabsf(s[j]) + fabsf(bias[j])) + absolute;
+        lower[j] = centre - radius;
+        upper[j] = centre + radius;
+    }
+}
+
+AVX512 static void bounds_row_avx512(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                                     float absolute, size_t f, float *lower, float *upper) {
+    __m512 ev = _mm512_set1_ps(e), nv = _mm512_set1_ps(n), grow = _mm512_set1_ps(1 + 0x1p-20f);
+    __m512 small = _mm512_set1_ps(0x1p-21f), abs_term = _mm512_set1_ps(absolute);
+    for (size_t j = 0; j < f; j += 16) {
+        __mmask16 lanes = f - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (f - j)) - 1);
+        __m512 sv = _mm512_maskz_loadu_ps(lanes, s + j), bv = _mm512_maskz_loadu_ps(lanes, bias + j);
+        __m512 centre = _mm512_add_ps(sv, bv);
+        __m512 radius = _mm512_add_ps(_mm512_mul_ps(ev, _mm512_maskz_loadu_ps(lanes, p + j)), _mm512_mul_ps(nv, _mm512_maskz_loadu_ps(lanes, q + j)));
+        radius = _mm512_mul_ps(radius, grow);
+        radius = _mm512_add_ps(radius, _mm512_mul_ps(small, _mm512_add_ps(_mm512_abs_ps(sv), _mm512_abs_ps(bv))));
+        radius = _mm512_add_ps(radius, abs_term);
+        _mm512_mask_storeu_ps(lower + j, lanes, _mm512_sub_ps(centre, radius));
+        _mm512_mask_storeu_ps(upper + j, lanes, _mm512_add_ps(centre, radius));
+    }
+}
+
+static void bounds_row(const float *s, const float *bias, float e, float n, const float *p, const float *q,
+                       float absolute, size_t f, float *lower, float *upper) {
+    if (has_avx512() && !force_scalar) bounds_row_avx512(s, bias, e, n, p, q, absolute, f, lower, upper);
+    else bounds_row_scalar(s, bias, e, n, p, q, absolute, f, lower, upper);
+}
+
+/// The k-th largest of values[0..<n] (k <= n) in one pass: values above a rising threshold are
+/// kept in `buffer` (room for n); when it holds 4k, it is cut to its k largest and the threshold
+/// raised to the k-th of those. Exact: no value above the final k-th largest is ever dropped.
+static float kth_largest_streaming(const float *values, size_t n, size_t k, float *buffer) {
+    if (n <= 8 * k) return ck_kth_largest(values, n, k, buffer);
+    float threshold = -INFINITY;
+    size_t held = 0, limit = 4 * k;
+    for (size_t j = 0; j < n; j++) {
+        if (values[j] > threshold || held < k) {
+            buffer[held++] = values[j];
+            if (held >= limit) {
+                float kth = ck_kth_largest(buffer, held, k, buffer + held);
+                size_t kept = 0;
+                for (size_t i = 0; i < held; i++) if (buffer[i] >= kth && kept < limit) buffer[kept++] = buffer[i];
+                held = kept;
+                threshold = kth;
+                if (held >= limit) break;  // (ties filling the buffer: fall back below)
+            }
+        }
+    }
+    if (held >= limit) return ck_kth_largest(values, n, k, buffer);
+    return ck_kth_largest(buffer, held, k, buffer + held);
+}
+
+long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, size_t f, size_t k,
+                         const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                         const float *bias, double absolute, const float *x, size_t d, const float *wt,
+                         float *lower, float *upper, float *scratch, int32_t *candidate_feature, float *candidate_value,
+                         int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                         size_t max_candidates, size_t *candidates) {
+    size_t kept = 0, met = 0;
+    for (size_t r = first; r < last; r++) {
+        const float *sr = s + r * ld;
+        // Bounds on the fp32 path's v = fl(p + b): |v - (s + b)| <= B + u*|p + b| (see ScreenedEncode.swift),
+        // evaluated in fp32 with cushions that cover this evaluation's own roundings: each of its
+        // at most six operations errs by u = 2^-24 relative, so 2^-21*(|s| + |b|) and (1 + 2^-20)
+        // on the radius more than cover them and the bias add's u*|p + b|.
+        bounds_row(sr, bias, row_e[r], row_n[r], col_p, col_q, (float)absolute + 0x1p-125f, f, lower, upper);
+        // Every member of the fp32 top k has v >= the k-th largest v >= the k-th largest lower bound.
+        float floor = k <= f ? kth_largest_streaming(lower, f, k, scratch) : -INFINITY;
+        size_t listed = 0;
+        const float *xr = x + r * d;
+        for (size_t j = 0; j < f; j++) {
+            if (upper[j] >= floor && upper[j] > 0) candidate_feature[listed++] = (int32_t)j;
+        }
+        met += listed;
+        if (met > max_candidates) { *candidates = met; return -1; }
+        // Recomputed four at a time; the positive ones kept, in feature order.
+        size_t count = 0;
+        for (size_t c = 0; c < listed; c += 4) {
+            size_t js[4];
+            float pres[4];
+            int group = listed - c < 4 ? (int)(listed - c) : 4;
+            for (int g = 0; g < group; g++) js[g] = (size_t)candidate_feature[c + (size_t)g];
+            dot_rows(xr, wt, d, js, group, pres);
+            for (int g = 0; g < group; g++) {
+                float v = pres[g] + bias[js[g]];
+                if (v > 0) {
+                    candidate_feature[count] = (int32_t)js[g];
+                    candidate_value[count] = v;
+                    count++;
+                }
+            }
+        }
+        // The k largest of the candidates, ties to the lower feature (as the fp32 path's selector).
+        size_t take = count < k ? count : k;
+        if (take == 0) continue;
+        float kth = ck_kth_largest(candidate_value, count, take, scratch);
+        size_t above = 0;
+        for (size_t c = 0; c < count; c++) above += candidate_value[c] > kth;
+        size_t ties = take - above;
+        if (kept + take > capacity) { *candidates = met; return -1; }
+        for (size_t c = 0; c < count; c++) {
+            float v = candidate_value[c];
+            if (v > kth || (v == kth && ties > 0)) {
+                if (v == kth) ties--;
+                out_row[kept] = (int32_t)r;
+                out_feature[kept] = candidate_feature[c];
+                out_value[kept] = v;
+                kept++;
+            }
+        }
+    }
+    *candidates = met;
+    return (long)kept;
+}

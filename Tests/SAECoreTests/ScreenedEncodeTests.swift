@@ -1,0 +1,238 @@
+import CKernels
+import XCTest
+@testable import SAECore
+
+/// The screened bf16 encode against an fp64 reference computed here and against the fp32 path,
+/// under the rule: the active set equals the reference's except entries whose fp64
+/// pre-activation lies within 1e-6 * (|x| |w_j| + |b_j|) of the threshold (undecidable in fp32),
+/// and every value agrees with fp64 within 1e-6 * (|v| + |x| |w_j| + |b_j|). Both the AVX-512
+/// BF16 kernel and the portable scalar one are exercised.
+final class ScreenedEncodeTests: XCTestCase {
+    override func setUpWithError() throws {
+        SAEEncoder.exactFP32 = false
+        if ck_bf16_available() == 0 && !name.contains("PathIsChosen") {
+            throw XCTSkip("the CPU has no AVX512_BF16: the encoder takes the fp32 path")
+        }
+    }
+
+    override func tearDown() {
+        ck_bf16_force_scalar(0)
+        SAEEncoder.exactFP32 = ProcessInfo.processInfo.environment["SAESCOPE_EXACT_FP32"] == "1"
+    }
+
+    /// The kernels to run: the AVX-512 BF16 one and the portable scalar one.
+    private let kernels: [Int32] = [0, 1]
+
+    private func makeSAE(d: Int, f: Int, weights: [Float], bias: [Float], rule: ActivationRule) throws -> SparseAutoencoder {
+        try SparseAutoencoder(
+            inputDimension: d, featureCount: f, encoderWeights: weights, encoderBias: bias,
+            decoderWeights: [Float](repeating: 0, count: f * d), decoderBias: [Float](repeating: 0, count: d),
+            rule: rule, subtractsDecoderBias: false,
+            provenance: DictionaryProvenance(library: "test", kind: "test", weightsPath: "test", configPath: nil))
+    }
+
+    /// Active lists of every row as dictionaries feature -> value.
+    private func encode(_ sae: SparseAutoencoder, _ x: [Float], rows: Int, exact: Bool) -> (codes: [[Int32: Float]], stats: ScreenedEncodeStatistics, path: EncodePath) {
+        SAEEncoder.exactFP32 = exact
+        defer { SAEEncoder.exactFP32 = false }
+        let encoder = SAEEncoder(sae: sae, maxRows: rows)
+        x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: rows, reconstruct: false) }
+        var codes: [[Int32: Float]] = []
+        for r in 0..<rows {
+            var row: [Int32: Float] = [:]
+            for e in encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1] { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+            codes.append(row)
+        }
+        // The dense codes agree with the lists.
+        let dense = encoder.codes
+        for r in 0..<rows {
+            for j in 0..<sae.featureCount {
+                let listed = codes[r][Int32(j)] ?? 0, value = dense[r * sae.featureCount + j]
+                XCTAssert(value == listed || (value.isNaN && listed.isNaN), "dense code (\(r), \(j))")
+            }
+        }
+        return (codes, encoder.screenedStatistics, encoder.path)
+    }
+
+    /// Checks `codes` against fp64 for every entry; returns how many entries were ties.
+    @discardableResult
+    private func checkAgainstReference(_ sae: SparseAutoencoder, _ x: [Float], rows: Int, _ codes: [[Int32: Float]],
+                                       label: String, file: StaticString = #filePath, line: UInt = #line) -> Int {
+        let d = sae.inputDimension, f = sae.featureCount
+        var ties = 0
+        for r in 0..<rows {
+            let xNorm = (0..<d).reduce(0.0) { $0 + Double(x[r * d + $1]) * Double(x[r * d + $1]) }.squareRoot()
+            var values = [Double](repeating: 0, count: f), scale = [Double](repeating: 0, count: f)
+            for j in 0..<f {
+                var p = 0.0, wNorm = 0.0
+                for i in 0..<d {
+                    let w = Double(sae.encoderWeights[i * f + j])
+                    p += Double(x[r * d + i]) * w
+                    wNorm += w * w
+                }
+                values[j] = p + Double(sae.encoderBias[j])
+                scale[j] = xNorm * wNorm.squareRoot() + abs(Double(sae.encoderBias[j]))
+            }
+            var expected = Set<Int>(), undecided = Set<Int>()
+            switch sae.rule {
+            case .relu:
+                for j in 0..<f {
+                    if abs(values[j]) <= 1e-6 * scale[j] { undecided.insert(j) } else if values[j] > 0 { expected.insert(j) }
+                }
+            case .threshold(let thresholds):
+                for j in 0..<f {
+                    let floor = max(Double(thresholds[j]), 0)
+                    if abs(values[j] - floor) <= 1e-6 * scale[j] { undecided.insert(j) } else if values[j] > floor { expected.insert(j) }
+                }
+            case .topK(let k):
+                // Ranked by fp64 value; entries within the tolerance of the k-th (or of 0) are undecided.
+                let order = (0..<f).sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+                let kth = k <= f ? values[order[k - 1]] : -Double.infinity
+                for j in 0..<f {
+                    let nearKth = abs(values[j] - kth) <= 2e-6 * max(scale[j], k <= f ? scale[order[k - 1]] : 0)
+                    if nearKth || abs(values[j]) <= 1e-6 * scale[j] { undecided.insert(j) } else if values[j] > kth && values[j] > 0 { expected.insert(j) }
+                }
+            default:
+                XCTFail("rule not covered")
+            }
+            ties += undecided.count
+            let got = Set(codes[r].keys.map { Int($0) })
+            let missing = expected.subtracting(got), extra = got.subtracting(expected).subtracting(undecided)
+            XCTAssert(missing.isEmpty && extra.isEmpty, "\(label) row \(r): missing \(missing.sorted().prefix(5)), extra \(extra.sorted().prefix(5))",
+                      file: file, line: line)
+            for (j, v) in codes[r] {
+                let j = Int(j)
+                XCTAssertLessThanOrEqual(abs(Double(v) - values[j]), 1e-6 * (abs(values[j]) + scale[j]),
+                                         "\(label) value (\(r), \(j))", file: file, line: line)
+            }
+        }
+        return ties
+    }
+
+    /// Random shapes, scales and biases; some columns adversarial: w_j along row r's bf16 rounding
+    /// residual x_r - x~_r (so the rounding error reaches its Cauchy-Schwarz bound e*||w||) with
+    /// b_j placing row r's exact pre-activation just outside the tie band, above or below the
+    /// threshold, or exactly on the screen's boundary s + B = cut.
+    private func randomCase(_ rng: inout SeededGenerator, rule ruleKind: Int) throws -> (SparseAutoencoder, [Float], Int) {
+        let d = Int.random(in: 2...160, using: &rng), f = Int.random(in: 1...200, using: &rng), rows = Int.random(in: 1...40, using: &rng)
+        let xScale = Float([1e-3, 1, 1e3].randomElement(using: &rng)!), wScale = Float([1e-2, 1, 10].randomElement(using: &rng)!)
+        var x = rng.floats(rows * d).map { $0 * xScale }
+        var w = rng.floats(d * f).map { $0 * wScale / Float(d).squareRoot() }
+        var bias = rng.floats(f, in: -0.5...0.5).map { $0 * xScale * wScale }
+        // A few exact zeros and values that round far in bf16.
+        for _ in 0..<(rows * d / 10) { x[Int.random(in: 0..<x.count, using: &rng)] = 0 }
+        for j in 0..<f where j % 3 == 0 {
+            let r = j % rows
+            var residual = [Float](repeating: 0, count: d)
+            for i in 0..<d {
+                let v = x[r * d + i]
+                let rounded = Float(bitPattern: UInt32(ck_bf16_round(v)) << 16)
+                residual[i] = v - rounded
+            }
+            let norm = residual.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { for i in 0..<d { w[i * f + j] = residual[i] / norm * wScale } }
+            var p = 0.0, xNorm = 0.0, wNorm = 0.0
+            for i in 0..<d {
+                p += Double(x[r * d + i]) * Double(w[i * f + j])
+                xNorm += Double(x[r * d + i]) * Double(x[r * d + i])
+                wNorm += Double(w[i * f + j]) * Double(w[i * f + j])
+            }
+            let band = (xNorm * wNorm).squareRoot()
+            let offset = [2e-6, -2e-6, 1e-4, -1e-4, 0.0][j / 3 % 5]
+            bias[j] = Float(-p + offset * band)
+        }
+        let rule: ActivationRule
+        switch ruleKind {
+        case 0: rule = .relu
+        case 1: rule = .threshold(rng.floats(f, in: 0...0.2).map { $0 * xScale * wScale })
+        default: rule = .topK(Int.random(in: 1...max(1, min(f, 40)), using: &rng))
+        }
+        return (try makeSAE(d: d, f: f, weights: w, bias: bias, rule: rule), x, rows)
+    }
+
+    func testScreenedCodesEqualTheReferenceOnRandomAndAdversarialShapes() throws {
+        var rng = SeededGenerator(seed: 21)
+        var screenedChunks = 0
+        // Every chunk screened, however many candidates (dense chunks test the screen hardest).
+        let savedFraction = ScreenedChunk.fallbackFraction
+        ScreenedChunk.fallbackFraction = 1
+        defer { ScreenedChunk.fallbackFraction = savedFraction }
+        for trial in 0..<60 {
+            let (sae, x, rows) = try randomCase(&rng, rule: trial % 3)
+            for kernel in kernels {
+                ck_bf16_force_scalar(kernel)
+                let screened = encode(sae, x, rows: rows, exact: false)
+                XCTAssertEqual(screened.path, .screenedBF16)
+                screenedChunks += screened.stats.screenedChunks
+                checkAgainstReference(sae, x, rows: rows, screened.codes, label: "trial \(trial) \(sae.rule.summary) scalar=\(kernel)")
+            }
+            let fp32 = encode(sae, x, rows: rows, exact: true)
+            XCTAssertEqual(fp32.path, .fp32(reason: "--exact-fp32"))
+            checkAgainstReference(sae, x, rows: rows, fp32.codes, label: "trial \(trial) fp32 path")
+        }
+        XCTAssertEqual(screenedChunks, 60 * kernels.count)
+    }
+
+    /// Without any tie band: on well-separated random data the screened and fp32 paths list the
+    /// very same features, and values within a few ulps.
+    func testScreenedAndFP32PathsListTheSameCodes() throws {
+        var rng = SeededGenerator(seed: 5)
+        let d = 384, f = 640, rows = 300  // three of the kernel's row blocks at this D
+        let x = rng.floats(rows * d)
+        let w = rng.floats(d * f).map { $0 / Float(d).squareRoot() }
+        for rule: ActivationRule in [.relu, .threshold([Float](repeating: 0.4, count: f)), .topK(16)] {
+            let sae = try makeSAE(d: d, f: f, weights: w, bias: rng.floats(f, in: -1.2...(-0.8)), rule: rule)
+            let screened = encode(sae, x, rows: rows, exact: false), fp32 = encode(sae, x, rows: rows, exact: true)
+            XCTAssertEqual(screened.stats.screenedChunks, 1)
+            XCTAssertEqual(screened.stats.fallbackChunks, 0)
+            XCTAssertLessThan(screened.stats.candidateFractions[0], 0.5)
+            for r in 0..<rows {
+                XCTAssertEqual(Set(screened.codes[r].keys), Set(fp32.codes[r].keys), "\(rule.summary) row \(r)")
+                for (j, v) in screened.codes[r] {
+                    let reference = fp32.codes[r][j] ?? 0
+                    XCTAssertLessThanOrEqual(abs(v - reference), 4e-6 * max(abs(reference), 1), "\(rule.summary) (\(r), \(j))")
+                }
+            }
+        }
+    }
+
+    func testChunksWithTooManyCandidatesOrNonFiniteInputsTakeTheFP32Path() throws {
+        var rng = SeededGenerator(seed: 9)
+        let d = 64, f = 256, rows = 12
+        var x = rng.floats(rows * d)
+        let w = rng.floats(d * f).map { $0 / 8 }
+        // A bias that makes almost every entry active: every entry a candidate.
+        let sae = try makeSAE(d: d, f: f, weights: w, bias: [Float](repeating: 5, count: f), rule: .relu)
+        let dense = encode(sae, x, rows: rows, exact: false)
+        XCTAssertEqual(dense.stats.fallbackChunks, 1)
+        XCTAssertEqual(dense.stats.screenedChunks, 0)
+        XCTAssertGreaterThan(dense.stats.candidateFractions[0], ScreenedChunk.fallbackFraction)
+        checkAgainstReference(sae, x, rows: rows, dense.codes, label: "dense chunk")
+        // A NaN token: the fp32 path's NaN codes, not a screen.
+        let sparse = try makeSAE(d: d, f: f, weights: w, bias: [Float](repeating: -1, count: f), rule: .relu)
+        x[3] = .nan
+        let nan = encode(sparse, x, rows: rows, exact: false)
+        XCTAssertEqual(nan.stats.fallbackChunks, 1)
+        XCTAssertTrue(nan.codes[0].values.contains { $0.isNaN })
+    }
+
+    func testThePathIsChosenByRuleCPUAndSetting() throws {
+        let d = 4, f = 8
+        let w = [Float](repeating: 0.1, count: d * f), b = [Float](repeating: 0, count: f)
+        let relu = try makeSAE(d: d, f: f, weights: w, bias: b, rule: .relu)
+        XCTAssertEqual(EncodePath.chosen(for: relu), ck_bf16_available() != 0 ? .screenedBF16 : .fp32(reason: "the CPU has no AVX512_BF16"))
+        let gated = try makeSAE(d: d, f: f, weights: w, bias: b, rule: .gated(gateBias: b, magnitudeScale: b, magnitudeBias: b))
+        if ck_bf16_available() != 0 {
+            XCTAssertEqual(EncodePath.chosen(for: gated), .fp32(reason: "no screen for the \(gated.rule.summary) rule"))
+        }
+        SAEEncoder.exactFP32 = true
+        XCTAssertEqual(EncodePath.chosen(for: relu), .fp32(reason: "--exact-fp32"))
+        var nonFinite = w
+        nonFinite[3] = .infinity
+        SAEEncoder.exactFP32 = false
+        if ck_bf16_available() != 0 {
+            XCTAssertEqual(EncodePath.chosen(for: try makeSAE(d: d, f: f, weights: nonFinite, bias: b, rule: .relu)),
+                           .fp32(reason: "encoder weights or biases not finite"))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+
+
+/// `--exact-fp32` end to end: eval accepts it and its metrics equal the default run's to fp32
+/// rounding on the top-k, ReLU and JumpReLU fixtures (these tiny dictionaries have so many
+/// candidates that most chunks fall back to fp32 anyway: the screen itself is proven in
+/// SAECoreTests' ScreenedEncodeTests and ScreenedIndexAgreementTests), and `inspect` names the path.
+final class ExactFP32OptionTests: XCTestCase {
+    private func fixture(_ relative: String) -> String { SaescopeBinary.fixtures.appendingPathComponent(relative).path }
+
+    private func evaluate(_ dictionary: String, _ extra: [String]) throws -> [String: Any] {
+        let result = try SaescopeBinary.run(["eval", "--sae", fixture("dictionaries/\(dictionary)"),
+                                             "--acts", fixture("caches/tiny_f32.safetensors"), "--json"] + extra)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    }
+
+    func testEvalGivesTheSameMetricsWithAndWithoutExactFP32() throws {
+        for dictionary in ["saelens_topk", "saelens_standard", "saelens_jumprelu"] {
+            let screened = try evaluate(dictionary, []), exact = try evaluate(dictionary, ["--exact-fp32"])
+            XCTAssertEqual(Set(screened.keys), Set(exact.keys))
+            for (key, value) in exact {
+                guard let expected = value as? Double, let actual = screened[key] as? Double else { continue }
+                XCTAssertEqual(actual, expected, accuracy: 1e-5 * max(1, abs(expected)), "\(dictionary) \(key)")
+            }
+        }
+    }
+
+    func testInspectNamesTheEncodePath() throws {
+        let result = try SaescopeBinary.run(["inspect", fixture("dictionaries/saelens_topk")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("encode") }
+        XCTAssertNotNil(line, result.stdout)
+        XCTAssertTrue(line.map { $0.contains("screened bf16") || $0.contains("fp32 sgemm") } ?? false, result.stdout)
+        let forced = try SaescopeBinary.run(["inspect", fixture("dictionaries/saelens_topk")], environment: ProcessInfo.processInfo.environment.merging(["SAESCOPE_EXACT_FP32": "1"]) { $1 })
+        XCTAssertTrue(forced.stdout.contains("fp32 sgemm (--exact-fp32)"), forced.stdout)
+    }
+}
