@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print figures (not pass/fail).",
         subcommands: [BenchIndexCommand.self, BenchShapesCommand.self, BenchBLASCommand.self, BenchCompareCommand.self, BenchUICommand.self, BenchLabelsCommand.self,
-                      BenchSGEMMCommand.self, BenchCodesCommand.self])
+                      BenchSGEMMCommand.self, BenchCodesCommand.self, BenchModelCommand.self, BenchTextCommand.self])
 }
 
 struct BenchIndexCommand: ParsableCommand {
