@@ -42,6 +42,7 @@ busy computing), so no orphan is left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -191,7 +192,7 @@ class ModelSession:
         from .hooks import Capture, hidden_of
 
         ids, mask = self._batch_inputs(frames)
-        with torch.inference_mode():
+        with torch.inference_mode(), threads_for(ids.numel()):
             if header.get("keep"):
                 clean, site_output = self.splicer.clean(ids, mask)
                 hidden = hidden_of(site_output)
@@ -276,6 +277,29 @@ class ModelSession:
     def unembedding(self, header, frames):
         weight = self.model.get_output_embeddings().weight
         return {}, [("lm_head", weight.detach().float().cpu().numpy())]
+
+
+# Below this many tokens a request runs on one torch thread. A live-text sentence (~30 tokens)
+# is hundreds of small operations, each an OpenMP parallel region whose threads meet at a
+# barrier: a second thread saves little there, and when the cores are shared each barrier waits
+# for both threads to be scheduled (measured on SmolLM2 to layer 15, 26 tokens, load ~12 on 2
+# cores: 2 threads 14-26 s wall and 1.7-2.1 s CPU, mostly spinning; 1 thread 1.2 s wall, 87 ms CPU).
+SINGLE_THREAD_TOKENS = 256
+
+
+@contextlib.contextmanager
+def threads_for(tokens: int):
+    import torch
+
+    before = torch.get_num_threads()
+    if tokens >= SINGLE_THREAD_TOKENS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def context_length(config, tokenizer) -> Optional[int]:
