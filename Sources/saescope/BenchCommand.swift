@@ -7,7 +7,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print figures (not pass/fail).",
         subcommands: [BenchIndexCommand.self, BenchShapesCommand.self, BenchBLASCommand.self, BenchCompareCommand.self, BenchUICommand.self, BenchLabelsCommand.self,
-                      BenchSGEMMCommand.self, BenchCodesCommand.self, BenchTextCommand.self, BenchScreenedCommand.self])
+                      BenchSGEMMCommand.self, BenchCodesCommand.self, BenchModelCommand.self, BenchScanCommand.self, BenchTextCommand.self,
+                      BenchScreenedCommand.self])
 }
 
 struct BenchIndexCommand: ParsableCommand {

@@ -122,6 +122,24 @@ final class ModelBridgeTests: XCTestCase {
         XCTAssertEqual(got["n_predictions"] as? Int, expected["n_predictions"] as? Int)
     }
 
+    /// `bench model` runs eval --model end to end (its CE figure is the reference's) beside plain
+    /// passes and prints the ratio; `bench scan` times sentences to their features.
+    func testModelBenchmarksRunOnTheTinyModel() throws {
+        let folder = try fixture()
+        let model = folder.appendingPathComponent("tiny-llama").path, sae = folder.appendingPathComponent("sae").path
+        let bench = try SaescopeBinary.run(["bench", "model", "--sae", sae, "--acts", folder.appendingPathComponent("acts_l1.safetensors").path,
+                                            "--model", model, "--max-tokens", "100000"])
+        XCTAssertEqual(bench.status, 0, bench.stderr)
+        XCTAssertTrue(bench.stdout.contains("x plain; in CPU time"), bench.stdout)
+        XCTAssertTrue(bench.stdout.contains("the server applies the LM head in chunks"), bench.stdout)
+        let clean = try XCTUnwrap(try reference(folder, "default")["ce_clean"] as? Double)
+        XCTAssertTrue(bench.stdout.contains(String(format: "(ce_clean %.4f,", clean)), bench.stdout)
+        let text = try SaescopeBinary.run(["bench", "scan", "--sae", sae, "--model", model, "--layer", "1", "--repeats", "2",
+                                           "The cat sat on the mat."])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains(" tokens: first"), text.stdout)
+    }
+
     func testActivationsFromAnotherLayerAreRejected() throws {
         let folder = try fixture()
         let result = try SaescopeBinary.run(evalArguments(folder, acts: "acts_l0.safetensors") + ["--layer", "1"])

@@ -30,6 +30,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--batch-tokens", type=int, default=2048)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-rerun", action="store_true", help="skip timing the whole-model-again splice path")
+    p.add_argument("--no-split-head", action="store_true",
+                   help="the server's fallback path: the model's own logits, reduced run by run (for comparison)")
     p.add_argument("--json", action="store_true")
     return p.parse_args(argv)
 
@@ -41,7 +43,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .server import ModelSession, parse_serve_args
 
     args = parse_args(argv)
-    serve_args = ["--model", args.model, "--layer", args.layer] + (["--threads", str(args.threads)] if args.threads else [])
+    serve_args = ["--model", args.model, "--layer", args.layer] + (["--threads", str(args.threads)] if args.threads else []) \
+        + (["--no-split-head"] if args.no_split_head else [])
     session = ModelSession(parse_serve_args(serve_args))
     if args.text:
         _, frames = session.sequences({"path": args.text, "ctx": args.ctx, "max_tokens": args.tokens}, {})
@@ -67,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for tokens, lengths in batches:
             ids, mask = session._batch_inputs({"tokens": tokens, "lengths": lengths})
             with torch.inference_mode():
-                session.splicer._logits(ids, mask)
+                session.splicer.logits(ids, mask)
 
     def evaluation():
         for number, (tokens, lengths) in enumerate(batches):
@@ -81,32 +84,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 variants.append({"name": "identity", "replace": "identity"})
             session.loss({"variants": variants}, {"patch": patch, "given.sae": given, "mean": acts.mean((0, 1))})
 
-    def timed(fn):
-        started = time.perf_counter()
+    cpu = {}
+
+    def timed(fn, key):
+        # wall clock, and the process's CPU time: on a shared machine the CPU-time ratio is the
+        # steadier one (torch's threads spend it only while they compute)
+        started, started_cpu = time.perf_counter(), time.process_time()
         fn()
+        cpu[key] = time.process_time() - started_cpu
         return time.perf_counter() - started
 
     plain()  # warm-up (allocator, kernels)
     results = {"model": args.model, "layer": args.layer, "tokens": n_tokens, "ctx": args.ctx,
                "threads": torch.get_num_threads()}
-    results["plain_s"] = timed(plain)
+    results["split_head"] = session.splicer.head is not None
+    results["plain_s"] = timed(plain, "plain")
     session.splicer.resume = session.splicer.can_resume
-    results["eval_resume_s"] = timed(evaluation)
+    results["eval_resume_s"] = timed(evaluation, "eval_resume")
     if not args.no_rerun:
         session.splicer.resume = False
-        results["eval_rerun_s"] = timed(evaluation)
-    results["plain_again_s"] = timed(plain)
+        results["eval_rerun_s"] = timed(evaluation, "eval_rerun")
+    results["plain_again_s"] = timed(plain, "plain_again")
     base = (results["plain_s"] + results["plain_again_s"]) / 2
+    base_cpu = (cpu["plain"] + cpu["plain_again"]) / 2
     for key in ("eval_resume",) + (() if args.no_rerun else ("eval_rerun",)):
         results[key + "_ratio"] = results[key + "_s"] / base
+        results[key + "_cpu_ratio"] = cpu[key] / base_cpu
     results["plain_tokens_per_s"] = n_tokens / base
     session.close()
     if args.json:
         print(json.dumps(results))
     else:
         print(f"{args.model} layer {args.layer}: {n_tokens} tokens at ctx {args.ctx}, {results['threads']} threads")
+        head = "applied in chunks by the server" if results["split_head"] else "the model's own logits"
+        print(f"  LM head: {head}")
         print(f"  plain forward pass       {base:8.2f} s  {n_tokens / base:8.0f} tokens/s")
-        print(f"  eval, resumed at hook    {results['eval_resume_s']:8.2f} s  {results['eval_resume_ratio']:.2f}x plain")
+        print(f"  eval, resumed at hook    {results['eval_resume_s']:8.2f} s  {n_tokens / results['eval_resume_s']:8.0f} tokens/s"
+              f"  {results['eval_resume_ratio']:.2f}x plain (CPU time {results['eval_resume_cpu_ratio']:.2f}x)")
         if not args.no_rerun:
-            print(f"  eval, whole model again  {results['eval_rerun_s']:8.2f} s  {results['eval_rerun_ratio']:.2f}x plain")
+            print(f"  eval, whole model again  {results['eval_rerun_s']:8.2f} s  {n_tokens / results['eval_rerun_s']:8.0f} tokens/s"
+                  f"  {results['eval_rerun_ratio']:.2f}x plain (CPU time {results['eval_rerun_cpu_ratio']:.2f}x)")
     return 0

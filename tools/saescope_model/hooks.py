@@ -197,8 +197,10 @@ class Splicer:
       the resumed path is tested against.
     """
 
-    def __init__(self, model, site: Site, resume: bool = True):
+    def __init__(self, model, site: Site, resume: bool = True, split_head: bool = True):
         import inspect
+
+        from .head import LinearHead
 
         self.model = model
         self.site = site
@@ -206,13 +208,22 @@ class Splicer:
         self.can_resume = site.block_index is not None and not site.use_input
         self.resume = resume and self.can_resume
         self._kwargs = {"use_cache": False} if "use_cache" in inspect.signature(model.forward).parameters else {}
+        # runs stop at the LM head's input and losses.py applies the head in chunks, when the
+        # model's logits are exactly its output-embedding Linear (checked on the model)
+        self.head = LinearHead.verified(model, self.logits) if split_head else None
 
-    def _logits(self, input_ids, attention_mask):
+    def logits(self, input_ids, attention_mask):
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, **self._kwargs)
         return out.logits if hasattr(out, "logits") else out[0]
 
+    def _outputs(self, input_ids, attention_mask):
+        """The head's input [B, T, H] when the head is applied separately (self.head), else the logits."""
+        if self.head is None:
+            return self.logits(input_ids, attention_mask)
+        return self.head.capture_input(lambda: self.logits(input_ids, attention_mask))
+
     def clean(self, input_ids, attention_mask):
-        """(logits [B, T, V], the site's output as the module returned it)."""
+        """(outputs [B, T, X] as `_outputs` gives them, the site's output as the module returned it)."""
         recorded = {}
         if self.site.use_input:
             def pre(module, args, kwargs):
@@ -223,15 +234,15 @@ class Splicer:
                 recorded["value"] = output
             handle = self.module.register_forward_hook(post)
         try:
-            logits = self._logits(input_ids, attention_mask)
+            outputs = self._outputs(input_ids, attention_mask)
         finally:
             handle.remove()
         if "value" not in recorded:
             raise RuntimeError("the hooked module did not run during the forward pass")
-        return logits, recorded["value"]
+        return outputs, recorded["value"]
 
     def patched(self, site_output, hidden, input_ids, attention_mask):
-        """Logits with the site's hidden state replaced by `hidden` [B, T, D]."""
+        """`_outputs` with the site's hidden state replaced by `hidden` [B, T, D]."""
         replacement = hidden if self.site.use_input else with_hidden(site_output, hidden)
         if self.resume:
             return self._resumed(replacement, input_ids, attention_mask)
@@ -244,7 +255,7 @@ class Splicer:
         else:
             handle = self.module.register_forward_hook(lambda module, args, output: replacement)
         try:
-            return self._logits(input_ids, attention_mask)
+            return self._outputs(input_ids, attention_mask)
         finally:
             handle.remove()
 
@@ -254,7 +265,7 @@ class Splicer:
         try:
             for i, block in enumerate(originals):
                 blocks[i] = constant_block(block, replacement)
-            return self._logits(input_ids, attention_mask)
+            return self._outputs(input_ids, attention_mask)
         finally:
             for i, block in enumerate(originals):
                 blocks[i] = block

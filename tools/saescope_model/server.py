@@ -7,6 +7,7 @@ stdout in the framing of protocol.py, one at a time, until stdin ends or `shutdo
 
   hello        -> protocol, model, architecture, n_layers, d_model, vocab_size, special ids,
                   tokenizer_file (a tokenizer.json the server wrote), hook, layer, resume,
+                  split_head (losses from the head's input in chunks, head.py; added within protocol 2),
                   context_length (the most positions the model takes; null when its config
                   does not say; added within protocol 1: a reader ignores fields it does not know)
   tokenize     {text} -> frame ids [N] (no special tokens; hello gives the prefix/suffix ids)
@@ -14,8 +15,9 @@ stdout in the framing of protocol.py, one at a time, until stdin ends or `shutdo
                file cut into sequences exactly as the exporter cuts it
   activations  frames tokens [B, T] i64, lengths [B] i64; {keep} -> frame acts [B, T, D] f32
                (rows past a sequence's length are zero). keep: runs the whole clean forward
-               pass and keeps the batch (the hook's output and the clean log-probabilities) for
-               the next `loss`, which then does not run the blocks before the hook again.
+               pass and keeps the batch (the hook's output and the clean run's input to the LM
+               head, or its logits when the head is not a plain Linear) for the next `loss`,
+               which then does not run the blocks before the hook again.
   loss         {variants: [{name, replace: given|zeros|mean|identity}]} on the kept batch;
                frames patch [B, T] u8 (1 = replace the hook output at this position),
                given.<name> [B, T, D] f32 for each `given` variant, mean [D] f32 when a variant
@@ -25,6 +27,10 @@ stdout in the framing of protocol.py, one at a time, until stdin ends or `shutdo
   unembedding  -> frame lm_head [V, D] f32: the output embedding (the LM head's weight, tied or
                not) as the model stores it, without the final norm (logit effects are W_dec @ W_U
                without it, as dashboards compute them). Protocol 2.
+  forward      frames tokens [B, T] i64, lengths [B] i64 -> {}: one plain forward pass of the
+               model to its logits, nothing kept or sent back: the baseline of `saescope bench
+               model` (added within protocol 2).
+  clock        -> cpu_seconds: the server's CPU time so far, for benchmarks (added within protocol 2).
   shutdown     -> ok, then the server exits.
 
 Errors in a request are replies {"ok": false, "error": one line}; the server goes on. A stream
@@ -36,6 +42,7 @@ busy computing), so no orphan is left.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -83,7 +90,7 @@ class ModelSession:
             args.model, causal_lm=True, model_dtype=args.model_dtype, device=args.device, threads=args.threads,
             trust_remote_code=args.trust_remote_code, local_files_only=True)
         self.site = resolve_site(self.model, args.layer, args.hook)
-        self.splicer = Splicer(self.model, self.site, resume=not args.no_resume)
+        self.splicer = Splicer(self.model, self.site, resume=not args.no_resume, split_head=not args.no_split_head)
         self.special = special_tokens(self.tokenizer, "auto")
         _, blocks = find_block_list(self.model, required=False)
         self.n_layers = len(blocks) if blocks is not None else None
@@ -124,6 +131,7 @@ class ModelSession:
             "layer": self.site.layer,
             "site": self.site.description,
             "resume": self.splicer.resume,
+            "split_head": self.splicer.head is not None,
             "device": str(self.device),
             "context_length": context_length(config, self.tokenizer),
         }, []
@@ -184,18 +192,13 @@ class ModelSession:
         from .hooks import Capture, hidden_of
 
         ids, mask = self._batch_inputs(frames)
-        with torch.inference_mode():
+        with torch.inference_mode(), threads_for(ids.numel()):
             if header.get("keep"):
-                logits, site_output = self.splicer.clean(ids, mask)
-                clean_logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-                del logits
-                clean_p = clean_logp.exp()
+                clean, site_output = self.splicer.clean(ids, mask)
                 hidden = hidden_of(site_output)
-                # p_clean is the same for every variant: computed once per batch, not once per
-                # variant (KL is summed as sum p (log p - log q), not sum p log p - sum p log q,
-                # whose cancellation costs float32 digits on small KLs)
-                self.kept = {"ids": ids, "mask": mask, "site_output": site_output, "hidden": hidden,
-                             "clean_logp": clean_logp, "clean_p": clean_p}
+                # the clean run's outputs (the head's input, or its logits): `loss` computes every
+                # run's log-probabilities from them, in chunks, together with the patched runs'
+                self.kept = {"ids": ids, "mask": mask, "site_output": site_output, "hidden": hidden, "clean": clean}
             else:
                 capture = Capture(self.model, self.site)
                 try:
@@ -207,6 +210,8 @@ class ModelSession:
 
     def loss(self, header, frames):
         import torch
+
+        from .losses import next_token_losses
 
         if self.kept is None:
             raise ValueError("loss needs a batch kept by activations {keep: true} first")
@@ -220,15 +225,11 @@ class ModelSession:
         if not isinstance(variants, list) or not variants:
             raise ValueError("loss needs a non-empty list 'variants'")
         where = torch.from_numpy(patch.astype(bool)).to(self.device)[..., None]
-        targets = ids[:, 1:]
-        valid = mask[:, 1:].to(torch.float32)
-        clean_logp = kept["clean_logp"]
-        clean_nll = -clean_logp.gather(-1, targets[..., None])[..., 0] * valid
-        replies = [("nll.clean", clean_nll.cpu().numpy())]
+        names, outputs, reduced = [], [], []
         with torch.inference_mode():
             for variant in variants:
                 name, replace = variant.get("name"), variant.get("replace")
-                if not isinstance(name, str) or not name or name == "clean":
+                if not isinstance(name, str) or not name or name == "clean" or name in names:
                     raise ValueError(f"bad variant name {name!r}")
                 if replace == "identity":
                     patched = hidden
@@ -248,19 +249,57 @@ class ModelSession:
                     else:
                         raise ValueError(f"variant {name}: replace must be given, zeros, mean or identity")
                     patched = torch.where(where, value, hidden)
-                logits = self.splicer.patched(kept["site_output"], patched, ids, mask)
-                logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
-                del logits
-                nll = -logp.gather(-1, targets[..., None])[..., 0] * valid
-                kl = torch.einsum("btv,btv->bt", kept["clean_p"], clean_logp - logp) * valid
-                del logp
-                replies += [(f"nll.{name}", nll.cpu().numpy()), (f"kl.{name}", kl.cpu().numpy())]
+                names.append(name)
+                outputs.append(self.splicer.patched(kept["site_output"], patched, ids, mask))
+                if self.splicer.head is None:
+                    # the model's own logits ([B, T, V] each): reduced run by run, not all held at once
+                    nll, kl = next_token_losses([kept["clean"], outputs.pop()], None, ids, mask)
+                    reduced.append((nll, kl))
+            if self.splicer.head is not None:
+                nll, kl = next_token_losses([kept["clean"]] + outputs, self.splicer.head, ids, mask)
+                reduced = [(nll[[0, k + 1]], kl[[k]]) for k in range(len(names))]
+        replies = [("nll.clean", reduced[0][0][0].cpu().numpy())]
+        for name, (nll, kl) in zip(names, reduced):
+            replies += [(f"nll.{name}", nll[1].cpu().numpy()), (f"kl.{name}", kl[0].cpu().numpy())]
         return {}, replies
 
+    def forward(self, header, frames):
+        import torch
+
+        ids, mask = self._batch_inputs(frames)
+        with torch.inference_mode():
+            self.splicer.logits(ids, mask)
+        return {}, []
+
+    def clock(self, header, frames):
+        return {"cpu_seconds": time.process_time()}, []
 
     def unembedding(self, header, frames):
         weight = self.model.get_output_embeddings().weight
         return {}, [("lm_head", weight.detach().float().cpu().numpy())]
+
+
+# Below this many tokens a request runs on one torch thread. A live-text sentence (~30 tokens)
+# is hundreds of small operations, each an OpenMP parallel region whose threads meet at a
+# barrier: a second thread saves little there, and when the cores are shared each barrier waits
+# for both threads to be scheduled (measured on SmolLM2 to layer 15, 26 tokens, load ~12 on 2
+# cores: 2 threads 14-26 s wall and 1.7-2.1 s CPU, mostly spinning; 1 thread 1.2 s wall, 87 ms CPU).
+SINGLE_THREAD_TOKENS = 256
+
+
+@contextlib.contextmanager
+def threads_for(tokens: int):
+    import torch
+
+    before = torch.get_num_threads()
+    if tokens >= SINGLE_THREAD_TOKENS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def context_length(config, tokenizer) -> Optional[int]:
@@ -274,7 +313,7 @@ def context_length(config, tokenizer) -> Optional[int]:
     return limit if isinstance(limit, int) and 0 < limit < 10**6 else None
 
 
-OPS = ("hello", "tokenize", "sequences", "activations", "loss", "unembedding")
+OPS = ("hello", "tokenize", "sequences", "activations", "loss", "unembedding", "forward", "clock")
 
 
 def serve(args) -> int:
@@ -325,6 +364,8 @@ def parse_serve_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace
     p.add_argument("--model-dtype", choices=list(DTYPES), default="float32")
     p.add_argument("--no-resume", action="store_true",
                    help="patched passes run the whole model with a replacing hook instead of resuming at the hook")
+    p.add_argument("--no-split-head", action="store_true",
+                   help="losses from the model's own logits instead of its head applied in chunks (see head.py)")
     p.add_argument("--trust-remote-code", action="store_true")
     args = p.parse_args(argv)
     if args.layer is None and args.hook is None:

@@ -19,6 +19,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from splice import spliced_log_probs  # noqa: E402
 from tiny_models import CORPUS, llama_dir  # noqa: E402
 
 LAYER = 1
@@ -70,20 +71,7 @@ def reference(model_path, cache_path, sae, patch_bos):
     mean = torch.from_numpy(patched_rows.astype(np.float64).mean(0))
 
     def run(seq, replace=None):
-        handle = None
-        if replace is not None:
-            def hook(module, args, output):
-                hidden = output[0] if isinstance(output, tuple) else output
-                new = replace(hidden[0].double()).to(hidden.dtype)[None]
-                return (new,) + tuple(output[1:]) if isinstance(output, tuple) else new
-            handle = block.register_forward_hook(hook)
-        try:
-            with torch.no_grad():
-                logits = model(input_ids=torch.tensor([seq])).logits[0].double()
-        finally:
-            if handle is not None:
-                handle.remove()
-        return torch.log_softmax(logits, -1)
+        return spliced_log_probs(model, block, seq, replace)
 
     sums = {k: 0.0 for k in ("clean", "sae", "zero", "mean", "identity")}
     kls = {k: 0.0 for k in ("sae", "zero", "mean", "identity")}

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from saescope_model.loading import load_model
+from splice import spliced_log_probs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLES = os.path.join(ROOT, "samples")
@@ -133,19 +134,7 @@ def test_expected_ce_figures_equal_a_torch_splice(smollm2, name):
     block = model.model.layers[layer]
 
     def log_probs(seq, replace=None):
-        handle = None
-        if replace is not None:
-            def hook(module, args, output):
-                hidden = output[0] if isinstance(output, tuple) else output
-                new = replace(hidden[0].double()).to(hidden.dtype)[None]
-                return (new,) + tuple(output[1:]) if isinstance(output, tuple) else new
-            handle = block.register_forward_hook(hook)
-        try:
-            with torch.no_grad():
-                return torch.log_softmax(model(input_ids=torch.tensor([seq])).logits[0].double(), -1)
-        finally:
-            if handle is not None:
-                handle.remove()
+        return spliced_log_probs(model, block, seq, replace)
 
     nll = {k: 0.0 for k in ("clean", "sae", "zero", "mean")}
     kl = {k: 0.0 for k in ("sae", "zero", "mean")}

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from saescope_model.protocol import PROTOCOL_VERSION, read_message, write_message
+from splice import spliced_log_probs
 from tiny_models import CORPUS, causal_bert_dir, gpt2_dir, llama_dir
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,27 +73,19 @@ def _batch(tok, texts):
 def _reference(model, seq, block, replacement=None):
     """log-probabilities [T, V] of one unpadded sequence, with block's hidden output replaced by
     `replacement` [T, D] (a forward hook on that block) when given."""
-    handle = None
-    if replacement is not None:
-        def hook(module, args, output):
-            value = torch.from_numpy(replacement)[None]
-            return (value,) + tuple(output[1:]) if isinstance(output, tuple) else value
-        handle = block.register_forward_hook(hook)
-    try:
-        with torch.no_grad():
-            logits = model(input_ids=torch.tensor([seq])).logits[0]
-    finally:
-        if handle is not None:
-            handle.remove()
-    return torch.log_softmax(logits.double(), -1).numpy()
+    replace = None if replacement is None else (lambda hidden: torch.from_numpy(replacement).double())
+    return spliced_log_probs(model, block, seq, replace).numpy()
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama", "bert-lm"])
-@pytest.mark.parametrize("resume", [True, False])
-def test_server_matches_the_model(models, kind, resume):
+@pytest.mark.parametrize("resume, split_head", [(True, True), (False, True), (True, False)])
+def test_server_matches_the_model(models, kind, resume, split_head):
+    """split_head: the LM head applied in chunks to the runs' head inputs (what the server does
+    when the model's logits are its output Linear), else the fallback on the model's own logits."""
     layer = LAYERS[kind]
     model, tok = _load(models[kind])
-    server = Server("--model", models[kind], "--layer", str(layer), *([] if resume else ["--no-resume"]))
+    server = Server("--model", models[kind], "--layer", str(layer), *([] if resume else ["--no-resume"]),
+                    *([] if split_head else ["--no-split-head"]))
     try:
         hello, _ = server.request("hello")
         assert hello["ok"] and hello["protocol"] == PROTOCOL_VERSION
@@ -102,6 +95,7 @@ def test_server_matches_the_model(models, kind, resume):
         assert reply["ok"]
         np.testing.assert_array_equal(head["lm_head"], model.get_output_embeddings().weight.detach().numpy())
         assert hello["resume"] is resume and os.path.isfile(hello["tokenizer_file"])
+        assert hello["split_head"] is split_head
         assert hello["n_layers"] == model.config.num_hidden_layers
         expected_ctx = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
         assert hello["context_length"] == expected_ctx

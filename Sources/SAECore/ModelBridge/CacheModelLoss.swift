@@ -22,14 +22,7 @@ public enum CacheModelLoss {
         guard info.dModel == cache.dimension else {
             throw SaescopeError("the model \(modelName) has d_model \(info.dModel) at \(info.hook) but the cache's activations have D=\(cache.dimension)", file: cache.path)
         }
-        let total = min(cache.rowCount, maxTokens ?? cache.rowCount)
-        var sequences: [[Int32]] = []
-        var ranges: [Range<Int>] = []
-        for s in 0..<cache.sequenceCount where cache.sequenceOffsets[s] < total {
-            let range = cache.sequenceOffsets[s]..<min(cache.sequenceOffsets[s + 1], total)
-            ranges.append(range)
-            sequences.append(range.map { cache.token(atRow: $0) })
-        }
+        let (sequences, ranges) = tokenSequences(of: cache, maxTokens: maxTokens)
         if let bad = sequences.joined().first(where: { $0 < 0 || Int($0) >= info.vocabularySize }) {
             throw SaescopeError("token id \(bad) is outside the vocabulary of \(modelName) (\(info.vocabularySize) ids): the cache was made with another tokenizer", file: cache.path)
         }
@@ -55,6 +48,20 @@ public enum CacheModelLoss {
 }
 
 extension CacheModelLoss {
+    /// The cache's token sequences (its first `maxTokens` rows: whole sequences, the last one
+    /// cut) and their row ranges.
+    public static func tokenSequences(of cache: ActivationCache, maxTokens: Int?) -> (sequences: [[Int32]], rows: [Range<Int>]) {
+        let total = min(cache.rowCount, maxTokens ?? cache.rowCount)
+        var sequences: [[Int32]] = []
+        var ranges: [Range<Int>] = []
+        for s in 0..<cache.sequenceCount where cache.sequenceOffsets[s] < total {
+            let range = cache.sequenceOffsets[s]..<min(cache.sequenceOffsets[s + 1], total)
+            ranges.append(range)
+            sequences.append(range.map { cache.token(atRow: $0) })
+        }
+        return (sequences, ranges)
+    }
+
     /// The hook site for a cache: `--layer`/`--hook` when given, else the cache's `layer`
     /// metadata, else its `hook` metadata; an error when none names one.
     public static func site(layer: String?, hook: String?, cache: ActivationCache) throws -> (layer: String?, hook: String?) {

@@ -17,6 +17,8 @@ public final class ModelBridge {
         public let layer: String
         public let resumes: Bool
         public let tokenizerFile: String?
+        /// Whether the server applies the LM head itself in chunks (hello's split_head).
+        public var splitsHead = false
         /// The most positions the model takes (nil: its config does not say).
         public let contextLength: Int?
 
@@ -40,7 +42,7 @@ public final class ModelBridge {
         public var site: String { layer.isEmpty ? hook : "layer \(layer) (\(hook))" }
     }
 
-    public let info: Info
+    public private(set) var info: Info
     public let timeout: Double
     private let child: ChildProcess
     private var nextID = 0
@@ -72,6 +74,7 @@ public final class ModelBridge {
                     prefixTokenIDs: hello["prefix_token_ids"] as? [Int] ?? [], hook: hello["hook"] as? String ?? "?",
                     layer: hello["layer"] as? String ?? "", resumes: hello["resume"] as? Bool ?? false,
                     tokenizerFile: hello["tokenizer_file"] as? String, contextLength: hello["context_length"] as? Int)
+        info.splitsHead = hello["split_head"] as? Bool ?? false
     }
 
     deinit { child.kill() }
@@ -93,6 +96,23 @@ public final class ModelBridge {
             throw SaescopeError("the model process sent no acts [\(sequences.count), \(length), \(info.dModel)] for `activations`")
         }
         return (acts.floatValues(), length)
+    }
+
+    /// One plain forward pass of the model to its logits over the sequences (padded to the
+    /// longest), nothing sent back: the baseline of `saescope bench model`.
+    public func plainForward(_ sequences: [[Int32]]) throws {
+        let (tokens, lengths, length) = Self.pad(sequences)
+        _ = try request("forward", fields: [:], frames: [
+            .int64s("tokens", tokens, shape: [sequences.count, length]),
+            .int64s("lengths", lengths, shape: [sequences.count]),
+        ])
+    }
+
+    /// The child's CPU seconds so far (user + system, its threads included), for benchmarks.
+    public func childCPUSeconds() throws -> Double {
+        let (reply, _) = try request("clock", fields: [:], frames: [])
+        guard let seconds = reply["cpu_seconds"] as? Double else { throw SaescopeError("the model process sent no cpu_seconds for `clock`") }
+        return seconds
     }
 
     public enum Replacement: String { case given, zeros, mean, identity }

@@ -78,16 +78,10 @@ public enum ModelLossEvaluator {
             return metrics
         }
 
-        var start = 0
-        while start < sequences.count {
+        for range in batches(sequences, batchTokens: options.batchTokens) {
             if isCancelled() { throw SaescopeError("cancelled") }
-            var end = start + 1
-            var longest = sequences[start].count
-            while end < sequences.count, max(longest, sequences[end].count) * (end + 1 - start) <= options.batchTokens {
-                longest = max(longest, sequences[end].count)
-                end += 1
-            }
-            let batch = Array(sequences[start..<end])
+            let (start, end) = (range.lowerBound, range.upperBound)
+            let batch = Array(sequences[range])
             let (acts, length) = try bridge.activations(batch, keep: true)
 
             if let reference {
@@ -134,14 +128,31 @@ public enum ModelLossEvaluator {
                 }
                 metrics.predictionCount += sequence.count - 1
             }
-            start = end
-            progress?(start, sequences.count)
-            if let partial, start < sequences.count, metrics.predictionCount > 0 { partial(summary()) }
+            progress?(end, sequences.count)
+            if let partial, end < sequences.count, metrics.predictionCount > 0 { partial(summary()) }
         }
         guard metrics.predictionCount > 0 else {
             throw SaescopeError("no next-token predictions to evaluate (every sequence has fewer than 2 tokens)")
         }
         return summary()
+    }
+
+    /// Consecutive sequences grouped into requests of at most `batchTokens` padded tokens (a
+    /// longer sequence alone).
+    public static func batches(_ sequences: [[Int32]], batchTokens: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var start = 0
+        while start < sequences.count {
+            var end = start + 1
+            var longest = sequences[start].count
+            while end < sequences.count, max(longest, sequences[end].count) * (end + 1 - start) <= batchTokens {
+                longest = max(longest, sequences[end].count)
+                end += 1
+            }
+            result.append(start..<end)
+            start = end
+        }
+        return result
     }
 
     /// The mean of `rows(s)` over the patched positions of every sequence (mean ablation's vector).
