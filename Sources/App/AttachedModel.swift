@@ -32,6 +32,8 @@ public struct ModelRequest: Sendable {
     public var maxTokens: Int?
     /// Whether the model's LM head becomes the unembedding for logit effects (no --unembed given).
     public var unembeddingFromModel = true
+    /// The prefix texts get (`PrependBOS`): the cache's, so typed text matches its sequences.
+    public var prependBOS: String?
 
     /// Tokens the interface evaluates unless --max-tokens says otherwise: the model is slow on a
     /// CPU, and the first 16k tokens give CE to about three digits.
@@ -79,6 +81,7 @@ public final class BridgeEngine: ModelLossEngine, @unchecked Sendable {
     public static let connector: ModelConnector = { request, started in
         let environment = try ModelEnvironment.locate()
         let bridge = try ModelBridge(model: request.model, layer: request.layer, hook: request.hook, timeout: request.timeout,
+                                     prependBOS: request.prependBOS,
                                      environment: environment, started: started)
         return BridgeEngine(bridge: bridge, name: request.model)
     }

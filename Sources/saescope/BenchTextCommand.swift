@@ -34,7 +34,8 @@ struct BenchTextCommand: ParsableCommand {
         }
         let site = try CacheModelLoss.site(layer: nil, hook: nil, cache: cache)
         FileHandle.standardError.write(Data("loading \(model) (the first load can take a minute)\n".utf8))
-        let bridge = try ModelBridge(model: model, layer: site.layer, hook: site.hook, timeout: 600, environment: try ModelEnvironment.locate())
+        let bridge = try ModelBridge(model: model, layer: site.layer, hook: site.hook, timeout: 600,
+                                     prependBOS: PrependBOS.mode(forCache: cache.metadata), environment: try ModelEnvironment.locate())
         defer { bridge.close() }
         let engine = BridgeEngine(bridge: bridge, name: model)
 

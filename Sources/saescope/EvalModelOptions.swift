@@ -62,7 +62,7 @@ extension EvalCommand {
         guard FileManager.default.isReadableFile(atPath: text) else { throw SaescopeError("no such readable file", file: text) }
         let environment = try ModelEnvironment.locate()
         let bridge = try ModelBridge(model: model, layer: modelOptions.layer, hook: modelOptions.hook,
-                                     timeout: modelOptions.modelTimeout, environment: environment)
+                                     timeout: modelOptions.modelTimeout, prependBOS: modelOptions.attach.prependBOS, environment: environment)
         defer { bridge.close() }
         guard bridge.info.dModel == dictionary.inputDimension else {
             throw SaescopeError("the model \(model) has d_model \(bridge.info.dModel) at \(bridge.info.hook) but the dictionary (\(dictionary.provenance.weightsPath)) expects D=\(dictionary.inputDimension)")

@@ -19,11 +19,23 @@ struct ModelAttachOptions: ParsableArguments {
     @Option(name: .customLong("model-timeout"), help: "With --model: seconds allowed for each request to the model process, model loading included.")
     var modelTimeout: Double = 600
 
+    @Option(name: .customLong("prepend-bos"), help: "With --model: the prefix of texts the model scores (--text, the text screen): auto (the tokenizer's own special tokens), always (also BOS), never. Default: as the cache's sequences start, else auto.")
+    var prependBOS: String?
+
+    /// --prepend-bos, else what the cache's sequences started with.
+    func prependBOS(cache: ActivationCache?) -> String? {
+        prependBOS ?? cache.flatMap { PrependBOS.mode(forCache: $0.metadata) }
+    }
+
     func validate() throws {
         if model == nil && (layer != nil || hook != nil || patchBOS) {
             throw ValidationError("--layer, --hook and --patch-bos need --model")
         }
         if layer != nil && hook != nil { throw ValidationError("give --layer or --hook, not both") }
         if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
+        if let prependBOS, !PrependBOS.modes.contains(prependBOS) {
+            throw ValidationError("--prepend-bos must be one of \(PrependBOS.modes.joined(separator: ", "))")
+        }
+        if model == nil && prependBOS != nil { throw ValidationError("--prepend-bos needs --model") }
     }
 }

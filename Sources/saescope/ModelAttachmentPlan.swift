@@ -37,6 +37,7 @@ enum ModelAttachmentPlan {
         request.timeout = options.modelTimeout
         request.maxTokens = maxTokens ?? ModelRequest.defaultInterfaceTokens
         request.unembeddingFromModel = !unembedGiven
+        request.prependBOS = options.prependBOS(cache: cache)
         return .attach(request)
     }
 

@@ -56,6 +56,9 @@ struct TextCommand: ParsableCommand {
     @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
     var modelTimeout: Double = 600
 
+    @Option(name: .customLong("prepend-bos"), help: "The text's prefix: auto (the tokenizer's own special tokens), always (also BOS: as the sample's SmolLM2 cache and the text screen beside it), never.")
+    var prependBOS = "auto"
+
     @OptionGroup var precision: EncodePrecisionOptions
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
@@ -69,6 +72,7 @@ struct TextCommand: ParsableCommand {
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be at least 2") }
         if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
+        if !PrependBOS.modes.contains(prependBOS) { throw ValidationError("--prepend-bos must be one of \(PrependBOS.modes.joined(separator: ", "))") }
         let scoring = examples != nil || saved
         if examples != nil && saved { throw ValidationError("give --examples FILE or --saved, not both") }
         if scoring && (text != nil || file != nil || save) { throw ValidationError("--examples and --saved score their own texts: no text, --file or --save") }
@@ -101,7 +105,7 @@ struct TextCommand: ParsableCommand {
         let list = try examplesFile.map { try TextExampleFile.read($0, featureCount: dictionary.featureCount) }
 
         let environment = try ModelEnvironment.locate()
-        let bridge = try ModelBridge(model: model, layer: layer, hook: hook, timeout: modelTimeout, environment: environment)
+        let bridge = try ModelBridge(model: model, layer: layer, hook: hook, timeout: modelTimeout, prependBOS: prependBOS, environment: environment)
         defer { bridge.close() }
         let vocabulary = try bridge.info.tokenizerFile.map { try TokenizerVocabulary(path: $0) }
         let printer = TextScanPrinter(vocabulary: vocabulary, info: bridge.info, context: ctx ?? bridge.info.contextLength ?? TextFeatureScan.fallbackContext)

@@ -91,7 +91,7 @@ class ModelSession:
             trust_remote_code=args.trust_remote_code, local_files_only=True)
         self.site = resolve_site(self.model, args.layer, args.hook)
         self.splicer = Splicer(self.model, self.site, resume=not args.no_resume, split_head=not args.no_split_head)
-        self.special = special_tokens(self.tokenizer, "auto")
+        self.special = special_tokens(self.tokenizer, getattr(args, "prepend_bos", "auto"))
         _, blocks = find_block_list(self.model, required=False)
         self.n_layers = len(blocks) if blocks is not None else None
         self.kept = None
@@ -360,6 +360,9 @@ def parse_serve_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace
     p.add_argument("--layer", default=None, help="block index counted from 0 (the exporter's --layer)")
     p.add_argument("--hook", default=None, help="module name to hook instead (e.g. model.layers.3.mlp)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--prepend-bos", choices=["auto", "always", "never"], default="auto",
+                   help="the prefix of texts (tokenize, sequences, hello's prefix ids), as the exporter's option: "
+                        "always when the cache's sequences start with BOS and the tokenizer adds none")
     p.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--model-dtype", choices=list(DTYPES), default="float32")
     p.add_argument("--no-resume", action="store_true",

@@ -181,6 +181,29 @@ def test_sequences_cut_text_as_the_exporter_does(models, tmp_path):
         server.close()
 
 
+def test_prepend_bos_gives_texts_the_cache_prefix(models, tmp_path):
+    """GPT-2's tokenizer adds no special tokens; a cache exported with --prepend-bos always starts
+    every sequence with BOS, and the server started the same way prefixes texts the same way."""
+    from saescope_model.cache_writer import iter_documents, iter_sequences
+    from saescope_model.loading import special_tokens
+
+    text = tmp_path / "t.txt"
+    text.write_text("\n\n".join(CORPUS), encoding="utf-8")
+    _, tok = _load(models["gpt2"])
+    for mode, prefix in (("auto", []), ("always", [tok.bos_token_id])):
+        expected = list(iter_sequences(iter_documents(str(text)), tok, special_tokens(tok, mode), 8, "split"))
+        server = Server("--model", models["gpt2"], "--layer", "0", "--prepend-bos", mode)
+        try:
+            hello, _ = server.request("hello")
+            assert hello["prefix_token_ids"] == prefix
+            _, frames = server.request("sequences", path=str(text), ctx=8)
+            offsets = frames["offsets"].tolist()
+            assert [frames["tokens"][a:b].tolist() for a, b in zip(offsets, offsets[1:])] == expected
+            assert all((s[0] == tok.bos_token_id) == (mode == "always") for s in expected)
+        finally:
+            server.close()
+
+
 def test_bad_model_and_hook_are_one_line_errors(models, tmp_path):
     env = dict(os.environ, PYTHONPATH=TOOLS, HF_HUB_OFFLINE="1")
     for args, expected in ((["--model", str(tmp_path / "none.gguf"), "--layer", "0"], "no such GGUF file"),

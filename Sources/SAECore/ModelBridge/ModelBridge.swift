@@ -51,12 +51,15 @@ public final class ModelBridge {
     /// (a module name); waits for its `hello` (model loading included) within `timeout` seconds.
     /// `started` is told the child's process id as soon as it runs (before the model loads), so a
     /// caller on another thread can end it (`ChildProcess.terminate(processGroup:)`) while it loads.
-    public init(model: String, layer: String?, hook: String?, timeout: Double, threads: Int? = nil,
+    /// `prependBOS` (auto, always, never; nil: auto) sets the prefix texts get, as the exporter's
+    /// `--prepend-bos` did for a cache (`PrependBOS.mode(forCache:)`).
+    public init(model: String, layer: String?, hook: String?, timeout: Double, threads: Int? = nil, prependBOS: String? = nil,
                 environment: ModelEnvironment, started: ((Int32) -> Void)? = nil) throws {
         self.timeout = timeout
         var arguments = ["-m", "saescope_model", "serve", "--model", model]
         if let hook { arguments += ["--hook", hook] } else if let layer { arguments += ["--layer", layer] }
         if let threads { arguments += ["--threads", String(threads)] }
+        if let prependBOS { arguments += ["--prepend-bos", prependBOS] }
         do {
             child = try ChildProcess(executable: environment.python, arguments: arguments,
                                      environment: environment.childEnvironment(), commandName: "the model process")
