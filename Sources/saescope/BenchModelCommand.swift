@@ -43,7 +43,8 @@ struct BenchModelCommand: ParsableCommand {
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let sequences = CacheModelLoss.tokenSequences(of: cache, maxTokens: maxTokens).sequences
         let tokens = sequences.reduce(0) { $0 + $1.count }
-        let batches = ModelLossEvaluator.batches(sequences, batchTokens: ModelLossEvaluator.Options().batchTokens)
+        let defaults = ModelLossEvaluator.Options()
+        let batches = ModelLossEvaluator.batches(sequences, batchTokens: defaults.batchTokens, firstBatchTokens: defaults.firstBatchTokens)
 
         /// (wall seconds, CPU seconds of the child and of saescope) of `work`.
         func timed(_ work: () throws -> Void) throws -> (wall: Double, cpu: Double) {

@@ -52,6 +52,20 @@ def write_sae(root, d=D, f=F, name="sae", layer=LAYER):
     return path
 
 
+# saescope runs the identity splice on its first request only: consecutive sequences whose count
+# times the longest stays within this many tokens (ModelLossEvaluator.Options.firstBatchTokens).
+FIRST_BATCH_TOKENS = 256
+
+
+def first_batch(seqs):
+    """How many sequences saescope's first request holds (at least one)."""
+    count, longest = 1, len(seqs[0])
+    while count < len(seqs) and max(longest, len(seqs[count])) * (count + 1) <= FIRST_BATCH_TOKENS:
+        longest = max(longest, len(seqs[count]))
+        count += 1
+    return count
+
+
 def reference(model_path, cache_path, sae, patch_bos):
     from safetensors.numpy import load_file
     from safetensors import safe_open
@@ -77,7 +91,8 @@ def reference(model_path, cache_path, sae, patch_bos):
     kls = {k: 0.0 for k in ("sae", "zero", "mean", "identity")}
     n = 0
     by_position = {}
-    for seq, mask in zip(seqs, masks):
+    identity_sequences, identity_n = first_batch(seqs), 0
+    for index, (seq, mask) in enumerate(zip(seqs, masks)):
         m = torch.from_numpy(mask)[:, None]
 
         def splice(values):
@@ -94,6 +109,8 @@ def reference(model_path, cache_path, sae, patch_bos):
         clean_nll = -clean[:-1].gather(-1, targets[:, None])[:, 0]
         sums["clean"] += clean_nll.sum().item()
         for name, replace in variants.items():
+            if name == "identity" and index >= identity_sequences:
+                continue
             logp = run(seq, replace)
             nll = -logp[:-1].gather(-1, targets[:, None])[:, 0]
             sums[name] += nll.sum().item()
@@ -105,8 +122,10 @@ def reference(model_path, cache_path, sae, patch_bos):
                     entry[1] += nll[t - 1].item()
                     entry[2] += 1
         n += len(seq) - 1
-    ce = {k: v / n for k, v in sums.items()}
-    kl = {k: v / n for k, v in kls.items()}
+        if index < identity_sequences:
+            identity_n += len(seq) - 1
+    ce = {k: v / (identity_n if k == "identity" else n) for k, v in sums.items()}
+    kl = {k: v / (identity_n if k == "identity" else n) for k, v in kls.items()}
     return {
         "ce_clean": ce["clean"], "ce_with_sae": ce["sae"], "ce_zero_ablation": ce["zero"],
         "ce_mean_ablation": ce["mean"], "ce_identity_splice": ce["identity"],
