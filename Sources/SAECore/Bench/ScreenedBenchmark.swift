@@ -147,7 +147,7 @@ public enum ScreenedBenchmark {
                               statistics: statistics, indexSeconds: indexSeconds, indexFP32Seconds: indexFP32Seconds,
                               screenedNonzeros: screenedNonzeros, fp32Nonzeros: fp32Nonzeros) }
         guard timesIndex else { return result() }
-        try writeSAELensFolder(sae, to: saeFolder)
+        try SyntheticWorkload.writeSAELensFolder(sae, to: saeFolder)
         try SyntheticWorkload.writeCache(rows: shape.n, dimension: shape.d, to: cachePath)
         defer {
             try? FileManager.default.removeItem(atPath: saeFolder)
@@ -164,21 +164,5 @@ public enum ScreenedBenchmark {
             indexFP32CPU = min(indexFP32CPU, fp32Run.cpuSeconds)
         }
         return result()
-    }
-
-    /// A SAELens folder of `sae` (ReLU: "standard"; top-k: "topk").
-    static func writeSAELensFolder(_ sae: SparseAutoencoder, to directory: String) throws {
-        guard case .topK(let k) = sae.rule else { return try SyntheticWorkload.writeSAELensFolder(sae, to: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config: [String: Any] = ["architecture": "topk", "k": k, "d_in": sae.inputDimension, "d_sae": sae.featureCount,
-                                     "apply_b_dec_to_input": sae.subtractsDecoderBias, "normalize_activations": "none",
-                                     "sae_lens_version": "6.0.0"]
-        try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])),
-                             to: (directory as NSString).appendingPathComponent("cfg.json"))
-        let d = sae.inputDimension, f = sae.featureCount
-        try Safetensors.write(arrays: [
-            .init("W_enc", .float32, [d, f], sae.encoderWeights), .init("b_enc", .float32, [f], sae.encoderBias),
-            .init("W_dec", .float32, [f, d], sae.decoderWeights), .init("b_dec", .float32, [d], sae.decoderBias),
-        ], metadata: [:], to: (directory as NSString).appendingPathComponent("sae_weights.safetensors"))
     }
 }

@@ -64,16 +64,22 @@ public enum SyntheticWorkload {
         }
     }
 
-    /// Writes `sae` as a SAELens folder (`cfg.json` + `sae_weights.safetensors`, standard ReLU
-    /// architecture), which `DictionaryLoader` reads back to the same dictionary.
+    /// Writes `sae` as a SAELens folder (`cfg.json` + `sae_weights.safetensors`; ReLU as the
+    /// "standard" architecture, top-k as "topk"), which `DictionaryLoader` reads back to the same dictionary.
     public static func writeSAELensFolder(_ sae: SparseAutoencoder, to directory: String) throws {
-        guard case .relu = sae.rule, sae.normalization == .none, sae.skipWeights == nil else {
-            throw SaescopeError("only plain ReLU dictionaries are written as SAELens folders", file: directory)
+        var architecture: [String: Any]
+        switch sae.rule {
+        case .relu: architecture = ["architecture": "standard"]
+        case .topK(let k): architecture = ["architecture": "topk", "k": k]
+        default: throw SaescopeError("only plain ReLU and top-k dictionaries are written as SAELens folders", file: directory)
+        }
+        guard sae.normalization == .none, sae.skipWeights == nil else {
+            throw SaescopeError("only plain ReLU and top-k dictionaries are written as SAELens folders", file: directory)
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let config: [String: Any] = ["architecture": "standard", "d_in": sae.inputDimension, "d_sae": sae.featureCount,
-                                     "apply_b_dec_to_input": sae.subtractsDecoderBias, "normalize_activations": "none",
-                                     "sae_lens_version": "6.0.0"]
+        let config = architecture.merging(["d_in": sae.inputDimension, "d_sae": sae.featureCount,
+                                           "apply_b_dec_to_input": sae.subtractsDecoderBias, "normalize_activations": "none",
+                                           "sae_lens_version": "6.0.0"]) { $1 }
         try AtomicFile.write([UInt8](try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])),
                              to: (directory as NSString).appendingPathComponent("cfg.json"))
         let d = sae.inputDimension, f = sae.featureCount
