@@ -29,15 +29,6 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
                                    .merging(environment) { $1 })
     }
 
-    /// Model servers started from this fixture still running.
-    private func modelProcesses(_ folder: URL) -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
-            guard let pid = Int32(name), let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
-            let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return command.contains("saescope_model serve") && command.contains(folder.path) ? pid : nil
-        }
-    }
-
     func testOpenWithModelShowsTheReferenceCEAndQuitsCleanly() throws {
         let env = try ModelTestSupport.environment()
         let folder = try fixture(env)
@@ -63,7 +54,7 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
             }
             XCTAssertTrue(screen.contains("\(reference["n_predictions"] as? Int ?? -1) predictions · BOS left unpatched"), screen)
             XCTAssertTrue(screen.contains("CE by position") && screen.contains("tiny-llama layer 1 (model.layers.1)"), screen)
-            XCTAssertFalse(modelProcesses(folder).isEmpty, "the model server should be running")
+            XCTAssertFalse(ModelTestSupport.modelProcesses(folder).isEmpty, "the model server should be running")
             if !extra.isEmpty {
                 // No --unembed: a feature's logit effects come from the model's own LM head.
                 tmux.press("F")
@@ -77,8 +68,8 @@ final class ModelInterfaceEndToEndTests: XCTestCase {
             XCTAssertEqual(exit.code, 0, exit.screen)
             XCTAssertTrue(exit.cookedMode, "terminal restored:\n\(exit.screen)")
             let deadline = Date().addingTimeInterval(10)
-            while !modelProcesses(folder).isEmpty && Date() < deadline { usleep(100_000) }
-            XCTAssertEqual(modelProcesses(folder), [], "the model process outlived saescope")
+            while !ModelTestSupport.modelProcesses(folder).isEmpty && Date() < deadline { usleep(100_000) }
+            XCTAssertEqual(ModelTestSupport.modelProcesses(folder), [], "the model process outlived saescope")
         }
     }
 

@@ -23,15 +23,6 @@ final class TextScreenEndToEndTests: XCTestCase {
         return folder
     }
 
-    /// Model servers started from this fixture still running.
-    private func modelProcesses(_ folder: URL) -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
-            guard let pid = Int32(name), let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
-            let command = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            return command.contains("saescope_model serve") && command.contains(folder.path) ? pid : nil
-        }
-    }
-
     func testTypedTextShowsTokensAndFeaturesOpensOneAndQuitsCleanly() throws {
         let env = try ModelTestSupport.environment()
         guard TmuxSession.tmuxPath != nil else { throw XCTSkip("tmux is not installed (make deps installs it)") }
@@ -76,7 +67,7 @@ final class TextScreenEndToEndTests: XCTestCase {
         try tmux.waitFor(text: "Features over the text")
 
         // The model process dies: the next text is one line on the status line, the screen stays.
-        let servers = modelProcesses(folder)
+        let servers = ModelTestSupport.modelProcesses(folder)
         XCTAssertEqual(servers.count, 1, "one model server")
         for pid in servers { kill(pid, SIGKILL) }
         tmux.press("i")
@@ -96,7 +87,7 @@ final class TextScreenEndToEndTests: XCTestCase {
         XCTAssertEqual(exit.code, 0, exit.screen)
         XCTAssertTrue(exit.cookedMode, "terminal restored:\n\(exit.screen)")
         let deadline = Date().addingTimeInterval(10)
-        while !modelProcesses(folder).isEmpty && Date() < deadline { usleep(100_000) }
-        XCTAssertEqual(modelProcesses(folder), [], "the model process outlived saescope")
+        while !ModelTestSupport.modelProcesses(folder).isEmpty && Date() < deadline { usleep(100_000) }
+        XCTAssertEqual(ModelTestSupport.modelProcesses(folder), [], "the model process outlived saescope")
     }
 }
