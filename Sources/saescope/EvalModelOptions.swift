@@ -22,7 +22,6 @@ struct ModelEvalOptions: ParsableArguments {
 
     func validate() throws {
         if model == nil && text != nil { throw ValidationError("--text needs --model") }
-        if text != nil && layer == nil && hook == nil { throw ValidationError("--text needs --layer L or --hook NAME (there is no cache metadata to take it from)") }
         if ctx < 2 { throw ValidationError("--ctx must be at least 2") }
     }
 }
@@ -61,8 +60,11 @@ extension EvalCommand {
         guard let model = modelOptions.model, let text = modelOptions.text else { return }
         guard FileManager.default.isReadableFile(atPath: text) else { throw SaescopeError("no such readable file", file: text) }
         let environment = try ModelEnvironment.locate()
-        let bridge = try ModelBridge(model: model, layer: modelOptions.layer, hook: modelOptions.hook,
-                                     timeout: modelOptions.modelTimeout, prependBOS: modelOptions.attach.prependBOS, environment: environment)
+        // No cache to name the hook and prefix: the options, else the dictionary's own config.
+        let site = try DictionarySiteDefaults(sae: sae, dictionary: dictionary, python: environment.python)
+            .resolve(model: model, layer: modelOptions.layer, hook: modelOptions.hook, prependBOS: modelOptions.attach.prependBOS)
+        let bridge = try ModelBridge(model: model, layer: site.layer, hook: site.hook,
+                                     timeout: modelOptions.modelTimeout, prependBOS: site.prependBOS, environment: environment)
         defer { bridge.close() }
         guard bridge.info.dModel == dictionary.inputDimension else {
             throw SaescopeError("the model \(model) has d_model \(bridge.info.dModel) at \(bridge.info.hook) but the dictionary (\(dictionary.provenance.weightsPath)) expects D=\(dictionary.inputDimension)")

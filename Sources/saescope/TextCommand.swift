@@ -20,10 +20,10 @@ struct TextCommand: ParsableCommand {
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder, or a sparsify hookpoint folder.")
     var sae: String
 
-    @Option(help: "Language model: a GGUF file, a local model directory, or a hub name from the local cache.")
-    var model: String
+    @Option(help: "Language model: a GGUF file, a local model directory, a hub name from the local cache, or package:PKG/FILE (default: the model the dictionary's config names).")
+    var model: String?
 
-    @Option(help: "The block whose output is hooked (counted from 0).")
+    @Option(help: "The block whose output is hooked (counted from 0; default: the block the dictionary's config names).")
     var layer: String?
 
     @Option(help: "The module to hook instead (e.g. model.layers.3.mlp).")
@@ -56,8 +56,8 @@ struct TextCommand: ParsableCommand {
     @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
     var modelTimeout: Double = 600
 
-    @Option(name: .customLong("prepend-bos"), help: "The text's prefix: auto (the tokenizer's own special tokens), always (also BOS: as the sample's SmolLM2 cache and the text screen beside it), never.")
-    var prependBOS = "auto"
+    @Option(name: .customLong("prepend-bos"), help: "The text's prefix: auto (the tokenizer's own special tokens), always (also BOS: as the sample's SmolLM2 cache and the text screen beside it), never. Default: as the dictionary's config says (SAELens prepend_bos), else auto.")
+    var prependBOS: String?
 
     @OptionGroup var precision: EncodePrecisionOptions
     @Flag(help: "Print one JSON object instead of a table.")
@@ -67,12 +67,11 @@ struct TextCommand: ParsableCommand {
     var text: String?
 
     func validate() throws {
-        if layer == nil && hook == nil { throw ValidationError("give --layer L or --hook NAME: where the dictionary reads the model") }
         if layer != nil && hook != nil { throw ValidationError("give --layer or --hook, not both") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if let ctx, ctx < 2 { throw ValidationError("--ctx must be at least 2") }
         if !(modelTimeout > 0) { throw ValidationError("--model-timeout must be positive") }
-        if !PrependBOS.modes.contains(prependBOS) { throw ValidationError("--prepend-bos must be one of \(PrependBOS.modes.joined(separator: ", "))") }
+        if let prependBOS, !PrependBOS.modes.contains(prependBOS) { throw ValidationError("--prepend-bos must be one of \(PrependBOS.modes.joined(separator: ", "))") }
         let scoring = examples != nil || saved
         if examples != nil && saved { throw ValidationError("give --examples FILE or --saved, not both") }
         if scoring && (text != nil || file != nil || save) { throw ValidationError("--examples and --saved score their own texts: no text, --file or --save") }
@@ -105,7 +104,10 @@ struct TextCommand: ParsableCommand {
         let list = try examplesFile.map { try TextExampleFile.read($0, featureCount: dictionary.featureCount) }
 
         let environment = try ModelEnvironment.locate()
-        let bridge = try ModelBridge(model: model, layer: layer, hook: hook, timeout: modelTimeout, prependBOS: prependBOS, environment: environment)
+        let site = try DictionarySiteDefaults(sae: sae, dictionary: dictionary, python: environment.python)
+            .resolve(model: model, layer: layer, hook: hook, prependBOS: prependBOS)
+        let bridge = try ModelBridge(model: site.model, layer: site.layer, hook: site.hook, timeout: modelTimeout,
+                                     prependBOS: site.prependBOS, environment: environment)
         defer { bridge.close() }
         let vocabulary = try bridge.info.tokenizerFile.map { try TokenizerVocabulary(path: $0) }
         let printer = TextScanPrinter(vocabulary: vocabulary, info: bridge.info, context: ctx ?? bridge.info.contextLength ?? TextFeatureScan.fallbackContext)

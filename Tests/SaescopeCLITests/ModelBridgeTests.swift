@@ -106,12 +106,12 @@ final class ModelBridgeTests: XCTestCase {
     }
 
     /// --text: no cache; the same sequences (cut by the exporter's rules) give the same numbers.
+    /// No --layer: the dictionary's cfg.json names the hook (blocks.1.hook_resid_post).
     func testEvalModelOnTextEqualsTheReference() throws {
         let folder = try fixture()
         let result = try SaescopeBinary.run(["eval", "--sae", folder.appendingPathComponent("sae").path,
                                              "--model", folder.appendingPathComponent("tiny-llama").path,
-                                             "--text", folder.appendingPathComponent("corpus.txt").path, "--ctx", "12",
-                                             "--layer", "1", "--json"])
+                                             "--text", folder.appendingPathComponent("corpus.txt").path, "--ctx", "12", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let got = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let expected = try reference(folder, "default")

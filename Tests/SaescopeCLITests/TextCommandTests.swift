@@ -223,6 +223,42 @@ final class TextCommandTests: XCTestCase {
         XCTAssertLessThan(median(totals), 10_000, "a warm scan of one sentence takes seconds at most, even on a busy machine")
     }
 
+    /// No --layer, then no --model either: the dictionary's cfg.json names the hook (and, once
+    /// written there, the model), and the output equals the run with both given. A config that
+    /// names neither a block output nor a model on this machine gets one line saying what to give.
+    func testTheDictionarysConfigNamesTheModelAndTheLayer() throws {
+        let reference = try reference("tiny")
+        let text = reference.texts[0].text
+        let explicit = try run(arguments(reference) + ["--json", text]).json
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("site-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: reference.folder.appendingPathComponent("sae"), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let noLayer = try run(["text", "--sae", copy.path, "--model", reference.model, "--json", text]).json
+        XCTAssertEqual(noLayer["tokens"] as? NSArray, explicit["tokens"] as? NSArray, "the layer from cfg.json's hook_name")
+
+        let cfgURL = copy.appendingPathComponent("cfg.json")
+        let cfg = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: cfgURL)) as? [String: Any])
+        func write(_ changes: [String: Any]) throws {
+            try JSONSerialization.data(withJSONObject: cfg.merging(changes) { $1 }).write(to: cfgURL)
+        }
+        try write(["model_name": reference.model])
+        let nothing = try run(["text", "--sae", copy.path, "--json", text]).json
+        XCTAssertEqual(nothing["tokens"] as? NSArray, explicit["tokens"] as? NSArray, "the model from cfg.json's model_name")
+
+        let cases: [([String: Any], String)] = [
+            (["model_name": "gpt2-small"], "names the model 'gpt2-small', which is not on this machine: give --model M"),
+            (["model_name": reference.model, "hook_name": "blocks.1.hook_mlp_out"], "names no block output to hook: give --layer L or --hook NAME"),
+            (["model_name": NSNull()], "names no model: give --model M"),
+        ]
+        for (changes, message) in cases {
+            try write(changes)
+            let result = try SaescopeBinary.run(["text", "--sae", copy.path, text])
+            XCTAssertEqual(result.status, 2, "\(changes): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains(copy.path) && result.stderr.contains(message), "\(changes): \(result.stderr)")
+        }
+    }
+
     func testBadInputIsOneLineAndExitTwo() throws {
         let sae = SaescopeBinary.fixtures.appendingPathComponent("dictionaries/saelens_topk").path
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).txt")
