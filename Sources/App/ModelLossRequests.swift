@@ -29,12 +29,9 @@ public enum ModelLossStatus {
 /// job of its own, with progress, partial results and cancel (jobs screen); the model's LM head
 /// becomes the unembedding for logit effects when --unembed gave none.
 extension AppController {
-    /// Starts loading `request`'s model (`connect`: the bridge, or a test's double).
+    /// Starts loading `request`'s model (`connect`: the bridge, or a test's double). Without a
+    /// cache it serves the text screen and logit effects; CE needs the cache's tokens.
     public func attachModel(_ request: ModelRequest, connect: @escaping ModelConnector = BridgeEngine.connector) {
-        guard session.cache != nil else {
-            model.modelAttachment = .failed("CE loss needs the activation cache (--acts) to run the model on")
-            return
-        }
         let attached = AttachedModel(request: request)
         attachedModel = attached
         model.modelAttachment = .loading(model: request.model)
@@ -134,6 +131,10 @@ extension AppController {
     func recomputeModelLoss() {
         guard attachedModel?.engine != nil else {
             setMessage(modelAttachmentLine ?? "no model attached (saescope open --model M)", isError: true)
+            return
+        }
+        guard session.cache != nil else {
+            setMessage("CE loss runs the model on the cache's tokens: saescope open --acts CACHE", isError: true)
             return
         }
         computeModelLoss(.a)

@@ -271,6 +271,8 @@ extension AppController {
             }
             return
         }
+        // The "still loading" notice of a text that waited for the model is stale now.
+        if model.text.waitingForModel, model.message?.isError == false { model.message = nil }
         model.text.waitingForModel = false
         rememberText(text)
         let sae = session.sae

@@ -22,9 +22,10 @@ struct ModelAttachOptions: ParsableArguments {
     @Option(name: .customLong("prepend-bos"), help: "With --model: the prefix of texts the model scores (--text, the text screen): auto (the tokenizer's own special tokens), always (also BOS), never. Default: as the cache's sequences start, else auto.")
     var prependBOS: String?
 
-    /// --prepend-bos, else what the cache's sequences started with.
-    func prependBOS(cache: ActivationCache?) -> String? {
-        prependBOS ?? cache.flatMap { PrependBOS.mode(forCache: $0.metadata) }
+    /// --prepend-bos, else what the cache's sequences started with, else what the dictionary's
+    /// config says its training sequences started with.
+    func prependBOS(cache: ActivationCache?, site: DictionaryModelSite? = nil) -> String? {
+        prependBOS ?? cache.flatMap { PrependBOS.mode(forCache: $0.metadata) } ?? site?.prependBOS
     }
 
     func validate() throws {

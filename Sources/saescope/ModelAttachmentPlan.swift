@@ -3,8 +3,9 @@ import Foundation
 import SAECore
 
 /// What `open` does about a language model: attach the one --model names, or the one the
-/// cache's metadata names when it is on this machine and the model environment exists; or
-/// say in one line why CE loss is not shown (the environment missing: `make model-env`).
+/// cache's metadata (without a cache: the dictionary's config) names when it is on this
+/// machine and the model environment exists; or say in one line why CE loss is not shown
+/// (the environment missing: `make model-env`).
 enum ModelAttachmentPlan {
     case attach(ModelRequest)
     case state(ModelAttachmentState)
@@ -14,30 +15,44 @@ enum ModelAttachmentPlan {
 
     static func make(options: ModelAttachOptions, disabled: Bool, session: DictionarySession, maxTokens: Int?,
                      unembedGiven: Bool) throws -> ModelAttachmentPlan {
-        guard !disabled, let cache = session.cache else { return .state(.none(hint: nil)) }
+        guard !disabled else { return .state(.none(hint: nil)) }
+        // Without a cache the dictionary's own config says where it reads which model; the model
+        // then serves the text screen and logit effects (CE needs the cache's tokens).
+        let dictionarySite = session.cache == nil ? DictionaryModelSite.of(session.sae) : nil
         let explicit = options.model
-        guard let reference = explicit ?? cache.metadata["model"].flatMap({ $0.isEmpty ? nil : $0 }) else { return .state(.none(hint: nil)) }
+        let named = session.cache.flatMap { $0.metadata["model"].flatMap { $0.isEmpty ? nil : $0 } } ?? dictionarySite?.model
+        guard let reference = explicit ?? named else { return .state(.none(hint: nil)) }
         let environment: ModelEnvironment
         do {
             environment = try ModelEnvironment.locate()
         } catch {
             // Explicitly asked for: a failure on screen; only named by the cache: a hint.
             return .state(explicit != nil ? .failed("make model-env first (no model environment)")
-                                          : .none(hint: environmentHint))
+                                          : .none(hint: session.cache == nil ? nil : environmentHint))
         }
         if explicit == nil, !ModelReference.resolvesLocally(reference, python: environment.python) { return .state(.none(hint: nil)) }
         let site: (layer: String?, hook: String?)
-        do {
-            site = try CacheModelLoss.site(layer: options.layer, hook: options.hook, cache: cache)
-        } catch where explicit == nil {
-            return .state(.none(hint: nil))
+        if let cache = session.cache {
+            do {
+                site = try CacheModelLoss.site(layer: options.layer, hook: options.hook, cache: cache)
+            } catch where explicit == nil {
+                return .state(.none(hint: nil))
+            }
+        } else if options.layer != nil || options.hook != nil {
+            site = (options.layer, options.hook)
+        } else if let layer = dictionarySite?.layer {
+            site = (layer, nil)
+        } else {
+            if explicit == nil { return .state(.none(hint: nil)) }
+            throw SaescopeError("neither a cache nor the dictionary's config says where the model is hooked: give --layer L or --hook NAME (or --acts CACHE)",
+                                file: session.sae.provenance.configPath ?? session.sae.provenance.weightsPath)
         }
         var request = ModelRequest(model: reference, layer: site.layer, hook: site.hook)
         request.patchBOS = options.patchBOS
         request.timeout = options.modelTimeout
         request.maxTokens = maxTokens ?? ModelRequest.defaultInterfaceTokens
         request.unembeddingFromModel = !unembedGiven
-        request.prependBOS = options.prependBOS(cache: cache)
+        request.prependBOS = options.prependBOS(cache: session.cache, site: dictionarySite)
         return .attach(request)
     }
 

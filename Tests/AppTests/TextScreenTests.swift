@@ -280,6 +280,45 @@ final class TextScreenTests: XCTestCase {
         settle(app)
         XCTAssertFalse(app.model.text.waitingForModel)
         XCTAssertEqual(app.model.text.result?.scan.tokens.count, 2)
+        XCTAssertFalse(app.model.message?.text.contains("still loading") ?? false, "the notice went with the text")
+    }
+
+    /// An index opened without its cache (`open --sae S --index I --model M`): the model serves
+    /// the text screen; CE needs the cache's tokens, so no CE rows and `:ce` says why in one line.
+    func testWithoutACacheTheModelServesTheTextScreenButNoCE() throws {
+        let built = try AppFixture.controller()
+        let base = built.session
+        let session = DictionarySession(saePath: base.saePath, sae: base.sae, cachePath: nil, cache: nil,
+                                        tokenizer: base.tokenizer, indexPath: base.indexPath)
+        let app = AppController(session: session, indexState: .loaded(try IndexFile.read(path: base.indexPath)), jobs: JobCenter())
+        app.uptimeNanoseconds = { 1_000_000_000 }
+        let engine = Engine()
+        app.attachModel(ModelRequest(model: "/models/tiny-llama", layer: "1", hook: nil), connect: { _, started in started(0); return engine })
+        settle(app)
+        XCTAssertEqual(app.model.modelAttachment, .ready(description: "tiny-llama layer 1 (model.layers.1)"))
+        XCTAssertTrue(app.model.modelLoss.isEmpty, "no CE job without a cache")
+        app.press(.char("o"))
+        XCTAssertEqual(app.model.screen, .overview)
+        XCTAssertFalse(text(app, 120, 40).contains("CE"), "no CE rows on the overview: \(text(app, 120, 40))")
+        // With the cache the same model gives CE rows (the assertion above can fail).
+        built.attachModel(ModelRequest(model: "/models/tiny-llama", layer: "1", hook: nil), connect: { _, started in started(0); return Engine() })
+        settle(built)
+        built.press(.char("o"))
+        XCTAssertTrue(text(built, 120, 40).contains("CE"), text(built, 120, 40))
+        app.press(.char("i"))
+        app.type("the cat sat")
+        app.press(.enter)
+        settle(app)
+        let result = try XCTUnwrap(app.model.text.result)
+        XCTAssertEqual(result.scan.tokens.count, 3)
+        for t in result.scan.tokens.indices {
+            XCTAssertEqual(result.scan.features(at: t).map(\.feature), referenceCodes(app, token: result.scan.tokens[t]).map(\.feature), "token \(t)")
+        }
+        app.press(.escape)
+        app.press(.char(":"))
+        app.type("ce")
+        app.press(.enter)
+        XCTAssertEqual(app.model.message, StatusMessage(text: "CE loss runs the model on the cache's tokens: saescope open --acts CACHE", isError: true))
     }
 
     /// A slow model: the keys go on being handled while it runs (the screen says "scoring…"),

@@ -21,7 +21,7 @@ extension AppController {
         }
         refreshAgreement()
         // One more line for the attached model's state under the metrics.
-        let (band, split) = rect.splitTop((rect.height >= 30 ? 14 : 7) + (model.modelAttachment.isRequested ? 1 : 0))
+        let (band, split) = rect.splitTop((rect.height >= 30 ? 14 : 7) + (showsModelLoss ? 1 : 0))
         // Every metric column when there is room for them and a readable summary beside.
         let metricsWidth = band.width >= Self.fullMetricsWidth + 50 ? Self.fullMetricsWidth : band.width / 2
         let (metricsRect, matchingRect) = band.splitLeft(metricsWidth)
@@ -52,7 +52,7 @@ extension AppController {
     }
 
     private func compareColumns(fitting: Int) -> [CompareColumn] {
-        let withModel = model.modelAttachment.isRequested
+        let withModel = showsModelLoss
         let chosen = Set((withModel ? Self.modelLossPriority : Self.metricPriority).prefix(fitting))
         var columns = MetricDefinition.all.filter { chosen.contains($0.key) }.map { definition in
             CompareColumn(key: definition.key, header: definition.shortLabel) { metrics, _ in
@@ -99,7 +99,7 @@ extension AppController {
             }
             lines.append((text, .fg(.dimText)))
         }
-        if model.modelAttachment.isRequested {
+        if showsModelLoss {
             let a = modelLossStatusLine(.a, glyphs: buffer.glyphs), b = modelLossStatusLine(.b, glyphs: buffer.glyphs)
             let line: String
             if case .ready(let description) = model.modelAttachment {

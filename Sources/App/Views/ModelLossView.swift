@@ -8,7 +8,7 @@ extension AppController {
     /// The CE rows of the overview's metrics table (eval --model's keys and definitions), when a
     /// model is attached or wanted: numbers, or "computing" while the model loads or its job runs.
     func modelLossRows() -> [OverviewMetricRow] {
-        guard model.modelAttachment.isRequested else { return [] }
+        guard showsModelLoss else { return [] }
         let loss = model.modelLoss[.a]?.metrics
         let missing: OverviewMetricRow.Value = modelLossPending(.a) ? .computing : .unavailable
         var rows = ModelLossDefinition.all.map { definition in
@@ -20,6 +20,11 @@ extension AppController {
         return rows
     }
 
+    /// Whether CE numbers have a place on screen: a model is (or was meant to be) attached and
+    /// there is a cache to run it on (without one the model serves the text screen and the
+    /// logit effects only).
+    var showsModelLoss: Bool { model.modelAttachment.isRequested && session.cache != nil }
+
     /// Whether a side's CE numbers are still to come (the model loading, or its job running).
     func modelLossPending(_ side: ModelLossSide) -> Bool {
         if case .loading = model.modelAttachment { return true }
@@ -30,7 +35,7 @@ extension AppController {
     /// Rows the CE panel takes out of `height`: a plot when there are numbers by position and
     /// the density histogram keeps 9 rows, else one line.
     func modelLossPanelHeight(outOf height: Int) -> Int {
-        guard model.modelAttachment.isRequested else { return 0 }
+        guard showsModelLoss else { return 0 }
         let plot = min(14, height - 9)
         if (model.modelLoss[.a]?.metrics?.byPosition.count ?? 0) > 1, plot >= 9 { return plot }
         return min(3, max(0, height - 5))
