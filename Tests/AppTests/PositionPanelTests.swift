@@ -10,8 +10,11 @@ final class PositionPanelTests: XCTestCase {
         app.press(.char("o"))
         app.finishJobs()
         let screen = app.frame(width: 160, height: 48).render().joined(separator: "\n")
-        XCTAssertTrue(screen.contains("MSE"), screen)
+        // The panel's own MSE row (a strip and its maximum), not the metrics table's "MSE".
+        let row = try XCTUnwrap(screen.split(separator: "\n").first { $0.contains("MSE ") && $0.contains("at position") }, screen)
+        XCTAssertTrue(row.contains(where: { "▁▂▃▄▅▆▇█".contains($0) }), String(row))
         XCTAssertFalse(screen.contains("MSE n/a"), screen)
+        XCTAssertTrue(screen.split(separator: "\n").contains { $0.contains("L0 ") && $0.contains("at position") }, screen)
     }
 
     /// A transcoder's index records no squared errors (its output is another site): the panel
