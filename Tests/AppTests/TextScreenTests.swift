@@ -283,6 +283,27 @@ final class TextScreenTests: XCTestCase {
         XCTAssertFalse(app.model.message?.text.contains("still loading") ?? false, "the notice went with the text")
     }
 
+    /// The field wraps at spaces: every row of the text pane holds whole words; a word wider
+    /// than the pane is cut at its edge.
+    func testTheFieldWrapsAtSpaces() throws {
+        let app = try AppFixture.controller()
+        app.press(.char("i"))
+        let words = ["elizabeth", "walked", "to", "pemberley", "with", "her", "aunt", "and", "uncle", "gardiner", "in", "the", "summer"]
+        app.type((words + words + words).joined(separator: " "))
+        let rows = text(app, 60, 24).split(separator: "\n").prefix(6).compactMap { row -> String? in
+            guard let open = row.firstIndex(of: "│"), let close = row.lastIndex(of: "│"), open < close else { return nil }
+            return String(row[row.index(after: open)..<close])
+        }
+        XCTAssertGreaterThanOrEqual(rows.count, 2, "the text wraps: \(text(app, 60, 24))")
+        for row in rows {
+            XCTAssertFalse(row.hasPrefix(" "), "a row starts with the space that ended the one before: \(rows)")
+            for word in row.split(separator: " ") { XCTAssertTrue(words.contains(String(word)), "'\(word)' is cut in \(rows)") }
+        }
+        app.type(" " + String(repeating: "x", count: 60))
+        let long = text(app, 60, 24)
+        XCTAssertTrue(long.contains(String(repeating: "x", count: 58)), long)
+    }
+
     /// An index opened without its cache (`open --sae S --index I --model M`): the model serves
     /// the text screen; CE needs the cache's tokens, so no CE rows and `:ce` says why in one line.
     func testWithoutACacheTheModelServesTheTextScreenButNoCE() throws {

@@ -30,14 +30,30 @@ extension AppController {
             _ = buffer.put("i, then type a text", at: Point(x: inner.x, y: inner.y), style: .fg(.dimText), clip: inner)
             return
         }
-        // The text wrapped to the pane, a line break drawn as ↵ and ending the line; the cursor a
-        // reversed cell (after the last character: a blank one).
+        // The text wrapped to the pane at spaces (a word longer than the pane at its edge), a line
+        // break drawn as ↵ and ending the line; the cursor a reversed cell (after the last
+        // character: a blank one).
         var lines: [[(text: String, width: Int, at: Int)]] = [[]]
         var used = 0
         for (at, c) in (Array(state.field.text) + [" "]).enumerated() {
             let shown = c == "\n" ? buffer.glyphs.newline : Text.visible(String(c), glyphs: buffer.glyphs)
             let width = Text.width(shown)
-            if used + width > inner.width, !lines[lines.count - 1].isEmpty { lines.append([]); used = 0 }
+            // A space at the edge hangs there (clipped) rather than starting the next line,
+            // unless the cursor is on it.
+            let hangs = c == " " && at != state.field.cursor
+            if used + width > inner.width, !lines[lines.count - 1].isEmpty, !hangs {
+                let line = lines[lines.count - 1]
+                // The word being typed moves down whole when the line has a space before it.
+                if c != " ", let space = line.lastIndex(where: { $0.text == " " }), space < line.count - 1 {
+                    lines[lines.count - 1] = Array(line[...space])
+                    lines.append(Array(line[(space + 1)...]))
+                    used = lines[lines.count - 1].reduce(0) { $0 + $1.width }
+                    if used + width > inner.width { lines.append([]); used = 0 }
+                } else {
+                    lines.append([])
+                    used = 0
+                }
+            }
             lines[lines.count - 1].append((shown, width, at))
             used += width
             if c == "\n" { lines.append([]); used = 0 }
