@@ -40,7 +40,11 @@ final class ScreenedEncodeTests: XCTestCase {
         var codes: [[Int32: Float]] = []
         for r in 0..<rows {
             var row: [Int32: Float] = [:]
-            for e in encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1] { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+            let listed = encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1]
+            for e in listed { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+            // Consumers (the index's per-feature lists, the CSR files) rely on ascending features.
+            XCTAssert(zip(listed.dropLast(), listed.dropFirst()).allSatisfy { encoder.activeFeature[$0] < encoder.activeFeature[$1] },
+                      "row \(r): features not ascending")
             codes.append(row)
         }
         // The dense codes agree with the lists.
@@ -191,6 +195,36 @@ final class ScreenedEncodeTests: XCTestCase {
                 for (j, v) in screened.codes[r] {
                     let reference = fp32.codes[r][j] ?? 0
                     XCTAssertLessThanOrEqual(abs(v - reference), 4e-6 * max(abs(reference), 1), "\(rule.summary) (\(r), \(j))")
+                }
+            }
+        }
+    }
+
+    /// Enough rows for several of the multiply's row blocks and enough candidates (about half the
+    /// entries) for the batched fp32 recomputation to run many times within one chunk: the codes
+    /// still equal the fp32 path's, each row's features ascending, with both kernels.
+    func testBatchedRecomputationAcrossRowBlocksMatchesTheFP32Path() throws {
+        var rng = SeededGenerator(seed: 33)
+        let d = 384, f = 200, rows = 1500  // 678-row blocks at this D; 4 panels, the last partial
+        let x = rng.floats(rows * d)
+        let w = rng.floats(d * f).map { $0 / Float(d).squareRoot() }
+        let sae = try makeSAE(d: d, f: f, weights: w, bias: rng.floats(f, in: -0.1...0.1), rule: .relu)
+        let savedFraction = ScreenedChunk.fallbackFraction
+        ScreenedChunk.fallbackFraction = 1
+        defer { ScreenedChunk.fallbackFraction = savedFraction }
+        let fp32 = encode(sae, x, rows: rows, exact: true)
+        for kernel in kernels {
+            ck_bf16_force_scalar(kernel)
+            let screened = encode(sae, x, rows: rows, exact: false)
+            XCTAssertEqual(screened.stats.screenedChunks, 1)
+            XCTAssertGreaterThan(screened.stats.candidateFractions[0] * Double(rows * f), 4 * 32768, "candidates for several batches")
+            for r in 0..<rows {
+                // Entries this close to the threshold may fall either way (summation order).
+                let decided = { (codes: [Int32: Float]) in Set(codes.filter { abs($0.value) > 1e-5 }.keys) }
+                XCTAssertEqual(decided(screened.codes[r]), decided(fp32.codes[r]), "scalar=\(kernel) row \(r)")
+                for (j, v) in screened.codes[r] {
+                    guard let reference = fp32.codes[r][j] else { continue }
+                    XCTAssertLessThanOrEqual(abs(v - reference), 4e-6 * max(abs(reference), 1), "scalar=\(kernel) (\(r), \(j))")
                 }
             }
         }

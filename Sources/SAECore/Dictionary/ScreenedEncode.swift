@@ -345,7 +345,7 @@ final class ScreenedChunk {
     }
 
     /// The parts' (row, feature, value) lists as CSR rows, features ascending within a row (each
-    /// part lists its columns, or its rows, in order, and parts hold ascending ranges).
+    /// part lists every row's features in ascending order, and parts hold ascending ranges).
     private func assemble(rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float]) {
         var counts = [Int](repeating: 0, count: count + 1)
         for part in parts {
