@@ -60,33 +60,115 @@ size_t ck_bf16_packed_count(size_t d, size_t f) {
     return d_pad * f_pad;
 }
 
+/// Round-to-nearest-even to bf16 of sixteen finite floats, bf16 subnormals flushed to a signed
+/// zero (as ck_bf16_round), kept as the high halves of 32-bit lanes (the low halves zero).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512i round_bf16_high(__m512 v) {
+    __m512i bits = _mm512_castps_si512(v);
+    __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1))));
+    rounded = _mm512_and_si512(rounded, _mm512_set1_epi32((int)0xffff0000u));
+    __mmask16 tiny = _mm512_testn_epi32_mask(rounded, _mm512_set1_epi32(0x7f800000));
+    return _mm512_mask_and_epi32(rounded, tiny, rounded, _mm512_set1_epi32((int)0x80000000u));
+}
+
+/// Adds value^2, (value - rounded)^2 and rounded^2 of sixteen columns to their double sums
+/// (multiply then add, as the scalar loop: the norms come out bit-identical).
+#define ADD_SQUARES(half, v, back)                                                           \
+    {                                                                                       \
+        __m512d value = _mm512_cvtps_pd(half(v)), rounded = _mm512_cvtps_pd(half(back));    \
+        __m512d residual = _mm512_sub_pd(value, rounded);                                   \
+        sq_##half = _mm512_add_pd(sq_##half, _mm512_mul_pd(value, value));                  \
+        res_##half = _mm512_add_pd(res_##half, _mm512_mul_pd(residual, residual));          \
+        rnd_##half = _mm512_add_pd(rnd_##half, _mm512_mul_pd(rounded, rounded));            \
+    }
+#define LOW(v) _mm512_castps512_ps256(v)
+#define HIGH(v) _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))
+
+/// Inputs [2*kp0, 2*kp1) of one full panel (64 features), sixteen columns at a time: a pair of
+/// inputs is rounded and interleaved in one 32-bit lane per feature, as `vdpbf16ps` reads it; the
+/// squares are added to sums[0..<192] (value, residual, rounded; 64 columns each).
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void pack_panel_rows_avx512(const float *w, size_t d, size_t f, size_t j0,
+                                                                                      size_t kp0, size_t kp1, uint32_t *target, double *sums) {
+    for (size_t g = 0; g < PANEL; g += 16) {
+        __m512d sq_LOW = _mm512_loadu_pd(sums + g), sq_HIGH = _mm512_loadu_pd(sums + g + 8);
+        __m512d res_LOW = _mm512_loadu_pd(sums + 64 + g), res_HIGH = _mm512_loadu_pd(sums + 64 + g + 8);
+        __m512d rnd_LOW = _mm512_loadu_pd(sums + 128 + g), rnd_HIGH = _mm512_loadu_pd(sums + 128 + g + 8);
+        for (size_t kp = kp0; kp < kp1; kp++) {
+            size_t i = 2 * kp;
+            __m512 even = _mm512_loadu_ps(w + i * f + j0 + g);
+            __m512 odd = i + 1 < d ? _mm512_loadu_ps(w + (i + 1) * f + j0 + g) : _mm512_setzero_ps();
+            __m512i even_rounded = round_bf16_high(even), odd_rounded = round_bf16_high(odd);
+            _mm512_storeu_si512(target + kp * PANEL + g, _mm512_or_si512(odd_rounded, _mm512_srli_epi32(even_rounded, 16)));
+            __m512 even_back = _mm512_castsi512_ps(even_rounded);
+            ADD_SQUARES(LOW, even, even_back)
+            ADD_SQUARES(HIGH, even, even_back)
+            if (i + 1 < d) {
+                __m512 odd_back = _mm512_castsi512_ps(odd_rounded);
+                ADD_SQUARES(LOW, odd, odd_back)
+                ADD_SQUARES(HIGH, odd, odd_back)
+            }
+        }
+        _mm512_storeu_pd(sums + g, sq_LOW); _mm512_storeu_pd(sums + g + 8, sq_HIGH);
+        _mm512_storeu_pd(sums + 64 + g, res_LOW); _mm512_storeu_pd(sums + 64 + g + 8, res_HIGH);
+        _mm512_storeu_pd(sums + 128 + g, rnd_LOW); _mm512_storeu_pd(sums + 128 + g + 8, rnd_HIGH);
+    }
+}
+
+static void pack_panel_scalar(const float *w, size_t d, size_t f, size_t j0, size_t width, uint16_t *target, double *norms) {
+    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    memset(target, 0, pairs * PANEL * 2 * sizeof(uint16_t));
+    double squares[PANEL], residuals[PANEL], rounded_squares[PANEL];
+    for (size_t c = 0; c < PANEL; c++) { squares[c] = 0; residuals[c] = 0; rounded_squares[c] = 0; }
+    for (size_t i = 0; i < d; i++) {
+        const float *row = w + i * f + j0;
+        uint16_t *out = target + (i / 2) * PANEL * 2 + (i & 1);
+        for (size_t c = 0; c < width; c++) {
+            float value = row[c];
+            uint16_t h = ck_bf16_round(value);
+            out[2 * c] = h;
+            double rounded = bf16_value(h), residual = (double)value - rounded;
+            squares[c] += (double)value * value;
+            residuals[c] += residual * residual;
+            rounded_squares[c] += rounded * rounded;
+        }
+    }
+    for (size_t c = 0; c < width; c++) {
+        norms[3 * (j0 + c)] = sqrt(squares[c]);
+        norms[3 * (j0 + c) + 1] = sqrt(residuals[c]);
+        norms[3 * (j0 + c) + 2] = sqrt(rounded_squares[c]);
+    }
+}
+
 void ck_bf16_pack_weights(const float *w, size_t d, size_t f, size_t first_panel, size_t last_panel, uint16_t *packed, double *norms) {
     size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+    size_t full_end = f / PANEL < last_panel ? f / PANEL : last_panel;
+    double *sums = NULL;
+    if (has_avx512() && !force_scalar && full_end > first_panel &&
+        (sums = calloc((full_end - first_panel) * 3 * PANEL, sizeof(double)))) {
+        // A band of 32 input pairs across every panel at a time: each input row is then read
+        // along (64 rows in flight) instead of panel by panel, where every 256-byte piece sat on
+        // its own page (at F=32768 the rows are 128 KiB apart) and the loop waited on the TLB.
+        for (size_t kp0 = 0; kp0 < pairs; kp0 += 32) {
+            size_t kp1 = pairs - kp0 < 32 ? pairs : kp0 + 32;
+            for (size_t panel = first_panel; panel < full_end; panel++)
+                pack_panel_rows_avx512(w, d, f, panel * PANEL, kp0, kp1, (uint32_t *)(packed + panel * pairs * PANEL * 2),
+                                       sums + (panel - first_panel) * 3 * PANEL);
+        }
+        for (size_t panel = first_panel; panel < full_end; panel++) {
+            const double *s = sums + (panel - first_panel) * 3 * PANEL;
+            for (size_t c = 0; c < PANEL; c++) {
+                size_t j = panel * PANEL + c;
+                norms[3 * j] = sqrt(s[c]);
+                norms[3 * j + 1] = sqrt(s[PANEL + c]);
+                norms[3 * j + 2] = sqrt(s[2 * PANEL + c]);
+            }
+        }
+        free(sums);
+        first_panel = full_end;
+    }
     // Panel by panel, writing the packed panel in order and reading 64 contiguous weights per input.
     for (size_t panel = first_panel; panel < last_panel; panel++) {
         size_t j0 = panel * PANEL, width = f - j0 < PANEL ? f - j0 : PANEL;
-        uint16_t *target = packed + panel * pairs * PANEL * 2;
-        memset(target, 0, pairs * PANEL * 2 * sizeof(uint16_t));
-        double squares[PANEL], residuals[PANEL], rounded_squares[PANEL];
-        for (size_t c = 0; c < PANEL; c++) { squares[c] = 0; residuals[c] = 0; rounded_squares[c] = 0; }
-        for (size_t i = 0; i < d; i++) {
-            const float *row = w + i * f + j0;
-            uint16_t *out = target + (i / 2) * PANEL * 2 + (i & 1);
-            for (size_t c = 0; c < width; c++) {
-                float value = row[c];
-                uint16_t h = ck_bf16_round(value);
-                out[2 * c] = h;
-                double rounded = bf16_value(h), residual = (double)value - rounded;
-                squares[c] += (double)value * value;
-                residuals[c] += residual * residual;
-                rounded_squares[c] += rounded * rounded;
-            }
-        }
-        for (size_t c = 0; c < width; c++) {
-            norms[3 * (j0 + c)] = sqrt(squares[c]);
-            norms[3 * (j0 + c) + 1] = sqrt(residuals[c]);
-            norms[3 * (j0 + c) + 2] = sqrt(rounded_squares[c]);
-        }
+        pack_panel_scalar(w, d, f, j0, width, packed + panel * pairs * PANEL * 2, norms);
     }
 }
 

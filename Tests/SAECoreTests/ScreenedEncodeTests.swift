@@ -230,6 +230,30 @@ final class ScreenedEncodeTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 weight packing (bands of inputs across every panel) writes the very bits of the
+    /// scalar one: the bf16 copy, its padding and the three norms of every feature, for odd D, a
+    /// partial last panel, zeros and values that round to bf16 subnormals (flushed).
+    func testVectorAndScalarWeightPackingAgreeBitForBit() throws {
+        var rng = SeededGenerator(seed: 12)
+        for (d, f) in [(1, 64), (7, 200), (67, 130), (384, 640)] {
+            var w = rng.floats(d * f)
+            for i in stride(from: 0, to: w.count, by: 11) { w[i] *= 1e-38 }
+            for i in stride(from: 5, to: w.count, by: 13) { w[i] = 0 }
+            let count = ck_bf16_packed_count(d, f), panels = (f + 63) / 64
+            func pack(scalar: Int32) -> ([UInt16], [Double]) {
+                ck_bf16_force_scalar(scalar)
+                defer { ck_bf16_force_scalar(0) }
+                var packed = [UInt16](repeating: 0xabcd, count: count), norms = [Double](repeating: -1, count: 3 * f)
+                ck_bf16_pack_weights(w, d, f, 0, panels, &packed, &norms)
+                return (packed, norms)
+            }
+            let vector = pack(scalar: 0), scalar = pack(scalar: 1)
+            XCTAssertEqual(vector.0, scalar.0, "packed D=\(d) F=\(f)")
+            XCTAssertEqual(vector.1.map(\.bitPattern), scalar.1.map(\.bitPattern), "norms D=\(d) F=\(f)")
+            XCTAssertFalse(scalar.1.contains(-1))
+        }
+    }
+
     func testChunksWithTooManyCandidatesOrNonFiniteInputsTakeTheFP32Path() throws {
         var rng = SeededGenerator(seed: 9)
         let d = 64, f = 256, rows = 12
