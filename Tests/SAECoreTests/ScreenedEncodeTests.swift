@@ -40,7 +40,11 @@ final class ScreenedEncodeTests: XCTestCase {
         var codes: [[Int32: Float]] = []
         for r in 0..<rows {
             var row: [Int32: Float] = [:]
-            for e in encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1] { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+            let listed = encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1]
+            for e in listed { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+            // Consumers (the index's per-feature lists, the CSR files) rely on ascending features.
+            XCTAssert(zip(listed.dropLast(), listed.dropFirst()).allSatisfy { encoder.activeFeature[$0] < encoder.activeFeature[$1] },
+                      "row \(r): features not ascending")
             codes.append(row)
         }
         // The dense codes agree with the lists.
@@ -193,6 +197,60 @@ final class ScreenedEncodeTests: XCTestCase {
                     XCTAssertLessThanOrEqual(abs(v - reference), 4e-6 * max(abs(reference), 1), "\(rule.summary) (\(r), \(j))")
                 }
             }
+        }
+    }
+
+    /// Enough rows for several of the multiply's row blocks and enough candidates (about half the
+    /// entries) for the batched fp32 recomputation to run many times within one chunk: the codes
+    /// still equal the fp32 path's, each row's features ascending, with both kernels.
+    func testBatchedRecomputationAcrossRowBlocksMatchesTheFP32Path() throws {
+        var rng = SeededGenerator(seed: 33)
+        let d = 384, f = 200, rows = 1500  // 678-row blocks at this D; 4 panels, the last partial
+        let x = rng.floats(rows * d)
+        let w = rng.floats(d * f).map { $0 / Float(d).squareRoot() }
+        let sae = try makeSAE(d: d, f: f, weights: w, bias: rng.floats(f, in: -0.1...0.1), rule: .relu)
+        let savedFraction = ScreenedChunk.fallbackFraction
+        ScreenedChunk.fallbackFraction = 1
+        defer { ScreenedChunk.fallbackFraction = savedFraction }
+        let fp32 = encode(sae, x, rows: rows, exact: true)
+        for kernel in kernels {
+            ck_bf16_force_scalar(kernel)
+            let screened = encode(sae, x, rows: rows, exact: false)
+            XCTAssertEqual(screened.stats.screenedChunks, 1)
+            XCTAssertGreaterThan(screened.stats.candidateFractions[0] * Double(rows * f), 4 * 32768, "candidates for several batches")
+            for r in 0..<rows {
+                // Entries this close to the threshold may fall either way (summation order).
+                let decided = { (codes: [Int32: Float]) in Set(codes.filter { abs($0.value) > 1e-5 }.keys) }
+                XCTAssertEqual(decided(screened.codes[r]), decided(fp32.codes[r]), "scalar=\(kernel) row \(r)")
+                for (j, v) in screened.codes[r] {
+                    guard let reference = fp32.codes[r][j] else { continue }
+                    XCTAssertLessThanOrEqual(abs(v - reference), 4e-6 * max(abs(reference), 1), "scalar=\(kernel) (\(r), \(j))")
+                }
+            }
+        }
+    }
+
+    /// The AVX-512 weight packing (bands of inputs across every panel) writes the very bits of the
+    /// scalar one: the bf16 copy, its padding and the three norms of every feature, for odd D, a
+    /// partial last panel, zeros and values that round to bf16 subnormals (flushed).
+    func testVectorAndScalarWeightPackingAgreeBitForBit() throws {
+        var rng = SeededGenerator(seed: 12)
+        for (d, f) in [(1, 64), (7, 200), (67, 130), (384, 640)] {
+            var w = rng.floats(d * f)
+            for i in stride(from: 0, to: w.count, by: 11) { w[i] *= 1e-38 }
+            for i in stride(from: 5, to: w.count, by: 13) { w[i] = 0 }
+            let count = ck_bf16_packed_count(d, f), panels = (f + 63) / 64
+            func pack(scalar: Int32) -> ([UInt16], [Double]) {
+                ck_bf16_force_scalar(scalar)
+                defer { ck_bf16_force_scalar(0) }
+                var packed = [UInt16](repeating: 0xabcd, count: count), norms = [Double](repeating: -1, count: 3 * f)
+                ck_bf16_pack_weights(w, d, f, 0, panels, &packed, &norms)
+                return (packed, norms)
+            }
+            let vector = pack(scalar: 0), scalar = pack(scalar: 1)
+            XCTAssertEqual(vector.0, scalar.0, "packed D=\(d) F=\(f)")
+            XCTAssertEqual(vector.1.map(\.bitPattern), scalar.1.map(\.bitPattern), "norms D=\(d) F=\(f)")
+            XCTAssertFalse(scalar.1.contains(-1))
         }
     }
 

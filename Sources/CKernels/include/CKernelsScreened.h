@@ -44,7 +44,9 @@ void ck_bf16_convert_rows(const float *x, size_t d, size_t first, size_t last, u
 /// rounded in fp32, as the proof in ScreenedEncoder.swift allows for). Every candidate's
 /// pre-activation p = x_r . wt_j is recomputed in fp32 and tested exactly as `ck_scan_row` tests it:
 /// v = adds_bias ? p + bias[j] : p, kept when !(v <= floor[j]) (keeps_nan) or v > floor[j]; kept
-/// entries are appended (row, feature, p + bias[j]), in panel order, rows in order within a panel.
+/// entries are appended (row, feature, p + bias[j]) in batches grouped by feature (rows ascending
+/// within a feature); each row's features come out ascending. Candidates are recomputed in batches
+/// after many tiles (grouped by feature: a weight row read once for its rows), not between tiles.
 /// Returns the number kept, or -1 when more than `max_candidates` candidates were met (the caller
 /// then takes the fp32 path). `*candidates` receives the number of candidates met.
 /// xq: [rows_pad, d_pad] bf16 rows (rows_pad a multiple of CK_BF16_TILE_ROWS); x: [rows, d] fp32;
