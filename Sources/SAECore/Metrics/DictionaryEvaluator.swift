@@ -51,6 +51,14 @@ public enum DictionaryEvaluator {
         _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil, options: Options,
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> Pass {
+        try run(sae, cache: cache, maxTokens: maxTokens, options: options, chunkRows: nil, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// The pass in chunks of `chunkRows` rows (default: the encoder's suggestion; tests use small ones).
+    static func run(
+        _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil, options: Options, chunkRows requestedChunkRows: Int?,
+        progress: Progress? = nil, isCancelled: () -> Bool = { false }
+    ) throws -> Pass {
         try requireMatchingDimensions(sae, cache)
         let usesTargets = try requireReference(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
@@ -62,7 +70,7 @@ public enum DictionaryEvaluator {
                 throw SaescopeError("--by-position keeps per-position moments, but the longest sequence has \(longest) rows of D=\(dOut) (at most \(PositionMetrics.maximumCells / max(dOut, 1)) positions): does the cache lack seq_offsets?", file: cache.path)
             }
         }
-        let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
+        let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount))
         let chunkCount = (total + chunkRows - 1) / chunkRows
         func rows(_ chunk: Int) -> Range<Int> { (chunk * chunkRows)..<min((chunk + 1) * chunkRows, total) }
         // Chunk i is read into slot i % 3 and encoded by encoder i % 2 (see ChunkPipeline).
