@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Runs the chunks of a streaming pass through three stages so that the cores never wait on
 /// one thread's bookkeeping: while the caller encodes chunk i (a step that uses every core),
@@ -8,8 +9,9 @@ import Dispatch
 /// second cost two.
 ///
 /// Chunks are recorded one at a time and in order, so results do not depend on the overlap.
-/// Stages of different chunks touch different buffers: a caller keeps three chunk slots (chunk
-/// i in slot i % 3: being read, encoded, recorded) and two encoders (chunk i's is i % 2).
+/// Stages of different chunks touch different buffers: a caller keeps two chunk slots and two
+/// encoders, chunk i's being i % 2 (the helper reads chunk i + 1 into chunk i - 1's slot once it
+/// has recorded chunk i - 1).
 enum ChunkPipeline {
     /// `read(i)`, `encode(i)` and `record(i)` for chunk i in 0..<count; `recorded(i)` on the
     /// caller's thread after chunk i is recorded (progress). First `prepare` and `read(0)` run on
@@ -22,6 +24,19 @@ enum ChunkPipeline {
                     record: @escaping (Int) -> Void, recorded: (Int) -> Void = { _ in },
                     isCancelled: () -> Bool = { false }) throws {
         guard count > 0 else { return }
+        if ProcessInfo.activeCores < 2 {
+            // One core: nothing to overlap, so the stages run one after another on the caller.
+            prepare()
+            setUp()
+            for i in 0..<count {
+                if isCancelled() { throw SaescopeError("cancelled") }
+                read(i)
+                encode(i)
+                record(i)
+                recorded(i)
+            }
+            return
+        }
         let helper = HelperThread()
         helper.start {
             prepare()

@@ -33,8 +33,8 @@ public enum FeatureIndexBuilder {
         func core(_ chunk: Int) -> Range<Int> {
             (rows.lowerBound + chunk * chunkRows)..<min(rows.lowerBound + (chunk + 1) * chunkRows, rows.upperBound)
         }
-        // Chunk i is read into slot i % 3 and encoded by encoder i % 2 (see ChunkPipeline).
-        let slots = (0..<min(3, max(1, chunkCount))).map { _ in IndexChunk(maxCoreRows: chunkRows, context: c, dimension: d) }
+        // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
+        let slots = (0..<min(2, max(1, chunkCount))).map { _ in IndexChunk(maxCoreRows: chunkRows, context: c, dimension: d) }
         var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
         func encoder(_ chunk: Int) -> SAEEncoder { chunk % 2 == 0 ? evenEncoder! : oddEncoder! }
         var accumulator: FeatureAccumulator?
@@ -101,12 +101,12 @@ public enum FeatureIndexBuilder {
                 if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) }
             },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
-            read: { i in slots[i % 3].read(core: core(i), cache: cache, exclusion: exclusion) },
+            read: { i in slots[i % 2].read(core: core(i), cache: cache, exclusion: exclusion) },
             encode: { i in
-                let chunk = slots[i % 3]
+                let chunk = slots[i % 2]
                 chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }
             },
-            record: { i in record(slots[i % 3], encoder(i), last: i == chunkCount - 1) },
+            record: { i in record(slots[i % 2], encoder(i), last: i == chunkCount - 1) },
             recorded: { i in progress?(core(i).upperBound - rows.lowerBound, rows.count) },
             isCancelled: isCancelled)
 

@@ -3,7 +3,7 @@ import CKernels
 /// One chunk of the index pass as read from the cache: its core rows (recorded) and the rows
 /// encoded around them (up to `context` more on each side, within the sequence), the activations,
 /// which rows count, and each core row's sequence. Reused from chunk to chunk (buffers are kept);
-/// the pass keeps three, so one can be read while another is encoded and a third recorded.
+/// the pass keeps two, one encoded while the other is recorded and then read again.
 final class IndexChunk {
     let dimension: Int
     let context: Int

@@ -73,8 +73,8 @@ public enum DictionaryEvaluator {
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount))
         let chunkCount = (total + chunkRows - 1) / chunkRows
         func rows(_ chunk: Int) -> Range<Int> { (chunk * chunkRows)..<min((chunk + 1) * chunkRows, total) }
-        // Chunk i is read into slot i % 3 and encoded by encoder i % 2 (see ChunkPipeline).
-        let slots = (0..<min(3, max(1, chunkCount))).map { _ in
+        // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
+        let slots = (0..<min(2, max(1, chunkCount))).map { _ in
             EvaluationChunk(maxRows: chunkRows, inputDimension: dIn, targetDimension: usesTargets ? dOut : nil)
         }
         var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
@@ -112,12 +112,12 @@ public enum DictionaryEvaluator {
             // shares the converted weights).
             prepare: { if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) } },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) },
-            read: { i in slots[i % 3].read(rows(i), cache: cache, exclusion: options.exclusion) },
+            read: { i in slots[i % 2].read(rows(i), cache: cache, exclusion: options.exclusion) },
             encode: { i in
-                let chunk = slots[i % 3]
+                let chunk = slots[i % 2]
                 chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.kept, reconstruct: true) }
             },
-            record: { i in record(slots[i % 3], encoder(i)) },
+            record: { i in record(slots[i % 2], encoder(i)) },
             recorded: { i in progress?(rows(i).upperBound, total) },
             isCancelled: isCancelled)
         guard accumulator.tokenCount > 0 else {

@@ -3,7 +3,7 @@ import CKernels
 /// One chunk of the evaluation pass as read from the cache: the rows kept (finite, not excluded)
 /// packed to the front, with each one's sequence and position, their targets for a transcoder,
 /// and how many rows were left out. Reused from chunk to chunk (buffers are kept); the pass keeps
-/// three, so one can be read while another is encoded and a third recorded.
+/// two, one encoded while the other is recorded and then read again.
 final class EvaluationChunk {
     let inputDimension: Int
     /// The targets' width, or nil when the reconstruction is measured against the input.
