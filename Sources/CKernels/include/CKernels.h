@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "delphi_splits.h"
+#include "file_writeback.h"
 
 /// Which variant runs: 0 scalar, 1 AVX2, 2 AVX-512 (the best the CPU has, or the one forced
 /// with `ck_force_level`).

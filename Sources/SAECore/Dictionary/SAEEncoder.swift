@@ -71,10 +71,10 @@ public final class SAEEncoder {
         codeStorage = .allocate(capacity: maxRows * sae.featureCount)
         reconstructionStorage = .allocate(capacity: maxRows * sae.outputDimension)
         inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
-        // The codes are always written by the matmul before they are read: no zeroing pass
-        // (at F = 3072 and 4096 rows, 48 MiB written once more for nothing).
-        reconstructionStorage.initialize(repeating: 0)
-        inputStorage.initialize(repeating: 0)
+        // No zeroing pass: the codes are always written by the matmul, the inputs by
+        // `prepareInput` and the reconstruction by `decode` before they are read (at F = 3072
+        // and 4096 rows, 48 MiB written once more for nothing); the pages are first touched by
+        // those passes, on all the cores, instead of by the thread making the encoder.
         rowScale = [Float](repeating: 1, count: maxRows)
         rowShift = [Float](repeating: 0, count: maxRows)
         rowOutputScale = [Float](repeating: 1, count: maxRows)

@@ -29,8 +29,15 @@ public enum FeatureIndexBuilder {
         let exclusion = options.excludesSpecial ? try SpecialTokenExclusion.forCache(cache) : nil
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
-        let encoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c)
-        let accumulator = FeatureAccumulator(featureCount: f, options: options)
+        let chunkCount = (rows.count + chunkRows - 1) / chunkRows
+        func core(_ chunk: Int) -> Range<Int> {
+            (rows.lowerBound + chunk * chunkRows)..<min(rows.lowerBound + (chunk + 1) * chunkRows, rows.upperBound)
+        }
+        // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
+        let slots = (0..<min(2, max(1, chunkCount))).map { _ in IndexChunk(maxCoreRows: chunkRows, context: c, dimension: d) }
+        var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
+        func encoder(_ chunk: Int) -> SAEEncoder { chunk % 2 == 0 ? evenEncoder! : oddEncoder! }
+        var accumulator: FeatureAccumulator?
         let batch = ActivationBatch(featureCount: f, context: c)
         // A transcoder reconstructs another site: its index keeps only the codes' metrics (tokens,
         // L0, L1, alive), as an index built from codes does; eval measures it against the targets.
@@ -40,64 +47,32 @@ public enum FeatureIndexBuilder {
         var sequences = FeatureSequenceCounter(featureCount: f, minimum: options.minActivation)
         var positions = PositionMetrics(bucketed: true, dimension: reconstructs ? d : 0)
         var excludedRows = 0
-        var x = [Float](repeating: 0, count: (chunkRows + 2 * c) * d)
-        // Per encoded row: recorded at all (finite and not a special token), and special.
-        var finite = [Bool](repeating: true, count: chunkRows + 2 * c)
-        var special = [Bool](repeating: false, count: chunkRows + 2 * c)
-        var sequenceStart = [Int](repeating: 0, count: chunkRows)
-        var sequenceEnd = [Int](repeating: 0, count: chunkRows)
 
-        var coreStart = rows.lowerBound
-        while coreStart < rows.upperBound {
-            if isCancelled() { throw SaescopeError("cancelled") }
-            let coreEnd = min(coreStart + chunkRows, rows.upperBound)
-            // Sequence bounds of every core row, walking the offsets once per chunk.
-            var sequence = cache.sequence(containing: coreStart)
-            for row in coreStart..<coreEnd {
-                while cache.sequenceOffsets[sequence + 1] <= row { sequence += 1 }
-                sequenceStart[row - coreStart] = cache.sequenceOffsets[sequence]
-                sequenceEnd[row - coreStart] = cache.sequenceOffsets[sequence + 1]
-            }
-            let encodeStart = max(sequenceStart[0], coreStart - c)
-            let encodeEnd = min(sequenceEnd[coreEnd - 1 - coreStart], coreEnd + c)
-            let encodeRows = encodeEnd - encodeStart
-
-            x.withUnsafeMutableBufferPointer { buffer in
-                cache.readRows(encodeStart..<encodeEnd, into: buffer.baseAddress!)
-                // Non-finite rows are zeroed for the encoder and left out of every statistic.
-                for r in 0..<encodeRows {
-                    let row = buffer.baseAddress! + r * d
-                    finite[r] = ck_all_finite(row, d) != 0
-                    if !finite[r] { row.update(repeating: 0, count: d) }
-                    special[r] = exclusion?.excludes(cache.token(atRow: encodeStart + r)) ?? false
-                    // A special row is left out like a non-finite one (context shows no activation there).
-                    if special[r] { finite[r] = false }
-                }
-            }
-            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: encodeRows, reconstruct: reconstructs) }
-
+        /// Dictionary metrics and the per-feature tables from one encoded chunk.
+        func record(_ chunk: IndexChunk, _ encoder: SAEEncoder, last: Bool) {
+            let coreStart = chunk.core.lowerBound, encodeStart = chunk.encoded.lowerBound
             // Dictionary metrics over the finite core rows, in contiguous runs.
-            let coreOffset = coreStart - encodeStart, coreCount = coreEnd - coreStart
-            (reconstructs ? x : noInput).withUnsafeBufferPointer { xs in
+            let coreOffset = coreStart - encodeStart, coreCount = chunk.core.count
+            (reconstructs ? chunk.x : noInput).withUnsafeBufferPointer { xs in
                 let width = reconstructs ? d : 0
                 let reconstruction = reconstructs ? encoder.reconstruction.baseAddress! : xs.baseAddress!
                 var run = coreOffset
                 while run < coreOffset + coreCount {
-                    guard finite[run] else {
-                        if special[run] { excludedRows += 1 } else { metrics.recordSkipped(1) }
+                    guard chunk.finite[run] else {
+                        if chunk.special[run] { excludedRows += 1 } else { metrics.recordSkipped(1) }
                         run += 1
                         continue
                     }
                     var end = run
-                    while end < coreOffset + coreCount, finite[end] { end += 1 }
+                    while end < coreOffset + coreCount, chunk.finite[end] { end += 1 }
                     encoder.withActiveCodes(fromRow: run) { active in
                         metrics.add(x: xs.baseAddress! + run * width, reconstruction: reconstruction + run * width,
                                     activeCodes: active, rows: end - run)
                         let firstCore = encodeStart + run - coreStart
-                        sequences.add(active, rows: end - run) { sequenceStart[firstCore + $0] }
+                        sequences.add(active, rows: end - run) { chunk.sequenceStart[firstCore + $0] }
                         // Each row's squared error as the metrics just summed it (the same bits).
                         for r in 0..<(end - run) {
-                            positions.add(position: encodeStart + run + r - sequenceStart[firstCore + r],
+                            positions.add(position: encodeStart + run + r - chunk.sequenceStart[firstCore + r],
                                           squaredError: metrics.squaredError(ofLastAddedRow: r),
                                           activeCount: active.rowStart[r + 1] - active.rowStart[r])
                         }
@@ -105,23 +80,37 @@ public enum FeatureIndexBuilder {
                     run = end
                 }
             }
-
             // Per-feature statistics, from the nonzero codes of batches of chunks regrouped by feature.
             encoder.withActiveCodes(fromRow: 0) { codes in
-                batch.append(codes, encoded: encodeStart..<encodeEnd, finite: finite, core: coreStart..<coreEnd) { row in
-                    sequenceStart[row - coreStart]..<sequenceEnd[row - coreStart]
-                }
+                batch.append(codes, encoded: chunk.encoded, finite: chunk.finite, core: chunk.core) { chunk.sequence(ofCoreRow: $0) }
             }
-            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || coreEnd == rows.upperBound {
+            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || last {
                 batch.regroup()
-                accumulator.record(batch, minimum: options.minActivation)
+                accumulator!.record(batch, minimum: options.minActivation)
                 batch.clear()
             }
-            progress?(coreEnd - rows.lowerBound, rows.count)
-            coreStart = coreEnd
         }
 
-        var tables = accumulator.makeTables()
+        try ChunkPipeline.run(
+            chunks: chunkCount,
+            // The per-feature tables (hundreds of MiB at F = 32768 are first touched here) and the
+            // second encoder beside the first one's weight conversion, which takes both cores (the
+            // second waits for it and shares the converted weights).
+            prepare: {
+                accumulator = FeatureAccumulator(featureCount: f, options: options)
+                if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) }
+            },
+            setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
+            read: { i in slots[i % 2].read(core: core(i), cache: cache, exclusion: exclusion) },
+            encode: { i in
+                let chunk = slots[i % 2]
+                chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }
+            },
+            record: { i in record(slots[i % 2], encoder(i), last: i == chunkCount - 1) },
+            recorded: { i in progress?(core(i).upperBound - rows.lowerBound, rows.count) },
+            isCancelled: isCancelled)
+
+        var tables = (accumulator ?? FeatureAccumulator(featureCount: f, options: options)).makeTables()
         fillContextTokens(&tables, cache: cache)
         let provenance = IndexProvenance(
             saePath: CanonicalPath.ofExisting(saePath), saeFingerprint: fileFingerprint(sae.provenance.weightsPath),

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One flat per-feature table: contiguous elements that are either owned or a read-only view
 /// into a memory-mapped index file. It is copy-on-write, and a mapped column is copied on its
 /// first mutation, so opening an index reads only what is looked at (the exemplar tables are
@@ -7,11 +9,18 @@ public struct TableColumn<Element: BitwiseCopyable & Sendable>: @unchecked Senda
     private var storage: ColumnStorage
     public let count: Int
 
-    /// `count` copies of `value`.
+    /// `count` copies of `value`. A large column is filled by all the cores: its first touch
+    /// (page faults, the kernel zeroing each page) is most of the cost, and the exemplar tables
+    /// of a 32768-feature index are hundreds of MiB.
     public init(repeating value: Element, count: Int) {
         self.count = count
         storage = ColumnStorage(owning: count * MemoryLayout<Element>.stride)
-        storage.base.bindMemory(to: Element.self, capacity: count).initialize(repeating: value, count: count)
+        let elements = UncheckedSendable(storage.base.bindMemory(to: Element.self, capacity: count))
+        let parts = Swift.max(1, Swift.min(ProcessInfo.activeCores, count * MemoryLayout<Element>.stride >> 22))
+        parallelFor(parts) { part in
+            let first = part * count / parts, end = (part + 1) * count / parts
+            (elements.value + first).initialize(repeating: value, count: end - first)
+        }
     }
 
     public init(_ elements: [Element]) {

@@ -51,6 +51,14 @@ public enum DictionaryEvaluator {
         _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil, options: Options,
         progress: Progress? = nil, isCancelled: () -> Bool = { false }
     ) throws -> Pass {
+        try run(sae, cache: cache, maxTokens: maxTokens, options: options, chunkRows: nil, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// The pass in chunks of `chunkRows` rows (default: the encoder's suggestion; tests use small ones).
+    static func run(
+        _ sae: SparseAutoencoder, cache: ActivationCache, maxTokens: Int? = nil, options: Options, chunkRows requestedChunkRows: Int?,
+        progress: Progress? = nil, isCancelled: () -> Bool = { false }
+    ) throws -> Pass {
         try requireMatchingDimensions(sae, cache)
         let usesTargets = try requireReference(sae, cache)
         let total = min(cache.rowCount, max(0, maxTokens ?? cache.rowCount))
@@ -62,67 +70,56 @@ public enum DictionaryEvaluator {
                 throw SaescopeError("--by-position keeps per-position moments, but the longest sequence has \(longest) rows of D=\(dOut) (at most \(PositionMetrics.maximumCells / max(dOut, 1)) positions): does the cache lack seq_offsets?", file: cache.path)
             }
         }
-        let chunkRows = SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount)
-        let encoder = SAEEncoder(sae: sae, maxRows: chunkRows)
+        let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: sae.featureCount))
+        let chunkCount = (total + chunkRows - 1) / chunkRows
+        func rows(_ chunk: Int) -> Range<Int> { (chunk * chunkRows)..<min((chunk + 1) * chunkRows, total) }
+        // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
+        let slots = (0..<min(2, max(1, chunkCount))).map { _ in
+            EvaluationChunk(maxRows: chunkRows, inputDimension: dIn, targetDimension: usesTargets ? dOut : nil)
+        }
+        var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
+        func encoder(_ chunk: Int) -> SAEEncoder { chunk % 2 == 0 ? evenEncoder! : oddEncoder! }
         // The reconstruction's reference: the targets for a transcoder, the input itself otherwise.
         var accumulator = MetricsAccumulator(inputDimension: dOut, featureCount: sae.featureCount)
         var sequences = FeatureSequenceCounter(featureCount: sae.featureCount)
         var positions = options.byPosition ? PositionMetrics(bucketed: false, dimension: dOut) : nil
         var excluded = 0
-        var chunk = [Float](repeating: 0, count: chunkRows * dIn)
-        var targets = [Float](repeating: 0, count: usesTargets ? chunkRows * dOut : 0)
-        // Per kept row of the chunk: its sequence and its position in it.
-        var keptSequence = [Int](repeating: 0, count: chunkRows), keptPosition = [Int](repeating: 0, count: chunkRows)
-        var sequence = 0
-        var start = 0
-        while start < total {
-            if isCancelled() { throw SaescopeError("cancelled") }
-            let rows = min(chunkRows, total - start)
-            var kept = 0, nonFinite = 0
-            chunk.withUnsafeMutableBufferPointer { buffer in
-                targets.withUnsafeMutableBufferPointer { targetBuffer in
-                    let base = buffer.baseAddress!
-                    cache.readRows(start..<start + rows, into: base)
-                    if usesTargets { cache.readTargetRows(start..<start + rows, into: targetBuffer.baseAddress!) }
-                    for r in 0..<rows {
-                        let row = start + r
-                        while cache.sequenceOffsets[sequence + 1] <= row { sequence += 1 }
-                        if let exclusion = options.exclusion, exclusion.excludes(cache.token(atRow: row)) { excluded += 1; continue }
-                        let source = base + r * dIn
-                        guard isFinite(source, dIn) else { nonFinite += 1; continue }
-                        if usesTargets {
-                            let target = targetBuffer.baseAddress! + r * dOut
-                            guard isFinite(target, dOut) else { nonFinite += 1; continue }
-                            if kept != r { (targetBuffer.baseAddress! + kept * dOut).update(from: target, count: dOut) }
-                        }
-                        if kept != r { (base + kept * dIn).update(from: source, count: dIn) }
-                        keptSequence[kept] = sequence
-                        keptPosition[kept] = row - cache.sequenceOffsets[sequence]
-                        kept += 1
+
+        /// The metrics of one encoded chunk.
+        func record(_ chunk: EvaluationChunk, _ encoder: SAEEncoder) {
+            excluded += chunk.excluded
+            accumulator.recordSkipped(chunk.nonFinite)
+            let kept = chunk.kept
+            guard kept > 0 else { return }
+            (usesTargets ? chunk.targets : chunk.x).withUnsafeBufferPointer { reference in
+                let reference = reference.baseAddress!, reconstruction = encoder.reconstruction.baseAddress!
+                encoder.withActiveCodes(fromRow: 0) { active in
+                    accumulator.add(x: reference, reconstruction: reconstruction, activeCodes: active, rows: kept)
+                    sequences.add(active, rows: kept) { chunk.keptSequence[$0] }
+                    guard positions != nil else { return }
+                    for r in 0..<kept {
+                        positions!.add(position: chunk.keptPosition[r], x: reference + r * dOut,
+                                       reconstruction: reconstruction + r * dOut,
+                                       activeCount: active.rowStart[r + 1] - active.rowStart[r])
                     }
                 }
             }
-            accumulator.recordSkipped(nonFinite)
-            chunk.withUnsafeBufferPointer { x in
-                encoder.run(x.baseAddress!, rows: kept, reconstruct: true)
-                guard kept > 0 else { return }
-                targets.withUnsafeBufferPointer { target in
-                    let reference = usesTargets ? target.baseAddress! : x.baseAddress!
-                    encoder.withActiveCodes(fromRow: 0) { active in
-                        accumulator.add(x: reference, reconstruction: encoder.reconstruction.baseAddress!, activeCodes: active, rows: kept)
-                        sequences.add(active, rows: kept) { keptSequence[$0] }
-                        guard positions != nil else { return }
-                        for r in 0..<kept {
-                            positions!.add(position: keptPosition[r], x: reference + r * dOut,
-                                           reconstruction: encoder.reconstruction.baseAddress! + r * dOut,
-                                           activeCount: active.rowStart[r + 1] - active.rowStart[r])
-                        }
-                    }
-                }
-            }
-            start += rows
-            progress?(start, total)
         }
+
+        try ChunkPipeline.run(
+            chunks: chunkCount,
+            // The second encoder beside the first one's weight conversion (it waits for it and
+            // shares the converted weights).
+            prepare: { if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) } },
+            setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) },
+            read: { i in slots[i % 2].read(rows(i), cache: cache, exclusion: options.exclusion) },
+            encode: { i in
+                let chunk = slots[i % 2]
+                chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.kept, reconstruct: true) }
+            },
+            record: { i in record(slots[i % 2], encoder(i)) },
+            recorded: { i in progress?(rows(i).upperBound, total) },
+            isCancelled: isCancelled)
         guard accumulator.tokenCount > 0 else {
             if excluded > 0 { throw SaescopeError("every evaluated row holds a special token id (\(options.exclusion?.idList ?? "")): nothing left with --exclude-special", file: cache.path) }
             throw SaescopeError(total == 0 ? "no tokens to evaluate" : "all \(total) evaluated rows hold NaN or infinity", file: cache.path)
@@ -130,10 +127,6 @@ public enum DictionaryEvaluator {
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
                                    excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList)
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage)
-    }
-
-    private static func isFinite(_ row: UnsafeMutablePointer<Float>, _ width: Int) -> Bool {
-        ck_all_finite(row, width) != 0
     }
 
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {
