@@ -262,7 +262,10 @@ final class SAEBenchEvalCommandTests: XCTestCase {
             summary = json.load(open(d + '/%s.json' % indexed))
             for key in ['mse', 'l0', 'freq_over_1_percent', 'normalized_freq_over_10_percent', 'average_max_decoder_cosine_sim',
                         'encoder_decoder_cosine_sim', 'projection_scale', 'mean_consistent_activation_heuristic']:
-                close(summary['metrics'][key], got[key], key + ' index vs eval', 1e-9)
+                # Float32 rounding apart: the index encodes its rows in other chunks (each with its
+                # context rows), so a chunk can take the screened path where eval's takes the sgemm
+                # (or another BLAS family's blocking): last bits of codes differ, 3e-9 relative in mse.
+                close(summary['metrics'][key], got[key], key + ' index vs eval', 1e-7)
             assert summary['rows']['exclude_special'] == exclude and got['rows']['evaluated'] == summary['rows']['evaluated']
             cache, _ = read('\(acts)')
             w, _ = read('\(sae)/sae_weights.safetensors')
