@@ -110,9 +110,9 @@ static void widen(const void *values, int value_type, int64_t from, int64_t n, f
                 const T *location = l + 3 * (block + i);                                           \
                 uint64_t latent = (uint64_t)location[2] - latent_lo;                               \
                 if (latent >= span) continue;                                                      \
-                uint32_t at = cursor[latent]++;                                                    \
-                rows_out[at] = (uint32_t)((int64_t)location[0] * ctx + (int64_t)location[1] - base_row); \
-                values_out[at] = widened[i];                                                       \
+                ck_code *code = &out[cursor[latent]++];                                            \
+                code->row = (uint32_t)((int64_t)location[0] * ctx + (int64_t)location[1] - base_row); \
+                code->value = widened[i];                                                          \
             }                                                                                      \
         }                                                                                          \
         return;                                                                                    \
@@ -120,7 +120,7 @@ static void widen(const void *values, int value_type, int64_t from, int64_t n, f
 
 void ck_delphi_scatter(const void *locations, int type, const void *values, int value_type, int64_t lo, int64_t hi,
                        int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
-                       uint32_t *rows_out, float *values_out) {
+                       ck_code *out) {
     float widened[SCATTER_BLOCK];
     uint64_t span = (uint64_t)(latent_hi - latent_lo);
     switch (type) {
@@ -133,6 +133,28 @@ void ck_delphi_scatter(const void *locations, int type, const void *values, int 
 
 // ---- Recording one latent's list (FeatureAccumulator+Lists.swift) ----
 
+// Both running sums are chains of dependent adds (the order is the file's: rows ascending); in
+// one loop they overlap, and the max and the validity test cost nothing beside them.
+void ck_code_sums(const ck_code *codes, int64_t n, float minimum, double *absolute_sum, int64_t *valid, double *sum,
+                  float *max) {
+    double absolute = *absolute_sum, total = *sum;
+    float largest = *max;
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float value = codes[i].value;
+        absolute += (double)fabsf(value);
+        if (value >= minimum && isfinite(value) && value != 0) {
+            count += 1;
+            total += (double)value;
+            largest = value > largest ? value : largest;
+        }
+    }
+    *absolute_sum = absolute;
+    *valid = count;
+    *sum = total;
+    *max = largest;
+}
+
 // BinScale.index(of:bins:) for values in (0, 2^exponent): the same float operations in the
 // same order (value times the exact reciprocal 2^-exponent, or divided by 2^exponent when that
 // reciprocal is not a float), then times `bins`, truncated and clamped.
@@ -143,7 +165,7 @@ static inline int64_t bin_index(float value, float reciprocal, float upper, int 
     return index < 0 ? 0 : index > last ? last : index;
 }
 
-void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
+void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
                    int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
     float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
     int divides = 0;
@@ -160,10 +182,10 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
     memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
     int64_t i = 0;
     for (; i + 1 < n; i += 2) {
-        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
-        int64_t b = bin_index(values[i + 1], reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
-        int64_t ib = bin_index(values[i + 1], reciprocal, upper, divides, (float)intervals);
+        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
+        int64_t b = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
+        int64_t ib = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)intervals);
         histogram[a] += 1;
         histogram_b[b] += 1;
         interval_count[ia] += 1;
@@ -172,8 +194,8 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
         interval_of[i + 1] = (uint16_t)ib;
     }
     if (i < n) {
-        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
         histogram[a] += 1;
         interval_count[ia] += 1;
         interval_of[i] = (uint16_t)ia;
@@ -185,7 +207,7 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
 // exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
 #define EXEMPLAR_KEYS_BODY                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                              \
-        uint64_t z = seed + (uint64_t)(base_row + (int64_t)rows[i]) * 0x9E3779B97F4A7C15ull +      \
+        uint64_t z = seed + (uint64_t)(base_row + (int64_t)codes[i].row) * 0x9E3779B97F4A7C15ull + \
                      (uint64_t)feature * 0xD1B54A32D192ED03ull;                                    \
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;                                               \
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;                                               \
@@ -193,21 +215,21 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
     }
 
 __attribute__((target("avx512f,avx512dq,avx512vl")))
-static void exemplar_keys_avx512(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys_avx512(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     EXEMPLAR_KEYS_BODY
 }
 
-static void exemplar_keys_scalar(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys_scalar(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     EXEMPLAR_KEYS_BODY
 }
 
-void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     static int has_avx512dq = -1;
     if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (has_avx512dq) {
-        exemplar_keys_avx512(rows, n, base_row, seed, feature, keys);
+        exemplar_keys_avx512(codes, n, base_row, seed, feature, keys);
     } else {
-        exemplar_keys_scalar(rows, n, base_row, seed, feature, keys);
+        exemplar_keys_scalar(codes, n, base_row, seed, feature, keys);
     }
 }
 
