@@ -165,8 +165,8 @@ static inline int64_t bin_index(float value, float reciprocal, float upper, int 
     return index < 0 ? 0 : index > last ? last : index;
 }
 
-void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
-                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
+int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
+                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
     float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
     int divides = 0;
     if (exponent >= 128) {
@@ -182,6 +182,7 @@ void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bi
     memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
     int64_t i = 0;
     for (; i + 1 < n; i += 2) {
+        if (!(codes[i].value < stop_at && codes[i + 1].value < stop_at)) break;
         int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
         int64_t b = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)bins);
         int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
@@ -193,7 +194,8 @@ void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bi
         interval_of[i] = (uint16_t)ia;
         interval_of[i + 1] = (uint16_t)ib;
     }
-    if (i < n) {
+    // The last value, or the pair where a value reached stop_at.
+    for (; i < n && codes[i].value < stop_at; i++) {
         int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
         int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
         histogram[a] += 1;
@@ -202,6 +204,7 @@ void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bi
     }
     for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
     for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
+    return i;
 }
 
 // exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).

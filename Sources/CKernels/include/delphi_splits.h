@@ -37,12 +37,14 @@ void ck_delphi_scatter(const void *locations, int type, const void *values, int 
 void ck_code_sums(const ck_code *codes, int64_t n, float minimum, double *absolute_sum, int64_t *valid, double *sum,
                   float *max);
 
-/// Histogram and interval counts of the codes' values [0..n) (positive, finite, below 2^exponent), binned as
+/// Histogram and interval counts of the codes' values from the first until one is not below
+/// `stop_at` (the range's upper bound, 2^exponent; the values are positive and finite), binned as
 /// BinScale.index(of:bins:) does: histogram[bin] and interval_count[interval] gain one per value
-/// (intervals <= 65536); each value's interval goes to interval_of[i]. `spare` has room for
-/// bins + intervals counts (a second copy of the counts, so consecutive increments do not wait).
-void ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
-                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
+/// (intervals <= 65536); each value's interval goes to interval_of[i]. Returns how many were
+/// counted. `spare` has room for bins + intervals counts (a second copy of the counts, so
+/// consecutive increments do not wait).
+int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
+                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
 
 /// keys[i] = exemplarKey(seed, feature, base_row + codes[i].row) (ExemplarKey.swift).
 void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);

@@ -101,17 +101,16 @@ extension FeatureAccumulator {
 
     /// Histogram, interval counts and samples for entries from `range.lowerBound` until the first
     /// value at or above the scale's range (returned; `range.upperBound` when there is none).
-    /// The counting and the sampling keys are C loops (delphi_splits.c); samples are offered
+    /// The counting (which finds that value) and the sampling keys are C loops (delphi_splits.c); samples are offered
     /// only for the few entries that could be kept, in row order.
     private func recordBins(feature j: Int, codes: UnsafePointer<ck_code>, _ range: Range<Int>,
                             exponent: Int32, baseRow: Int, scratch: ListScratch) -> Int {
         let scale = BinScale(exponent: exponent)
         let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval
-        var end = range.lowerBound
-        while end < range.upperBound, codes[end].value < scale.upper { end += 1 }
-        let start = range.lowerBound, n = end - start
-        ck_count_bins(codes + start, Int64(n), exponent, Int32(bins), Int32(intervals), cells.histogram + j * bins,
-                      cells.intervalCount + j * intervals, scratch.intervals, scratch.counts)
+        let start = range.lowerBound
+        let n = Int(ck_count_bins(codes + start, Int64(range.count), exponent, scale.upper, Int32(bins), Int32(intervals),
+                                  cells.histogram + j * bins, cells.intervalCount + j * intervals, scratch.intervals, scratch.counts))
+        let end = start + n
         guard m > 0 else { return end }
         ck_exemplar_keys(codes + start, Int64(n), Int64(baseRow), cells.seed, Int64(j), scratch.keys)
         let sampleCount = cells.sampleCount + j * intervals, ceiling = cells.sampleCeiling! + j * intervals
