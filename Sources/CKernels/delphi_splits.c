@@ -289,6 +289,21 @@ void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_
     }
 }
 
+int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor) {
+    int64_t i = from;
+    __m128 bound = _mm_set1_ps(floor);
+    for (; i + 4 <= n; i += 4) {
+        // Four codes are (row, value) x 4: the odd lanes of two loads.
+        __m128 a = _mm_loadu_ps((const float *)(codes + i)), b = _mm_loadu_ps((const float *)(codes + i + 2));
+        int mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)), bound));
+        if (mask) return i + __builtin_ctz((unsigned)mask);
+    }
+    for (; i < n; i++) {
+        if (codes[i].value >= floor) return i;
+    }
+    return n;
+}
+
 int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
                                  const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling) {
     for (int64_t i = from; i < n; i++) {

@@ -49,6 +49,9 @@ int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float s
 /// keys[i] = exemplarKey(seed, feature, base_row + codes[i].row) (ExemplarKey.swift).
 void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
 
+/// From code `from`, the first whose value is at least `floor` (the top exemplars' floor); n if none.
+int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor);
+
 /// From entry `from`, the first whose sample could be kept: its interval (interval_of[i]) holds
 /// fewer than per_interval samples, or its key is below the interval's largest kept key; n if none.
 int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,

@@ -91,10 +91,15 @@ extension FeatureAccumulator {
         }
 
         let k = options.topK, w = options.contextWidth
-        for e in 0..<n {
-            let value = codes[e].value
-            if summary.topCount == k && value < summary.topFloor { continue }
-            _ = offerTop(feature: j, summary: &summary, value: value, row: Int64(baseRow + Int(codes[e].row)), k: k, width: w)
+        // Once the heap is full, only values at or above its floor can enter: a C scan finds them.
+        var e = 0
+        while e < n {
+            if summary.topCount == k {
+                e = Int(ck_next_at_least(codes, Int64(e), Int64(n), summary.topFloor))
+                guard e < n else { break }
+            }
+            _ = offerTop(feature: j, summary: &summary, value: codes[e].value, row: Int64(baseRow + Int(codes[e].row)), k: k, width: w)
+            e += 1
         }
         summaries[j] = summary
     }
