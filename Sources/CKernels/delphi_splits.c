@@ -289,6 +289,39 @@ void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_
     }
 }
 
+void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
+                     int64_t sequence_length, float *slot) {
+    int64_t sequence_start = row / sequence_length * sequence_length;
+    int64_t from = row - context > sequence_start ? row - context : sequence_start;
+    int64_t to = row + context + 1 < sequence_start + sequence_length ? row + context + 1 : sequence_start + sequence_length;
+    for (int64_t p = 0; p <= 2 * context; p++) {
+        int64_t neighbour = row - context + p;
+        slot[p] = neighbour >= from && neighbour < to ? 0.0f : __builtin_nanf("");
+    }
+    // The first code on a row >= from: a binary search whose steps are selects, not branches
+    // (the rows are random, so a branch would be mispredicted half the time).
+    int64_t target = from - base_row, e;
+    if (target <= 0 || n == 0) {
+        e = 0;
+    } else if (target > (int64_t)UINT32_MAX) {
+        e = n;
+    } else {
+        const ck_code *base = codes;
+        int64_t length = n;
+        while (length > 1) {
+            int64_t half = length / 2;
+            base = (int64_t)base[half].row < target ? base + half : base;
+            length -= half;
+        }
+        e = (base - codes) + ((int64_t)base->row < target);
+    }
+    for (; e < n; e++) {
+        int64_t neighbour = base_row + (int64_t)codes[e].row;
+        if (neighbour >= to) break;
+        slot[neighbour - row + context] = codes[e].value;
+    }
+}
+
 int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor) {
     int64_t i = from;
     __m128 bound = _mm_set1_ps(floor);

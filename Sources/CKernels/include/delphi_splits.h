@@ -49,6 +49,12 @@ int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float s
 /// keys[i] = exemplarKey(seed, feature, base_row + codes[i].row) (ExemplarKey.swift).
 void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
 
+/// An exemplar's context from its latent's list (codes[0..n), rows base_row + row ascending):
+/// slot[p] for rows row - context + p, p in 0...2 * context: NaN outside the row's sequence
+/// (sequences of sequence_length rows), the list's value on that row, else 0.
+void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
+                     int64_t sequence_length, float *slot);
+
 /// From code `from`, the first whose value is at least `floor` (the top exemplars' floor); n if none.
 int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor);
 

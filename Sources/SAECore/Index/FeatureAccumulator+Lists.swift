@@ -150,20 +150,7 @@ extension FeatureAccumulator {
     /// The feature's activations on rows row-c ... row+c: NaN outside the row's sequence, 0
     /// where it did not fire (as `ActivationBatch.fillContext`).
     private func fillContext(_ slot: UnsafeMutablePointer<Float>, around row: Int, list: LatentList, sequenceLength: Int) {
-        let c = options.context
-        let sequenceStart = row / sequenceLength * sequenceLength
-        let windowStart = max(sequenceStart, row - c), windowEnd = min(sequenceStart + sequenceLength, row + c + 1)
-        for p in 0...(2 * c) {
-            let neighbour = row - c + p
-            slot[p] = (neighbour >= windowStart && neighbour < windowEnd) ? 0 : .nan
-        }
-        var e = list.firstEntry(atOrAfter: windowStart)
-        while e < list.count {
-            let neighbour = list.baseRow + Int(list.codes[e].row)
-            if neighbour >= windowEnd { break }
-            slot[neighbour - row + c] = list.codes[e].value
-            e += 1
-        }
+        ck_fill_context(list.codes, Int64(list.count), Int64(list.baseRow), Int64(row), Int64(options.context), Int64(sequenceLength), slot)
     }
 }
 
