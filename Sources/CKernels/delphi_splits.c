@@ -99,6 +99,27 @@ static void widen(const void *values, int value_type, int64_t from, int64_t n, f
 }
 
 #define SCATTER_BLOCK 1024
+// Latents of one scatter that get a staging line (64 bytes each, 4 MB at most); more go direct.
+#define SCATTER_STAGED_LATENTS 65536
+
+// Each latent's codes first go to a 64-byte staging line of its own (the staging lines stay in
+// cache); a full line is written to the list with streaming stores, which do not read the
+// destination line first. Storing each code straight into its list instead (thousands of lists
+// at once) makes every store a cache miss that reads the line before writing it: about twice
+// the time. Lines that are partly another list's are written code by code.
+static inline void flush_line(ck_code *out, const ck_code *line, uint32_t at, uint32_t list_start) {
+    uint32_t line_start = at & ~7u;
+    if (line_start >= list_start) {
+        __m128i *to = (__m128i *)(out + line_start);
+        const __m128i *from = (const __m128i *)line;
+        _mm_stream_si128(to, _mm_load_si128(from));
+        _mm_stream_si128(to + 1, _mm_load_si128(from + 1));
+        _mm_stream_si128(to + 2, _mm_load_si128(from + 2));
+        _mm_stream_si128(to + 3, _mm_load_si128(from + 3));
+    } else {
+        for (uint32_t q = list_start; q <= at; q++) out[q] = line[q & 7];
+    }
+}
 
 #define SCATTER_LOOP(T)                                                                            \
     {                                                                                              \
@@ -111,27 +132,81 @@ static void widen(const void *values, int value_type, int64_t from, int64_t n, f
                 uint64_t latent = (uint64_t)location[2] - latent_lo;                               \
                 if (latent >= span) continue;                                                      \
                 uint32_t at = cursor[latent]++;                                                    \
-                rows_out[at] = (uint32_t)((int64_t)location[0] * ctx + (int64_t)location[1] - base_row); \
-                values_out[at] = widened[i];                                                       \
+                ck_code code = {(uint32_t)((int64_t)location[0] * ctx + (int64_t)location[1] - base_row), widened[i]}; \
+                if (!stage) {                                                                      \
+                    out[at] = code;                                                                \
+                    continue;                                                                      \
+                }                                                                                  \
+                ck_code *line = stage + 8 * latent;                                                \
+                line[at & 7] = code;                                                               \
+                if ((at & 7) == 7) flush_line(out, line, at, list_start[latent]);                  \
             }                                                                                      \
         }                                                                                          \
-        return;                                                                                    \
+        break;                                                                                     \
     }
 
 void ck_delphi_scatter(const void *locations, int type, const void *values, int value_type, int64_t lo, int64_t hi,
                        int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
-                       uint32_t *rows_out, float *values_out) {
+                       ck_code *out) {
     float widened[SCATTER_BLOCK];
     uint64_t span = (uint64_t)(latent_hi - latent_lo);
+    // Staging needs the lines of `out` aligned to 64 bytes (its index 8k starts a line).
+    ck_code *stage = NULL;
+    uint32_t *list_start = NULL;
+    if (span > 0 && span <= SCATTER_STAGED_LATENTS && ((uintptr_t)out & 63) == 0) {
+        stage = aligned_alloc(64, (size_t)span * 64);
+        list_start = malloc((size_t)span * sizeof(uint32_t));
+        if (!stage || !list_start) {
+            free(stage);
+            free(list_start);
+            stage = NULL;
+            list_start = NULL;
+        } else {
+            memcpy(list_start, cursor, (size_t)span * sizeof(uint32_t));
+        }
+    }
     switch (type) {
     case CK_LOCATIONS_U16: SCATTER_LOOP(uint16_t)
     case CK_LOCATIONS_U32: SCATTER_LOOP(uint32_t)
     case CK_LOCATIONS_I32: SCATTER_LOOP(int32_t)
     default: SCATTER_LOOP(int64_t)
     }
+    if (stage) {
+        // Each list's last line, when it did not fill.
+        for (uint64_t latent = 0; latent < span; latent++) {
+            uint32_t end = cursor[latent], from = end & ~7u;
+            if (from < list_start[latent]) from = list_start[latent];
+            for (uint32_t q = from; q < end; q++) out[q] = stage[8 * latent + (q & 7)];
+        }
+        _mm_sfence();
+        free(stage);
+        free(list_start);
+    }
 }
 
 // ---- Recording one latent's list (FeatureAccumulator+Lists.swift) ----
+
+// Both running sums are chains of dependent adds (the order is the file's: rows ascending); in
+// one loop they overlap, and the max and the validity test cost nothing beside them.
+void ck_code_sums(const ck_code *codes, int64_t n, float minimum, double *absolute_sum, int64_t *valid, double *sum,
+                  float *max) {
+    double absolute = *absolute_sum, total = *sum;
+    float largest = *max;
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float value = codes[i].value;
+        absolute += (double)fabsf(value);
+        if (value >= minimum && isfinite(value) && value != 0) {
+            count += 1;
+            total += (double)value;
+            largest = value > largest ? value : largest;
+        }
+    }
+    *absolute_sum = absolute;
+    *valid = count;
+    *sum = total;
+    *max = largest;
+}
 
 // BinScale.index(of:bins:) for values in (0, 2^exponent): the same float operations in the
 // same order (value times the exact reciprocal 2^-exponent, or divided by 2^exponent when that
@@ -143,8 +218,8 @@ static inline int64_t bin_index(float value, float reciprocal, float upper, int 
     return index < 0 ? 0 : index > last ? last : index;
 }
 
-void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
-                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
+int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
+                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
     float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
     int divides = 0;
     if (exponent >= 128) {
@@ -160,10 +235,11 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
     memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
     int64_t i = 0;
     for (; i + 1 < n; i += 2) {
-        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
-        int64_t b = bin_index(values[i + 1], reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
-        int64_t ib = bin_index(values[i + 1], reciprocal, upper, divides, (float)intervals);
+        if (!(codes[i].value < stop_at && codes[i + 1].value < stop_at)) break;
+        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
+        int64_t b = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
+        int64_t ib = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)intervals);
         histogram[a] += 1;
         histogram_b[b] += 1;
         interval_count[ia] += 1;
@@ -171,21 +247,23 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
         interval_of[i] = (uint16_t)ia;
         interval_of[i + 1] = (uint16_t)ib;
     }
-    if (i < n) {
-        int64_t a = bin_index(values[i], reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(values[i], reciprocal, upper, divides, (float)intervals);
+    // The last value, or the pair where a value reached stop_at.
+    for (; i < n && codes[i].value < stop_at; i++) {
+        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
+        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
         histogram[a] += 1;
         interval_count[ia] += 1;
         interval_of[i] = (uint16_t)ia;
     }
     for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
     for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
+    return i;
 }
 
 // exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
 #define EXEMPLAR_KEYS_BODY                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                              \
-        uint64_t z = seed + (uint64_t)(base_row + (int64_t)rows[i]) * 0x9E3779B97F4A7C15ull +      \
+        uint64_t z = seed + (uint64_t)(base_row + (int64_t)codes[i].row) * 0x9E3779B97F4A7C15ull + \
                      (uint64_t)feature * 0xD1B54A32D192ED03ull;                                    \
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;                                               \
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;                                               \
@@ -193,22 +271,70 @@ void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bin
     }
 
 __attribute__((target("avx512f,avx512dq,avx512vl")))
-static void exemplar_keys_avx512(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys_avx512(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     EXEMPLAR_KEYS_BODY
 }
 
-static void exemplar_keys_scalar(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys_scalar(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     EXEMPLAR_KEYS_BODY
 }
 
-void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     static int has_avx512dq = -1;
     if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (has_avx512dq) {
-        exemplar_keys_avx512(rows, n, base_row, seed, feature, keys);
+        exemplar_keys_avx512(codes, n, base_row, seed, feature, keys);
     } else {
-        exemplar_keys_scalar(rows, n, base_row, seed, feature, keys);
+        exemplar_keys_scalar(codes, n, base_row, seed, feature, keys);
     }
+}
+
+void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
+                     int64_t sequence_length, float *slot) {
+    int64_t sequence_start = row / sequence_length * sequence_length;
+    int64_t from = row - context > sequence_start ? row - context : sequence_start;
+    int64_t to = row + context + 1 < sequence_start + sequence_length ? row + context + 1 : sequence_start + sequence_length;
+    for (int64_t p = 0; p <= 2 * context; p++) {
+        int64_t neighbour = row - context + p;
+        slot[p] = neighbour >= from && neighbour < to ? 0.0f : __builtin_nanf("");
+    }
+    // The first code on a row >= from: a binary search whose steps are selects, not branches
+    // (the rows are random, so a branch would be mispredicted half the time).
+    int64_t target = from - base_row, e;
+    if (target <= 0 || n == 0) {
+        e = 0;
+    } else if (target > (int64_t)UINT32_MAX) {
+        e = n;
+    } else {
+        const ck_code *base = codes;
+        int64_t length = n;
+        while (length > 1) {
+            int64_t half = length / 2;
+            base = (int64_t)base[half].row < target ? base + half : base;
+            length -= half;
+        }
+        e = (base - codes) + ((int64_t)base->row < target);
+    }
+    for (; e < n; e++) {
+        int64_t neighbour = base_row + (int64_t)codes[e].row;
+        if (neighbour >= to) break;
+        slot[neighbour - row + context] = codes[e].value;
+    }
+}
+
+int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor) {
+    int64_t i = from;
+    __m128 bound = _mm_set1_ps(floor);
+    for (; i + 4 <= n; i += 4) {
+        // Four codes are (row, value) x 4: the odd lanes of two loads.
+        __m128 a = _mm_loadu_ps((const float *)(codes + i)), b = _mm_loadu_ps((const float *)(codes + i + 2));
+        int mask = _mm_movemask_ps(_mm_cmpge_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)), bound));
+        if (mask) return i + __builtin_ctz((unsigned)mask);
+    }
+    for (; i < n; i++) {
+        if (codes[i].value >= floor) return i;
+    }
+    return n;
 }
 
 int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,

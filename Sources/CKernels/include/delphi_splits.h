@@ -7,6 +7,13 @@
 enum { CK_LOCATIONS_U16 = 0, CK_LOCATIONS_U32 = 1, CK_LOCATIONS_I32 = 2, CK_LOCATIONS_I64 = 3 };
 enum { CK_VALUES_F16 = 0, CK_VALUES_F32 = 1, CK_VALUES_BF16 = 2 };
 
+/// One code of a latent's list: its row (an offset from the pass's first row) and its value.
+/// One record, so grouping by latent makes one store per code.
+typedef struct {
+    uint32_t row;
+    float value;
+} ck_code;
+
 /// Checks entries [lo, hi): batch row in [0, sequences), position in [0, ctx), latent offset in
 /// [0, width), and rows (batch row * ctx + position) never decreasing, starting from `previous`;
 /// adds one to counts[offset] per entry (counts may be NULL). Returns -1, or the first entry that fails (its counts
@@ -18,21 +25,38 @@ int64_t ck_delphi_check(const void *locations, int type, int64_t lo, int64_t hi,
 int64_t ck_delphi_row(const void *locations, int type, int64_t ctx, int64_t entry);
 
 /// For entries [lo, hi) (already checked) whose latent offset lies in [latent_lo, latent_hi):
-/// appends (row - base_row, value as float32) to that latent's list at cursor[offset - latent_lo],
+/// appends (row - base_row, value as float32) to that latent's list at out[cursor[offset - latent_lo]],
 /// advancing the cursor. Entries keep their order, so each list's rows ascend.
 void ck_delphi_scatter(const void *locations, int type, const void *values, int value_type, int64_t lo, int64_t hi,
                        int64_t ctx, int64_t base_row, int64_t latent_lo, int64_t latent_hi, uint32_t *cursor,
-                       uint32_t *rows_out, float *values_out);
+                       ck_code *out);
 
-/// Histogram and interval counts of values[0..n) (positive, finite, below 2^exponent), binned as
+/// Over codes[0..<n) in order: absolute_sum gains |value| of every code; the codes recorded
+/// (value >= minimum, finite, not zero) are counted into valid (set), added to sum (in double,
+/// from its value) and raise max (from its value).
+void ck_code_sums(const ck_code *codes, int64_t n, float minimum, double *absolute_sum, int64_t *valid, double *sum,
+                  float *max);
+
+/// Histogram and interval counts of the codes' values from the first until one is not below
+/// `stop_at` (the range's upper bound, 2^exponent; the values are positive and finite), binned as
 /// BinScale.index(of:bins:) does: histogram[bin] and interval_count[interval] gain one per value
-/// (intervals <= 65536); each value's interval goes to interval_of[i]. `spare` has room for
-/// bins + intervals counts (a second copy of the counts, so consecutive increments do not wait).
-void ck_count_bins(const float *values, int64_t n, int32_t exponent, int32_t bins, int32_t intervals,
-                   int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
+/// (intervals <= 65536); each value's interval goes to interval_of[i]. Returns how many were
+/// counted. `spare` has room for bins + intervals counts (a second copy of the counts, so
+/// consecutive increments do not wait).
+int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
+                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare);
 
-/// keys[i] = exemplarKey(seed, feature, base_row + rows[i]) (ExemplarKey.swift).
-void ck_exemplar_keys(const uint32_t *rows, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
+/// keys[i] = exemplarKey(seed, feature, base_row + codes[i].row) (ExemplarKey.swift).
+void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
+
+/// An exemplar's context from its latent's list (codes[0..n), rows base_row + row ascending):
+/// slot[p] for rows row - context + p, p in 0...2 * context: NaN outside the row's sequence
+/// (sequences of sequence_length rows), the list's value on that row, else 0.
+void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
+                     int64_t sequence_length, float *slot);
+
+/// From code `from`, the first whose value is at least `floor` (the top exemplars' floor); n if none.
+int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor);
 
 /// From entry `from`, the first whose sample could be kept: its interval (interval_of[i]) holds
 /// fewer than per_interval samples, or its key is below the interval's largest kept key; n if none.

@@ -86,8 +86,8 @@ struct DelphiSplitReader {
     /// lists: offset o's list starts at cursor[o - latents.lowerBound], which advances; rows are
     /// stored as row - baseRow.
     func scatter(_ entries: Range<Int>, latents: Range<Int>, baseRow: Int, cursor: UnsafeMutablePointer<UInt32>,
-                 rows: UnsafeMutablePointer<UInt32>, values: UnsafeMutablePointer<Float>) {
-        ck_delphi_scatter(locations, locationType, self.values, valueType, Int64(entries.lowerBound), Int64(entries.upperBound),
-                          Int64(contextLength), Int64(baseRow), Int64(latents.lowerBound), Int64(latents.upperBound), cursor, rows, values)
+                 codes: UnsafeMutablePointer<ck_code>) {
+        ck_delphi_scatter(locations, locationType, values, valueType, Int64(entries.lowerBound), Int64(entries.upperBound),
+                          Int64(contextLength), Int64(baseRow), Int64(latents.lowerBound), Int64(latents.upperBound), cursor, codes)
     }
 }

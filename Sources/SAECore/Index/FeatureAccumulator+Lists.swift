@@ -2,10 +2,9 @@ import CKernels
 import Foundation
 
 /// One latent's codes over a range of rows, rows ascending (what a delphi split gives once its
-/// entries are grouped by latent): `rows` are offsets from `baseRow`.
+/// entries are grouped by latent): rows are offsets from `baseRow`.
 struct LatentList {
-    let rows: UnsafePointer<UInt32>
-    let values: UnsafePointer<Float>
+    let codes: UnsafePointer<ck_code>
     let count: Int
     let baseRow: Int
 
@@ -18,10 +17,18 @@ struct LatentList {
         var low = 0, high = count
         while low < high {
             let middle = (low + high) / 2
-            if Int(rows[middle]) < target { low = middle + 1 } else { high = middle }
+            if Int(codes[middle].row) < target { low = middle + 1 } else { high = middle }
         }
         return low
     }
+}
+
+/// A list's recorded codes on core rows, in one pass (`ck_code_sums`): how many, their sum in
+/// row order (in double) and their max.
+struct CoreSums {
+    var valid: Int64 = 0
+    var sum: Double = 0
+    var max: Float = 0
 }
 
 extension FeatureAccumulator {
@@ -31,28 +38,23 @@ extension FeatureAccumulator {
     /// one tight loop over the list with no regrouping, and the contexts of the exemplars that
     /// are finally kept are read from the list once at the end, instead of on every change.
     ///
-    /// `core` are the recorded rows (global); the list may hold entries around them (context
-    /// only). Contexts span each row's sequence, sequences being `sequenceLength` rows. Call it
-    /// once per feature; calls for different features may run concurrently.
-    func record(feature j: Int, list: LatentList, core: Range<Int>, sequenceLength: Int, minimum: Float) {
-        let first = list.firstEntry(atOrAfter: core.lowerBound), end = list.firstEntry(atOrAfter: core.upperBound)
-        // The recorded values: at least `minimum`, finite, and not zero (delphi drops |f| <= 1e-5;
-        // a range needs value > 0). Usually all of them: the passes then read the list itself.
-        var valid = 0
-        for e in first..<end where isRecorded(list.values[e], minimum) { valid += 1 }
-        if valid == end - first {
-            record(feature: j, rows: list.rows + first, values: list.values + first, count: valid, baseRow: list.baseRow)
+    /// `core` are the list's entries on the recorded rows (the list may hold entries around them,
+    /// for context only), `sums` their `CoreSums`. Contexts span each row's sequence, sequences
+    /// being `sequenceLength` rows. Call it once per feature; calls for different features may
+    /// run concurrently.
+    func record(feature j: Int, list: LatentList, core: Range<Int>, sums: CoreSums, sequenceLength: Int, minimum: Float) {
+        // The recorded values: usually all of them, and the passes then read the list itself.
+        if sums.valid == core.count {
+            record(feature: j, codes: list.codes + core.lowerBound, count: core.count, sums: sums, baseRow: list.baseRow)
         } else {
-            let rows = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, valid))
-            let values = UnsafeMutablePointer<Float>.allocate(capacity: max(1, valid))
-            defer { rows.deallocate(); values.deallocate() }
+            let codes = UnsafeMutablePointer<ck_code>.allocate(capacity: max(1, Int(sums.valid)))
+            defer { codes.deallocate() }
             var at = 0
-            for e in first..<end where isRecorded(list.values[e], minimum) {
-                rows[at] = list.rows[e]
-                values[at] = list.values[e]
+            for e in core where isRecorded(list.codes[e].value, minimum) {
+                codes[at] = list.codes[e]
                 at += 1
             }
-            record(feature: j, rows: rows, values: values, count: valid, baseRow: list.baseRow)
+            record(feature: j, codes: codes, count: at, sums: sums, baseRow: list.baseRow)
         }
         fillContexts(feature: j, list: list, sequenceLength: sequenceLength)
     }
@@ -60,32 +62,27 @@ extension FeatureAccumulator {
     @inline(__always)
     private func isRecorded(_ value: Float, _ minimum: Float) -> Bool { value >= minimum && value.isFinite && value != 0 }
 
-    /// The recorded values of feature j (rows ascending, each row baseRow + rows[e]), in passes
-    /// that each do one thing: the running sums; then the histogram, intervals and samples in
+    /// The recorded values of feature j (rows ascending, each row baseRow + codes[e].row), in passes
+    /// that each do one thing (the running sums are `sums`): the histogram, intervals and samples in
     /// segments of one range (a value at or above the range ends a segment and doubles it, as
     /// recording value by value does at that value); then the top exemplars.
-    private func record(feature j: Int, rows: UnsafePointer<UInt32>, values: UnsafePointer<Float>, count n: Int, baseRow: Int) {
+    private func record(feature j: Int, codes: UnsafePointer<ck_code>, count n: Int, sums: CoreSums, baseRow: Int) {
         guard n > 0 else { return }
         var summary = summaries[j]
+        // The feature's only call: its sum and max start from nothing, as `sums` does.
         summary.count += Int64(n)
-        var sum = summary.sum, maxValue = summary.maxValue
-        for e in 0..<n {
-            let value = values[e]
-            sum += Double(value)
-            maxValue = max(maxValue, value)
-        }
-        summary.sum = sum
-        summary.maxValue = maxValue
+        summary.sum = sums.sum
+        summary.maxValue = sums.max
 
-        if summary.exponent == Int32.min { summary.exponent = rangeExponent(above: values[0]) }
+        if summary.exponent == Int32.min { summary.exponent = rangeExponent(above: codes[0].value) }
         let scratch = ListScratch(entries: n, counts: cells.bins + cells.intervals)
         defer { scratch.deallocate() }
         var segmentStart = 0
         while true {
-            let segmentEnd = recordBins(feature: j, rows: rows, values: values, segmentStart..<n, exponent: summary.exponent,
+            let segmentEnd = recordBins(feature: j, codes: codes, segmentStart..<n, exponent: summary.exponent,
                                         baseRow: baseRow, scratch: scratch)
             guard segmentEnd < n else { break }
-            let value = values[segmentEnd]
+            let value = codes[segmentEnd].value
             repeat {
                 summary.exponent += 1
                 cells.coarsen(feature: j)
@@ -94,36 +91,40 @@ extension FeatureAccumulator {
         }
 
         let k = options.topK, w = options.contextWidth
-        for e in 0..<n {
-            let value = values[e]
-            if summary.topCount == k && value < summary.topFloor { continue }
-            _ = offerTop(feature: j, summary: &summary, value: value, row: Int64(baseRow + Int(rows[e])), k: k, width: w)
+        // Once the heap is full, only values at or above its floor can enter: a C scan finds them.
+        var e = 0
+        while e < n {
+            if summary.topCount == k {
+                e = Int(ck_next_at_least(codes, Int64(e), Int64(n), summary.topFloor))
+                guard e < n else { break }
+            }
+            _ = offerTop(feature: j, summary: &summary, value: codes[e].value, row: Int64(baseRow + Int(codes[e].row)), k: k, width: w)
+            e += 1
         }
         summaries[j] = summary
     }
 
     /// Histogram, interval counts and samples for entries from `range.lowerBound` until the first
     /// value at or above the scale's range (returned; `range.upperBound` when there is none).
-    /// The counting and the sampling keys are C loops (delphi_splits.c); samples are offered
+    /// The counting (which finds that value) and the sampling keys are C loops (delphi_splits.c); samples are offered
     /// only for the few entries that could be kept, in row order.
-    private func recordBins(feature j: Int, rows: UnsafePointer<UInt32>, values: UnsafePointer<Float>, _ range: Range<Int>,
+    private func recordBins(feature j: Int, codes: UnsafePointer<ck_code>, _ range: Range<Int>,
                             exponent: Int32, baseRow: Int, scratch: ListScratch) -> Int {
         let scale = BinScale(exponent: exponent)
         let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval
-        var end = range.lowerBound
-        while end < range.upperBound, values[end] < scale.upper { end += 1 }
-        let start = range.lowerBound, n = end - start
-        ck_count_bins(values + start, Int64(n), exponent, Int32(bins), Int32(intervals), cells.histogram + j * bins,
-                      cells.intervalCount + j * intervals, scratch.intervals, scratch.counts)
+        let start = range.lowerBound
+        let n = Int(ck_count_bins(codes + start, Int64(range.count), exponent, scale.upper, Int32(bins), Int32(intervals),
+                                  cells.histogram + j * bins, cells.intervalCount + j * intervals, scratch.intervals, scratch.counts))
+        let end = start + n
         guard m > 0 else { return end }
-        ck_exemplar_keys(rows + start, Int64(n), Int64(baseRow), cells.seed, Int64(j), scratch.keys)
+        ck_exemplar_keys(codes + start, Int64(n), Int64(baseRow), cells.seed, Int64(j), scratch.keys)
         let sampleCount = cells.sampleCount + j * intervals, ceiling = cells.sampleCeiling! + j * intervals
         var e = 0
         while true {
             e = Int(ck_next_sample_candidate(scratch.intervals, scratch.keys, Int64(e), Int64(n), sampleCount, Int32(m), ceiling))
             guard e < n else { break }
             _ = cells.offerSample(cell: j * intervals + Int(scratch.intervals[e]), key: scratch.keys[e],
-                                  row: Int64(baseRow + Int(rows[start + e])), value: values[start + e])
+                                  row: Int64(baseRow + Int(codes[start + e].row)), value: codes[start + e].value)
             e += 1
         }
         return end
@@ -149,20 +150,7 @@ extension FeatureAccumulator {
     /// The feature's activations on rows row-c ... row+c: NaN outside the row's sequence, 0
     /// where it did not fire (as `ActivationBatch.fillContext`).
     private func fillContext(_ slot: UnsafeMutablePointer<Float>, around row: Int, list: LatentList, sequenceLength: Int) {
-        let c = options.context
-        let sequenceStart = row / sequenceLength * sequenceLength
-        let windowStart = max(sequenceStart, row - c), windowEnd = min(sequenceStart + sequenceLength, row + c + 1)
-        for p in 0...(2 * c) {
-            let neighbour = row - c + p
-            slot[p] = (neighbour >= windowStart && neighbour < windowEnd) ? 0 : .nan
-        }
-        var e = list.firstEntry(atOrAfter: windowStart)
-        while e < list.count {
-            let neighbour = list.baseRow + Int(list.rows[e])
-            if neighbour >= windowEnd { break }
-            slot[neighbour - row + c] = list.values[e]
-            e += 1
-        }
+        ck_fill_context(list.codes, Int64(list.count), Int64(list.baseRow), Int64(row), Int64(options.context), Int64(sequenceLength), slot)
     }
 }
 

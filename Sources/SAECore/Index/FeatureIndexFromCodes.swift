@@ -1,7 +1,8 @@
+import CKernels
 import Foundation
 
 extension FeatureIndexBuilder {
-    /// Entries a pass over one split groups by latent at most (8 bytes each); a split with more
+    /// Entries a pass over one split groups by latent at most (8 bytes each: row and value); a split with more
     /// is read in several passes over latent ranges.
     public static let codesPassEntries = 1 << 24
 
@@ -30,8 +31,8 @@ extension FeatureIndexBuilder {
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
         if !rows.isEmpty {
             let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
-            let counts = try pass.run(progress: progress, isCancelled: isCancelled) { feature, list, core in
-                accumulator.record(feature: feature, list: list, core: core, sequenceLength: codes.contextLength, minimum: options.minActivation)
+            let counts = try pass.run(minimum: options.minActivation, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
+                accumulator.record(feature: feature, list: list, core: core, sums: sums, sequenceLength: codes.contextLength, minimum: options.minActivation)
             }
             metrics.addCodeCounts(rows: rows.count, fires: counts.fires, absoluteSum: counts.absoluteSum)
         }
@@ -50,7 +51,7 @@ extension FeatureIndexBuilder {
     /// index pass does, without recording. Returns the codes grouped (benchmarks).
     public static func groupCodes(_ codes: DelphiLatentCache) throws -> Int {
         let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
-        let counts = try pass.run(progress: nil, isCancelled: { false }) { _, _, _ in }
+        let counts = try pass.run(minimum: 0, progress: nil, isCancelled: { false }) { _, _, _, _ in }
         return counts.fires.reduce(0, +)
     }
 }
@@ -84,10 +85,11 @@ struct CodesPass {
         var absoluteSum: Double
     }
 
-    /// Calls `record(feature, list, core)` once for every feature (each from one thread; features
-    /// of different splits concurrently). `progress` and `isCancelled` are called from one thread at a time.
-    func run(progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
-             record: (Int, LatentList, Range<Int>) -> Void) throws -> Counts {
+    /// Calls `record(feature, list, core, sums)` once for every feature (each from one thread;
+    /// features of different splits concurrently): `core` are the list's entries on core rows,
+    /// `sums` the count, sum and max of those recorded (at least `minimum`, finite, not zero). `progress` and `isCancelled` are called from one thread at a time.
+    func run(minimum: Float, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
+             record: (Int, LatentList, Range<Int>, CoreSums) -> Void) throws -> Counts {
         let splits = codes.splits
         var fires = [Int](repeating: 0, count: codes.width)
         var splitSums = [Double](repeating: 0, count: splits.count)
@@ -103,7 +105,7 @@ struct CodesPass {
                 parallelFor(splits.count) { s in
                     do {
                         if lock.withLock({ failure != nil }) { return }
-                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers, record: record) { entries in
+                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers, minimum: minimum, record: record) { entries in
                             try lock.withLock {
                                 if failure != nil || isCancelled() { throw SaescopeError("cancelled") }
                                 doneEntries += entries
@@ -124,8 +126,8 @@ struct CodesPass {
     /// One split: its window entries checked and counted per latent, then grouped by latent in
     /// passes of at most `passEntries` entries (at least one latent), each latent recorded.
     /// Returns the sum of |f| over core entries.
-    private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool,
-                          record: (Int, LatentList, Range<Int>) -> Void, passDone: (Int) throws -> Void) throws -> Double {
+    private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool, minimum: Float,
+                          record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
         let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
         let width = split.latents.count
         let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: width + 1)
@@ -145,16 +147,17 @@ struct CodesPass {
                 lists.cursor[o - latent] = at
                 at += counts[o]
             }
-            reader.scatter(entries, latents: latent..<end, baseRow: window.lowerBound, cursor: lists.cursor.base,
-                           rows: lists.rows.base, values: lists.values.base)
+            reader.scatter(entries, latents: latent..<end, baseRow: window.lowerBound, cursor: lists.cursor.base, codes: lists.codes.base)
             // The cursors now sit at each list's end.
             var start = 0
             for o in latent..<end {
-                let list = LatentList(rows: lists.rows.base + start, values: lists.values.base + start, count: Int(counts[o]), baseRow: window.lowerBound)
+                let list = LatentList(codes: lists.codes.base + start, count: Int(counts[o]), baseRow: window.lowerBound)
                 let first = list.firstEntry(atOrAfter: core.lowerBound), coreEnd = list.firstEntry(atOrAfter: core.upperBound)
                 fires[o] = coreEnd - first
-                for e in first..<coreEnd { absoluteSum += Double(abs(list.values[e])) }
-                record(split.latents.lowerBound + o, list, core)
+                // One pass over the core codes: the metrics' sum of |f| (all of them) and the recorded ones' count, sum and max.
+                var sums = CoreSums()
+                ck_code_sums(list.codes + first, Int64(coreEnd - first), minimum, &absoluteSum, &sums.valid, &sums.sum, &sums.max)
+                record(split.latents.lowerBound + o, list, first..<coreEnd, sums)
                 start += Int(counts[o])
             }
             try passDone(size)
@@ -167,8 +170,7 @@ struct CodesPass {
 /// Reusable list buffers (rows, values, cursors) for the passes running at once.
 private final class ListBufferPool: @unchecked Sendable {
     struct Lists {
-        var rows = HugePageBuffer<UInt32>()
-        var values = HugePageBuffer<Float>()
+        var codes = HugePageBuffer<ck_code>()
         var cursor = GrowingBuffer<UInt32>()
     }
 
@@ -177,8 +179,7 @@ private final class ListBufferPool: @unchecked Sendable {
 
     func take(entries: Int, latents: Int) -> Lists {
         var lists = lock.withLock { free.popLast() } ?? Lists()
-        lists.rows.reserve(entries)
-        lists.values.reserve(entries)
+        lists.codes.reserve(entries)
         lists.cursor.reserve(latents)
         return lists
     }
@@ -187,8 +188,7 @@ private final class ListBufferPool: @unchecked Sendable {
 
     func deallocate() {
         for var lists in free {
-            lists.rows.deallocate()
-            lists.values.deallocate()
+            lists.codes.deallocate()
             lists.cursor.deallocate()
         }
     }
