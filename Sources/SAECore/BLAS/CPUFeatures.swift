@@ -24,12 +24,6 @@ public struct CPUFeatures: Sendable, Equatable {
     /// AMD and Hygon processors, for which OpenBLAS tunes its AVX2 kernels as "Zen".
     public var isAMD: Bool { vendor == "AuthenticAMD" || vendor == "HygonGenuine" }
 
-    /// AMD family 25 (Zen 3 and Zen 4) with AVX-512, i.e. Zen 4: it executes each 512-bit
-    /// operation as two 256-bit halves, so OpenBLAS's AVX-512 kernels (blocked for Intel's
-    /// full-width units) gain nothing over its AVX2 ones and measured slower. Zen 5 (family 26)
-    /// has full-width AVX-512 and is not included.
-    public var runsAVX512InHalves: Bool { isAMD && family == 25 && has("avx512f") }
-
     /// The first processor's entry of a /proc/cpuinfo text (every core lists the same flags).
     public static func parse(cpuinfo text: String) -> CPUFeatures? {
         var fields: [String: String] = [:]

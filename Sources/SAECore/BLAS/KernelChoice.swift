@@ -58,12 +58,10 @@ public enum KernelChoice: Equatable, Sendable {
         if !chosen.isSupported(by: cpu) {
             return .restart(with: best, reason: "the library chose \(chosen.name)\(after), which needs instructions this CPU lacks")
         }
-        if chosen.preference(on: cpu) < best.preference(on: cpu) {
-            let why = chosen.level < best.level ? "older than this CPU supports"
-                                                : "slower on this CPU than \(best.name) (it runs AVX-512 in 256-bit halves)"
-            return .restart(with: best, reason: "the library chose \(chosen.name)\(after), \(why)")
+        if chosen.level < best.level {
+            return .restart(with: best, reason: "the library chose \(chosen.name)\(after), older than this CPU supports")
         }
-        return .keep(reason: s.tried.isEmpty ? "the library's choice, the best this CPU supports"
+        return .keep(reason: s.tried.isEmpty ? "the library's choice, the newest this CPU supports"
                                              : "the library's choice after OPENBLAS_CORETYPE=\(s.tried.last!.name)")
     }
 }

@@ -65,37 +65,22 @@ public struct KernelFamily: Sendable, Hashable, CustomStringConvertible {
 
     public func isSupported(by cpu: CPUFeatures) -> Bool { requiredFlags.allSatisfy(cpu.has) }
 
-    /// The families saescope may force that this CPU runs, best first: by `preference(on:)`, and
-    /// at one preference the vendor's own line (Zen on AMD, Haswell elsewhere) first, as OpenBLAS
-    /// itself picks, except where measured otherwise (Haswell first on Zen 4).
+    /// The families saescope may force that this CPU runs, best first. At the AVX2 level the
+    /// vendor's own line (Zen on AMD, Haswell elsewhere) comes first, as OpenBLAS itself picks.
     public static func forcible(on cpu: CPUFeatures) -> [KernelFamily] {
         all.filter { $0.isForcible && $0.isSupported(by: cpu) }
             .sorted { a, b in
-                let (pa, pb) = (a.preference(on: cpu), b.preference(on: cpu))
-                if pa != pb { return pa > pb }
+                if a.level != b.level { return a.level > b.level }
                 return a.vendorRank(on: cpu) < b.vendorRank(on: cpu)
             }
     }
 
-    /// How strongly saescope prefers this family on `cpu`, higher first: ten times the
-    /// instruction-set level, except that on processors that run AVX-512 as two 256-bit halves
-    /// (AMD Zen 4) the AVX-512 families rank below the AVX2 ones. Measured on Zen 4 with
-    /// OpenBLAS 0.3.21 (`saescope bench blas`, four index shapes from D=384/F=3072 to
-    /// D=2304/F=16384): the library's own Cooperlake choice ran at 0.90-0.99 of its Haswell
-    /// kernels, SkylakeX at 0.92-1.00, Haswell was the fastest or within 1% at every shape.
-    public func preference(on cpu: CPUFeatures) -> Int {
-        if cpu.runsAVX512InHalves && level >= Self.skylakeX.level { return Self.haswell.level * 10 - 10 + level }
-        return level * 10
-    }
-
     /// 0 for the line OpenBLAS tunes for this CPU's vendor, 1 for the others of the same level.
-    /// On Zen 4 Haswell's kernels measured as fast as or faster than Zen's (0.97 at D=576/F=4608).
     private func vendorRank(on cpu: CPUFeatures) -> Int {
-        let amdLineFirst = cpu.isAMD && !cpu.runsAVX512InHalves
         switch self {
-        case Self.zen: return amdLineFirst ? 0 : 1
-        case Self.haswell: return amdLineFirst ? 1 : 0
-        default: return 0
+        case Self.zen: cpu.isAMD ? 0 : 1
+        case Self.haswell: cpu.isAMD ? 1 : 0
+        default: 0
         }
     }
 
