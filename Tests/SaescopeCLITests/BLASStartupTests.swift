@@ -29,6 +29,17 @@ final class BLASStartupTests: XCTestCase {
         XCTAssertTrue(line.contains("kernels \(report["kernels"] as? String ?? "?")"), line)
     }
 
+    /// With nothing set, the process ends on the best family for this CPU, or, where the library
+    /// refuses that family's name (0.3.21 and Cooperlake on Intel), the next one.
+    func testTheDefaultRunsTheBestFamily() throws {
+        let report = try doctor([:])
+        try XCTSkipUnless(report["dynamic_arch"] as? Bool == true, "the installed OpenBLAS is built for one family")
+        let supported = try XCTUnwrap(report["supported_families"] as? [String])
+        let kernels = try XCTUnwrap(report["kernels"] as? String)
+        XCTAssertTrue(supported.prefix(2).contains(kernels), "\(report)")
+        XCTAssertEqual(report["best_family"] as? String, supported.first)
+    }
+
     func testAnOldLibraryChoiceIsReplacedByTheBestFamily() throws {
         let report = try doctor(["OPENBLAS_CORETYPE": "Prescott", "SAESCOPE_TEST_CORETYPE_IS_LIBRARY_CHOICE": "1"])
         let best = try XCTUnwrap(report["best_family"] as? String, "this test needs an x86-64 CPU")
