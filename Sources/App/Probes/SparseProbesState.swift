@@ -44,7 +44,7 @@ extension ProbesState {
     /// scores the held-out 20%), else on all of the training set's rows.
     public var chosenLatents: [Int] {
         guard let m = sparseMatrix, !m.trainSets.isEmpty, !m.testSets.isEmpty else { return [] }
-        let row = min(self.row, m.trainSets.count - 1), column = min(self.column, m.testSets.count - 1)
+        let row = min(self.row, m.trainSets.count - 1)
         return chosenOnSplit ? m.splitLatents[row] : m.latents[row]
     }
 
