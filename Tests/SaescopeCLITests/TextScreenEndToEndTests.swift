@@ -23,6 +23,37 @@ final class TextScreenEndToEndTests: XCTestCase {
         return folder
     }
 
+    /// `open --sae S --index I --model M` with no cache: the hook comes from the dictionary's
+    /// cfg.json (blocks.1.hook_resid_post), the model serves the text screen, and the features
+    /// shown are `saescope text`'s.
+    func testWithoutACacheTheDictionarysConfigHooksTheModelForTheTextScreen() throws {
+        let env = try ModelTestSupport.environment()
+        guard TmuxSession.tmuxPath != nil else { throw XCTSkip("tmux is not installed (make deps installs it)") }
+        let folder = try fixture(env)
+        let sae = folder.appendingPathComponent("sae").path, acts = folder.appendingPathComponent("acts_l1.safetensors").path
+        let model = folder.appendingPathComponent("tiny-llama").path
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-e2e-site-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: home) }
+        let index = (home as NSString).appendingPathComponent("tiny.index.safetensors")
+        let built = try SaescopeBinary.run(["index", "--sae", sae, "--acts", acts, "--out", index])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let tmux = try TmuxSession(executable: SaescopeBinary.url.path, ["open", "--sae", sae, "--index", index, "--model", model],
+                                   width: 160, height: 48,
+                                   environment: ["XDG_CACHE_HOME": home, "XDG_DATA_HOME": home, "TERM": "xterm-256color", "SAESCOPE_PYTHON": env.python])
+        tmux.press("i")
+        try tmux.waitFor(text: "Features over the text")
+        tmux.type("Paris is the capital of France.")
+        tmux.press("Enter")
+        let screen = try tmux.waitFor("the scored text", timeout: 180) { $0.contains(" active · by max") && $0.contains(" capital") }
+        XCTAssertFalse(screen.contains("no model attached"), screen)
+        tmux.press("Escape")
+        tmux.press("q")
+        tmux.press("q")
+        let exit = try tmux.waitForExit()
+        XCTAssertEqual(exit.code, 0, exit.screen)
+    }
+
     func testTypedTextShowsTokensAndFeaturesOpensOneAndQuitsCleanly() throws {
         let env = try ModelTestSupport.environment()
         guard TmuxSession.tmuxPath != nil else { throw XCTSkip("tmux is not installed (make deps installs it)") }
