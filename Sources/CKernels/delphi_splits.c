@@ -76,7 +76,7 @@ F16C_AVX static void halves_f16c(const uint16_t *h, float *out, int64_t n) {
     for (; i < n; i++) out[i] = half_to_float_scalar(h[i]);
 }
 
-void ck_halves_to_floats(const uint16_t *h, float *out, int64_t n) {
+static void ck_halves_to_floats(const uint16_t *h, float *out, int64_t n) {
     static int has_f16c = -1;
     if (has_f16c < 0) has_f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
     if (has_f16c) {

@@ -63,17 +63,9 @@ struct BenchCodesCommand: ParsableCommand {
     }
 
     private func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double, cpu: Double) {
-        let started = Date(), cpuStarted = processCPUSeconds()
+        let started = Date(), cpuStarted = TimedChild.ownCPUSeconds()
         let value = try body()
-        return (value, Date().timeIntervalSince(started), processCPUSeconds() - cpuStarted)
-    }
-
-    /// User and system CPU time of the whole process (all threads).
-    private func processCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+        return (value, Date().timeIntervalSince(started), TimedChild.ownCPUSeconds() - cpuStarted)
     }
 
     /// Reads every file sequentially in 8 MB blocks, touching each byte (a checksum), as a

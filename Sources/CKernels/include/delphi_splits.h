@@ -63,6 +63,4 @@ int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float fl
 int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
                                  const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling);
 
-/// float16 bit patterns to float32, exactly (F16C when the CPU has it).
-void ck_halves_to_floats(const uint16_t *halves, float *out, int64_t n);
 #endif

@@ -11,7 +11,11 @@ struct HugePageBuffer<Element: BitwiseCopyable> {
     private var mappedBytes = 0
     private static var hugePage: Int { 2 << 20 }
 
-    init() { base = .allocate(capacity: 1) }
+    /// No storage: a non-null, aligned pointer that is never read (capacity 0), so nothing is
+    /// allocated before the first `reserve` and nothing is left behind by `deallocate`.
+    private static var none: UnsafeMutablePointer<Element> { UnsafeMutablePointer(bitPattern: MemoryLayout<Element>.alignment)! }
+
+    init() { base = Self.none }
 
     /// Room for at least `count` elements (previous contents are lost when it grows).
     mutating func reserve(_ count: Int) {
@@ -36,16 +40,14 @@ struct HugePageBuffer<Element: BitwiseCopyable> {
     private mutating func release() {
         if let mapping {
             munmap(mapping, mappedBytes)
-        } else {
+        } else if capacity > 0 {
             base.deallocate()
         }
         mapping = nil
         mappedBytes = 0
-    }
-
-    mutating func deallocate() {
-        release()
-        base = .allocate(capacity: 1)
+        base = Self.none
         capacity = 0
     }
+
+    mutating func deallocate() { release() }
 }
