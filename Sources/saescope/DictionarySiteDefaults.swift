@@ -26,7 +26,7 @@ struct DictionarySiteDefaults {
         guard let model = given ?? site.model else {
             throw SaescopeError("the dictionary's config names no model: give --model M", file: sae)
         }
-        if layer == nil && hook == nil && site.layer == nil {
+        guard let hookSite = site.hook(layer: layer, hook: hook) else {
             throw SaescopeError("the dictionary's config names no block output to hook: give --layer L or --hook NAME", file: sae)
         }
         // A model named only by the dictionary must be on this machine (TransformerLens names such
@@ -34,8 +34,7 @@ struct DictionarySiteDefaults {
         if given == nil, !ModelReference.resolvesLocally(model, python: python) {
             throw SaescopeError("the dictionary's config names the model '\(model)', which is not on this machine: give --model M", file: sae)
         }
-        let useSiteLayer = layer == nil && hook == nil
-        return Resolved(model: model, layer: useSiteLayer ? site.layer : layer, hook: hook,
+        return Resolved(model: model, layer: hookSite.layer, hook: hookSite.hook,
                         prependBOS: prependBOS ?? site.prependBOS ?? "auto")
     }
 }

@@ -38,10 +38,8 @@ enum ModelAttachmentPlan {
             } catch where explicit == nil {
                 return .state(.none(hint: nil))
             }
-        } else if options.layer != nil || options.hook != nil {
-            site = (options.layer, options.hook)
-        } else if let layer = dictionarySite?.layer {
-            site = (layer, nil)
+        } else if let hookSite = dictionarySite?.hook(layer: options.layer, hook: options.hook) {
+            site = hookSite
         } else {
             if explicit == nil { return .state(.none(hint: nil)) }
             throw SaescopeError("neither a cache nor the dictionary's config says where the model is hooked: give --layer L or --hook NAME (or --acts CACHE)",

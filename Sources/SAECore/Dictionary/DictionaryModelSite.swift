@@ -25,6 +25,12 @@ public struct DictionaryModelSite: Equatable, Sendable {
 
     /// The site of a loaded dictionary, from the config file its loader read (and, for sparsify,
     /// the hookpoint folder's name and the run's `config.json` above it).
+    /// Where to hook: `--layer`/`--hook` as given, else this dictionary's block; nil when neither says.
+    public func hook(layer: String?, hook: String?) -> (layer: String?, hook: String?)? {
+        if layer != nil || hook != nil { return (layer, hook) }
+        return self.layer.map { ($0, nil) }
+    }
+
     /// A transcoder reads one site and writes another (sparsify's `layers.N` transcoder encodes
     /// the block's input): its layer is never guessed.
     public static func of(_ dictionary: SparseAutoencoder) -> DictionaryModelSite {
