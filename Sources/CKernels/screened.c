@@ -247,20 +247,6 @@ void ck_bf16_convert_rows(const float *x, size_t d, size_t first, size_t last, u
 
 // MARK: fp32 dot product and selection
 
-AVX512 static float dot_avx512(const float *a, const float *b, size_t n) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    for (; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
-        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, a + i), _mm512_maskz_loadu_ps(lanes, b + i), s0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
 static float dot_scalar(const float *a, const float *b, size_t n) {
     float s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -309,10 +295,6 @@ AVX512 static void dot_rows_avx512(const float *x, const float *wt, size_t d, co
 static void dot_rows(const float *x, const float *wt, size_t d, const size_t *js, int count, float *out) {
     if (has_avx512()) { dot_rows_avx512(x, wt, d, js, count, out); return; }
     for (int c = 0; c < count; c++) out[c] = dot_scalar(x, wt + js[c] * d, d);
-}
-
-float ck_dot(const float *a, const float *b, size_t n) {
-    return has_avx512() ? dot_avx512(a, b, n) : dot_scalar(a, b, n);
 }
 
 float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch) {

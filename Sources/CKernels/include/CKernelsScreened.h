@@ -78,9 +78,6 @@ long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, s
                          int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
                          size_t max_candidates, size_t *candidates);
 
-/// fp32 dot product of a and b over n (sixteen lanes, then a fixed reduction).
-float ck_dot(const float *a, const float *b, size_t n);
-
 /// The k-th largest of values[0..<n] (1 <= k <= n); scratch holds n floats. NaN are not expected.
 float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch);
 #endif

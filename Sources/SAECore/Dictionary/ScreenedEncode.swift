@@ -70,12 +70,18 @@ final class ScreenedWeights: @unchecked Sendable {
         }
     }
 
-    /// nil when the rule has no screen, the weights or biases are not all finite, or D is too
-    /// large for the bound to be useful.
+    /// Whether `init` gives a screen, without converting anything (for `EncodePath.chosen`): the
+    /// rule has one, the weights and biases are all finite, and D is small enough for the bound
+    /// to be useful.
+    static func eligible(_ sae: SparseAutoencoder) -> Bool {
+        screens(sae.rule) && sae.encoderBias.allSatisfy(\.isFinite)
+            && ck_all_finite(sae.encoderWeights, sae.encoderWeights.count) != 0
+            && Double(sae.inputDimension + 1) * 0x1p-23 < 0.01
+    }
+
+    /// nil when the dictionary is not `eligible`.
     init?(sae: SparseAutoencoder) {
-        guard Self.screens(sae.rule), sae.encoderBias.allSatisfy(\.isFinite),
-              ck_all_finite(sae.encoderWeights, sae.encoderWeights.count) != 0,
-              Double(sae.inputDimension + 1) * 0x1p-23 < 0.01 else { return nil }
+        guard Self.eligible(sae) else { return nil }
         let d = sae.inputDimension, f = sae.featureCount
         inputDimension = d
         featureCount = f
@@ -171,7 +177,8 @@ public enum EncodePath: Equatable, Sendable {
         if SAEEncoder.exactFP32 { return .fp32(reason: "--exact-fp32") }
         if ck_bf16_available() == 0 { return .fp32(reason: "the CPU has no AVX512_BF16") }
         if !ScreenedWeights.screens(sae.rule) { return .fp32(reason: "no screen for the \(sae.rule.summary) rule") }
-        if ScreenedWeights.shared(for: sae) == nil { return .fp32(reason: "encoder weights or biases not finite") }
+        // Only the check: `inspect` prints this, and the conversion (hundreds of MB at F=16384) is the encoder's.
+        if !ScreenedWeights.eligible(sae) { return .fp32(reason: "encoder weights or biases not finite") }
         return .screenedBF16
     }
 
