@@ -24,19 +24,7 @@ enum ChunkPipeline {
                     record: @escaping (Int) -> Void, recorded: (Int) -> Void = { _ in },
                     isCancelled: () -> Bool = { false }) throws {
         guard count > 0 else { return }
-        if ProcessInfo.activeCores < 2 {
-            // One core: nothing to overlap, so the stages run one after another on the caller.
-            prepare()
-            setUp()
-            for i in 0..<count {
-                if isCancelled() { throw SaescopeError("cancelled") }
-                read(i)
-                encode(i)
-                record(i)
-                recorded(i)
-            }
-            return
-        }
+        // The same on one core (the helper and the caller take turns): one path, tested.
         let helper = HelperThread()
         helper.start {
             prepare()
