@@ -141,17 +141,15 @@ public enum ModelLossEvaluator {
         return summary()
     }
 
-    /// Consecutive sequences grouped into requests of at most `batchTokens` padded tokens (a
-    /// longer sequence alone).
     /// Consecutive sequences per request, padded to the longest, within `batchTokens` (the first
-    /// request within `firstBatchTokens` when given); a sequence longer than that goes alone.
-    public static func batches(_ sequences: [[Int32]], batchTokens: Int, firstBatchTokens: Int? = nil) -> [Range<Int>] {
+    /// request within `firstBatchTokens`); a sequence longer than that goes alone.
+    public static func batches(_ sequences: [[Int32]], batchTokens: Int, firstBatchTokens: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var start = 0
         while start < sequences.count {
             var end = start + 1
             var longest = sequences[start].count
-            let limit = start == 0 ? min(batchTokens, firstBatchTokens ?? batchTokens) : batchTokens
+            let limit = start == 0 ? min(batchTokens, firstBatchTokens) : batchTokens
             while end < sequences.count, max(longest, sequences[end].count) * (end + 1 - start) <= limit {
                 longest = max(longest, sequences[end].count)
                 end += 1
