@@ -25,6 +25,23 @@ final class FeatureIndexTests: XCTestCase {
         return try FeatureIndexBuilder.build(sae: sae, saePath: "dl_autoencoder", cache: cache, options: options, chunkRows: chunkRows)
     }
 
+    /// Each row's squared error reaches the index's position buckets (taken from the metrics' own
+    /// row sums): the buckets add up to the metrics' total and are the same whatever the chunk size
+    /// (to fp32 rounding: a chunk of other rows may encode by another path, 1e-7 relative here).
+    func testPositionBucketsHoldEveryRowsSquaredError() throws {
+        let whole = try build()
+        let positions = try XCTUnwrap(whole.coreStatistics?.positions)
+        let total = whole.metrics.result().mse * Double(whole.metrics.tokenCount)
+        XCTAssertGreaterThan(total, 0)
+        XCTAssertEqual(positions.squaredError.reduce(0, +), total, accuracy: 1e-9 * total)
+        for chunk in [7, 1] {
+            let other = try XCTUnwrap(try build(chunkRows: chunk).coreStatistics?.positions)
+            XCTAssertEqual(other.count, positions.count, "chunk \(chunk)")
+            XCTAssertEqual(other.squaredError.count, positions.squaredError.count)
+            for (a, b) in zip(other.squaredError, positions.squaredError) { XCTAssertEqual(a, b, accuracy: 1e-6 * max(1, b), "chunk \(chunk)") }
+        }
+    }
+
     func testEveryFeatureMatchesTheBruteForceReference() throws {
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("reference/index_dl_autoencoder.json")))) as! [String: Any]
         let features = reference["features"] as! [[String: Any]]
