@@ -80,6 +80,17 @@ final class DelphiCodesIndexTests: XCTestCase {
         let withDictionary = try FeatureIndexBuilder.build(codes: codes, sae: sae, saePath: dictionary, options: options)
         XCTAssertEqual(withDictionary.inputDimension, 16)
         try assertSameTables(reference, withDictionary, "with --sae")
+
+        // --min-act at the mean code: about half of every list is left out of the recorded tables
+        // (the copy-and-filter path of the lists and the minimum test in ck_code_sums).
+        options.minActivation = Float(reference.tables.sum.reduce(0, +) / Double(reference.tables.count.reduce(0, +)))
+        let filtered = try FeatureIndexBuilder.build(sae: sae, saePath: dictionary, cache: cache, options: options, chunkRows: 64)
+        let kept = filtered.tables.count.reduce(0, +)
+        XCTAssertTrue(kept > 0 && kept < reference.tables.count.reduce(0, +), "the minimum leaves some codes out: \(kept)")
+        for passEntries in [1, 7, 5000] {
+            let fromCodes = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: passEntries)
+            try assertSameTables(filtered, fromCodes, "--min-act \(options.minActivation), passes of \(passEntries) entries")
+        }
     }
 
     func testShardsOfTheCodesMergeToOnePass() throws {
