@@ -27,10 +27,13 @@ extension FeatureIndexBuilder {
         if options.firstToken != nil, rows.isEmpty {
             throw SaescopeError("the token window is empty: the cache has \(codes.rowCount) tokens", file: codes.directory)
         }
+        let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
+        // The disk starts on the splits while the tables are set up (tens of MB written).
+        let prefetcher = pass.prefetch()
+        defer { prefetcher.stop() }
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
         if !rows.isEmpty {
-            let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
             let counts = try pass.run(minimum: options.minActivation, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
                 accumulator.record(feature: feature, list: list, core: core, sums: sums, sequenceLength: codes.contextLength, minimum: options.minActivation)
             }
@@ -51,6 +54,8 @@ extension FeatureIndexBuilder {
     /// index pass does, without recording. Returns the codes grouped (benchmarks).
     public static func groupCodes(_ codes: DelphiLatentCache) throws -> Int {
         let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
+        let prefetcher = pass.prefetch()
+        defer { prefetcher.stop() }
         let counts = try pass.run(minimum: 0, progress: nil, isCancelled: { false }) { _, _, _, _ in }
         return counts.fires.reduce(0, +)
     }
@@ -121,6 +126,24 @@ struct CodesPass {
         if let failure { throw failure }
         progress?(core.count, core.count)
         return Counts(fires: fires, absoluteSum: splitSums.reduce(0, +))
+    }
+
+    /// Starts reading what the pass reads from the disk, in the order `run` takes the splits,
+    /// while the cores work on earlier ones; the window's token ids (exemplar contexts, read at
+    /// random once the pass is done) come last. Stop it before the cache goes.
+    func prefetch() -> SplitPrefetcher {
+        SplitPrefetcher { [self] in
+            window.isEmpty ? [] : codes.splits.flatMap { split in
+                let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
+                return reader.columnBytes(of: reader.entries(on: window))
+            } + [tokenBytes(on: window)]
+        }
+    }
+
+    /// The token matrix's ids of `rows`.
+    private func tokenBytes(on rows: Range<Int>) -> UnsafeRawBufferPointer {
+        let tokens = codes.tokens, size = tokens.dtype.byteSize
+        return UnsafeRawBufferPointer(start: tokens.buffer.base + tokens.byteOffset + rows.lowerBound * size, count: rows.count * size)
     }
 
     /// One split: its window entries checked and counted per latent, then grouped by latent in
