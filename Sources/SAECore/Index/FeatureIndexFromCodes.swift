@@ -34,7 +34,7 @@ extension FeatureIndexBuilder {
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
         if !rows.isEmpty {
-            let counts = try pass.run(minimum: options.minActivation, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
+            let counts = try pass.run(minimum: options.minActivation, prefetcher: prefetcher, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
                 accumulator.record(feature: feature, list: list, core: core, sums: sums, sequenceLength: codes.contextLength, minimum: options.minActivation)
             }
             metrics.addCodeCounts(rows: rows.count, fires: counts.fires, absoluteSum: counts.absoluteSum)
@@ -56,7 +56,7 @@ extension FeatureIndexBuilder {
         let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
         let prefetcher = pass.prefetch()
         defer { prefetcher.stop() }
-        let counts = try pass.run(minimum: 0, progress: nil, isCancelled: { false }) { _, _, _, _ in }
+        let counts = try pass.run(minimum: 0, prefetcher: prefetcher, progress: nil, isCancelled: { false }) { _, _, _, _ in }
         return counts.fires.reduce(0, +)
     }
 }
@@ -93,7 +93,8 @@ struct CodesPass {
     /// Calls `record(feature, list, core, sums)` once for every feature (each from one thread;
     /// features of different splits concurrently): `core` are the list's entries on core rows,
     /// `sums` the count, sum and max of those recorded (at least `minimum`, finite, not zero). `progress` and `isCancelled` are called from one thread at a time.
-    func run(minimum: Float, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
+    /// `prefetcher` hears of each split's bytes once the split is done.
+    func run(minimum: Float, prefetcher: SplitPrefetcher?, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
              record: (Int, LatentList, Range<Int>, CoreSums) -> Void) throws -> Counts {
         let splits = codes.splits
         var fires = [Int](repeating: 0, count: codes.width)
@@ -110,7 +111,8 @@ struct CodesPass {
                 parallelFor(splits.count) { s in
                     do {
                         if lock.withLock({ failure != nil }) { return }
-                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers, minimum: minimum, record: record) { entries in
+                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers,
+                                                    minimum: minimum, prefetcher: prefetcher, record: record) { entries in
                             try lock.withLock {
                                 if failure != nil || isCancelled() { throw SaescopeError("cancelled") }
                                 doneEntries += entries
@@ -150,7 +152,7 @@ struct CodesPass {
     /// passes of at most `passEntries` entries (at least one latent), each latent recorded.
     /// Returns the sum of |f| over core entries.
     private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool, minimum: Float,
-                          record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
+                          prefetcher: SplitPrefetcher?, record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
         let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
         let width = split.latents.count
         let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: width + 1)
@@ -186,6 +188,7 @@ struct CodesPass {
             try passDone(size)
             latent = end
         }
+        prefetcher?.consumed(reader.columnBytes(of: entries).reduce(0) { $0 + $1.count })
         return absoluteSum
     }
 }

@@ -8,10 +8,16 @@ import Foundation
 /// stopping on page faults that each read 128 KB: the disk then works while both cores compute.
 /// Each 8 MB chunk is asked for with `MADV_WILLNEED` (one large asynchronous read, issued a chunk
 /// ahead) and then mapped with `MADV_POPULATE_READ` (waits for it, and maps the pages so the pass
-/// takes no page faults on them at all). Advice only: the pass is correct whatever it does.
+/// takes no page faults on them at all). It stays at most `lead` bytes ahead of what the pass
+/// reports done (`consumed(_:)`), so a cache larger than memory is not read into pages that are
+/// evicted before the pass gets to them. Advice only: the pass is correct whatever it does.
 final class SplitPrefetcher: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var stopped = false
+    private var consumedBytes = 0
+    private var waitingAt: Int?
+    private var threadDone = false
+    private let lead: Int
     private let finished = DispatchSemaphore(value: 0)
     /// Bytes touched when the kernel has no `MADV_POPULATE_READ` (before Linux 5.14), kept so the loads stay.
     private var touched: UInt8 = 0
@@ -23,22 +29,50 @@ final class SplitPrefetcher: @unchecked Sendable {
 
     /// Starts reading the byte ranges `ranges()` gives (found on the thread: finding them may
     /// read the disk too), in order; they must stay mapped until `stop()` returns.
-    init(ranges: @escaping @Sendable () -> [UnsafeRawBufferPointer]) {
+    init(lead: Int = defaultLead, ranges: @escaping @Sendable () -> [UnsafeRawBufferPointer]) {
+        self.lead = max(Self.chunk, lead)
         let thread = Thread { [self] in
             read(ranges().filter { $0.count > 0 })
+            condition.withLock { threadDone = true }
             finished.signal()
         }
         thread.name = "saescope prefetch"
         thread.start()
     }
 
+    /// A quarter of the memory, at least 256 MB: room for the splits in work and the next ones.
+    static var defaultLead: Int { max(256 << 20, Int(ProcessInfo.processInfo.physicalMemory / 4)) }
+
+    /// The pass is done with `bytes` more of the ranges (in any order).
+    func consumed(_ bytes: Int) {
+        condition.withLock { consumedBytes += bytes }
+        condition.signal()
+    }
+
+    /// Where the thread waits for the pass to catch up, or nil (tests).
+    var waitingPosition: Int? { condition.withLock { waitingAt } }
+    /// The thread has read everything or stopped (tests).
+    var hasFinished: Bool { condition.withLock { threadDone } }
+
     /// Stops reading and waits for the thread (it never outlives the pass).
     func stop() {
-        lock.withLock { stopped = true }
+        condition.withLock { stopped = true }
+        condition.signal()
         finished.wait()
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
+    /// Waits until reading up to `position` keeps within the lead; false once stopped.
+    private func mayRead(upTo position: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !stopped && position - consumedBytes > lead {
+            waitingAt = position
+            condition.wait()
+        }
+        if stopped { return false }
+        waitingAt = nil
+        return true
+    }
 
     private func read(_ ranges: [UnsafeRawBufferPointer]) {
         // Page-aligned chunks of every range, in order.
@@ -54,10 +88,17 @@ final class SplitPrefetcher: @unchecked Sendable {
         }
         guard !chunks.isEmpty else { return }
         var populates = true
+        var position = chunks[0].count
+        guard mayRead(upTo: position) else { return }
         _ = madvise(chunks[0].baseAddress, chunks[0].count, MADV_WILLNEED)
         for (i, chunk) in chunks.enumerated() {
-            if isStopped { return }
-            if i + 1 < chunks.count { _ = madvise(chunks[i + 1].baseAddress, chunks[i + 1].count, MADV_WILLNEED) }
+            if i + 1 < chunks.count {
+                position += chunks[i + 1].count
+                guard mayRead(upTo: position) else { return }
+                _ = madvise(chunks[i + 1].baseAddress, chunks[i + 1].count, MADV_WILLNEED)
+            } else if !mayRead(upTo: position) {
+                return
+            }
             if populates, madvise(chunk.baseAddress, chunk.count, Self.populateRead) == 0 { continue }
             populates = false
             // One load per page waits for the read as well (and maps the page).
