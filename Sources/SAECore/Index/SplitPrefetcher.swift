@@ -99,8 +99,13 @@ final class SplitPrefetcher: @unchecked Sendable {
             } else if !mayRead(upTo: position) {
                 return
             }
-            if populates, madvise(chunk.baseAddress, chunk.count, Self.populateRead) == 0 { continue }
-            populates = false
+            if populates {
+                if madvise(chunk.baseAddress, chunk.count, Self.populateRead) == 0 { continue }
+                // Only a kernel without it (EINVAL) falls back to loads; a failed read stops the
+                // thread, and the pass reports the file's problem itself.
+                guard errno == EINVAL else { return }
+                populates = false
+            }
             // One load per page waits for the read as well (and maps the page).
             var offset = 0
             while offset < chunk.count {
