@@ -128,8 +128,11 @@ final class DelphiCodesIndexTests: XCTestCase {
     }
 
     /// Rewrites every split of a copy of the fixture with `rewrite(locations)` as `dtype`, and the
-    /// activations as float16 or float32 (the fixture's codes are float16-exact).
-    private func rewrittenCopy(_ dtype: DType, activations activationType: DType = .float16, _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
+    /// activations as float16, float32 or bfloat16 (the fixture's codes are float16-exact; with
+    /// `truncatedToBFloat16` they are cut to bfloat16's 8 mantissa bits first, exactly as
+    /// a bfloat16 file holds them, so a float32 file can carry the same codes).
+    private func rewrittenCopy(_ dtype: DType, activations activationType: DType = .float16, truncatedToBFloat16: Bool = false,
+                               _ rewrite: ([Int64]) -> [Int64]) throws -> URL {
         let directory = Fixtures.temporaryDirectory().appendingPathComponent("layers.3")
         try FileManager.default.copyItem(atPath: Fixtures.path("delphi/run/latents/layers.3"), toPath: directory.path)
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name.hasSuffix(".safetensors") {
@@ -141,12 +144,19 @@ final class DelphiCodesIndexTests: XCTestCase {
             let shape = [locations.count / 3, 3]
             let entry: Safetensors.ArrayEntry = switch dtype {
             case .uint32: .init("locations", .uint32, shape, locations.map { UInt32($0) })
+            case .int32: .init("locations", .int32, shape, locations.map { Int32($0) })
             case .int64: .init("locations", .int64, shape, locations)
             default: .init("locations", .uint16, shape, locations.map { UInt16($0) })
             }
-            let values: Safetensors.ArrayEntry = activationType == .float32
-                ? .init("activations", .float32, activations.shape, halfBits.map { floatFromHalf(bits: $0) })
-                : .init("activations", .float16, activations.shape, halfBits)
+            let floats = halfBits.map { bits -> Float in
+                let value = floatFromHalf(bits: bits)
+                return truncatedToBFloat16 ? Float(bitPattern: value.bitPattern & 0xFFFF_0000) : value
+            }
+            let values: Safetensors.ArrayEntry = switch activationType {
+            case .float32: .init("activations", .float32, activations.shape, floats)
+            case .bfloat16: .init("activations", .bfloat16, activations.shape, floats.map { UInt16($0.bitPattern >> 16) })
+            default: .init("activations", .float16, activations.shape, halfBits)
+            }
             try Safetensors.write(arrays: [entry, values,
                                            .init("tokens", .int64, tokens.shape, try tokens.int64s())], metadata: [:], to: path)
         }
@@ -175,6 +185,72 @@ final class DelphiCodesIndexTests: XCTestCase {
         options.context = 2
         try assertSameTables(try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options),
                              try FeatureIndexBuilder.build(codes: wide, sae: nil, saePath: nil, options: options), "int64 + float32")
+    }
+
+    /// int32 locations and bfloat16 activations (accepted, though delphi's save_splits writes only
+    /// uint16/uint32 and float16) take the C passes' last two loops: the index equals the one of
+    /// the same codes as uint16 locations and float32 activations.
+    func testInt32LocationsAndBFloat16ActivationsGiveTheSameIndex() throws {
+        let narrow = try rewrittenCopy(.int32, activations: .bfloat16, truncatedToBFloat16: true) { $0 }
+        defer { try? FileManager.default.removeItem(at: narrow.deletingLastPathComponent()) }
+        let wide = try rewrittenCopy(.uint16, activations: .float32, truncatedToBFloat16: true) { $0 }
+        defer { try? FileManager.default.removeItem(at: wide.deletingLastPathComponent()) }
+        let bf16 = try DelphiLatentCache(path: narrow.path), f32 = try DelphiLatentCache(path: wide.path)
+        XCTAssertEqual(bf16.splits[0].locations.dtype, .int32)
+        XCTAssertEqual(bf16.splits[0].activations.dtype, .bfloat16)
+        var options = FeatureIndexOptions()
+        options.context = 2
+        let fromBF16 = try FeatureIndexBuilder.build(codes: bf16, sae: nil, saePath: nil, options: options, passEntries: 11)
+        let fromF32 = try FeatureIndexBuilder.build(codes: f32, sae: nil, saePath: nil, options: options)
+        try assertSameTables(fromF32, fromBF16, "int32 + bfloat16")
+        // The truncation changed the codes (so a bfloat16 read as float16 would not pass).
+        let original = try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: run), sae: nil, saePath: nil, options: options)
+        XCTAssertNotEqual(Array(original.tables.sum), Array(fromBF16.tables.sum))
+    }
+
+    /// A split wider than the scatter's staging (65,536 latents, delphi's uint32 case) takes the
+    /// direct stores; grouped in passes of a few latents it takes the staged ones: same index.
+    func testSplitOfMoreLatentsThanTheStagingGivesTheSameIndexInOneOrManyPasses() throws {
+        let directory = Fixtures.temporaryDirectory().appendingPathComponent("layers.0")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory.deletingLastPathComponent()) }
+        let width = 70_000, sequences = 6, ctx = 20
+        var locations: [UInt32] = [], values: [UInt16] = []
+        var state: UInt64 = 12345
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 17
+        }
+        for b in 0..<sequences {
+            for p in 0..<ctx {
+                // 24 latents per token, some in the first few (long lists), most anywhere (short ones).
+                let latents = Set((0..<24).map { i in i < 4 ? Int(next() % 8) : Int(next() % UInt64(width)) }).sorted()
+                for latent in latents {
+                    locations += [UInt32(b), UInt32(p), UInt32(latent)]
+                    values.append(Float16(Float(next() % 4000 + 1) / 256).bitPattern)
+                }
+            }
+        }
+        let tokens = (0..<(sequences * ctx)).map { Int64($0 * 7 % 1000) }
+        try Safetensors.write(arrays: [
+            .init("locations", .uint32, [values.count, 3], locations),
+            .init("activations", .float16, [values.count], values),
+            .init("tokens", .int64, [sequences, ctx], tokens),
+        ], metadata: [:], to: directory.appendingPathComponent("0_\(width - 1).safetensors").path)
+        let codes = try DelphiLatentCache(path: directory.path)
+        XCTAssertEqual(codes.width, width)
+        // Small tables per feature: 70,000 features of the default ones take seconds in a debug build.
+        var options = FeatureIndexOptions()
+        options.topK = 3
+        options.context = 2
+        options.bins = 4
+        options.intervals = 2
+        options.perInterval = 2
+        let direct = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: values.count)
+        XCTAssertEqual(direct.tables.count.reduce(0, +), Int64(values.count))
+        XCTAssertEqual(direct.tables.count[0...7].reduce(0, +) > Int64(sequences * ctx), true, "long lists in the first latents")
+        let staged = try FeatureIndexBuilder.build(codes: codes, sae: nil, saePath: nil, options: options, passEntries: 300)
+        try assertSameTables(direct, staged, "one pass of \(width) latents against passes of 300 entries")
     }
 
     func testOutOfOrderLocationsAndSeveralHookpointsAreRefused() throws {

@@ -33,11 +33,9 @@ struct DelphiSplitReader {
 
     private func row(_ entry: Int) -> Int { Int(ck_delphi_row(locations, locationType, Int64(contextLength), Int64(entry))) }
 
-    /// The entries on `rows`, checked (in the token matrix, in the split's latents, rows never
-    /// going back, also across the range's edges); `counts[offset]` gains each entry's latent.
-    func checkedEntries(on rows: Range<Int>, counts: UnsafeMutablePointer<UInt32>) throws -> Range<Int> {
+    /// The entries on `rows` if rows ascend (binary searches; unchecked).
+    func entries(on rows: Range<Int>) -> Range<Int> {
         let n = split.entryCount
-        // Binary searches (rows ascend; what lies outside the range is checked only at its edges).
         func firstEntry(atOrAfter target: Int) -> Int {
             var low = 0, high = n
             while low < high {
@@ -47,7 +45,23 @@ struct DelphiSplitReader {
             return low
         }
         let first = rows.lowerBound <= 0 ? 0 : firstEntry(atOrAfter: rows.lowerBound)
-        let end = max(first, firstEntry(atOrAfter: rows.upperBound))
+        let end = rows.upperBound >= sequenceCount * contextLength ? n : firstEntry(atOrAfter: rows.upperBound)
+        return first..<max(first, end)
+    }
+
+    /// The bytes of both columns that `entries` occupy (what a pass over them reads).
+    func columnBytes(of entries: Range<Int>) -> [UnsafeRawBufferPointer] {
+        let locationSize = 3 * split.locations.dtype.byteSize, valueSize = split.activations.dtype.byteSize
+        return [UnsafeRawBufferPointer(start: locations + entries.lowerBound * locationSize, count: entries.count * locationSize),
+                UnsafeRawBufferPointer(start: values + entries.lowerBound * valueSize, count: entries.count * valueSize)]
+    }
+
+    /// The entries on `rows`, checked (in the token matrix, in the split's latents, rows never
+    /// going back, also across the range's edges); `counts[offset]` gains each entry's latent.
+    func checkedEntries(on rows: Range<Int>, counts: UnsafeMutablePointer<UInt32>) throws -> Range<Int> {
+        let n = split.entryCount
+        // Rows ascend (checked below); what lies outside the range is checked only at its edges.
+        let found = entries(on: rows), first = found.lowerBound, end = found.upperBound
         var previous: Int64 = -1
         if first > 0 {
             try check(first - 1..<first, previous: -1, counts: nil)

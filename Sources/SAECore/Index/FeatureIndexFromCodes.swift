@@ -27,11 +27,14 @@ extension FeatureIndexBuilder {
         if options.firstToken != nil, rows.isEmpty {
             throw SaescopeError("the token window is empty: the cache has \(codes.rowCount) tokens", file: codes.directory)
         }
+        let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
+        // The disk starts on the splits while the tables are set up (tens of MB written).
+        let prefetcher = pass.prefetch()
+        defer { prefetcher.stop() }
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
         if !rows.isEmpty {
-            let pass = try CodesPass(codes: codes, core: rows, context: options.context, passEntries: passEntries)
-            let counts = try pass.run(minimum: options.minActivation, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
+            let counts = try pass.run(minimum: options.minActivation, prefetcher: prefetcher, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
                 accumulator.record(feature: feature, list: list, core: core, sums: sums, sequenceLength: codes.contextLength, minimum: options.minActivation)
             }
             metrics.addCodeCounts(rows: rows.count, fires: counts.fires, absoluteSum: counts.absoluteSum)
@@ -51,7 +54,9 @@ extension FeatureIndexBuilder {
     /// index pass does, without recording. Returns the codes grouped (benchmarks).
     public static func groupCodes(_ codes: DelphiLatentCache) throws -> Int {
         let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
-        let counts = try pass.run(minimum: 0, progress: nil, isCancelled: { false }) { _, _, _, _ in }
+        let prefetcher = pass.prefetch()
+        defer { prefetcher.stop() }
+        let counts = try pass.run(minimum: 0, prefetcher: prefetcher, progress: nil, isCancelled: { false }) { _, _, _, _ in }
         return counts.fires.reduce(0, +)
     }
 }
@@ -88,7 +93,8 @@ struct CodesPass {
     /// Calls `record(feature, list, core, sums)` once for every feature (each from one thread;
     /// features of different splits concurrently): `core` are the list's entries on core rows,
     /// `sums` the count, sum and max of those recorded (at least `minimum`, finite, not zero). `progress` and `isCancelled` are called from one thread at a time.
-    func run(minimum: Float, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
+    /// `prefetcher` hears of each split's bytes once the split is done.
+    func run(minimum: Float, prefetcher: SplitPrefetcher?, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
              record: (Int, LatentList, Range<Int>, CoreSums) -> Void) throws -> Counts {
         let splits = codes.splits
         var fires = [Int](repeating: 0, count: codes.width)
@@ -105,7 +111,8 @@ struct CodesPass {
                 parallelFor(splits.count) { s in
                     do {
                         if lock.withLock({ failure != nil }) { return }
-                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers, minimum: minimum, record: record) { entries in
+                        splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers,
+                                                    minimum: minimum, prefetcher: prefetcher, record: record) { entries in
                             try lock.withLock {
                                 if failure != nil || isCancelled() { throw SaescopeError("cancelled") }
                                 doneEntries += entries
@@ -123,11 +130,29 @@ struct CodesPass {
         return Counts(fires: fires, absoluteSum: splitSums.reduce(0, +))
     }
 
+    /// Starts reading what the pass reads from the disk, in the order `run` takes the splits,
+    /// while the cores work on earlier ones; the window's token ids (exemplar contexts, read at
+    /// random once the pass is done) come last. Stop it before the cache goes.
+    func prefetch() -> SplitPrefetcher {
+        SplitPrefetcher { [self] in
+            window.isEmpty ? [] : codes.splits.flatMap { split in
+                let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
+                return reader.columnBytes(of: reader.entries(on: window))
+            } + [tokenBytes(on: window)]
+        }
+    }
+
+    /// The token matrix's ids of `rows`.
+    private func tokenBytes(on rows: Range<Int>) -> UnsafeRawBufferPointer {
+        let tokens = codes.tokens, size = tokens.dtype.byteSize
+        return UnsafeRawBufferPointer(start: tokens.buffer.base + tokens.byteOffset + rows.lowerBound * size, count: rows.count * size)
+    }
+
     /// One split: its window entries checked and counted per latent, then grouped by latent in
     /// passes of at most `passEntries` entries (at least one latent), each latent recorded.
     /// Returns the sum of |f| over core entries.
     private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool, minimum: Float,
-                          record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
+                          prefetcher: SplitPrefetcher?, record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
         let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
         let width = split.latents.count
         let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: width + 1)
@@ -163,6 +188,7 @@ struct CodesPass {
             try passDone(size)
             latent = end
         }
+        prefetcher?.consumed(reader.columnBytes(of: entries).reduce(0) { $0 + $1.count })
         return absoluteSum
     }
 }
