@@ -32,7 +32,7 @@ final class ExactFP32OptionTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("encode") }
         XCTAssertNotNil(line, result.stdout)
-        XCTAssertTrue(line.map { $0.contains("screened bf16") || $0.contains("fp32 sgemm") } ?? false, result.stdout)
+        XCTAssertTrue(line.map { $0.contains("screened int8") || $0.contains("screened bf16") || $0.contains("fp32 sgemm") } ?? false, result.stdout)
         let forced = try SaescopeBinary.run(["inspect", fixture("dictionaries/saelens_topk")], environment: ProcessInfo.processInfo.environment.merging(["SAESCOPE_EXACT_FP32": "1"]) { $1 })
         XCTAssertTrue(forced.stdout.contains("fp32 sgemm (--exact-fp32)"), forced.stdout)
     }
