@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import SAECore
 
-/// `bench screened`: the screened bf16 encode against fp32, at the two shapes.
+/// `bench screened`: the screened (int8 or bf16) encode against fp32, at the two shapes.
 struct BenchScreenedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "screened",
-        abstract: "The screened bf16 encode against the fp32 encode and the best-kernel sgemm (same run), candidates per chunk, fallbacks, and whole `index` both ways.")
+        abstract: "The screened encode (int8 or bf16, as the CPU and rule choose; SAESCOPE_SCREEN_PRECISION=bf16 restricts it) against the fp32 encode and the best-kernel sgemm (same run), candidates per chunk, fallbacks, and whole `index` both ways.")
 
     @Option(help: "Interleaved rounds (each figure's best is kept).") var rounds = 2
     @Option(help: "Target mean L0 of the synthetic dictionaries.") var l0 = 50.0

@@ -303,7 +303,8 @@ final class ScreenedEncodeTests: XCTestCase {
         let screens = precisions.count
         XCTAssertEqual(dense.stats.int8Abandoned, screens == 2 ? 1 : 0)
         XCTAssertEqual(dense.stats.candidateFractions.count, screens)
-        XCTAssert(dense.stats.candidateFractions.allSatisfy { $0 > ScreenedChunk.fallbackFraction })
+        XCTAssertGreaterThan(dense.stats.candidateFractions.last!, ScreenedChunk.fallbackFraction)
+        if screens == 2 { XCTAssertGreaterThan(dense.stats.candidateFractions[0], ScreenedChunk.int8RetryFraction) }
         checkAgainstReference(sae, x, rows: rows, dense.codes, label: "dense chunk")
         // A NaN token: the fp32 path's NaN codes, not a screen.
         let sparse = try makeSAE(d: d, f: f, weights: w, bias: [Float](repeating: -1, count: f), rule: .relu)
@@ -311,6 +312,43 @@ final class ScreenedEncodeTests: XCTestCase {
         let nan = encode(sparse, x, rows: rows, exact: false)
         XCTAssertEqual(nan.stats.fallbackChunks, 1)
         XCTAssertTrue(nan.codes[0].values.contains { $0.isNaN })
+    }
+
+    /// A residual stream's massive activations (two dimensions 100x the rest in every token, the
+    /// encoder's weights on them 100x smaller): int8's per-row scale rounds the other dimensions so
+    /// coarsely that its screen gives up, the chunk is retried in bf16 (few candidates there) with
+    /// the codes of the reference, and the encoder's later chunks start in bf16.
+    func testAnInt8ChunkWithTooManyCandidatesIsRetriedInBF16() throws {
+        guard ck_i8_available() != 0 && ck_bf16_available() != 0 else { throw XCTSkip("needs both AVX512_VNNI and AVX512_BF16") }
+        var rng = SeededGenerator(seed: 41)
+        let d = 384, f = 256, rows = 60
+        var x = rng.floats(rows * d), w = rng.floats(d * f).map { $0 / Float(d).squareRoot() }
+        for r in 0..<rows { x[r * d + 7] *= 100; x[r * d + 100] *= 100 }
+        for j in 0..<f { w[7 * f + j] /= 100; w[100 * f + j] /= 100 }
+        // Pre-activations about 0.33 * N(0, 1) (uniform inputs and weights): about 2% active.
+        let sae = try makeSAE(d: d, f: f, weights: w, bias: [Float](repeating: -0.7, count: f), rule: .relu)
+        SAEEncoder.exactFP32 = false
+        let encoder = SAEEncoder(sae: sae, maxRows: rows)
+        XCTAssertEqual(encoder.path, .screened(.int8))
+        for round in 0..<2 {
+            x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: rows, reconstruct: false) }
+            var codes: [[Int32: Float]] = []
+            for r in 0..<rows {
+                var row: [Int32: Float] = [:]
+                for e in encoder.activeRowStart[r]..<encoder.activeRowStart[r + 1] { row[encoder.activeFeature[e]] = encoder.activeValue[e] }
+                codes.append(row)
+            }
+            checkAgainstReference(sae, x, rows: rows, codes, label: "round \(round)")
+        }
+        let stats = encoder.screenedStatistics
+        XCTAssertEqual(stats.int8Abandoned, 1)
+        XCTAssertEqual(stats.int8Chunks, 0)
+        XCTAssertEqual(stats.bf16Chunks, 2)
+        XCTAssertEqual(stats.fallbackChunks, 0)
+        // The abandoned int8 screen, then bf16 twice (the second chunk did not try int8 again).
+        XCTAssertEqual(stats.candidateFractions.count, 3)
+        XCTAssertGreaterThan(stats.candidateFractions[0], ScreenedChunk.int8RetryFraction)
+        XCTAssertLessThan(stats.candidateFractions[1], ScreenedChunk.int8RetryFraction)
     }
 
     func testThePathIsChosenByRuleCPUAndSetting() throws {

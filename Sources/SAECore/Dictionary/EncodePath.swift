@@ -66,7 +66,10 @@ public enum EncodePath: Equatable, Sendable {
         let limit = "a chunk with more than \(Int(ScreenedChunk.fallbackFraction * 100))% candidates"
         switch self {
         case .screened(.int8):
-            return "screened int8 (AVX-512 VNNI pre-activations, candidates recomputed in fp32; \(limit) is retried in bf16\(ck_bf16_available() != 0 ? "" : " where the CPU has it") and then takes fp32)"
+            if ck_bf16_available() != 0 && ScreenPrecision.restriction == nil {
+                return "screened int8 (AVX-512 VNNI pre-activations, candidates recomputed in fp32; a chunk with more than \(Int(ScreenedChunk.int8RetryFraction * 100))% candidates is retried in bf16, \(limit) in bf16 takes fp32)"
+            }
+            return "screened int8 (AVX-512 VNNI pre-activations, candidates recomputed in fp32; \(limit) takes fp32)"
         case .screened(.bf16):
             return "screened bf16 (AVX-512 BF16 pre-activations, candidates recomputed in fp32; \(limit) takes fp32)"
         case .fp32(let reason):

@@ -28,6 +28,14 @@ import Foundation
 /// so |t - (s + e*P + n*Q)| <= 2.01u*(|s| + e*P + n*Q) + 2^-125, and since
 /// |s| <= (1+gamma)*n*||w~|| + 2D*2^-126 and (1-2.01u)*(e*P + n*Q) >= B - 4D*2^-126 + 3u*(1+gamma)*n*||w~||,
 ///   t >= s + B - (6D+4)*2^-126 >= p - (6D+4)*2^-126.
+/// The rule's test on the fp32 path is `v <= floor` (rejected), v = fl(p + b) or v = p (see
+/// `RuleBlock.ScanTest`); it rejects whenever p + b <= floor (resp. p <= floor) in exact
+/// arithmetic, rounding being monotone and floor a float. With cut = floor - b - (8D+8)*2^-126
+/// rounded down (b only when the test adds it), t <= cut gives p <= cut + (6D+4)*2^-126 < floor - b:
+/// every entry the screen rejects is one the fp32 path rejects too. All factors (P, Q, e, n)
+/// are computed in double and rounded up to float; cut rounded down. Every other entry (a
+/// candidate) is recomputed in fp32 (a dot product, error within gamma*||x||*||w||) and tested
+/// exactly as the fp32 path tests it.
 ///
 /// ## int8
 /// The same bound holds with x~, w~ the int8 roundings and s the int8 product, so the same P, Q
@@ -45,14 +53,6 @@ import Foundation
 /// as the bf16 sum's bound (gamma >= 2(D+1)u >= 4u; Cauchy-Schwarz for |x~.w~| <= n*||w~||). The
 /// residuals x - x~ and w - w~ are measured in double (a*q is exact there), not assumed from the
 /// rounding, so the bound holds for any integers the conversion picks (clamping included).
-/// The rule's test on the fp32 path is `v <= floor` (rejected), v = fl(p + b) or v = p (see
-/// `RuleBlock.ScanTest`); it rejects whenever p + b <= floor (resp. p <= floor) in exact
-/// arithmetic, rounding being monotone and floor a float. With cut = floor - b - (8D+8)*2^-126
-/// rounded down (b only when the test adds it), t <= cut gives p <= cut + (6D+4)*2^-126 < floor - b:
-/// every entry the screen rejects is one the fp32 path rejects too. All factors (P, Q, e, n)
-/// are computed in double and rounded up to float; cut rounded down. Every other entry (a
-/// candidate) is recomputed in fp32 (a dot product, error within gamma*||x||*||w||) and tested
-/// exactly as the fp32 path tests it.
 final class ScreenedWeights: @unchecked Sendable {
     /// One precision's copy of W_enc and its bound factors (see the proof above).
     struct Packing {
