@@ -426,10 +426,11 @@ static int recomputes_per_block(size_t d, size_t f) {
 }
 
 /// Rows per block: a multiple of the tile whose low-precision rows (row_bytes each), and the fp32
-/// rows (4*d bytes each) when the block's candidates are recomputed with it, take about 512 KiB
+/// rows (4*d bytes each) when the block's candidates are recomputed with it (`recomputes`: the
+/// elementwise screen; not the top-k multiply, which only writes products), take about 512 KiB
 /// (half of this machine's 1 MiB L2) while every panel of the part passes over them.
-static size_t row_block(size_t row_bytes, size_t d, size_t f) {
-    size_t per_row = row_bytes + (recomputes_per_block(d, f) ? 4 * d : 0);
+static size_t row_block(size_t row_bytes, size_t d, size_t f, int recomputes) {
+    size_t per_row = row_bytes + (recomputes && recomputes_per_block(d, f) ? 4 * d : 0);
     size_t rows = ((size_t)512 << 10) / (per_row ? per_row : 1);
     rows = rows / TILE_ROWS * TILE_ROWS;
     return rows < TILE_ROWS ? TILE_ROWS : rows;
@@ -593,7 +594,7 @@ static long screen_elementwise(const operands *op, size_t rows, size_t d, size_t
     held->count = 0;
     // Per-feature factors of a panel padded to 64 with values that never make a candidate.
     float p_pad[PANEL], q_pad[PANEL], cut_pad[PANEL];
-    size_t block = row_block(op->row_bytes, d, f);
+    size_t block = row_block(op->row_bytes, d, f, 1);
     for (size_t block_start = 0; block_start < rows; block_start += block) {
     size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
@@ -683,7 +684,7 @@ long ck_i8_screen_elementwise(const uint8_t *xq, const float *row_scale, const i
 static void operands_multiply(const operands *op, size_t rows, size_t d, size_t f, size_t col_lo, size_t col_hi, float *s, size_t ld) {
     size_t end = col_hi < f ? col_hi : f;
     float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
-    size_t block = row_block(op->row_bytes, d, f);
+    size_t block = row_block(op->row_bytes, d, f, 0);
     for (size_t block_start = 0; block_start < rows; block_start += block) {
     size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
