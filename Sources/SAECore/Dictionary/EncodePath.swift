@@ -56,7 +56,9 @@ public enum EncodePath: Equatable, Sendable {
     public static var machineSummary: String {
         if SAEEncoder.exactFP32 { return "encode: fp32 sgemm (--exact-fp32 / SAESCOPE_EXACT_FP32=1)" }
         guard let precision = ScreenPrecision.best(for: nil) else { return "encode: fp32 sgemm (\(noInstructionReason))" }
-        let screens = precision == .int8
+        let screens = ScreenPrecision.restriction != nil
+            ? "screened \(precision) only (SAESCOPE_SCREEN_PRECISION) for ReLU, JumpReLU and top-k"
+            : precision == .int8
             ? "screened int8 (AVX512_VNNI) for ReLU and JumpReLU, bf16 (AVX512_BF16) for top-k and after an int8 chunk with too many candidates"
             : "screened \(precision) for ReLU, JumpReLU and top-k"
         return "encode: \(screens), exact to fp32; fp32 sgemm for the other rules and with --exact-fp32"
