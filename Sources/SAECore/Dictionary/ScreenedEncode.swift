@@ -33,7 +33,8 @@ import Foundation
 /// arithmetic, rounding being monotone and floor a float. With cut = floor - b - (8D+8)*2^-126
 /// rounded down (b only when the test adds it), t <= cut gives p <= cut + (6D+4)*2^-126 < floor - b:
 /// every entry the screen rejects is one the fp32 path rejects too. All factors (P, Q, e, n)
-/// are computed in double and rounded up to float; cut rounded down. Every other entry (a
+/// are computed in double, widened by (D+2)*2^-52 for the double sums of squares behind the
+/// norms, and rounded up to float; cut rounded down. Every other entry (a
 /// candidate) is recomputed in fp32 (a dot product, error within gamma*||x||*||w||) and tested
 /// exactly as the fp32 path tests it.
 ///
@@ -133,7 +134,10 @@ final class ScreenedWeights: @unchecked Sendable {
             initialized = f * d
         }
         self.transposed = transposed
-        let gamma = Self.gamma(d), u = 0x1p-24, safety = 1 + 0x1p-40
+        let gamma = Self.gamma(d), u = 0x1p-24
+        // The norms are sums of D squares in double (relative error below (D+2)*2^-52 with the
+        // square root, as the row factors' slack); 2^-40 more for the factors' own arithmetic.
+        let safety = 1 + 0x1p-40 + Double(d + 2) * 0x1p-52
         let absolute = Double(8 * d + 8) * 0x1p-126
         self.absolute = absolute
         packings = precisions.map { precision in
