@@ -14,9 +14,6 @@
 #define PANEL CK_BF16_PANEL_COLUMNS
 
 static int force_scalar = 0;
-#ifdef CK_HARNESS
-static uint64_t harness_recompute_cycles, harness_recomputed;
-#endif
 
 static int has_bf16(void) {
     static int known = -1;
@@ -411,17 +408,11 @@ static inline void multiply_tile(const uint16_t *xq, const uint16_t *panel, size
 
 // MARK: The screen
 
-/// When a row block's candidates are recomputed: -1 (default) decided by the shape (below), 1 when
-/// each block is done, 0 only when the pending batch is full (for the kernel harness's comparison).
-static int recompute_per_block = -1;
-void ck_screen_recompute_per_block(int on) { recompute_per_block = on; }
-
 /// Per block when W^T (F*D floats) fits in L3 with room to spare: then the fp32 rows of the block
 /// are the reads that matter, and they sit in L2 (D=384/F=3072, one core: 37.8 -> 35.3 ns per
 /// candidate). With larger W^T every candidate's weight row comes from memory and a larger batch
 /// shares more of them (D=512/F=32768: 233 ns per candidate batched, 328 per block).
 static int recomputes_per_block(size_t d, size_t f) {
-    if (recompute_per_block >= 0) return recompute_per_block;
     return (double)f * (double)d * 4 <= (double)(16u << 20);
 }
 
@@ -485,10 +476,6 @@ static long recompute_pending(pending_candidates *pending, size_t col_lo, size_t
                               const float *bias, const float *floor, int adds_bias, int keeps_nan,
                               int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity, size_t kept) {
     size_t n = pending->count, columns = col_hi - col_lo;
-#ifdef CK_HARNESS
-    uint64_t harness_started = __rdtsc();
-    harness_recomputed += n;
-#endif
     // Counting sort by feature, stable (rows stay ascending within a feature).
     memset(starts, 0, (columns + 1) * sizeof(size_t));
     for (size_t i = 0; i < n; i++) starts[pending->feature[i] - col_lo + 1]++;
@@ -529,9 +516,6 @@ static long recompute_pending(pending_candidates *pending, size_t col_lo, size_t
         group_start = group_end;
     }
     pending->count = 0;
-#ifdef CK_HARNESS
-    harness_recompute_cycles += __rdtsc() - harness_started;
-#endif
     return (long)kept;
 }
 

@@ -87,9 +87,6 @@ int ck_i8_available(void);
 /// Forces the portable scalar int8 multiply (the same exact integer sums and the same two
 /// roundings, so the same products bit for bit) for tests: 1 forces it, 0 restores the default.
 void ck_i8_force_scalar(int on);
-/// When candidates are recomputed: -1 (default) decided by the shape (each row block's at its end
-/// when W^T fits in L3 with room, else in batches of 32768), 1 per block, 0 in batches (harness).
-void ck_screen_recompute_per_block(int on);
 
 /// Bytes of the packed int8 weights for d inputs and f features: d padded to a multiple of 4, f to a panel.
 size_t ck_i8_packed_count(size_t d, size_t f);
