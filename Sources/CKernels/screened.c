@@ -2,6 +2,7 @@
 // Contractions stay off: the screen's rounding steps are the ones the proof counts.
 #pragma STDC FP_CONTRACT OFF
 #include "CKernelsScreened.h"
+#include "screened_tiles.h"
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
@@ -407,13 +408,21 @@ static inline void multiply_tile(const uint16_t *xq, const uint16_t *panel, size
 
 // MARK: The screen
 
-/// Rows per block: a multiple of the tile whose bf16 rows take about 512 KiB (half of L2) while
-/// every panel of the part passes over them. The fp32 rows are not read there (candidates are
-/// recomputed in batches afterwards), so the block no longer makes room for them: at
-/// D=512/F=32768 a 512-row chunk is then one block and the 32 MiB of bf16 weights are read once
-/// per chunk instead of six times (multiply 218 -> 226 GFLOP/s on one core).
-static size_t row_block(size_t d) {
-    size_t rows = ((size_t)512 << 10) / (2 * (d ? d : 1));
+/// Per block when W^T (F*D floats) fits in L3 with room to spare: then the fp32 rows of the block
+/// are the reads that matter, and they sit in L2 (D=384/F=3072, one core: 37.8 -> 35.3 ns per
+/// candidate). With larger W^T every candidate's weight row comes from memory and a larger batch
+/// shares more of them (D=512/F=32768: 233 ns per candidate batched, 328 per block).
+static int recomputes_per_block(size_t d, size_t f) {
+    return (double)f * (double)d * 4 <= (double)(16u << 20);
+}
+
+/// Rows per block: a multiple of the tile whose low-precision rows (row_bytes each), and the fp32
+/// rows (4*d bytes each) when the block's candidates are recomputed with it (`recomputes`: the
+/// elementwise screen; not the top-k multiply, which only writes products), take about 512 KiB
+/// (half of this machine's 1 MiB L2) while every panel of the part passes over them.
+static size_t row_block(size_t row_bytes, size_t d, size_t f, int recomputes) {
+    size_t per_row = row_bytes + (recomputes && recomputes_per_block(d, f) ? 4 * d : 0);
+    size_t rows = ((size_t)512 << 10) / (per_row ? per_row : 1);
     rows = rows / TILE_ROWS * TILE_ROWS;
     return rows < TILE_ROWS ? TILE_ROWS : rows;
 }
@@ -510,18 +519,57 @@ static long recompute_pending(pending_candidates *pending, size_t col_lo, size_t
     return (long)kept;
 }
 
-long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
-                           size_t col_lo, size_t col_hi,
-                           const float *row_e, const float *row_n, const float *col_p, const float *col_q,
-                           const float *cut, const float *x, const float *wt,
-                           const float *bias, const float *floor, int adds_bias, int keeps_nan,
-                           int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
-                           size_t max_candidates, size_t *candidates) {
-    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+/// The low-precision operands of one screen: bf16 (xq, wq as uint16) or int8 (u8 rows with
+/// per-row scales, s8 panels with per-feature scales and the 128 * column-sum corrections).
+typedef struct {
+    int int8;
+    const void *xq, *wq;
+    const float *row_scale, *col_scale;
+    const int32_t *correction;
+    size_t steps, row_bytes, panel_bytes;  // pairs or quads; bytes of a row of xq and of a packed panel
+} operands;
+
+static operands bf16_operands(const uint16_t *xq, const uint16_t *wq, size_t d) {
+    size_t d_pad = (d + 1) & ~(size_t)1;
+    return (operands){0, xq, wq, NULL, NULL, NULL, d_pad / 2, 2 * d_pad, d_pad * PANEL * 2};
+}
+
+static operands i8_operands(const uint8_t *xq, const int8_t *wq, const float *row_scale, const float *col_scale,
+                            const int32_t *correction, size_t d) {
+    size_t quads = (d + 3) / 4;
+    return (operands){1, xq, wq, row_scale, col_scale, correction, quads, 4 * quads, 4 * quads * PANEL};
+}
+
+/// Products of one tile (rows [m, m + TILE_ROWS), one panel starting at feature panel_start).
+static void operands_tile(const operands *op, size_t panel_start, size_t m, float *tile) {
+    const char *panel = (const char *)op->wq + (panel_start / PANEL) * op->panel_bytes;
+    if (op->int8) ck_i8_tile(op->xq, (const int8_t *)panel, op->steps, op->row_bytes, m, op->row_scale + m,
+                             op->col_scale + panel_start, op->correction + panel_start, tile);
+    else multiply_tile(op->xq, (const uint16_t *)panel, op->steps, op->row_bytes / 2, m, tile);
+}
+
+/// The screened tile when the instructions are there; 0 when the caller must screen the products.
+static int operands_tile_screen(const operands *op, size_t panel_start, size_t m, const float *e, const float *n,
+                                const float *p, const float *q, const float *cut, uint64_t *masks) {
+    const char *panel = (const char *)op->wq + (panel_start / PANEL) * op->panel_bytes;
+    if (op->int8) return ck_i8_tile_screen(op->xq, (const int8_t *)panel, op->steps, op->row_bytes, m, op->row_scale + m,
+                                           op->col_scale + panel_start, op->correction + panel_start, e, n, p, q, cut, masks);
+    if (!has_bf16() || force_scalar) return 0;
+    tile_bf16_screen(op->xq, (const uint16_t *)panel, op->steps, op->row_bytes / 2, m, e, n, p, q, cut, masks);
+    return 1;
+}
+
+static long screen_elementwise(const operands *op, size_t rows, size_t d, size_t f,
+                               size_t col_lo, size_t col_hi,
+                               const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                               const float *cut, const float *x, const float *wt,
+                               const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                               int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                               size_t max_candidates, size_t *candidates) {
     size_t end = col_hi < f ? col_hi : f;
     size_t met = 0;
     long kept = 0;
-    int vector = has_avx512() && !force_scalar, fused = has_bf16() && !force_scalar;
+    int vector = has_avx512() && !force_scalar;
     float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
     // Heap, not thread-local: the test bundle is loaded with dlopen, whose static TLS is small.
     pending_candidates *held = malloc(sizeof(pending_candidates));
@@ -530,13 +578,10 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
     held->count = 0;
     // Per-feature factors of a panel padded to 64 with values that never make a candidate.
     float p_pad[PANEL], q_pad[PANEL], cut_pad[PANEL];
-    // Blocks of rows whose bf16 copies stay in L2 while every panel passes over them
-    // (otherwise each panel reads the whole chunk from L3 again).
-    size_t block = row_block(d);
+    size_t block = row_block(op->row_bytes, d, f, 1);
     for (size_t block_start = 0; block_start < rows; block_start += block) {
     size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
-        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
         size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
         const float *p = col_p + panel_start, *q = col_q + panel_start, *c = cut + panel_start;
         if (width < PANEL) {
@@ -550,19 +595,18 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
         for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
             size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
             uint64_t masks[TILE_ROWS];
-            if (fused) {
-                float e[TILE_ROWS], n[TILE_ROWS];
-                for (size_t i = 0; i < TILE_ROWS; i++) {
-                    e[i] = i < tile_rows ? row_e[m + i] : 0;
-                    n[i] = i < tile_rows ? row_n[m + i] : 0;
-                }
-                tile_bf16_screen(xq, panel, pairs, d_pad, m, e, n, p, q, c, masks);
-            } else {
-                multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            float e[TILE_ROWS], n[TILE_ROWS];
+            for (size_t i = 0; i < TILE_ROWS; i++) {
+                e[i] = i < tile_rows ? row_e[m + i] : 0;
+                n[i] = i < tile_rows ? row_n[m + i] : 0;
+            }
+            if (!operands_tile_screen(op, panel_start, m, e, n, p, q, c, masks)) {
+                operands_tile(op, panel_start, m, tile);
                 for (size_t i = 0; i < tile_rows; i++)
                     masks[i] = vector ? screen_row_avx512(tile + i * PANEL, row_e[m + i], row_n[m + i], p, q, c)
                                       : screen_row_scalar(tile + i * PANEL, row_e[m + i], row_n[m + i], p, q, c);
             }
+            for (size_t i = tile_rows; i < TILE_ROWS; i++) masks[i] = 0;
             if (held->count > PENDING_CAPACITY - TILE_ROWS * PANEL) {
                 kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
                 if (kept < 0) { free(starts); free(held); *candidates = met; return -1; }
@@ -581,6 +625,11 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
             }
         }
     }
+    // The block's candidates recomputed while its fp32 rows are still in L2 (row_block sized them so).
+    if (held->count && recomputes_per_block(d, f)) {
+        kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
+        if (kept < 0) { free(starts); free(held); *candidates = met; return -1; }
+    }
     }
     if (held->count) {
         kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
@@ -591,24 +640,58 @@ long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, 
     return kept;
 }
 
-void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
-                      size_t col_lo, size_t col_hi, float *s, size_t ld) {
-    size_t d_pad = (d + 1) & ~(size_t)1, pairs = d_pad / 2;
+long ck_screen_elementwise(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                           size_t col_lo, size_t col_hi,
+                           const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                           const float *cut, const float *x, const float *wt,
+                           const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                           int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                           size_t max_candidates, size_t *candidates) {
+    operands op = bf16_operands(xq, wq, d);
+    return screen_elementwise(&op, rows, d, f, col_lo, col_hi, row_e, row_n, col_p, col_q, cut, x, wt, bias, floor,
+                              adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, max_candidates, candidates);
+}
+
+long ck_i8_screen_elementwise(const uint8_t *xq, const float *row_scale, const int8_t *wq, const float *col_scale,
+                              const int32_t *correction, size_t rows, size_t d, size_t f,
+                              size_t col_lo, size_t col_hi,
+                              const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                              const float *cut, const float *x, const float *wt,
+                              const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                              int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                              size_t max_candidates, size_t *candidates) {
+    operands op = i8_operands(xq, wq, row_scale, col_scale, correction, d);
+    return screen_elementwise(&op, rows, d, f, col_lo, col_hi, row_e, row_n, col_p, col_q, cut, x, wt, bias, floor,
+                              adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, max_candidates, candidates);
+}
+
+static void operands_multiply(const operands *op, size_t rows, size_t d, size_t f, size_t col_lo, size_t col_hi, float *s, size_t ld) {
     size_t end = col_hi < f ? col_hi : f;
     float tile[TILE_ROWS * PANEL] __attribute__((aligned(64)));
-    size_t block = row_block(d);
+    size_t block = row_block(op->row_bytes, d, f, 0);
     for (size_t block_start = 0; block_start < rows; block_start += block) {
     size_t block_end = rows - block_start < block ? rows : block_start + block;
     for (size_t panel_start = col_lo; panel_start < end; panel_start += PANEL) {
-        const uint16_t *panel = wq + (panel_start / PANEL) * pairs * PANEL * 2;
         size_t width = end - panel_start < PANEL ? end - panel_start : PANEL;
         for (size_t m = block_start; m < block_end; m += TILE_ROWS) {
-            multiply_tile(xq, panel, pairs, d_pad, m, tile);
+            operands_tile(op, panel_start, m, tile);
             size_t tile_rows = block_end - m < TILE_ROWS ? block_end - m : TILE_ROWS;
             for (size_t i = 0; i < tile_rows; i++) memcpy(s + (m + i) * ld + panel_start, tile + i * PANEL, width * sizeof(float));
         }
     }
     }
+}
+
+void ck_bf16_multiply(const uint16_t *xq, const uint16_t *wq, size_t rows, size_t d, size_t f,
+                      size_t col_lo, size_t col_hi, float *s, size_t ld) {
+    operands op = bf16_operands(xq, wq, d);
+    operands_multiply(&op, rows, d, f, col_lo, col_hi, s, ld);
+}
+
+void ck_i8_multiply(const uint8_t *xq, const float *row_scale, const int8_t *wq, const float *col_scale, const int32_t *correction,
+                    size_t rows, size_t d, size_t f, size_t col_lo, size_t col_hi, float *s, size_t ld) {
+    operands op = i8_operands(xq, wq, row_scale, col_scale, correction, d);
+    operands_multiply(&op, rows, d, f, col_lo, col_hi, s, ld);
 }
 
 // MARK: The top-k screen

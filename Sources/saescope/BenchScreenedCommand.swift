@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import SAECore
 
-/// `bench screened`: the screened bf16 encode against fp32, at the two shapes.
+/// `bench screened`: the screened (int8 or bf16) encode against fp32, at the two shapes.
 struct BenchScreenedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "screened",
-        abstract: "The screened bf16 encode against the fp32 encode and the best-kernel sgemm (same run), candidates per chunk, fallbacks, and whole `index` both ways.")
+        abstract: "The screened encode (int8 or bf16, as the CPU and rule choose; SAESCOPE_SCREEN_PRECISION=bf16 restricts it) against the fp32 encode and the best-kernel sgemm (same run), candidates per chunk, fallbacks, and whole `index` both ways.")
 
     @Option(help: "Interleaved rounds (each figure's best is kept).") var rounds = 2
     @Option(help: "Target mean L0 of the synthetic dictionaries.") var l0 = 50.0
@@ -51,7 +51,7 @@ struct BenchScreenedCommand: ParsableCommand {
             print(String(format: "  encode screened        %.3f s [%.3f]: %.2fx [%.2fx] the best sgemm (target %.1fx), %.2fx [%.2fx] the fp32 encode",
                          r.screenedEncodeSeconds, r.screenedEncodeCPUSeconds, r.encodeRatioToBestSGEMM, r.encodeCPURatioToBestSGEMM,
                          ScreenedBenchmark.encodeTarget, r.encodeRatioToFP32Encode, r.encodeCPURatioToFP32Encode))
-            print(String(format: "  weights to bf16        %.3f s once per dictionary (inside the index runs)", r.weightConversionSeconds))
+            print(String(format: "  weights packed         %.3f s once per dictionary (inside the index runs)", r.weightConversionSeconds))
             if !noIndex {
                 print(String(format: "  index (whole process)  %.3f s [%.3f] screened, %.3f s [%.3f] --exact-fp32: %.2fx [%.2fx] (target %.1fx)",
                              r.indexSeconds, r.indexCPUSeconds, r.indexFP32Seconds, r.indexFP32CPUSeconds, r.indexRatio, r.indexCPURatio,
@@ -60,7 +60,8 @@ struct BenchScreenedCommand: ParsableCommand {
             if let low = fractions.first, let high = fractions.last {
                 print("  candidates per chunk   min \(percent(low)), median \(percent(fractions[fractions.count / 2])), max \(percent(high)) of rows x F over \(fractions.count) chunks")
             }
-            print("  fallback to fp32       \(r.statistics.fallbackChunks) of \(r.statistics.fallbackChunks + r.statistics.screenedChunks) chunks")
+            let st = r.statistics
+            print("  chunks                 \(st.int8Chunks) int8, \(st.bf16Chunks) bf16, \(st.fallbackChunks) fp32 fallbacks of \(st.fallbackChunks + st.screenedChunks); int8 screens abandoned for bf16: \(st.int8Abandoned)")
             print("  nonzero codes          \(r.screenedNonzeros) screened, \(r.fp32Nonzeros) fp32")
         }
         print("load: \(BenchLoad.text)")

@@ -3,10 +3,11 @@ import XCTest
 @testable import SAECore
 
 /// The index of each bundled sample dictionary over the sample cache, built with the screened
-/// encode and with `--exact-fp32`: every count, sum (to fp32 rounding), histogram bin and top
+/// encode (int8 and bf16, each where the CPU has it) and with `--exact-fp32`: every count, sum (to fp32 rounding), histogram bin and top
 /// exemplar row agree.
 final class ScreenedIndexAgreementTests: XCTestCase {
     override func tearDown() {
+        ScreenPrecision.restriction = nil
         SAEEncoder.exactFP32 = ProcessInfo.processInfo.environment["SAESCOPE_EXACT_FP32"] == "1"
     }
 
@@ -34,13 +35,22 @@ final class ScreenedIndexAgreementTests: XCTestCase {
     }
 
     func testSampleDictionariesIndexTheSameWithEitherPath() throws {
-        guard ck_bf16_available() != 0 else { throw XCTSkip("the CPU has no AVX512_BF16: only the fp32 path runs") }
+        let precisions = [ScreenPrecision.int8, .bf16].filter(\.available)
+        guard !precisions.isEmpty else { throw XCTSkip("the CPU has neither AVX512_VNNI nor AVX512_BF16: only the fp32 path runs") }
         let cache = try ActivationCache(path: SampleTests.path("activations/smollm2_l15_pride_and_prejudice.safetensors"))
-        for relative in ["dictionaries/dictionary_learning/trainer_0", "dictionaries/dictionary_learning/trainer_1", "dictionaries/saelens_topk"] {
-            let sae = try DictionaryLoader.load(path: SampleTests.path(relative))
+        let savedFraction = ScreenedChunk.fallbackFraction
+        defer { ScreenedChunk.fallbackFraction = savedFraction }
+        for precision in precisions {
+        ScreenPrecision.restriction = precision
+        // Top-k runs in bf16 by default: int8's candidates there exceed the fallback limit, so it
+        // is lifted to compare int8's top-k screen too.
+        ScreenedChunk.fallbackFraction = precision == .int8 ? 1 : savedFraction
+        for name in ["dictionaries/dictionary_learning/trainer_0", "dictionaries/dictionary_learning/trainer_1", "dictionaries/saelens_topk"] {
+            let relative = "\(name) (\(precision))"
+            let sae = try DictionaryLoader.load(path: SampleTests.path(name))
             let (screened, path) = try build(sae, cache, exact: false)
             let (fp32, fp32Path) = try build(sae, cache, exact: true)
-            XCTAssertEqual(path, .screenedBF16, relative)
+            XCTAssertEqual(path, .screened(precision), relative)
             XCTAssertEqual(fp32Path, .fp32(reason: "--exact-fp32"), relative)
             let a = screened.tables, b = fp32.tables
             XCTAssertEqual(a.count, b.count, "\(relative): counts")
@@ -76,6 +86,7 @@ final class ScreenedIndexAgreementTests: XCTestCase {
             print("\(relative): candidates per chunk \(fractions.min()! * 100)% to \(fractions.max()! * 100)%")
             print("\(relative): \(activations) activations, \(moved / 2) histogram moves, \(swapped) exemplar swaps between the paths")
             XCTAssertEqual(screened.tokenCount, fp32.tokenCount)
+        }
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SAECore
 
 
 /// `--exact-fp32` end to end: eval accepts it and its metrics equal the default run's to fp32
@@ -32,7 +33,13 @@ final class ExactFP32OptionTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("encode") }
         XCTAssertNotNil(line, result.stdout)
-        XCTAssertTrue(line.map { $0.contains("screened bf16") || $0.contains("fp32 sgemm") } ?? false, result.stdout)
+        XCTAssertTrue(line.map { $0.contains("screened int8") || $0.contains("screened bf16") || $0.contains("fp32 sgemm") } ?? false, result.stdout)
+        // The line is the path this CPU takes: int8 for ReLU where it has VNNI, bf16 for top-k.
+        for dictionary in ["saelens_topk", "saelens_standard"] {
+            let expected = EncodePath.chosen(for: try DictionaryLoader.load(path: fixture("dictionaries/\(dictionary)"))).summary
+            let shown = try SaescopeBinary.run(["inspect", fixture("dictionaries/\(dictionary)")])
+            XCTAssertTrue(shown.stdout.contains(expected), "\(dictionary): \(expected)\n\(shown.stdout)")
+        }
         let forced = try SaescopeBinary.run(["inspect", fixture("dictionaries/saelens_topk")], environment: ProcessInfo.processInfo.environment.merging(["SAESCOPE_EXACT_FP32": "1"]) { $1 })
         XCTAssertTrue(forced.stdout.contains("fp32 sgemm (--exact-fp32)"), forced.stdout)
     }

@@ -80,4 +80,44 @@ long ck_screen_topk_rows(const float *s, size_t ld, size_t first, size_t last, s
 
 /// The k-th largest of values[0..<n] (1 <= k <= n); scratch holds n floats. NaN are not expected.
 float ck_kth_largest(const float *values, size_t n, size_t k, float *scratch);
+// MARK: int8 (AVX-512 VNNI)
+
+/// 1 when the CPU has AVX-512 F/BW/VL and AVX512_VNNI (the int8 multiply's `vpdpbusd`).
+int ck_i8_available(void);
+/// Forces the portable scalar int8 multiply (the same exact integer sums and the same two
+/// roundings, so the same products bit for bit) for tests: 1 forces it, 0 restores the default.
+void ck_i8_force_scalar(int on);
+
+/// Bytes of the packed int8 weights for d inputs and f features: d padded to a multiple of 4, f to a panel.
+size_t ck_i8_packed_count(size_t d, size_t f);
+
+/// Packs panels [first_panel, last_panel) of wt ([f, d]: the encoder weights transposed, a
+/// feature's weights contiguous) into int8 panels of 64 features,
+/// four inputs per 32-bit lane as `vpdpbusd` reads them (padding zero). Feature j: scale[j] =
+/// max_i |w_ij| / 127 (fp32), w~_j = scale[j] * q_j with q_j the nearest integers in [-127, 127],
+/// correction[j] = 128 * sum_i q_ij; norms[3j] = ||w_j||, norms[3j+1] = ||w_j - w~_j||,
+/// norms[3j+2] = ||w~_j|| (double). scale, correction: room for the padded panels.
+void ck_i8_pack_weights(const float *wt, size_t d, size_t f, size_t first_panel, size_t last_panel,
+                        int8_t *packed, float *scale, int32_t *correction, double *norms);
+
+/// Rows [first, last) of x as u8 rows of d_pad = d rounded up to a multiple of 4: out = q + 128
+/// with x~_r = scale[r] * q, scale[r] = max_i |x_ri| / 127, q the nearest integers in [-127, 127]
+/// (padding 128, against zero weights); norms[2r] = ||x_r - x~_r||, norms[2r+1] = ||x~_r|| (double).
+void ck_i8_convert_rows(const float *x, size_t d, size_t first, size_t last, uint8_t *out, float *scale, double *norms);
+
+/// `ck_screen_elementwise` with int8 operands: s = fl(fl(row_scale[r] * col_scale[j]) * fl(P)),
+/// P = x~ . w~ / (row_scale * col_scale) exact in int32. xq: [rows_pad, d_pad] u8 rows and
+/// row_scale: rows_pad scales (rows_pad a multiple of CK_BF16_TILE_ROWS).
+long ck_i8_screen_elementwise(const uint8_t *xq, const float *row_scale, const int8_t *wq, const float *col_scale,
+                              const int32_t *correction, size_t rows, size_t d, size_t f,
+                              size_t col_lo, size_t col_hi,
+                              const float *row_e, const float *row_n, const float *col_p, const float *col_q,
+                              const float *cut, const float *x, const float *wt,
+                              const float *bias, const float *floor, int adds_bias, int keeps_nan,
+                              int32_t *out_row, int32_t *out_feature, float *out_value, size_t capacity,
+                              size_t max_candidates, size_t *candidates);
+
+/// The int8 products themselves (no screen), as `ck_bf16_multiply`: for the top-k screen.
+void ck_i8_multiply(const uint8_t *xq, const float *row_scale, const int8_t *wq, const float *col_scale, const int32_t *correction,
+                    size_t rows, size_t d, size_t f, size_t col_lo, size_t col_hi, float *s, size_t ld);
 #endif

@@ -82,7 +82,7 @@ public enum ScreenedBenchmark {
         SAEEncoder.exactFP32 = savedExact
 
         let conversionStarted = DispatchTime.now().uptimeNanoseconds
-        _ = ScreenedWeights(sae: sae)
+        _ = ScreenedWeights(sae: sae, start: ScreenPrecision.best(for: sae.rule))
         let weightConversionSeconds = Double(DispatchTime.now().uptimeNanoseconds - conversionStarted) / 1e9
 
         func encodeAll(_ encoder: SAEEncoder) -> (seconds: Double, cpu: Double, nonzeros: Int) {
@@ -114,7 +114,9 @@ public enum ScreenedBenchmark {
             let before = screened.screenedStatistics
             let s = encodeAll(screened)
             if round == 1 {
-                statistics.screenedChunks = screened.screenedStatistics.screenedChunks - before.screenedChunks
+                statistics.int8Chunks = screened.screenedStatistics.int8Chunks - before.int8Chunks
+                statistics.bf16Chunks = screened.screenedStatistics.bf16Chunks - before.bf16Chunks
+                statistics.int8Abandoned = screened.screenedStatistics.int8Abandoned - before.int8Abandoned
                 statistics.fallbackChunks = screened.screenedStatistics.fallbackChunks - before.fallbackChunks
                 statistics.candidateFractions = Array(screened.screenedStatistics.candidateFractions.dropFirst(before.candidateFractions.count))
             }

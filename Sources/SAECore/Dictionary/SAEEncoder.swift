@@ -10,9 +10,10 @@ import Foundation
 /// elementwise rules (ReLU, JumpReLU) are only tested there, and the dense codes are written
 /// when `codes` is read. Decoding falls back to a GEMM when codes are dense. One instance per thread.
 ///
-/// Where the CPU has AVX512_BF16 and the rule is ReLU or JumpReLU, the encode is screened
-/// (ScreenedEncode.swift): bf16 pre-activations with a proven error bound, every entry the bound
-/// cannot rule out recomputed in fp32; a chunk with too many candidates takes the fp32 path.
+/// Where the CPU has AVX512_VNNI or AVX512_BF16 and the rule is ReLU, JumpReLU or top-k, the encode
+/// is screened (ScreenedEncode.swift): int8 or bf16 pre-activations with a proven error bound,
+/// every entry the bound cannot rule out recomputed in fp32; a chunk with too many candidates
+/// is retried in bf16 (after int8) and then takes the fp32 path.
 public final class SAEEncoder {
     /// Forces the fp32 sgemm path everywhere (`--exact-fp32`, or `SAESCOPE_EXACT_FP32=1`, which
     /// child processes inherit). Read when an encoder is made.
@@ -83,7 +84,7 @@ public final class SAEEncoder {
         blocks = (0..<max(1, ProcessInfo.activeCores)).map { _ in RuleBlock(topK: k, featureCount: sae.featureCount) }
         scanTest = RuleBlock.ScanTest(sae)
         path = EncodePath.chosen(for: sae)
-        if path == .screenedBF16, let weights = ScreenedWeights.shared(for: sae) {
+        if case .screened = path, let weights = ScreenedWeights.shared(for: sae) {
             screen = ScreenedChunk(weights: weights, maxRows: maxRows, parts: max(1, ProcessInfo.activeCores))
         } else {
             screen = nil

@@ -1,9 +1,9 @@
 import CKernels
 import Foundation
 
-/// The screened encode: pre-activations in bf16 with AVX-512 BF16, a rigorous bound on their
-/// error, and an fp32 recomputation of every entry the bound cannot rule out. The codes are the
-/// fp32 path's (up to the last bits of each kept value and entries tied with the threshold).
+/// The screened encode: pre-activations in int8 (AVX-512 VNNI) or bf16 (AVX-512 BF16), a rigorous
+/// bound on their error, and an fp32 recomputation of every entry the bound cannot rule out. The
+/// codes are the fp32 path's (up to the last bits of each kept value and entries tied with the threshold).
 ///
 /// ## The bound
 /// For a token x (fp32, after the input normalisation) and a feature's encoder column w (fp32),
@@ -33,18 +33,48 @@ import Foundation
 /// arithmetic, rounding being monotone and floor a float. With cut = floor - b - (8D+8)*2^-126
 /// rounded down (b only when the test adds it), t <= cut gives p <= cut + (6D+4)*2^-126 < floor - b:
 /// every entry the screen rejects is one the fp32 path rejects too. All factors (P, Q, e, n)
-/// are computed in double and rounded up to float; cut rounded down. Every other entry (a
+/// are computed in double, widened by (D+2)*2^-52 for the double sums of squares behind the
+/// norms, and rounded up to float; cut rounded down. Every other entry (a
 /// candidate) is recomputed in fp32 (a dot product, error within gamma*||x||*||w||) and tested
 /// exactly as the fp32 path tests it.
+///
+/// ## int8
+/// The same bound holds with x~, w~ the int8 roundings and s the int8 product, so the same P, Q
+/// and cut apply (computed from the int8 norms). There x~ = a*q (a = max_i |x_i| / 127 in fp32,
+/// q the nearest integers in [-127, 127]) and w~ = t*k (t = max_i |w_i| / 127, k likewise), so
+/// x~.w~ = a*t*P with P = sum q_i k_i an integer. `vpdpbusd` multiplies unsigned by signed bytes,
+/// so the row is stored as q + 128 in [1, 255] and P = sum (q_i + 128) k_i - 128 * sum k_i, the
+/// second sum kept per feature. Each lane adds four products of at most 255*127 (exact in the
+/// instruction's 16-bit intermediates) into an int32 that wraps; P is exact whenever
+/// |P| <= 127^2 * D < 2^31, i.e. D <= 133,143 (wrap-around cancels in two's complement), which
+/// `eligible`'s D < 83,886 implies. Then s = fl(fl(a*t) * fl(P)): three roundings (fl(P) exact
+/// below 2^24), each relative error u = 2^-24, and fl(a*t) at worst subnormal (2^-150 absolute,
+/// times |P| <= 127^2 * D < D*2^14), so
+///   |s - x~.w~| <= 3.01u*|x~.w~| + D*2^-136 + 2^-150 <= gamma*n*||w~|| + 2D*2^-126,
+/// as the bf16 sum's bound (gamma >= 2(D+1)u >= 4u; Cauchy-Schwarz for |x~.w~| <= n*||w~||). The
+/// residuals x - x~ and w - w~ are measured in double (a*q is exact there), not assumed from the
+/// rounding, so the bound holds for any integers the conversion picks (clamping included).
 final class ScreenedWeights: @unchecked Sendable {
+    /// One precision's copy of W_enc and its bound factors (see the proof above).
+    struct Packing {
+        let precision: ScreenPrecision
+        /// bf16: W~ as `ck_screen_elementwise` reads it (UInt16); int8: as `ck_i8_screen_elementwise` reads it (Int8).
+        let packed: UnsafeMutableRawBufferPointer
+        /// int8: per-feature scale t_j and 128 * sum_i k_ij (F padded to a panel); empty for bf16.
+        let columnScale: [Float]
+        let correction: [Int32]
+        let columnP: [Float]
+        let columnQ: [Float]
+        /// The largest ||w~_j|| and ||w_j||: a chunk whose tokens could overflow fp32 takes the fp32 path.
+        let largestNorm: Double
+    }
+
     let inputDimension: Int
     let featureCount: Int
-    /// W~, packed as `ck_screen_elementwise` reads it.
-    let packed: UnsafeMutableBufferPointer<UInt16>
+    /// The packings the screen may use: the first precision tried, then the retry (int8 then bf16).
+    let packings: [Packing]
     /// W^T, [F, D] row-major: the rows the candidates' recomputation reads.
     let transposed: [Float]
-    let columnP: [Float]
-    let columnQ: [Float]
     /// Elementwise rules: the screen's cut per feature, and the fp32 path's own test.
     let cut: [Float]
     let test: RuleBlock.ScanTest?
@@ -53,8 +83,6 @@ final class ScreenedWeights: @unchecked Sendable {
     /// The proof's absolute (underflow) term.
     let absolute: Double
     let bias: [Float]
-    /// The largest ||w~_j|| and ||w_j||: a chunk whose tokens could overflow fp32 takes the fp32 path.
-    let largestNorm: Double
 
     /// gamma of the proof for D terms (faithful rounding, any summation order).
     static func gamma(_ d: Int) -> Double {
@@ -72,16 +100,17 @@ final class ScreenedWeights: @unchecked Sendable {
 
     /// Whether `init` gives a screen, without converting anything (for `EncodePath.chosen`): the
     /// rule has one, the weights and biases are all finite, and D is small enough for the bound
-    /// to be useful.
+    /// to be useful (and, for int8, for the integer sums to be exact: D < 83,886 < 133,143).
     static func eligible(_ sae: SparseAutoencoder) -> Bool {
         screens(sae.rule) && sae.encoderBias.allSatisfy(\.isFinite)
             && ck_all_finite(sae.encoderWeights, sae.encoderWeights.count) != 0
             && Double(sae.inputDimension + 1) * 0x1p-23 < 0.01
     }
 
-    /// nil when the dictionary is not `eligible`.
-    init?(sae: SparseAutoencoder) {
-        guard Self.eligible(sae) else { return nil }
+    /// nil when the dictionary is not `eligible` or the CPU has neither instruction set. `start`:
+    /// the first precision (int8 also packs bf16 for the retry, where the CPU has it).
+    init?(sae: SparseAutoencoder, start: ScreenPrecision?) {
+        guard Self.eligible(sae), let start else { return nil }
         let d = sae.inputDimension, f = sae.featureCount
         inputDimension = d
         featureCount = f
@@ -89,49 +118,97 @@ final class ScreenedWeights: @unchecked Sendable {
         self.test = test
         if case .topK(let k) = sae.rule { topK = k } else { topK = nil }
         bias = sae.encoderBias
-        let packed = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ck_bf16_packed_count(d, f))
-        self.packed = packed
-        // Packed, measured and transposed a share of the panels per core.
+        let precisions: [ScreenPrecision] = start == .int8 && ScreenPrecision.bf16.available && ScreenPrecision.restriction == nil ? [.int8, .bf16] : [start]
+        let panels = (f + 63) / 64, shares = max(1, min(ProcessInfo.activeCores, panels))
         // The transposed copy is written whole by the shares, so it is not zeroed first (64 MiB at
         // D=512/F=32768: a tenth of the one-time conversion).
-        var norms = [Double](repeating: 0, count: 3 * f)
-        let panels = (f + 63) / 64, shares = max(1, min(ProcessInfo.activeCores, panels))
-        self.transposed = [Float](unsafeUninitializedCapacity: f * d) { target, initialized in
+        let transposed = [Float](unsafeUninitializedCapacity: f * d) { target, initialized in
             sae.encoderWeights.withUnsafeBufferPointer { weights in
-                norms.withUnsafeMutableBufferPointer { norms in
-                    let box = UncheckedSendable((weights, norms, target))
-                    parallelFor(shares) { share in
-                        let (weights, norms, target) = box.value
-                        let first = share * panels / shares, last = (share + 1) * panels / shares
-                        ck_bf16_pack_weights(weights.baseAddress!, d, f, first, last, packed.baseAddress!, norms.baseAddress!)
-                        ck_transpose(weights.baseAddress!, d, f, first * 64, min(f, last * 64), target.baseAddress!)
-                    }
+                let box = UncheckedSendable((weights, target))
+                parallelFor(shares) { share in
+                    let (weights, target) = box.value
+                    let first = share * panels / shares, last = (share + 1) * panels / shares
+                    ck_transpose(weights.baseAddress!, d, f, first * 64, min(f, last * 64), target.baseAddress!)
                 }
             }
             initialized = f * d
         }
-        let gamma = Self.gamma(d), u = 0x1p-24, safety = 1 + 0x1p-40
+        self.transposed = transposed
+        let gamma = Self.gamma(d), u = 0x1p-24
+        // The norms are sums of D squares in double (relative error below (D+2)*2^-52 with the
+        // square root, as the row factors' slack); 2^-40 more for the factors' own arithmetic.
+        let safety = 1 + 0x1p-40 + Double(d + 2) * 0x1p-52
         let absolute = Double(8 * d + 8) * 0x1p-126
         self.absolute = absolute
-        var columnP = [Float](repeating: 0, count: f), columnQ = columnP, cut = columnP
-        var largest = 0.0
-        for j in 0..<f {
-            let norm = norms[3 * j], residual = norms[3 * j + 1], rounded = norms[3 * j + 2]
-            largest = max(largest, norm, rounded)
-            columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
-            columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
-            if let test {
+        packings = precisions.map { precision in
+            Self.pack(precision, weights: sae.encoderWeights, transposed: transposed, d: d, f: f, shares: shares) { norms in
+                var columnP = [Float](repeating: 0, count: f), columnQ = columnP
+                var largest = 0.0
+                for j in 0..<f {
+                    let norm = norms[3 * j], residual = norms[3 * j + 1], rounded = norms[3 * j + 2]
+                    largest = max(largest, norm, rounded)
+                    columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
+                    columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
+                }
+                return (columnP, columnQ, largest)
+            }
+        }
+        var cut = [Float](repeating: 0, count: f)
+        if let test {
+            for j in 0..<f {
                 let floor = Double(test.floor[j]), b = test.addsBias ? Double(sae.encoderBias[j]) : 0
                 cut[j] = Self.roundedDown(floor - b - absolute - 0x1p-50 * (abs(floor) + abs(b)))
             }
         }
-        self.columnP = columnP
-        self.columnQ = columnQ
         self.cut = cut
-        largestNorm = largest
     }
 
-    deinit { packed.deallocate() }
+    /// One precision's packed copy, a share of the panels per core, and its factors from the norms.
+    private static func pack(_ precision: ScreenPrecision, weights: [Float], transposed: [Float], d: Int, f: Int, shares: Int,
+                             factors: ([Double]) -> (p: [Float], q: [Float], largest: Double)) -> Packing {
+        let panels = (f + 63) / 64
+        var norms = [Double](repeating: 0, count: 3 * panels * 64)
+        var columnScale = [Float](), correction = [Int32]()
+        let packed: UnsafeMutableRawBufferPointer
+        switch precision {
+        case .bf16:
+            packed = .allocate(byteCount: 2 * ck_bf16_packed_count(d, f), alignment: 64)
+            weights.withUnsafeBufferPointer { weights in
+                norms.withUnsafeMutableBufferPointer { norms in
+                    let box = UncheckedSendable((weights, norms))
+                    parallelFor(shares) { share in
+                        let (weights, norms) = box.value
+                        ck_bf16_pack_weights(weights.baseAddress!, d, f, share * panels / shares, (share + 1) * panels / shares,
+                                             packed.baseAddress!.assumingMemoryBound(to: UInt16.self), norms.baseAddress!)
+                    }
+                }
+            }
+        case .int8:
+            packed = .allocate(byteCount: ck_i8_packed_count(d, f), alignment: 64)
+            columnScale = [Float](repeating: 0, count: panels * 64)
+            correction = [Int32](repeating: 0, count: panels * 64)
+            transposed.withUnsafeBufferPointer { transposed in
+                norms.withUnsafeMutableBufferPointer { norms in
+                    columnScale.withUnsafeMutableBufferPointer { scale in
+                        correction.withUnsafeMutableBufferPointer { correction in
+                            let box = UncheckedSendable((transposed, norms, scale, correction))
+                            parallelFor(shares) { share in
+                                let (transposed, norms, scale, correction) = box.value
+                                ck_i8_pack_weights(transposed.baseAddress!, d, f, share * panels / shares, (share + 1) * panels / shares,
+                                                   packed.baseAddress!.assumingMemoryBound(to: Int8.self), scale.baseAddress!,
+                                                   correction.baseAddress!, norms.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let (p, q, largest) = factors(norms)
+        return Packing(precision: precision, packed: packed, columnScale: columnScale, correction: correction,
+                       columnP: p, columnQ: q, largestNorm: largest)
+    }
+
+    deinit { for packing in packings { packing.packed.deallocate() } }
 
     static func roundedUp(_ value: Double) -> Float {
         let single = Float(value)
@@ -148,237 +225,22 @@ final class ScreenedWeights: @unchecked Sendable {
     private static let cacheLock = NSLock()
     /// The last few dictionaries' screens, with their encoder weights retained so the storage
     /// address identifying them cannot be reused while cached.
-    nonisolated(unsafe) private static var cache: [(weights: [Float], rule: String, bias: [Float], screen: ScreenedWeights?)] = []
+    nonisolated(unsafe) private static var cache: [(weights: [Float], rule: String, bias: [Float], start: ScreenPrecision?, screen: ScreenedWeights?)] = []
 
     /// The screen of `sae`, built once per dictionary (the conversion reads all of W_enc).
     static func shared(for sae: SparseAutoencoder) -> ScreenedWeights? {
         let key = sae.encoderWeights.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let start = ScreenPrecision.best(for: sae.rule)
         cacheLock.lock()
         defer { cacheLock.unlock() }
         if let hit = cache.first(where: { entry in
             entry.weights.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == key
                 && entry.weights.count == sae.encoderWeights.count && entry.rule == sae.rule.summary
-                && entry.bias == sae.encoderBias
+                && entry.bias == sae.encoderBias && entry.start == start
         }) { return hit.screen }
-        let screen = ScreenedWeights(sae: sae)
-        cache.append((sae.encoderWeights, sae.rule.summary, sae.encoderBias, screen))
+        let screen = ScreenedWeights(sae: sae, start: start)
+        cache.append((sae.encoderWeights, sae.rule.summary, sae.encoderBias, start, screen))
         if cache.count > 4 { cache.removeFirst() }
         return screen
-    }
-}
-
-/// Which encode runs, and why: `inspect`, `doctor` and the benchmarks print it.
-public enum EncodePath: Equatable, Sendable {
-    case screenedBF16
-    case fp32(reason: String)
-
-    /// The path `SAEEncoder` takes for `sae` on this CPU with the current settings.
-    public static func chosen(for sae: SparseAutoencoder) -> EncodePath {
-        if SAEEncoder.exactFP32 { return .fp32(reason: "--exact-fp32") }
-        if ck_bf16_available() == 0 { return .fp32(reason: "the CPU has no AVX512_BF16") }
-        if !ScreenedWeights.screens(sae.rule) { return .fp32(reason: "no screen for the \(sae.rule.summary) rule") }
-        // Only the check: `inspect` prints this, and the conversion (hundreds of MB at F=16384) is the encoder's.
-        if !ScreenedWeights.eligible(sae) { return .fp32(reason: "encoder weights or biases not finite") }
-        return .screenedBF16
-    }
-
-    /// This machine and setting, for any dictionary: what `doctor` and the benchmarks print.
-    public static var machineSummary: String {
-        if SAEEncoder.exactFP32 { return "encode: fp32 sgemm (--exact-fp32 / SAESCOPE_EXACT_FP32=1)" }
-        if ck_bf16_available() == 0 { return "encode: fp32 sgemm (the CPU has no AVX512_BF16)" }
-        return "encode: screened bf16 (AVX512_BF16) for ReLU, JumpReLU and top-k dictionaries, exact to fp32; fp32 sgemm for the other rules and with --exact-fp32"
-    }
-
-    public var summary: String {
-        switch self {
-        case .screenedBF16: "screened bf16 (AVX-512 BF16 pre-activations, candidates recomputed in fp32; a chunk with more than \(Int(ScreenedChunk.fallbackFraction * 100))% candidates takes fp32)"
-        case .fp32(let reason): "fp32 sgemm (\(reason))"
-        }
-    }
-}
-
-/// What the screened path did over an encoder's chunks (for the benchmarks and `--verbose` lines).
-public struct ScreenedEncodeStatistics: Sendable, Equatable {
-    public var screenedChunks = 0
-    /// Chunks that fell back to fp32: too many candidates, non-finite or very large inputs.
-    public var fallbackChunks = 0
-    /// Candidates / (rows * F) of each screened (or abandoned) chunk, in order.
-    public var candidateFractions: [Double] = []
-    public init() {}
-}
-
-/// One encoder's scratch for the screened path: the chunk's bf16 rows and the candidates' output.
-final class ScreenedChunk {
-    /// Above this fraction of candidates in a chunk, its screen is abandoned and the chunk taken by
-    /// fp32 (measured with `saescope bench screened`; see the README).
-    nonisolated(unsafe) static var fallbackFraction = 0.10
-
-    /// One core's output (row, feature, value) and, for top-k, its per-row scratch.
-    private struct Part {
-        let rows: UnsafeMutableBufferPointer<Int32>
-        let features: UnsafeMutableBufferPointer<Int32>
-        let values: UnsafeMutableBufferPointer<Float>
-        /// lower, upper, selection scratch, candidate values: 4 x F floats; candidate features: F.
-        let rowScratch: UnsafeMutableBufferPointer<Float>
-        let candidateFeatures: UnsafeMutableBufferPointer<Int32>
-        var kept = 0
-        var candidates = 0
-    }
-
-    let weights: ScreenedWeights
-    let maxRows: Int
-    private let converted: UnsafeMutableBufferPointer<UInt16>
-    private let rowNorms: UnsafeMutableBufferPointer<Double>
-    private let rowE: UnsafeMutableBufferPointer<Float>
-    private let rowN: UnsafeMutableBufferPointer<Float>
-    private var parts: [Part]
-
-    init(weights: ScreenedWeights, maxRows: Int, parts partCount: Int) {
-        self.weights = weights
-        self.maxRows = maxRows
-        let d = weights.inputDimension, f = weights.featureCount
-        let tile = Int(CK_BF16_TILE_ROWS)
-        let paddedRows = (maxRows + tile - 1) / tile * tile
-        converted = .allocate(capacity: paddedRows * ((d + 1) & ~1))
-        converted.initialize(repeating: 0)
-        rowNorms = .allocate(capacity: 2 * maxRows)
-        rowE = .allocate(capacity: maxRows)
-        rowN = .allocate(capacity: maxRows)
-        let count = max(1, min(partCount, (f + 63) / 64))
-        let capacity = Int(Double(maxRows) * Double(f) * Self.fallbackFraction / Double(count)) + max(64, weights.topK ?? 0) * maxRows
-        let scratch = weights.topK == nil ? 1 : f
-        parts = (0..<count).map { _ in
-            Part(rows: .allocate(capacity: capacity), features: .allocate(capacity: capacity), values: .allocate(capacity: capacity),
-                 rowScratch: .allocate(capacity: 4 * scratch), candidateFeatures: .allocate(capacity: scratch))
-        }
-    }
-
-    deinit {
-        converted.deallocate()
-        rowNorms.deallocate()
-        rowE.deallocate()
-        rowN.deallocate()
-        for part in parts {
-            part.rows.deallocate()
-            part.features.deallocate()
-            part.values.deallocate()
-            part.rowScratch.deallocate()
-            part.candidateFeatures.deallocate()
-        }
-    }
-
-    /// Screens `count` prepared rows `x` and writes the kept codes as CSR rows; false (and nothing
-    /// written) when the chunk must take the fp32 path. `products` ([rows, F]) receives the bf16
-    /// products for top-k. Adds the chunk to `statistics`.
-    func encode(_ x: UnsafePointer<Float>, rows count: Int, products: UnsafeMutablePointer<Float>,
-                rowStart: inout [Int], features: inout [Int32], values: inout [Float],
-                statistics: inout ScreenedEncodeStatistics) -> Bool {
-        let d = weights.inputDimension, f = weights.featureCount
-        guard ck_all_finite(x, count * d) != 0 else {
-            statistics.fallbackChunks += 1
-            return false
-        }
-        convert(x, rows: count)
-        // Tokens so large that a product could overflow fp32 void the proof's assumptions.
-        var largestRow = 0.0
-        for r in 0..<count { largestRow = max(largestRow, rowNorms[2 * r] + rowNorms[2 * r + 1]) }
-        guard largestRow * weights.largestNorm < 0x1p100 else {
-            statistics.fallbackChunks += 1
-            return false
-        }
-        let partCount = parts.count, weights = self.weights, fraction = Self.fallbackFraction
-        let converted = self.converted.baseAddress!, rowE = self.rowE.baseAddress!, rowN = self.rowN.baseAddress!
-        parts.withUnsafeMutableBufferPointer { parts in
-            let parts = UncheckedSendable(parts)
-            if let k = weights.topK {
-                parallelFor(partCount) { part in
-                    let columns = SAEEncoder.columnBlock(part, of: partCount, features: f)
-                    ck_bf16_multiply(converted, weights.packed.baseAddress!, count, d, f, columns.lowerBound, columns.upperBound, products, f)
-                }
-                parallelFor(min(partCount, count)) { part in
-                    let blocks = min(partCount, count)
-                    let first = part * count / blocks, last = (part + 1) * count / blocks
-                    let p = parts.value[part], scratch = p.rowScratch.baseAddress!
-                    var met = 0
-                    let kept = ck_screen_topk_rows(products, f, first, last, f, k, rowE, rowN, weights.columnP, weights.columnQ,
-                                                   weights.bias, weights.absolute, x, d, weights.transposed,
-                                                   scratch, scratch + f, scratch + 2 * f, p.candidateFeatures.baseAddress!, scratch + 3 * f,
-                                                   p.rows.baseAddress!, p.features.baseAddress!, p.values.baseAddress!, p.rows.count,
-                                                   Int(Double(last - first) * Double(f) * fraction), &met)
-                    parts.value[part].kept = kept
-                    parts.value[part].candidates = met
-                }
-                for part in min(partCount, count)..<partCount { parts.value[part].kept = 0; parts.value[part].candidates = 0 }
-            } else if let test = weights.test {
-                parallelFor(partCount) { part in
-                    let columns = SAEEncoder.columnBlock(part, of: partCount, features: f)
-                    let p = parts.value[part]
-                    var met = 0
-                    let kept = ck_screen_elementwise(
-                        converted, weights.packed.baseAddress!, count, d, f, columns.lowerBound, columns.upperBound,
-                        rowE, rowN, weights.columnP, weights.columnQ, weights.cut,
-                        x, weights.transposed, weights.bias, test.floor, test.addsBias ? 1 : 0, test.keepsNaN ? 1 : 0,
-                        p.rows.baseAddress!, p.features.baseAddress!, p.values.baseAddress!, p.rows.count,
-                        Int(Double(count) * Double(columns.count) * fraction), &met)
-                    parts.value[part].kept = kept
-                    parts.value[part].candidates = met
-                }
-            }
-        }
-        let candidates = parts.reduce(0) { $0 + $1.candidates }
-        statistics.candidateFractions.append(Double(candidates) / Double(max(1, count * f)))
-        guard parts.allSatisfy({ $0.kept >= 0 }) else {
-            statistics.fallbackChunks += 1
-            return false
-        }
-        statistics.screenedChunks += 1
-        assemble(rows: count, rowStart: &rowStart, features: &features, values: &values)
-        return true
-    }
-
-    /// bf16 rows and the bound's per-row factors e and n (rounded up), rows split across the cores.
-    private func convert(_ x: UnsafePointer<Float>, rows count: Int) {
-        let d = weights.inputDimension
-        let blockCount = min(parts.count, count)
-        let slack = 1 + Double(d + 2) * 0x1p-52
-        let norms = rowNorms.baseAddress!, rowE = self.rowE.baseAddress!, rowN = self.rowN.baseAddress!, converted = self.converted.baseAddress!
-        parallelFor(blockCount) { b in
-            let first = b * count / blockCount, last = (b + 1) * count / blockCount
-            ck_bf16_convert_rows(x, d, first, last, converted, norms)
-            for r in first..<last {
-                rowE[r] = ScreenedWeights.roundedUp(norms[2 * r] * slack)
-                rowN[r] = ScreenedWeights.roundedUp(norms[2 * r + 1] * slack)
-            }
-        }
-    }
-
-    /// The parts' (row, feature, value) lists as CSR rows, features ascending within a row (each
-    /// part lists every row's features in ascending order, and parts hold ascending ranges).
-    private func assemble(rows count: Int, rowStart: inout [Int], features: inout [Int32], values: inout [Float]) {
-        var counts = [Int](repeating: 0, count: count + 1)
-        for part in parts {
-            for e in 0..<part.kept { counts[Int(part.rows[e]) + 1] += 1 }
-        }
-        for r in 0..<count { counts[r + 1] += counts[r] }
-        let total = counts[count]
-        rowStart.removeAll(keepingCapacity: true)
-        rowStart.append(contentsOf: counts)
-        features.removeAll(keepingCapacity: true)
-        values.removeAll(keepingCapacity: true)
-        features.append(contentsOf: repeatElement(0, count: total))
-        values.append(contentsOf: repeatElement(0, count: total))
-        var cursor = counts
-        features.withUnsafeMutableBufferPointer { features in
-            values.withUnsafeMutableBufferPointer { values in
-                for part in parts {
-                    for e in 0..<part.kept {
-                        let r = Int(part.rows[e])
-                        features[cursor[r]] = part.features[e]
-                        values[cursor[r]] = part.values[e]
-                        cursor[r] += 1
-                    }
-                }
-            }
-        }
     }
 }
