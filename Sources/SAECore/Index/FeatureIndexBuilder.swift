@@ -94,11 +94,10 @@ public enum FeatureIndexBuilder {
         try ChunkPipeline.run(
             chunks: chunkCount,
             // The per-feature tables (hundreds of MiB at F = 32768 are first touched here) and the
-            // second encoder beside the first one's weight conversion, which takes both cores (the
-            // second waits for it and shares the converted weights).
+            // second encoder (sharing the first one's scratch), beside the first encode.
             prepare: {
                 accumulator = FeatureAccumulator(featureCount: f, options: options)
-                if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) }
+                if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) }
             },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
             read: { i in slots[i % 2].read(core: core(i), cache: cache, exclusion: exclusion) },
