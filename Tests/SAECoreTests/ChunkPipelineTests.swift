@@ -12,20 +12,27 @@ final class ChunkPipelineTests: XCTestCase {
             let encoders = UncheckedSendable(UnsafeMutablePointer<Int>.allocate(capacity: 2))
             defer { slots.value.deallocate(); encoders.value.deallocate() }
             var recorded: [Int] = [], reported: [Int] = [], prepared = false, setUp = false
+            // What the first encode needs (set-up, chunk 0) is there before it; `prepare` runs
+            // beside it, before anything else on the helper (record 0, read 1).
+            let order = OrderLog()
             try ChunkPipeline.run(
                 chunks: count,
-                prepare: { prepared = true },
-                setUp: { setUp = true },
+                prepare: { XCTAssertTrue(setUp); prepared = true; order.add("prepare") },
+                setUp: { setUp = true; order.add("setUp") },
                 read: { i in
+                    XCTAssertEqual(prepared, i > 0, "read \(i)")
                     usleep(UInt32((i * 7919) % 3) * 300)  // uneven stage lengths
                     slots.value[i % 2] = i
+                    order.add("read \(i)")
                 },
                 encode: { i in
+                    if i == 0 { XCTAssertEqual(order.events.prefix(2).sorted(), ["read 0", "setUp"]) }
                     XCTAssertEqual(slots.value[i % 2], i, "chunk \(i) encoded from another chunk's rows")
                     usleep(UInt32((i * 104_729) % 3) * 300)
                     encoders.value[i % 2] = 10 * i
                 },
                 record: { i in
+                    XCTAssertTrue(prepared, "record \(i) before prepare")
                     XCTAssertEqual(slots.value[i % 2], i, "chunk \(i) recorded with another chunk's rows")
                     XCTAssertEqual(encoders.value[i % 2], 10 * i, "chunk \(i) recorded with another chunk's codes")
                     recorded.append(i)
@@ -35,6 +42,14 @@ final class ChunkPipelineTests: XCTestCase {
             XCTAssertEqual(recorded, Array(0..<count))
             XCTAssertEqual(reported, Array(0..<count))
         }
+    }
+
+    /// Stage names in the order they ran (from either thread).
+    private final class OrderLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [String] = []
+        func add(_ name: String) { lock.lock(); names.append(name); lock.unlock() }
+        var events: [String] { lock.lock(); defer { lock.unlock() }; return names }
     }
 
     func testCancelStopsBeforeTheNextEncodeWithTheHelperDone() {

@@ -99,6 +99,34 @@ final class EncoderTests: XCTestCase {
     func testLayerNorm() throws { assertMatchesReference(try makeSAE(rule: .relu, normalization: .layerNorm)) }
     func testSkipConnection() throws { assertMatchesReference(try makeSAE(rule: .topK(2), skip: true)) }
 
+    /// Two encoders taking turns (the chunk pipeline's) share their scratch but not their
+    /// outputs: each one's codes and reconstruction are those of an encoder of its own, and stay
+    /// so while the other runs.
+    func testEncodersTakingTurnsKeepTheirOwnOutputs() throws {
+        for sae in [try makeSAE(rule: .relu), try makeSAE(rule: .topK(3), normalization: .layerNorm), try makeSAE(rule: .relu, skip: true)] {
+            var rng = SeededGenerator(seed: 4)
+            let inputs = (0..<3).map { _ in rng.floats(rows * d) }
+            func alone(_ x: [Float]) -> (codes: [Float], reconstruction: [Float]) {
+                let encoder = SAEEncoder(sae: sae, maxRows: rows)
+                x.withUnsafeBufferPointer { encoder.run($0.baseAddress!, rows: rows, reconstruct: true) }
+                return (Array(encoder.codes), Array(encoder.reconstruction))
+            }
+            let first = SAEEncoder(sae: sae, maxRows: rows)
+            let second = SAEEncoder(takingTurnsWith: first)
+            inputs[0].withUnsafeBufferPointer { first.run($0.baseAddress!, rows: rows, reconstruct: true) }
+            let firstReconstruction = Array(first.reconstruction)
+            inputs[1].withUnsafeBufferPointer { second.run($0.baseAddress!, rows: rows, reconstruct: true) }
+            XCTAssertEqual(Array(first.reconstruction), alone(inputs[0]).reconstruction, "\(sae.rule.summary): the partner's run changed it")
+            XCTAssertEqual(firstReconstruction, alone(inputs[0]).reconstruction)
+            XCTAssertEqual(Array(first.codes), alone(inputs[0]).codes)
+            inputs[2].withUnsafeBufferPointer { first.run($0.baseAddress!, rows: rows, reconstruct: true) }
+            XCTAssertEqual(Array(second.codes), alone(inputs[1]).codes, "\(sae.rule.summary)")
+            XCTAssertEqual(Array(second.reconstruction), alone(inputs[1]).reconstruction)
+            XCTAssertEqual(Array(first.codes), alone(inputs[2]).codes)
+            XCTAssertEqual(second.path, first.path)
+        }
+    }
+
     func testDenseCodesTakeTheGEMMDecodePath() throws {
         // Large positive biases make most codes nonzero, so decoding goes through sgemm.
         var rng = SeededGenerator(seed: 8)

@@ -27,6 +27,10 @@ public enum ShapeBenchmark {
         Shape(d: 2304, f: 16384, n: 4096, indexTarget: nil),
     ]
 
+    /// Timed runs of `index` and of `eval` per round (the best is kept), as many as the sgemm
+    /// reference's timed passes.
+    static let runsPerRound = 2
+
     /// Whole-process eval time allowed, as a multiple of the encode sgemm.
     public static let evalTarget = 1.15
 
@@ -81,18 +85,23 @@ public enum ShapeBenchmark {
         for round in 1...max(1, rounds) {
             // Best of two timed passes per child: with one, a pass another program slowed down
             // became the reference (CPU seconds of the same shape varied 0.77-0.99 between runs).
-            let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: 2, child: child, log: log)
+            let timed = try KernelBenchmark.run(sgemmShape, families: families, rounds: 1, repetitions: Self.runsPerRound, child: child, log: log)
             sgemm = sgemm.map { $0.keepingFaster(timed) } ?? timed
-            log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force", "--no-weight-cosines"])
-            indexSeconds = min(indexSeconds, index.seconds)
-            indexCPUSeconds = min(indexCPUSeconds, index.cpuSeconds)
-            log("eval D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
-            // The per-token pass only: the decoder/encoder max cosines are one F x F x D product per
-            // dictionary, whatever the tokens (at F=32768, D=512 more than this benchmark's encode).
-            let eval = try child.runChecked(["eval", "--sae", saeFolder, "--acts", cachePath, "--no-weight-cosines"])
-            evalSeconds = min(evalSeconds, eval.seconds)
-            evalCPUSeconds = min(evalCPUSeconds, eval.cpuSeconds)
+            // Two runs of each command per round, as the sgemm reference gets two timed passes:
+            // the same number of tries on both sides of each ratio (one run of a half-second
+            // command varied by 10-20% on a shared machine).
+            for _ in 0..<Self.runsPerRound {
+                log("index D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
+                let index = try child.runChecked(["index", "--sae", saeFolder, "--acts", cachePath, "--out", indexPath, "--force", "--no-weight-cosines"])
+                indexSeconds = min(indexSeconds, index.seconds)
+                indexCPUSeconds = min(indexCPUSeconds, index.cpuSeconds)
+                log("eval D=\(shape.d) F=\(shape.f) N=\(shape.n), round \(round)/\(rounds)")
+                // The per-token pass only: the decoder/encoder max cosines are one F x F x D product per
+                // dictionary, whatever the tokens (at F=32768, D=512 more than this benchmark's encode).
+                let eval = try child.runChecked(["eval", "--sae", saeFolder, "--acts", cachePath, "--no-weight-cosines"])
+                evalSeconds = min(evalSeconds, eval.seconds)
+                evalCPUSeconds = min(evalCPUSeconds, eval.cpuSeconds)
+            }
         }
         return Result(shape: shape, sgemm: sgemm!, indexSeconds: indexSeconds, evalSeconds: evalSeconds,
                       indexCPUSeconds: indexCPUSeconds, evalCPUSeconds: evalCPUSeconds)

@@ -38,6 +38,10 @@ public final class SAEEncoder {
     private let codeStorage: UnsafeMutableBufferPointer<Float>
     private let reconstructionStorage: UnsafeMutableBufferPointer<Float>
     private let inputStorage: UnsafeMutableBufferPointer<Float>
+    /// Frees `inputStorage` once no encoder uses it (one encoder, or two taking turns).
+    private let inputOwner: InputOwner
+    /// Set while `run` works in the shared scratch: encoders taking turns never run at once.
+    private let running: RunningFlag
     /// Per-row factors of the input normalisation, undone on the reconstruction.
     private var rowScale: [Float]
     private var rowShift: [Float]
@@ -65,13 +69,35 @@ public final class SAEEncoder {
     public private(set) var activeFeature: [Int32] = []
     public private(set) var activeValue: [Float] = []
 
-    public init(sae: SparseAutoencoder, maxRows: Int) {
+    public convenience init(sae: SparseAutoencoder, maxRows: Int) {
+        self.init(sae: sae, maxRows: maxRows, partner: nil)
+    }
+
+    /// A second encoder of `partner`'s dictionary and row count that takes turns with it (the
+    /// two must never run at once; the chunk pipeline runs them one after the other): it has
+    /// outputs of its own (codes, reconstruction, active lists), which stay valid while the
+    /// partner runs, but shares the scratch that only lives during a run (the prepared inputs
+    /// and the screened path's buffers: at D = 384, F = 3072, 4096 rows, 10 MiB of pages the
+    /// kernel no longer faults in and zeroes a second time).
+    public convenience init(takingTurnsWith partner: SAEEncoder) {
+        self.init(sae: partner.sae, maxRows: partner.maxRows, partner: partner)
+    }
+
+    private init(sae: SparseAutoencoder, maxRows: Int, partner: SAEEncoder?) {
         precondition(maxRows > 0)
         self.sae = sae
         self.maxRows = maxRows
         codeStorage = .allocate(capacity: maxRows * sae.featureCount)
         reconstructionStorage = .allocate(capacity: maxRows * sae.outputDimension)
-        inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
+        if let partner {
+            inputStorage = partner.inputStorage
+            inputOwner = partner.inputOwner
+            running = partner.running
+        } else {
+            inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
+            inputOwner = InputOwner(inputStorage)
+            running = RunningFlag()
+        }
         // No zeroing pass: the codes are always written by the matmul, the inputs by
         // `prepareInput` and the reconstruction by `decode` before they are read (at F = 3072
         // and 4096 rows, 48 MiB written once more for nothing); the pages are first touched by
@@ -83,8 +109,10 @@ public final class SAEEncoder {
         if case .topK(let value) = sae.rule { k = value }
         blocks = (0..<max(1, ProcessInfo.activeCores)).map { _ in RuleBlock(topK: k, featureCount: sae.featureCount) }
         scanTest = RuleBlock.ScanTest(sae)
-        path = EncodePath.chosen(for: sae)
-        if case .screened = path, let weights = ScreenedWeights.shared(for: sae) {
+        path = partner?.path ?? EncodePath.chosen(for: sae)
+        if let partner {
+            screen = partner.screen
+        } else if case .screened = path, let weights = ScreenedWeights.shared(for: sae) {
             screen = ScreenedChunk(weights: weights, maxRows: maxRows, parts: max(1, ProcessInfo.activeCores))
         } else {
             screen = nil
@@ -94,7 +122,32 @@ public final class SAEEncoder {
     deinit {
         codeStorage.deallocate()
         reconstructionStorage.deallocate()
-        inputStorage.deallocate()
+    }
+
+    /// Owns the prepared-input buffer that partner encoders share.
+    private final class InputOwner {
+        let storage: UnsafeMutableBufferPointer<Float>
+        init(_ storage: UnsafeMutableBufferPointer<Float>) { self.storage = storage }
+        deinit { storage.deallocate() }
+    }
+
+    /// Whether one of the encoders sharing a scratch is running (a misuse check, not a lock).
+    private final class RunningFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var isRunning = false
+
+        func enter() {
+            lock.lock()
+            defer { lock.unlock() }
+            precondition(!isRunning, "encoders that take turns ran at the same time")
+            isRunning = true
+        }
+
+        func leave() {
+            lock.lock()
+            isRunning = false
+            lock.unlock()
+        }
     }
 
     /// Codes of the last chunk, `[rows, F]` row-major (valid until the next `run`).
@@ -140,6 +193,8 @@ public final class SAEEncoder {
         activeFeature.removeAll(keepingCapacity: true)
         activeValue.removeAll(keepingCapacity: true)
         guard count > 0 else { return }
+        running.enter()
+        defer { running.leave() }
         prepareInput(x, rows: count)
         encode(rows: count)
         if reconstruct { decode(x, rows: count) }

@@ -14,11 +14,14 @@ import Foundation
 /// has recorded chunk i - 1).
 enum ChunkPipeline {
     /// `read(i)`, `encode(i)` and `record(i)` for chunk i in 0..<count; `recorded(i)` on the
-    /// caller's thread after chunk i is recorded (progress). First `prepare` and `read(0)` run on
-    /// the helper while `setUp` runs on the caller (one-time set-up on both sides, such as the
-    /// encoder's weight conversion beside the allocation of the tables). `isCancelled` is asked
-    /// before each encode; the helper has always finished when this returns or throws. Nothing
-    /// runs for no chunks.
+    /// caller's thread after chunk i is recorded (progress). First `read(0)` runs on the helper
+    /// while `setUp` runs on the caller (what the first encode needs, such as the encoder's weight
+    /// conversion); then `prepare` runs on the helper beside `encode(0)`, before `record(0)` and
+    /// `read(1)` (one-time set-up the first encode does not need: the second encoder, the tables
+    /// recorded into). Before, `prepare` ran ahead of `read(0)` and the first encode waited for
+    /// both (at F = 3072 the tables' first touch and the first read were a tenth of `index`).
+    /// `isCancelled` is asked before each encode; the helper has always finished when this
+    /// returns or throws. Nothing runs for no chunks.
     static func run(chunks count: Int, prepare: @escaping () -> Void = {}, setUp: () -> Void = {},
                     read: @escaping (Int) -> Void, encode: (Int) -> Void,
                     record: @escaping (Int) -> Void, recorded: (Int) -> Void = { _ in },
@@ -26,16 +29,13 @@ enum ChunkPipeline {
         guard count > 0 else { return }
         // The same on one core (the helper and the caller take turns): one path, tested.
         let helper = HelperThread()
-        helper.start {
-            prepare()
-            read(0)
-        }
+        helper.start { read(0) }
         setUp()
         helper.wait()
         for i in 0..<count {
             if isCancelled() { throw SaescopeError("cancelled") }
             helper.start {
-                if i > 0 { record(i - 1) }
+                if i == 0 { prepare() } else { record(i - 1) }
                 if i + 1 < count { read(i + 1) }
             }
             encode(i)

@@ -40,6 +40,10 @@ final class FeatureAccumulator: @unchecked Sendable {
     private var sampleRow: TableColumn<Int64>
     private var sampleValue: TableColumn<Float>
     private var sampleContext: TableColumn<Float>
+    /// The exemplars' token ids, all -1 until `fillContextTokens` (made here rather than in
+    /// `makeTables`: their first touch then happens beside the pass, not after it).
+    private var topTokens: TableColumn<Int32>
+    private var sampleTokens: TableColumn<Int32>
     let topContextBase: UnsafeMutablePointer<Float>
     let cells: BinnedCells
     private let sampleCeiling: UnsafeMutablePointer<UInt64>
@@ -61,6 +65,8 @@ final class FeatureAccumulator: @unchecked Sendable {
         sampleRow = TableColumn(repeating: -1, count: slots)
         sampleValue = TableColumn(repeating: 0, count: slots)
         sampleContext = TableColumn(repeating: .nan, count: slots * w)
+        topTokens = TableColumn(repeating: -1, count: f * k * w)
+        sampleTokens = TableColumn(repeating: -1, count: slots * w)
         topContextBase = topContext.uniqueBaseAddress()
         sampleCeiling = .allocate(capacity: max(1, cellCount))
         sampleCeiling.initialize(repeating: .max, count: max(1, cellCount))
@@ -219,11 +225,16 @@ final class FeatureAccumulator: @unchecked Sendable {
                 }
             }
         }
+        // Moved out, not shared: `fillContextTokens` writes them in place (a shared column would
+        // be copied first).
+        let topTokens = self.topTokens, sampleTokens = self.sampleTokens
+        self.topTokens = TableColumn(repeating: -1, count: 0)
+        self.sampleTokens = TableColumn(repeating: -1, count: 0)
         return FeatureTables(
             featureCount: f, options: options, count: count, sum: sum, maxValue: maxValue, rangeExponent: rangeExponent,
             histogram: histogram.array, topCount: topCount, topValue: topValue, topRow: topRow, topContext: topContext,
-            topTokens: TableColumn(repeating: -1, count: f * k * w), intervalCount: intervalCount.array, sampleCount: sampleCount.array,
+            topTokens: topTokens, intervalCount: intervalCount.array, sampleCount: sampleCount.array,
             sampleKey: sampleKey, sampleRow: sampleRow, sampleValue: sampleValue, sampleContext: sampleContext,
-            sampleTokens: TableColumn(repeating: -1, count: sampleContext.count))
+            sampleTokens: sampleTokens)
     }
 }

@@ -49,7 +49,7 @@ public enum FeatureIndexBuilder {
         var excludedRows = 0
 
         /// Dictionary metrics and the per-feature tables from one encoded chunk.
-        func record(_ chunk: IndexChunk, _ encoder: SAEEncoder, last: Bool) {
+        func record(_ chunk: IndexChunk, _ encoder: SAEEncoder, flush: Bool) {
             let coreStart = chunk.core.lowerBound, encodeStart = chunk.encoded.lowerBound
             // Dictionary metrics over the finite core rows, in contiguous runs.
             let coreOffset = coreStart - encodeStart, coreCount = chunk.core.count
@@ -84,7 +84,7 @@ public enum FeatureIndexBuilder {
             encoder.withActiveCodes(fromRow: 0) { codes in
                 batch.append(codes, encoded: chunk.encoded, finite: chunk.finite, core: chunk.core) { chunk.sequence(ofCoreRow: $0) }
             }
-            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || last {
+            if batch.rowCount >= Self.batchRows || batch.entryCount >= Self.batchEntries || flush {
                 batch.regroup()
                 accumulator!.record(batch, minimum: options.minActivation)
                 batch.clear()
@@ -94,11 +94,10 @@ public enum FeatureIndexBuilder {
         try ChunkPipeline.run(
             chunks: chunkCount,
             // The per-feature tables (hundreds of MiB at F = 32768 are first touched here) and the
-            // second encoder beside the first one's weight conversion, which takes both cores (the
-            // second waits for it and shares the converted weights).
+            // second encoder (sharing the first one's scratch), beside the first encode.
             prepare: {
                 accumulator = FeatureAccumulator(featureCount: f, options: options)
-                if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) }
+                if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) }
             },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
             read: { i in slots[i % 2].read(core: core(i), cache: cache, exclusion: exclusion) },
@@ -106,7 +105,9 @@ public enum FeatureIndexBuilder {
                 let chunk = slots[i % 2]
                 chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }
             },
-            record: { i in record(slots[i % 2], encoder(i), last: i == chunkCount - 1) },
+            // A batch is also recorded before the last chunk: the pass then ends on the last
+            // chunk's batch alone (the final record is the one stage nothing overlaps).
+            record: { i in record(slots[i % 2], encoder(i), flush: i >= chunkCount - 2) },
             recorded: { i in progress?(core(i).upperBound - rows.lowerBound, rows.count) },
             isCancelled: isCancelled)
 

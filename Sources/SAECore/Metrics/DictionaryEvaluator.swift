@@ -108,9 +108,8 @@ public enum DictionaryEvaluator {
 
         try ChunkPipeline.run(
             chunks: chunkCount,
-            // The second encoder beside the first one's weight conversion (it waits for it and
-            // shares the converted weights).
-            prepare: { if chunkCount > 1 { oddEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) } },
+            // The second encoder (sharing the first one's scratch) beside the first encode.
+            prepare: { if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) } },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) },
             read: { i in slots[i % 2].read(rows(i), cache: cache, exclusion: options.exclusion) },
             encode: { i in
