@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "App", dependencies: ["SAECore", "TUI", "Widgets"], path: "Sources/App"),
         .testTarget(
             name: "SAECoreTests",
-            dependencies: ["SAECore", "CKernels", "TestSupport"],
+            dependencies: ["SAECore", "CKernels", "CBLAS", "TestSupport"],
             path: "Tests/SAECoreTests",
             exclude: ["Fixtures"]
         ),

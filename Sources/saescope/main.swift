@@ -13,6 +13,8 @@ struct Saescope: ParsableCommand {
 
 // Before anything else: the BLAS kernels that fit this processor (may restart the process once).
 KernelStartup.ensureBestKernels()
+// OpenBLAS's workers would otherwise spin for ~0.1 s of CPU beside the work (see BLASThreadPool).
+BLASThreadPool.stopIdleWorkers()
 
 /// Bad input is a one-line message naming the file, and exit code 2; usage errors keep
 /// ArgumentParser's own message and code.
