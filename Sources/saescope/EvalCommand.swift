@@ -89,7 +89,7 @@ struct EvalCommand: ParsableCommand {
             print(MetricsReport.json(metrics, core: core, extra: extra))
         } else {
             print(MetricsReport.table(metrics, core: core, dictionary: dictionary, cachePath: acts, seconds: seconds,
-                                      coverage: pass.coverage))
+                                      coverage: pass.coverage, encode: pass.screened.summary(path: pass.encodePath)))
             if let positions = pass.positions { print(MetricsReport.table(positions)) }
             if let modelLoss { print(ModelLossReport.table(modelLoss.metrics, info: modelLoss.info)) }
             if let saebenchJSON { print("wrote \(saebenchJSON) (SAEBench core schema)") }

@@ -20,9 +20,10 @@ enum MetricsReport {
     }
 
     static func table(_ metrics: DictionaryMetrics, core: CoreMetrics? = nil, dictionary: SparseAutoencoder, cachePath: String, seconds: Double,
-                      coverage: RowCoverage? = nil) -> String {
+                      coverage: RowCoverage? = nil, encode: String? = nil) -> String {
         var lines = [describe(dictionary), "activations  \(cachePath)"]
         if let coverage { lines.append("rows         \(coverage.summary)") }
+        if let encode { lines.append("encode       \(encode)") }
         if dictionary.isTranscoder {
             lines.append("measured     against the cache's targets [N, \(dictionary.outputDimension)]: x below is the target, x_hat = f W_dec + b_dec\(dictionary.skipWeights != nil ? " + x W_skip" : "")")
         }

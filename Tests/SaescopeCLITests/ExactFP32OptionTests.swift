@@ -43,4 +43,29 @@ final class ExactFP32OptionTests: XCTestCase {
         let forced = try SaescopeBinary.run(["inspect", fixture("dictionaries/saelens_topk")], environment: ProcessInfo.processInfo.environment.merging(["SAESCOPE_EXACT_FP32": "1"]) { $1 })
         XCTAssertTrue(forced.stdout.contains("fp32 sgemm (--exact-fp32)"), forced.stdout)
     }
+
+    /// eval's table names the encode that ran over the pass, and `--exact-fp32` on the command
+    /// line switches it: the sample ReLU dictionary over the sample cache (real activations, few
+    /// enough candidates that the screen keeps every chunk where the CPU has the instructions).
+    func testEvalSaysWhichEncodeRanAndTheFlagForcesFP32() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sae = repository.appendingPathComponent("samples/dictionaries/dictionary_learning/trainer_0").path
+        let acts = repository.appendingPathComponent("samples/activations/smollm2_l15_pride_and_prejudice.safetensors").path
+        func encodeLine(_ extra: [String]) throws -> String {
+            let result = try SaescopeBinary.run(["eval", "--sae", sae, "--acts", acts, "--no-weight-cosines"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout.split(separator: "\n").first { $0.hasPrefix("encode ") }.map(String.init) ?? "no encode line in:\n\(result.stdout)"
+        }
+        let path = EncodePath.chosen(for: try DictionaryLoader.load(path: sae))
+        let plain = try encodeLine([])
+        if case .screened(let precision) = path {
+            // Every chunk screened in the starting precision: none retried, none in fp32.
+            let pattern = precision == .int8 ? #"^encode +screened: [1-9][0-9]* chunks int8, 0 bf16 \(0 int8 retried\), 0 fp32; candidates [0-9.]+(-[0-9.]+)?% of entries$"#
+                                             : #"^encode +screened: 0 chunks int8, [1-9][0-9]* bf16 \(0 int8 retried\), 0 fp32; candidates [0-9.]+(-[0-9.]+)?% of entries$"#
+            XCTAssertNotNil(plain.range(of: pattern, options: .regularExpression), plain)
+        } else {
+            XCTAssertEqual(plain, "encode       " + path.summary)
+        }
+        XCTAssertEqual(try encodeLine(["--exact-fp32"]), "encode       fp32 sgemm (--exact-fp32)")
+    }
 }

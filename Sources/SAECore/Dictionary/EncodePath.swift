@@ -93,4 +93,28 @@ public struct ScreenedEncodeStatistics: Sendable, Equatable {
     /// Candidates / (rows * F) of each screen run (abandoned ones included), in order.
     public var candidateFractions: [Double] = []
     public init() {}
+
+    /// Both encoders' chunks of one pass (the pipeline's two take turns).
+    public func adding(_ other: ScreenedEncodeStatistics) -> ScreenedEncodeStatistics {
+        var sum = self
+        sum.int8Chunks += other.int8Chunks
+        sum.bf16Chunks += other.bf16Chunks
+        sum.int8Abandoned += other.int8Abandoned
+        sum.fallbackChunks += other.fallbackChunks
+        sum.candidateFractions += other.candidateFractions
+        return sum
+    }
+
+    /// What ran over a pass that took `path`, for `eval`'s table: e.g. "screened int8: 3 chunks
+    /// int8, 0 bf16 (0 int8 retried), 0 fp32; candidates 2.6-2.8% of entries".
+    public func summary(path: EncodePath) -> String {
+        guard case .screened = path else { return path.summary }
+        var text = "screened: \(int8Chunks) chunks int8, \(bf16Chunks) bf16 (\(int8Abandoned) int8 retried), \(fallbackChunks) fp32"
+        if let low = candidateFractions.min(), let high = candidateFractions.max() {
+            let range = String(format: "%.2f", low * 100) == String(format: "%.2f", high * 100)
+                ? String(format: "%.2f%%", low * 100) : String(format: "%.2f-%.2f%%", low * 100, high * 100)
+            text += "; candidates \(range) of entries"
+        }
+        return text
+    }
 }

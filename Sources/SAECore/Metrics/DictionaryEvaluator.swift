@@ -42,6 +42,9 @@ public enum DictionaryEvaluator {
         /// Per position from 0 (nil unless asked).
         public var positions: PositionMetrics?
         public var coverage: RowCoverage
+        /// The encode path the pass took, and what its screen did (both encoders' chunks).
+        public var encodePath: EncodePath
+        public var screened: ScreenedEncodeStatistics
     }
 
     /// The pass with options: excluded rows are dropped like non-finite ones (but counted
@@ -125,7 +128,9 @@ public enum DictionaryEvaluator {
         }
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
                                    excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList)
-        return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage)
+        let screened = [evenEncoder, oddEncoder].compactMap { $0?.screenedStatistics }.reduce(ScreenedEncodeStatistics()) { $0.adding($1) }
+        return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage,
+                    encodePath: evenEncoder?.path ?? EncodePath.chosen(for: sae), screened: screened)
     }
 
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {
