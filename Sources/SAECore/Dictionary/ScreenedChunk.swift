@@ -84,14 +84,14 @@ final class ScreenedChunk {
             statistics.fallbackChunks += 1
             return false
         }
-        for index in startPacking..<weights.packings.count {
-            let packing = weights.packings[index]
+        for index in startPacking..<weights.precisions.count {
+            let packing = weights.packing(index)
             convert(x, rows: count, packing.precision)
             // Tokens so large that a product could overflow fp32 void the proof's assumptions.
             var largestRow = 0.0
             for r in 0..<count { largestRow = max(largestRow, rowNorms[2 * r] + rowNorms[2 * r + 1]) }
             guard largestRow * packing.largestNorm < 0x1p100 else { break }
-            let retries = index + 1 < weights.packings.count
+            let retries = index + 1 < weights.precisions.count
             let limit = packing.precision == .int8 && retries ? min(Self.fallbackFraction, Self.int8RetryFraction) : Self.fallbackFraction
             if screen(x, rows: count, packing, limit: limit, products: products, statistics: &statistics) {
                 switch packing.precision {

@@ -71,8 +71,15 @@ final class ScreenedWeights: @unchecked Sendable {
 
     let inputDimension: Int
     let featureCount: Int
-    /// The packings the screen may use: the first precision tried, then the retry (int8 then bf16).
-    let packings: [Packing]
+    /// The precisions the screen may use: the first tried, then the retry (int8 then bf16).
+    let precisions: [ScreenPrecision]
+    /// Each precision's packing once made (`packing(_:)`): the retry's only when a chunk needs it.
+    private var packings: [Packing?]
+    private let packingLock = NSLock()
+    /// W_enc [D, F] (the bf16 packing reads it; kept, not copied) and the bound's constants.
+    private let encoderWeights: [Float]
+    private let gamma: Double
+    private let safety: Double
     /// W^T, [F, D] row-major: the rows the candidates' recomputation reads.
     let transposed: [Float]
     /// Elementwise rules: the screen's cut per feature, and the fp32 path's own test.
@@ -118,7 +125,8 @@ final class ScreenedWeights: @unchecked Sendable {
         self.test = test
         if case .topK(let k) = sae.rule { topK = k } else { topK = nil }
         bias = sae.encoderBias
-        let precisions: [ScreenPrecision] = start == .int8 && ScreenPrecision.bf16.available && ScreenPrecision.restriction == nil ? [.int8, .bf16] : [start]
+        precisions = start == .int8 && ScreenPrecision.bf16.available && ScreenPrecision.restriction == nil ? [.int8, .bf16] : [start]
+        encoderWeights = sae.encoderWeights
         let panels = (f + 63) / 64, shares = max(1, min(ProcessInfo.activeCores, panels))
         // The transposed copy is written whole by the shares, so it is not zeroed first (64 MiB at
         // D=512/F=32768: a tenth of the one-time conversion).
@@ -134,25 +142,13 @@ final class ScreenedWeights: @unchecked Sendable {
             initialized = f * d
         }
         self.transposed = transposed
-        let gamma = Self.gamma(d), u = 0x1p-24
+        gamma = Self.gamma(d)
         // The norms are sums of D squares in double (relative error below (D+2)*2^-52 with the
         // square root, as the row factors' slack); 2^-40 more for the factors' own arithmetic.
-        let safety = 1 + 0x1p-40 + Double(d + 2) * 0x1p-52
+        safety = 1 + 0x1p-40 + Double(d + 2) * 0x1p-52
         let absolute = Double(8 * d + 8) * 0x1p-126
         self.absolute = absolute
-        packings = precisions.map { precision in
-            Self.pack(precision, weights: sae.encoderWeights, transposed: transposed, d: d, f: f, shares: shares) { norms in
-                var columnP = [Float](repeating: 0, count: f), columnQ = columnP
-                var largest = 0.0
-                for j in 0..<f {
-                    let norm = norms[3 * j], residual = norms[3 * j + 1], rounded = norms[3 * j + 2]
-                    largest = max(largest, norm, rounded)
-                    columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
-                    columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
-                }
-                return (columnP, columnQ, largest)
-            }
-        }
+        packings = precisions.map { _ in nil }
         var cut = [Float](repeating: 0, count: f)
         if let test {
             for j in 0..<f {
@@ -161,12 +157,26 @@ final class ScreenedWeights: @unchecked Sendable {
             }
         }
         self.cut = cut
+        // The first precision now (every chunk starts there); a retry's when a chunk first needs it.
+        _ = packing(0)
+    }
+
+    /// The packing of `precisions[index]`, made on first use: a dictionary screened in int8
+    /// packs bf16 for the retry only if a chunk is retried (at D=512/F=32768 that pack was
+    /// 28 ms of the 0.10 s one-time conversion, and 32 MiB).
+    func packing(_ index: Int) -> Packing {
+        packingLock.lock()
+        defer { packingLock.unlock() }
+        if let made = packings[index] { return made }
+        let made = pack(precisions[index])
+        packings[index] = made
+        return made
     }
 
     /// One precision's packed copy, a share of the panels per core, and its factors from the norms.
-    private static func pack(_ precision: ScreenPrecision, weights: [Float], transposed: [Float], d: Int, f: Int, shares: Int,
-                             factors: ([Double]) -> (p: [Float], q: [Float], largest: Double)) -> Packing {
-        let panels = (f + 63) / 64
+    private func pack(_ precision: ScreenPrecision) -> Packing {
+        let d = inputDimension, f = featureCount, weights = encoderWeights, transposed = self.transposed
+        let panels = (f + 63) / 64, shares = max(1, min(ProcessInfo.activeCores, panels))
         var norms = [Double](repeating: 0, count: 3 * panels * 64)
         var columnScale = [Float](), correction = [Int32]()
         let packed: UnsafeMutableRawBufferPointer
@@ -203,12 +213,21 @@ final class ScreenedWeights: @unchecked Sendable {
                 }
             }
         }
-        let (p, q, largest) = factors(norms)
+        // The bound's per-feature factors P and Q (see the proof) from this packing's norms.
+        let u = 0x1p-24
+        var columnP = [Float](repeating: 0, count: f), columnQ = columnP
+        var largest = 0.0
+        for j in 0..<f {
+            let norm = norms[3 * j], residual = norms[3 * j + 1], rounded = norms[3 * j + 2]
+            largest = max(largest, norm, rounded)
+            columnP[j] = Self.roundedUp((1 + gamma) * norm / (1 - 3 * u) * safety)
+            columnQ[j] = Self.roundedUp((residual + gamma * (rounded + norm) + 3 * u * (1 + gamma) * rounded) / (1 - 3 * u) * safety)
+        }
         return Packing(precision: precision, packed: packed, columnScale: columnScale, correction: correction,
-                       columnP: p, columnQ: q, largestNorm: largest)
+                       columnP: columnP, columnQ: columnQ, largestNorm: largest)
     }
 
-    deinit { for packing in packings { packing.packed.deallocate() } }
+    deinit { for packing in packings { packing?.packed.deallocate() } }
 
     static func roundedUp(_ value: Double) -> Float {
         let single = Float(value)
