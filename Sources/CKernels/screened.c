@@ -609,14 +609,14 @@ static long screen_elementwise(const operands *op, size_t rows, size_t d, size_t
             for (size_t i = tile_rows; i < TILE_ROWS; i++) masks[i] = 0;
             if (held->count > PENDING_CAPACITY - TILE_ROWS * PANEL) {
                 kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
-                if (kept < 0) { free(starts); free(held); *candidates = met; return -1; }
+                if (kept < 0) goto done;
             }
             for (size_t i = 0; i < tile_rows; i++) {
                 size_t r = m + i;
                 uint64_t mask = masks[i];
                 if (!mask) continue;
                 met += (size_t)__builtin_popcountll(mask);
-                if (met > max_candidates) { free(starts); free(held); *candidates = met; return -1; }
+                if (met > max_candidates) { kept = -1; goto done; }
                 while (mask) {
                     held->row[held->count] = (uint32_t)r;
                     held->feature[held->count++] = (uint32_t)(panel_start + (size_t)__builtin_ctzll(mask));
@@ -628,13 +628,14 @@ static long screen_elementwise(const operands *op, size_t rows, size_t d, size_t
     // The block's candidates recomputed while its fp32 rows are still in L2 (row_block sized them so).
     if (held->count && recomputes_per_block(d, f)) {
         kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
-        if (kept < 0) { free(starts); free(held); *candidates = met; return -1; }
+        if (kept < 0) goto done;
     }
     }
     if (held->count) {
         kept = recompute_pending(held, col_lo, end, starts, x, wt, d, bias, floor, adds_bias, keeps_nan, out_row, out_feature, out_value, capacity, (size_t)kept);
-        if (kept < 0) { free(starts); free(held); *candidates = met; return -1; }
     }
+    // kept is -1 when the screen gave up (too many candidates, or the output is full).
+done:
     free(starts); free(held);
     *candidates = met;
     return kept;
