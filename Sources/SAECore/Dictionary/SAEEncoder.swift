@@ -37,9 +37,9 @@ public final class SAEEncoder {
 
     private let codeStorage: UnsafeMutableBufferPointer<Float>
     private let reconstructionStorage: UnsafeMutableBufferPointer<Float>
-    private let inputStorage: UnsafeMutableBufferPointer<Float>
-    /// Frees `inputStorage` once no encoder uses it (one encoder, or two taking turns).
+    /// The prepared inputs, freed once no encoder uses them (one encoder, or two taking turns).
     private let inputOwner: InputOwner
+    private var inputStorage: UnsafeMutableBufferPointer<Float> { inputOwner.storage }
     /// Set while `run` works in the shared scratch: encoders taking turns never run at once.
     private let running: RunningFlag
     /// Per-row factors of the input normalisation, undone on the reconstruction.
@@ -90,12 +90,10 @@ public final class SAEEncoder {
         codeStorage = .allocate(capacity: maxRows * sae.featureCount)
         reconstructionStorage = .allocate(capacity: maxRows * sae.outputDimension)
         if let partner {
-            inputStorage = partner.inputStorage
             inputOwner = partner.inputOwner
             running = partner.running
         } else {
-            inputStorage = .allocate(capacity: maxRows * sae.inputDimension)
-            inputOwner = InputOwner(inputStorage)
+            inputOwner = InputOwner(.allocate(capacity: maxRows * sae.inputDimension))
             running = RunningFlag()
         }
         // No zeroing pass: the codes are always written by the matmul, the inputs by
