@@ -103,6 +103,29 @@ final class FeatureIndexTests: XCTestCase {
         XCTAssertThrowsError(try IndexMerger.merge([shards[0], shards[0]]))
     }
 
+    /// A shard encodes the whole grid cells of one pass, so its values are one pass's bit for bit
+    /// even under sgemm kernels that give a row other last bits at another place in the call
+    /// (OpenBLAS 0.3.21's AVX2 Haswell kernels, selected here; the fp32 path, which uses the sgemm).
+    func testShardsGiveOnePassValuesBitForBitUnderPositionDependentKernels() throws {
+        let original = try XCTUnwrap(KernelFamily.named(BLASLibrary.current().core))
+        try XCTSkipUnless(KernelSwitch.isAvailable && CPUFeatures.current.map(KernelFamily.haswell.isSupported) == true,
+                          "needs an OpenBLAS that switches kernels in process and an AVX2 CPU")
+        XCTAssertTrue(KernelSwitch.select(.haswell))
+        let exact = SAEEncoder.exactFP32
+        SAEEncoder.exactFP32 = true
+        defer {
+            SAEEncoder.exactFP32 = exact
+            KernelSwitch.select(original)
+        }
+        let whole = try build(chunkRows: 8)
+        let shards = try (0..<3).map { try build(chunkRows: 8, shard: ($0, 3)) }
+        let merged = try IndexMerger.merge(shards)
+        XCTAssertEqual(merged.tables.topValue, whole.tables.topValue)
+        XCTAssertEqual(merged.tables.maxValue, whole.tables.maxValue)
+        XCTAssertEqual(merged.tables.topRow, whole.tables.topRow)
+        XCTAssertEqual(merged.tables.histogram, whole.tables.histogram)
+    }
+
     func testFileRoundTripKeepsEverything() throws {
         let index = try build()
         let directory = Fixtures.temporaryDirectory()

@@ -29,10 +29,18 @@ public enum FeatureIndexBuilder {
         let exclusion = options.excludesSpecial ? try SpecialTokenExclusion.forCache(cache) : nil
         let d = sae.inputDimension, f = sae.featureCount, c = options.context
         let chunkRows = max(1, requestedChunkRows ?? SAEEncoder.suggestedChunkRows(featureCount: f))
-        let chunkCount = (rows.count + chunkRows - 1) / chunkRows
-        func core(_ chunk: Int) -> Range<Int> {
-            (rows.lowerBound + chunk * chunkRows)..<min(rows.lowerBound + (chunk + 1) * chunkRows, rows.upperBound)
+        // Chunks are the cells of one grid of `chunkRows` rows from the cache's first row, and a
+        // chunk encodes its whole cell even where the pass records only part of it (a shard's or
+        // a window's edges). Every token's codes then come from the same encode call, at the same
+        // place in it, whichever pass computes them: shards merge to exactly one pass under any
+        // BLAS (0.3.21's AVX2 sgemm kernels give a row other last bits at another place in the call).
+        let firstCell = rows.lowerBound / chunkRows
+        let chunkCount = rows.isEmpty ? 0 : (rows.upperBound - 1) / chunkRows - firstCell + 1
+        func cell(_ chunk: Int) -> Range<Int> {
+            let start = (firstCell + chunk) * chunkRows
+            return start..<min(start + chunkRows, cache.rowCount)
         }
+        func core(_ chunk: Int) -> Range<Int> { cell(chunk).clamped(to: rows) }
         // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
         let slots = (0..<min(2, max(1, chunkCount))).map { _ in IndexChunk(maxCoreRows: chunkRows, context: c, dimension: d) }
         var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
@@ -100,7 +108,7 @@ public enum FeatureIndexBuilder {
                 if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) }
             },
             setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
-            read: { i in slots[i % 2].read(core: core(i), cache: cache, exclusion: exclusion) },
+            read: { i in slots[i % 2].read(core: core(i), cell: cell(i), cache: cache, exclusion: exclusion) },
             encode: { i in
                 let chunk = slots[i % 2]
                 chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }

@@ -7,7 +7,7 @@ import CKernels
 final class IndexChunk {
     let dimension: Int
     let context: Int
-    /// Global rows recorded, and the rows encoded (core plus context margins).
+    /// Global rows recorded, and the rows encoded (the grid cell around them plus context margins).
     private(set) var core = 0..<0
     private(set) var encoded = 0..<0
     /// `[encoded.count, D]` activations, non-finite rows zeroed.
@@ -31,8 +31,10 @@ final class IndexChunk {
         sequenceEnd = [Int](repeating: 0, count: maxCoreRows)
     }
 
-    /// Reads core rows `core` and their margins from `cache`.
-    func read(core: Range<Int>, cache: ActivationCache, exclusion: SpecialTokenExclusion?) {
+    /// Reads core rows `core` of grid cell `cell`, the rest of the cell, and the cell's margins
+    /// (up to `context` rows each side, within the sequences at the cell's edges) from `cache`.
+    func read(core: Range<Int>, cell: Range<Int>, cache: ActivationCache, exclusion: SpecialTokenExclusion?) {
+        precondition(!core.isEmpty && cell.lowerBound <= core.lowerBound && core.upperBound <= cell.upperBound)
         self.core = core
         let d = dimension, c = context
         // Sequence bounds of every core row, walking the offsets once per chunk.
@@ -42,7 +44,9 @@ final class IndexChunk {
             sequenceStart[row - core.lowerBound] = cache.sequenceOffsets[sequence]
             sequenceEnd[row - core.lowerBound] = cache.sequenceOffsets[sequence + 1]
         }
-        encoded = max(sequenceStart[0], core.lowerBound - c)..<min(sequenceEnd[core.count - 1], core.upperBound + c)
+        let cellStart = cache.sequenceOffsets[cache.sequence(containing: cell.lowerBound)]
+        let cellEnd = cache.sequenceOffsets[cache.sequence(containing: cell.upperBound - 1) + 1]
+        encoded = max(cellStart, cell.lowerBound - c)..<min(cellEnd, cell.upperBound + c)
         let encoded = self.encoded
         x.withUnsafeMutableBufferPointer { buffer in
             cache.readRows(encoded, into: buffer.baseAddress!)
