@@ -14,7 +14,8 @@ final class KernelChoiceTests: XCTestCase {
     static let core2 = cpu("GenuineIntel", 6, 15, "fpu sse sse2 pni ssse3")
     static let zen3 = cpu("AuthenticAMD", 25, 33, avx2)
     static let zen4 = cpu("AuthenticAMD", 25, 17, avx512 + " avx512_bf16 avx512_vnni avx512ifma avx512vbmi")
-    static let all = [emeraldRapids, skylakeSP, haswell, sandyBridge, core2, zen3, zen4]
+    static let zen5 = cpu("AuthenticAMD", 26, 2, avx512 + " avx512_bf16 avx512_vnni avx512ifma avx512vbmi")
+    static let all = [emeraldRapids, skylakeSP, haswell, sandyBridge, core2, zen3, zen4, zen5]
 
     static func cpu(_ vendor: String, _ family: Int, _ model: Int, _ flags: String) -> CPUFeatures {
         CPUFeatures(vendor: vendor, family: family, model: model, flags: Set(flags.split(separator: " ").map(String.init)))
@@ -39,8 +40,13 @@ final class KernelChoiceTests: XCTestCase {
             ("a user's older family is kept too", Self.zen4, "Sandybridge", "sandybridge", [], nil),
             ("a user's family the CPU lacks is lowered", Self.haswell, "SkylakeX", "SkylakeX", [], "Haswell"),
             ("an unknown user name is left to the library", Self.haswell, "Haswell", "Foo", [], nil),
-            ("Zen 4 with the library's Cooperlake", Self.zen4, "Cooperlake", nil, [], nil),
-            ("Zen 4 with Prescott", Self.zen4, "Prescott", nil, [], "Cooperlake"),
+            ("Zen 4 with the library's Cooperlake: AVX2 is faster there", Self.zen4, "Cooperlake", nil, [], "Haswell"),
+            ("Zen 4 with Prescott", Self.zen4, "Prescott", nil, [], "Haswell"),
+            ("Zen 4 with Zen (same rank)", Self.zen4, "Zen", nil, [], nil),
+            ("Zen 4 once Haswell is set", Self.zen4, "Haswell", nil, [.haswell], nil),
+            ("Zen 4: a user's Cooperlake is kept", Self.zen4, "Cooperlake", "Cooperlake", [], nil),
+            ("Zen 5 keeps its full-width AVX-512", Self.zen5, "Cooperlake", nil, [], nil),
+            ("Zen 5 with Haswell", Self.zen5, "Haswell", nil, [], "Cooperlake"),
             ("Zen 3 with Zen", Self.zen3, "Zen", nil, [], nil),
             ("Zen 3 with Haswell (same level)", Self.zen3, "Haswell", nil, [], nil),
             ("Zen 3 with Prescott: the AMD line", Self.zen3, "Prescott", nil, [], "Zen"),
@@ -98,8 +104,11 @@ final class KernelChoiceTests: XCTestCase {
         XCTAssertEqual(cpu.vendor, "AuthenticAMD")
         XCTAssertEqual(cpu.family, 25)
         XCTAssertEqual(cpu.model, 17)
-        XCTAssertEqual(KernelFamily.best(on: cpu), .cooperlake)
+        // Zen 4: the AVX2 kernels first (measured faster there), Haswell's blocking before Zen's.
+        XCTAssertEqual(KernelFamily.best(on: cpu), .haswell)
         XCTAssertEqual(KernelFamily.forcible(on: cpu).map(\.name),
+                       ["Haswell", "Zen", "Cooperlake", "SkylakeX", "Sandybridge", "Nehalem", "Core2", "Prescott"])
+        XCTAssertEqual(KernelFamily.forcible(on: Self.zen5).map(\.name),
                        ["Cooperlake", "SkylakeX", "Zen", "Haswell", "Sandybridge", "Nehalem", "Core2", "Prescott"])
         // An ARM /proc/cpuinfo has "Features", not "flags": no x86 family is chosen there.
         XCTAssertNil(CPUFeatures.parse(cpuinfo: "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n"))

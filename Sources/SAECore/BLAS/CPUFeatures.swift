@@ -24,6 +24,9 @@ public struct CPUFeatures: Sendable, Equatable {
     /// AMD and Hygon processors, for which OpenBLAS tunes its AVX2 kernels as "Zen".
     public var isAMD: Bool { vendor == "AuthenticAMD" || vendor == "HygonGenuine" }
 
+    /// Zen 4 (AMD family 25 with AVX-512): its AVX-512 instructions run as two 256-bit halves.
+    public var splitsAVX512: Bool { isAMD && family == 25 && has("avx512f") }
+
     /// The first processor's entry of a /proc/cpuinfo text (every core lists the same flags).
     public static func parse(cpuinfo text: String) -> CPUFeatures? {
         var fields: [String: String] = [:]

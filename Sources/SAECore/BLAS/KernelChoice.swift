@@ -58,10 +58,11 @@ public enum KernelChoice: Equatable, Sendable {
         if !chosen.isSupported(by: cpu) {
             return .restart(with: best, reason: "the library chose \(chosen.name)\(after), which needs instructions this CPU lacks")
         }
-        if chosen.level < best.level {
-            return .restart(with: best, reason: "the library chose \(chosen.name)\(after), older than this CPU supports")
+        if chosen.rank(on: cpu) < best.rank(on: cpu) {
+            let why = chosen.level < best.level ? "older than this CPU supports" : "slower on this CPU than \(best.name)"
+            return .restart(with: best, reason: "the library chose \(chosen.name)\(after), \(why)")
         }
-        return .keep(reason: s.tried.isEmpty ? "the library's choice, the newest this CPU supports"
+        return .keep(reason: s.tried.isEmpty ? "the library's choice, the fastest this CPU runs"
                                              : "the library's choice after OPENBLAS_CORETYPE=\(s.tried.last!.name)")
     }
 }

@@ -65,21 +65,34 @@ public struct KernelFamily: Sendable, Hashable, CustomStringConvertible {
 
     public func isSupported(by cpu: CPUFeatures) -> Bool { requiredFlags.allSatisfy(cpu.has) }
 
-    /// The families saescope may force that this CPU runs, best first. At the AVX2 level the
-    /// vendor's own line (Zen on AMD, Haswell elsewhere) comes first, as OpenBLAS itself picks.
+    /// The families saescope may force that this CPU runs, fastest first: by `rank(on:)`, and
+    /// within a rank the vendor's own line first (Zen on AMD, Haswell elsewhere), as OpenBLAS
+    /// itself picks, except where measured otherwise (Zen 4, below).
     public static func forcible(on cpu: CPUFeatures) -> [KernelFamily] {
         all.filter { $0.isForcible && $0.isSupported(by: cpu) }
             .sorted { a, b in
-                if a.level != b.level { return a.level > b.level }
+                if a.rank(on: cpu) != b.rank(on: cpu) { return a.rank(on: cpu) > b.rank(on: cpu) }
                 return a.vendorRank(on: cpu) < b.vendorRank(on: cpu)
             }
     }
 
-    /// 0 for the line OpenBLAS tunes for this CPU's vendor, 1 for the others of the same level.
+    /// How fast the family runs on `cpu`, higher is faster: its instruction-set level, except on
+    /// Zen 4, which runs each 512-bit operation as two 256-bit halves. There `saescope bench blas`
+    /// measured OpenBLAS 0.3.21's AVX2 kernels ahead of its AVX-512 ones at every shape users have
+    /// (Haswell 204, 201, 209, 218 GFLOP/s against Cooperlake's 196, 201, 188, 202 at D=384/F=3072,
+    /// D=576/F=4608, D=512/F=32768, D=2304/F=16384), so AVX2 ranks above AVX-512 there.
+    /// Zen 5 (family 26) has full-width AVX-512 units and keeps the level order.
+    public func rank(on cpu: CPUFeatures) -> Int {
+        if level == 5, cpu.splitsAVX512 { return 2 * Self.cooperlake.level + 1 }
+        return 2 * level
+    }
+
+    /// 0 for the line to prefer at its rank on this CPU, 1 for the others of the same rank.
     private func vendorRank(on cpu: CPUFeatures) -> Int {
         switch self {
-        case Self.zen: cpu.isAMD ? 0 : 1
-        case Self.haswell: cpu.isAMD ? 1 : 0
+        // Zen 4: Haswell's blocking measured 1-3% ahead of Zen's (202, 195, 207, 217 GFLOP/s above).
+        case Self.zen: cpu.isAMD && !cpu.splitsAVX512 ? 0 : 1
+        case Self.haswell: cpu.isAMD && !cpu.splitsAVX512 ? 1 : 0
         default: 0
         }
     }

@@ -7,12 +7,14 @@ import Glibc
 ///
 /// OpenBLAS picks its kernel family when it is loaded, before `main`, and may pick an old one
 /// on a processor it does not know (0.3.21 runs Prescott SSE3 kernels on Emerald Rapids, about
-/// 3x slower). So at start-up saescope compares the library's choice with the CPU's features
-/// (`KernelChoice`) and, when a better family exists, executes itself again with
-/// `OPENBLAS_CORETYPE` set (again with the next family if the library ignored the name; never
-/// the same family twice). The final process puts the environment back as the user gave it, so
-/// the programs it starts (its own children, a Python bridge with another BLAS) make their own
-/// choice instead of inheriting a family named for this library.
+/// 3x slower), or not the fastest one it has (on Zen 4 its AVX-512 Cooperlake kernels are 0-10%
+/// slower than its AVX2 Haswell ones). So at start-up saescope compares the library's choice with
+/// the CPU (`KernelChoice`) and, when a better family exists, switches the library to it in this
+/// process (`KernelSwitch`), or, with a library that cannot switch, executes itself again with
+/// `OPENBLAS_CORETYPE` set. Either way it tries the next family if the library ignored the name,
+/// never the same family twice, and leaves the environment as the user gave it, so the programs
+/// it starts (its own children, a Python bridge with another BLAS) make their own choice instead
+/// of inheriting a family named for this library.
 public enum KernelStartup {
     /// Set while restarting: "family,family;library's first choice;original" where original is
     /// "-" (OPENBLAS_CORETYPE was unset) or "=value".
@@ -24,32 +26,50 @@ public enum KernelStartup {
 
     /// What start-up decided, for `saescope doctor` and the bench header.
     nonisolated(unsafe) public private(set) static var outcome: String?
+    /// How start-up changed the family: "in process", "restart", or nil when it kept the library's.
+    nonisolated(unsafe) public private(set) static var change: String?
 
     /// Call first thing in `main`: returns with the right kernels in use, or does not return
     /// (the process is replaced by itself with `OPENBLAS_CORETYPE` set).
     public static func ensureBestKernels() {
         let marker = Marker(environment(restartVariable))
-        let library = BLASLibrary.current()
-        let choice = KernelChoice.decide(situation(library: library, tried: marker?.tried ?? []))
-        let firstChoice = marker?.firstChoice ?? library.core
+        var tried = marker?.tried ?? []
+        let firstChoice = marker?.firstChoice ?? BLASLibrary.current().core
         let original = marker?.original ?? environment(coreTypeVariable).map { "=" + $0 } ?? "-"
-        switch choice {
-        case .keep(let reason):
-            outcome = marker == nil ? reason : "\(reason); the library chose \(firstChoice)"
-            if marker != nil { restoreEnvironment(original) }
-        case .restart(let family, let reason):
-            #if os(Linux)
-            let tried = (marker?.tried ?? []) + [family]
-            setenv(restartVariable, Marker(tried: tried, firstChoice: firstChoice, original: original).text, 1)
-            setenv(coreTypeVariable, family.name, 1)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)
-            // Only reached when the restart failed: carry on with the library's choice.
-            let failure = String(cString: strerror(errno))
-            restoreEnvironment(original)
-            outcome = "\(reason); restarting with \(family.name) failed (\(failure))"
-            #else
-            outcome = "\(reason); \(family.name) would be better (set OPENBLAS_CORETYPE=\(family.name))"
-            #endif
+        if marker != nil { change = "restart" }
+        // Why the library's own choice was replaced (the first decision's reason).
+        var replaced: String?
+        while true {
+            switch KernelChoice.decide(situation(library: .current(), tried: tried)) {
+            case .keep(let reason):
+                if let replaced {
+                    outcome = "\(reason): \(replaced)"
+                } else {
+                    outcome = tried.isEmpty ? reason : "\(reason); the library chose \(firstChoice)"
+                }
+                if marker != nil { restoreEnvironment(original) }
+                return
+            case .restart(let family, let reason):
+                replaced = replaced ?? reason
+                tried.append(family)
+                if KernelSwitch.isAvailable {
+                    KernelSwitch.select(family)
+                    change = "in process"
+                    continue  // the next decision checks that the library took the name
+                }
+                #if os(Linux)
+                setenv(restartVariable, Marker(tried: tried, firstChoice: firstChoice, original: original).text, 1)
+                setenv(coreTypeVariable, family.name, 1)
+                execv("/proc/self/exe", CommandLine.unsafeArgv)
+                // Only reached when the restart failed: carry on with the library's choice.
+                let failure = String(cString: strerror(errno))
+                restoreEnvironment(original)
+                outcome = "\(reason); restarting with \(family.name) failed (\(failure))"
+                #else
+                outcome = "\(reason); \(family.name) would be better (set OPENBLAS_CORETYPE=\(family.name))"
+                #endif
+                return
+            }
         }
     }
 
