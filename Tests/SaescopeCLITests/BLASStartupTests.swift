@@ -48,6 +48,8 @@ final class BLASStartupTests: XCTestCase {
         try XCTSkipUnless(dynamic, "the installed OpenBLAS is built for one family")
         XCTAssertEqual(report["kernels"] as? String, best, "\(report)")
         XCTAssertTrue((report["reason"] as? String ?? "").contains("the library chose Prescott"), "\(report)")
+        // This OpenBLAS exports gotoblas_dynamic_quit/init: the switch happens in the process, no second start.
+        XCTAssertEqual(report["kernel_change"] as? String, "in process", "\(report)")
     }
 
     func testAUsersSettingIsKept() throws {

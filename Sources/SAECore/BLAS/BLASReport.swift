@@ -33,6 +33,7 @@ public struct BLASReport: Sendable {
                                      "kernels": library.core, "reason": reason, "threads": library.threads,
                                      "dynamic_arch": library.dynamicArch]
         if let path = library.path { object["path"] = path }
+        if let change = KernelStartup.change { object["kernel_change"] = change }
         if let cpu {
             object["cpu"] = cpu.summary
             object["supported_families"] = KernelFamily.forcible(on: cpu).map(\.name)
