@@ -32,26 +32,14 @@ final class BLASThreadPoolTests: XCTestCase {
     /// still runs (the library starts its pool again) and gives the same numbers, and the
     /// thread count the library reports is unchanged.
     func testAThreadedProductRunsAfterTheWorkersAreStopped() {
-        let n = 384
-        var generator = SplitMix64(seed: 7)
-        let a = (0..<n * n).map { _ in generator.nextNormal() }
-        let b = (0..<n * n).map { _ in generator.nextNormal() }
-        func product() -> [Float] {
-            var c = [Float](repeating: 0, count: n * n)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
-            return c
-        }
+        let product = RandomProduct(m: 384, n: 384, k: 384, seed: 7)
         let threads = openblas_get_num_threads()
         for _ in 0..<2 {
             BLASThreadPool.stopIdleWorkers()
             BLASThreadPool.stopIdleWorkers()
-            let c = product()
+            let c = product.compute()
             XCTAssertEqual(openblas_get_num_threads(), threads)
-            for (i, j) in [(0, 0), (17, 250), (n - 1, n - 1), (200, 3)] {
-                var exact = 0.0
-                for k in 0..<n { exact += Double(a[i * n + k]) * Double(b[k * n + j]) }
-                XCTAssertEqual(Double(c[i * n + j]), exact, accuracy: 1e-4 * max(1, abs(exact)), "c[\(i), \(j)]")
-            }
+            product.assertMatchesFP64(c, "after the stop")
         }
     }
 }
