@@ -230,17 +230,15 @@ void ck_row_sums(const float *x, const float *y, size_t d, double out[4]) {
 // those of the two plain loops.
 
 static void column_moments_scalar(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                                  double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
+                                  double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
     for (size_t i = lo; i < hi; i++) {
-        double xs = x_sum[i], rs = r_sum[i];
+        double xs = 0, rs = 0;
         for (size_t row = 0; row < rows; row++) {
             double a = x[row * stride + i];
             xs += a;
             rs += a - (double)y[row * stride + i];
         }
-        x_sum[i] = xs;
-        r_sum[i] = rs;
-        double xm = xs / (double)rows, rm = rs / (double)rows, xd = x_m2[i], rd = r_m2[i];
+        double xm = xs / (double)rows, rm = rs / (double)rows, xd = 0, rd = 0;
         x_mean[i] = xm;
         r_mean[i] = rm;
         for (size_t row = 0; row < rows; row++) {
@@ -258,7 +256,7 @@ static void column_moments_scalar(const float *x, const float *y, size_t rows, s
 #define MOMENTS_BLOCK(LANES)                                                                                   \
     do {                                                                                                       \
         __m512d xs[LANES], rs[LANES], xm[LANES], rm[LANES], xd[LANES], rd[LANES];                              \
-        for (int v = 0; v < LANES; v++) { xs[v] = _mm512_loadu_pd(x_sum + i + 8 * v); rs[v] = _mm512_loadu_pd(r_sum + i + 8 * v); } \
+        for (int v = 0; v < LANES; v++) { xs[v] = _mm512_setzero_pd(); rs[v] = _mm512_setzero_pd(); }          \
         for (size_t row = 0; row < rows; row++) {                                                              \
             for (int v = 0; v < LANES; v++) {                                                                  \
                 __m512d a = _mm512_cvtps_pd(_mm256_loadu_ps(x + row * stride + i + 8 * v));                    \
@@ -268,14 +266,12 @@ static void column_moments_scalar(const float *x, const float *y, size_t rows, s
             }                                                                                                  \
         }                                                                                                      \
         for (int v = 0; v < LANES; v++) {                                                                      \
-            _mm512_storeu_pd(x_sum + i + 8 * v, xs[v]);                                                        \
-            _mm512_storeu_pd(r_sum + i + 8 * v, rs[v]);                                                        \
             xm[v] = _mm512_div_pd(xs[v], count);                                                               \
             rm[v] = _mm512_div_pd(rs[v], count);                                                               \
             _mm512_storeu_pd(x_mean + i + 8 * v, xm[v]);                                                       \
             _mm512_storeu_pd(r_mean + i + 8 * v, rm[v]);                                                       \
-            xd[v] = _mm512_loadu_pd(x_m2 + i + 8 * v);                                                         \
-            rd[v] = _mm512_loadu_pd(r_m2 + i + 8 * v);                                                         \
+            xd[v] = _mm512_setzero_pd();                                                                       \
+            rd[v] = _mm512_setzero_pd();                                                                       \
         }                                                                                                      \
         for (size_t row = 0; row < rows; row++) {                                                              \
             for (int v = 0; v < LANES; v++) {                                                                  \
@@ -293,17 +289,17 @@ static void column_moments_scalar(const float *x, const float *y, size_t rows, s
     } while (0)
 
 AVX512 static void column_moments_avx512(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                                         double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
+                                         double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
     const __m512d count = _mm512_set1_pd((double)rows);
     size_t i = lo;
     for (; i + 32 <= hi; i += 32) MOMENTS_BLOCK(4);
     for (; i + 16 <= hi; i += 16) MOMENTS_BLOCK(2);
     for (; i + 8 <= hi; i += 8) MOMENTS_BLOCK(1);
-    column_moments_scalar(x, y, rows, stride, i, hi, x_sum, r_sum, x_mean, r_mean, x_m2, r_m2);
+    column_moments_scalar(x, y, rows, stride, i, hi, x_mean, r_mean, x_m2, r_m2);
 }
 
 void ck_column_moments(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                       double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
-    if (ck_level() == 2) column_moments_avx512(x, y, rows, stride, lo, hi, x_sum, r_sum, x_mean, r_mean, x_m2, r_m2);
-    else column_moments_scalar(x, y, rows, stride, lo, hi, x_sum, r_sum, x_mean, r_mean, x_m2, r_m2);
+                       double *x_mean, double *r_mean, double *x_m2, double *r_m2) {
+    if (ck_level() == 2) column_moments_avx512(x, y, rows, stride, lo, hi, x_mean, r_mean, x_m2, r_m2);
+    else column_moments_scalar(x, y, rows, stride, lo, hi, x_mean, r_mean, x_m2, r_m2);
 }

@@ -115,7 +115,7 @@ final class KernelVariantTests: XCTestCase {
             let rows = Int(rng.next() % 70) + 1
             let x = edgyFloats(rows * d, &rng).map { $0 / 1e20 }, y = rng.floats(rows * d, in: -3...3)
             // The reference: the loops the Swift accumulator ran before the kernels.
-            var rowSums = [Double](), xSum = [Double](repeating: 0.5, count: d), rSum = [Double](repeating: -0.25, count: d)
+            var rowSums = [Double](), xSum = [Double](repeating: 0, count: d), rSum = [Double](repeating: 0, count: d)
             for row in 0..<rows {
                 var e = 0.0, xx = 0.0, yy = 0.0, xy = 0.0
                 for i in 0..<d {
@@ -127,7 +127,7 @@ final class KernelVariantTests: XCTestCase {
                 rowSums += [e, xx, yy, xy]
             }
             let xMean = xSum.map { $0 / Double(rows) }, rMean = rSum.map { $0 / Double(rows) }
-            var xM2 = [Double](repeating: 1, count: d), rM2 = [Double](repeating: 2, count: d)
+            var xM2 = [Double](repeating: 0, count: d), rM2 = [Double](repeating: 0, count: d)
             for row in 0..<rows {
                 for i in 0..<d {
                     let a = Double(x[row * d + i])
@@ -143,14 +143,12 @@ final class KernelVariantTests: XCTestCase {
                 }
                 XCTAssertEqual(sums.map(\.bitPattern), rowSums.map(\.bitPattern), "row sums d=\(d) level \(level)")
                 // Columns in two uneven parts, as the accumulator splits them across cores.
-                var gotX = [Double](repeating: 0.5, count: d), gotR = [Double](repeating: -0.25, count: d)
+                // Outputs hold garbage first: the kernel writes them, it does not add to them.
                 var gotXMean = [Double](repeating: .nan, count: d), gotRMean = [Double](repeating: .nan, count: d)
                 var gotXM2 = [Double](repeating: 1, count: d), gotRM2 = [Double](repeating: 2, count: d)
                 for (lo, hi) in [(0, d / 3), (d / 3, d)] {
-                    ck_column_moments(x, y, rows, d, lo, hi, &gotX, &gotR, &gotXMean, &gotRMean, &gotXM2, &gotRM2)
+                    ck_column_moments(x, y, rows, d, lo, hi, &gotXMean, &gotRMean, &gotXM2, &gotRM2)
                 }
-                XCTAssertEqual(gotX.map(\.bitPattern), xSum.map(\.bitPattern), "x sums d=\(d) level \(level)")
-                XCTAssertEqual(gotR.map(\.bitPattern), rSum.map(\.bitPattern), "residual sums d=\(d) level \(level)")
                 XCTAssertEqual(gotXMean.map(\.bitPattern), xMean.map(\.bitPattern), "x means d=\(d) level \(level)")
                 XCTAssertEqual(gotRMean.map(\.bitPattern), rMean.map(\.bitPattern), "residual means d=\(d) level \(level)")
                 XCTAssertEqual(gotXM2.map(\.bitPattern), xM2.map(\.bitPattern), "x m2 d=\(d) level \(level)")

@@ -35,12 +35,12 @@ int ck_all_finite(const float *x, size_t n);
 /// out[1] = sum x^2, out[2] = sum y^2, out[3] = sum x*y.
 void ck_row_sums(const float *x, const float *y, size_t d, double out[4]);
 
-/// For rows 0..<rows of x, y (row stride `stride`), columns [lo, hi), each column in row
-/// order (in double): x_sum[i] += x, r_sum[i] += x - y over the rows; then x_mean[i] =
-/// x_sum[i] / rows, r_mean[i] = r_sum[i] / rows; then x_m2[i] += (x - x_mean[i])^2,
-/// r_m2[i] += ((x - y) - r_mean[i])^2 over the same rows.
+/// For rows 0..<rows of x, y (row stride `stride`), columns [lo, hi), each column summed in row
+/// order in double: x_mean[i] = sum x / rows, r_mean[i] = sum (x - y) / rows; then
+/// x_m2[i] = sum (x - x_mean[i])^2, r_m2[i] = sum ((x - y) - r_mean[i])^2 over the same rows.
+/// The outputs are written, not added to: one chunk's moments (the caller merges chunks).
 void ck_column_moments(const float *x, const float *y, size_t rows, size_t stride, size_t lo, size_t hi,
-                       double *x_sum, double *r_sum, double *x_mean, double *r_mean, double *x_m2, double *r_m2);
+                       double *x_mean, double *r_mean, double *x_m2, double *r_m2);
 // The screened encode's bf16 kernels.
 #include "CKernelsScreened.h"
 #endif

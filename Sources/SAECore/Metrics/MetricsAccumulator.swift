@@ -128,13 +128,12 @@ public struct MetricsAccumulator: Sendable {
         func columns(_ part: Int) -> (Int, Int) {
             (part == 0 ? 0 : (part * d / dimensionParts) & ~7, part == dimensionParts - 1 ? d : ((part + 1) * d / dimensionParts) & ~7)
         }
-        var inputSum = [Double](repeating: 0, count: d), residualSum = [Double](repeating: 0, count: d)
         var inputMean = [Double](repeating: 0, count: d), residualMean = [Double](repeating: 0, count: d)
         var inputM2 = [Double](repeating: 0, count: d), residualM2 = [Double](repeating: 0, count: d)
-        withPointers(&inputSum, &residualSum, &inputMean, &residualMean, &inputM2, &residualM2) { xSum, rSum, xMean, rMean, xM2, rM2 in
+        withPointers(&inputMean, &residualMean, &inputM2, &residualM2) { xMean, rMean, xM2, rM2 in
             parallelFor(dimensionParts) { part in
                 let (lo, hi) = columns(part)
-                ck_column_moments(x, reconstruction, rows, d, lo, hi, xSum, rSum, xMean, rMean, xM2, rM2)
+                ck_column_moments(x, reconstruction, rows, d, lo, hi, xMean, rMean, xM2, rM2)
             }
         }
         inputMoments.add(rows: rows, chunkMean: inputMean, chunkM2: inputM2)
@@ -238,14 +237,13 @@ public struct MetricsAccumulator: Sendable {
 }
 
 /// Six Float64 arrays' storage for the duration of `body`.
-private func withPointers(_ a: inout [Double], _ b: inout [Double], _ c: inout [Double], _ d: inout [Double], _ e: inout [Double], _ f: inout [Double],
-                          _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
-                                   UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void) {
-    a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
-        d.withUnsafeMutableBufferPointer { d in e.withUnsafeMutableBufferPointer { e in f.withUnsafeMutableBufferPointer { f in
-            body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, e.baseAddress!, f.baseAddress!)
-        }}}
-    }}}
+private func withPointers(_ a: inout [Double], _ b: inout [Double], _ c: inout [Double], _ d: inout [Double],
+                          _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void) {
+    a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in
+        c.withUnsafeMutableBufferPointer { c in d.withUnsafeMutableBufferPointer { d in
+            body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!)
+        }}
+    }}
 }
 
 /// Nonzero codes of consecutive rows: row r's are `features/values[rowStart[r] ..< rowStart[r+1]]`.
