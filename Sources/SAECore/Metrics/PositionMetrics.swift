@@ -49,31 +49,28 @@ public struct PositionMetrics: Sendable {
         }
     }
 
-    /// Adds one row: its position, x and x_hat (`dimension` values each), and its active count.
+    /// Adds one row to per-position moments: its position, x and x_hat (`dimension` values each),
+    /// and its active count. (Bucketed sums take the row's squared error instead, below.)
     public mutating func add(position: Int, x: UnsafePointer<Float>, reconstruction: UnsafePointer<Float>, activeCount: Int) {
-        let slot = bucketed ? PositionBucket.of(position) : position
+        precondition(!bucketed, "bucketed sums take the row's squared error")
+        let slot = position
         grow(to: slot + 1)
         count[slot] += 1
         active[slot] += Double(activeCount)
         var error = 0.0
-        let d = dimension
-        if bucketed {
-            for i in 0..<d { let r = Double(x[i]) - Double(reconstruction[i]); error += r * r }
-        } else {
-            let n = Double(count[slot]), base = slot * d
-            for i in 0..<d {
-                let a = Double(x[i]), r = a - Double(reconstruction[i])
-                error += r * r
-                let delta = a - mean[base + i]
-                mean[base + i] += delta / n
-                m2[base + i] += delta * (a - mean[base + i])
-            }
+        let d = dimension, n = Double(count[slot]), base = slot * d
+        for i in 0..<d {
+            let a = Double(x[i]), r = a - Double(reconstruction[i])
+            error += r * r
+            let delta = a - mean[base + i]
+            mean[base + i] += delta / n
+            m2[base + i] += delta * (a - mean[base + i])
         }
         squaredError[slot] += error
     }
 
     /// Adds one row to bucketed sums given its squared error ||x - x_hat||^2 (summed in Float64
-    /// in index order, as `add(position:x:reconstruction:activeCount:)` sums it).
+    /// in index order, as the dictionary metrics sum it).
     public mutating func add(position: Int, squaredError: Double, activeCount: Int) {
         precondition(bucketed, "per-position moments need the row itself")
         let slot = PositionBucket.of(position)
