@@ -18,12 +18,13 @@ public final class ModelBridge {
         public let resumes: Bool
         public let tokenizerFile: String?
         /// Whether the server applies the LM head itself in chunks (hello's split_head).
-        public var splitsHead = false
+        public let splitsHead: Bool
         /// The most positions the model takes (nil: its config does not say).
         public let contextLength: Int?
 
         public init(model: String, architecture: String, layerCount: Int?, dModel: Int, vocabularySize: Int, bosTokenID: Int?,
-                    prefixTokenIDs: [Int], hook: String, layer: String, resumes: Bool, tokenizerFile: String?, contextLength: Int? = nil) {
+                    prefixTokenIDs: [Int], hook: String, layer: String, resumes: Bool, tokenizerFile: String?, contextLength: Int? = nil,
+                    splitsHead: Bool = false) {
             self.model = model
             self.architecture = architecture
             self.layerCount = layerCount
@@ -36,13 +37,14 @@ public final class ModelBridge {
             self.resumes = resumes
             self.tokenizerFile = tokenizerFile
             self.contextLength = contextLength
+            self.splitsHead = splitsHead
         }
 
         /// "layer 3 (model.layers.3)", or the module's name for a --hook site.
         public var site: String { layer.isEmpty ? hook : "layer \(layer) (\(hook))" }
     }
 
-    public private(set) var info: Info
+    public let info: Info
     public let timeout: Double
     private let child: ChildProcess
     private var nextID = 0
@@ -76,8 +78,8 @@ public final class ModelBridge {
                     vocabularySize: hello["vocab_size"] as? Int ?? 0, bosTokenID: hello["bos_token_id"] as? Int,
                     prefixTokenIDs: hello["prefix_token_ids"] as? [Int] ?? [], hook: hello["hook"] as? String ?? "?",
                     layer: hello["layer"] as? String ?? "", resumes: hello["resume"] as? Bool ?? false,
-                    tokenizerFile: hello["tokenizer_file"] as? String, contextLength: hello["context_length"] as? Int)
-        info.splitsHead = hello["split_head"] as? Bool ?? false
+                    tokenizerFile: hello["tokenizer_file"] as? String, contextLength: hello["context_length"] as? Int,
+                    splitsHead: hello["split_head"] as? Bool ?? false)
     }
 
     deinit { child.kill() }
