@@ -114,11 +114,7 @@ public enum ScreenedBenchmark {
             let before = screened.screenedStatistics
             let s = encodeAll(screened)
             if round == 1 {
-                statistics.int8Chunks = screened.screenedStatistics.int8Chunks - before.int8Chunks
-                statistics.bf16Chunks = screened.screenedStatistics.bf16Chunks - before.bf16Chunks
-                statistics.int8Abandoned = screened.screenedStatistics.int8Abandoned - before.int8Abandoned
-                statistics.fallbackChunks = screened.screenedStatistics.fallbackChunks - before.fallbackChunks
-                statistics.candidateFractions = Array(screened.screenedStatistics.candidateFractions.dropFirst(before.candidateFractions.count))
+                statistics = screened.screenedStatistics.since(before)
             }
             let e = encodeAll(fp32)
             screenedSeconds = min(screenedSeconds, s.seconds)

@@ -105,6 +105,17 @@ public struct ScreenedEncodeStatistics: Sendable, Equatable {
         return sum
     }
 
+    /// What ran since `earlier`, a copy of these statistics taken before (a benchmark's round).
+    public func since(_ earlier: ScreenedEncodeStatistics) -> ScreenedEncodeStatistics {
+        var difference = self
+        difference.int8Chunks -= earlier.int8Chunks
+        difference.bf16Chunks -= earlier.bf16Chunks
+        difference.int8Abandoned -= earlier.int8Abandoned
+        difference.fallbackChunks -= earlier.fallbackChunks
+        difference.candidateFractions = Array(candidateFractions.dropFirst(earlier.candidateFractions.count))
+        return difference
+    }
+
     /// What ran over a pass that took `path`, for `eval`'s table: e.g. "screened int8: 3 chunks
     /// int8, 0 bf16 (0 int8 retried), 0 fp32; candidates 2.6-2.8% of entries".
     public func summary(path: EncodePath) -> String {
