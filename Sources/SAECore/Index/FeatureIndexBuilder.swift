@@ -43,8 +43,7 @@ public enum FeatureIndexBuilder {
         func core(_ chunk: Int) -> Range<Int> { cell(chunk).clamped(to: rows) }
         // Chunk i is read into slot i % 2 and encoded by encoder i % 2 (see ChunkPipeline).
         let slots = (0..<min(2, max(1, chunkCount))).map { _ in IndexChunk(maxCoreRows: chunkRows, context: c, dimension: d) }
-        var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
-        func encoder(_ chunk: Int) -> SAEEncoder { chunk % 2 == 0 ? evenEncoder! : oddEncoder! }
+        let encoders = ChunkEncoders()
         var accumulator: FeatureAccumulator?
         let batch = ActivationBatch(featureCount: f, context: c)
         // A transcoder reconstructs another site: its index keeps only the codes' metrics (tokens,
@@ -105,17 +104,17 @@ public enum FeatureIndexBuilder {
             // second encoder (sharing the first one's scratch), beside the first encode.
             prepare: {
                 accumulator = FeatureAccumulator(featureCount: f, options: options)
-                if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) }
+                encoders.makeSecond(chunkCount: chunkCount)
             },
-            setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows + 2 * c) },
+            setUp: { encoders.makeFirst(sae, maxRows: chunkRows + 2 * c) },
             read: { i in slots[i % 2].read(core: core(i), cell: cell(i), cache: cache, exclusion: exclusion) },
             encode: { i in
                 let chunk = slots[i % 2]
-                chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }
+                chunk.x.withUnsafeBufferPointer { encoders[i].run($0.baseAddress!, rows: chunk.encoded.count, reconstruct: reconstructs) }
             },
             // A batch is also recorded before the last chunk: the pass then ends on the last
             // chunk's batch alone (the final record is the one stage nothing overlaps).
-            record: { i in record(slots[i % 2], encoder(i), flush: i >= chunkCount - 2) },
+            record: { i in record(slots[i % 2], encoders[i], flush: i >= chunkCount - 2) },
             recorded: { i in progress?(core(i).upperBound - rows.lowerBound, rows.count) },
             isCancelled: isCancelled)
 

@@ -80,8 +80,7 @@ public enum DictionaryEvaluator {
         let slots = (0..<min(2, max(1, chunkCount))).map { _ in
             EvaluationChunk(maxRows: chunkRows, inputDimension: dIn, targetDimension: usesTargets ? dOut : nil)
         }
-        var evenEncoder: SAEEncoder?, oddEncoder: SAEEncoder?
-        func encoder(_ chunk: Int) -> SAEEncoder { chunk % 2 == 0 ? evenEncoder! : oddEncoder! }
+        let encoders = ChunkEncoders()
         // The reconstruction's reference: the targets for a transcoder, the input itself otherwise.
         var accumulator = MetricsAccumulator(inputDimension: dOut, featureCount: sae.featureCount)
         var sequences = FeatureSequenceCounter(featureCount: sae.featureCount)
@@ -112,14 +111,14 @@ public enum DictionaryEvaluator {
         try ChunkPipeline.run(
             chunks: chunkCount,
             // The second encoder (sharing the first one's scratch) beside the first encode.
-            prepare: { if chunkCount > 1 { oddEncoder = SAEEncoder(takingTurnsWith: evenEncoder!) } },
-            setUp: { evenEncoder = SAEEncoder(sae: sae, maxRows: chunkRows) },
+            prepare: { encoders.makeSecond(chunkCount: chunkCount) },
+            setUp: { encoders.makeFirst(sae, maxRows: chunkRows) },
             read: { i in slots[i % 2].read(rows(i), cache: cache, exclusion: options.exclusion) },
             encode: { i in
                 let chunk = slots[i % 2]
-                chunk.x.withUnsafeBufferPointer { encoder(i).run($0.baseAddress!, rows: chunk.kept, reconstruct: true) }
+                chunk.x.withUnsafeBufferPointer { encoders[i].run($0.baseAddress!, rows: chunk.kept, reconstruct: true) }
             },
-            record: { i in record(slots[i % 2], encoder(i)) },
+            record: { i in record(slots[i % 2], encoders[i]) },
             recorded: { i in progress?(rows(i).upperBound, total) },
             isCancelled: isCancelled)
         guard accumulator.tokenCount > 0 else {
@@ -128,9 +127,8 @@ public enum DictionaryEvaluator {
         }
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
                                    excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList)
-        let screened = [evenEncoder, oddEncoder].compactMap { $0?.screenedStatistics }.reduce(ScreenedEncodeStatistics()) { $0.adding($1) }
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage,
-                    encodePath: evenEncoder?.path ?? EncodePath.chosen(for: sae), screened: screened)
+                    encodePath: encoders.path ?? EncodePath.chosen(for: sae), screened: encoders.screenedStatistics)
     }
 
     public static func requireMatchingDimensions(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws {
