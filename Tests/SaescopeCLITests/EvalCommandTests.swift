@@ -136,7 +136,7 @@ final class EvalCommandTests: XCTestCase {
         let directory = try copyDictionary("sparsify_topk/layers.0")
         let weights = directory.appendingPathComponent("sae.safetensors").path
         let original = try Safetensors.read(path: weights)
-        let kept = try original.tensors.filter { $0.key != "b_dec" }.map { name, tensor in
+        let kept = original.tensors.filter { $0.key != "b_dec" }.map { name, tensor in
             Safetensors.Entry(name: name, dtype: tensor.dtype, shape: tensor.shape, data: Array(tensor.rawBytes))
         }
         try Safetensors.write(kept, to: weights + ".new")
