@@ -1,4 +1,5 @@
 import Foundation
+import SAECore
 import TestSupport
 import XCTest
 
@@ -51,6 +52,26 @@ enum SaescopeBinary {
                               "--out", indexPath, "--top-k", "3", "--context", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
         return (scratch, indexPath)
+    }
+
+    /// The BLAS kernel family the binary's start-up settles on (`doctor --json`), asked once.
+    nonisolated(unsafe) private static var binaryFamily: KernelFamily??
+
+    /// Runs `body` with this process on the kernels the binary runs (start-up may switch
+    /// OpenBLAS's family, to Haswell on Zen 4), so that a reference computed here gives the
+    /// binary's bits and not another family's last bits; then switches back.
+    static func withBinaryKernels<T>(_ body: () throws -> T) throws -> T {
+        if binaryFamily == nil {
+            let result = try run(["doctor", "--json"])
+            let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            binaryFamily = .some((report?["kernels"] as? String).flatMap(KernelFamily.named))
+        }
+        guard let wanted = binaryFamily!, let current = KernelFamily.named(BLASLibrary.current().core), wanted != current else {
+            return try body()
+        }
+        XCTAssertTrue(KernelSwitch.select(wanted), "this process switches to the binary's \(wanted) kernels")
+        defer { KernelSwitch.select(current) }
+        return try body()
     }
 
     private final class Marker {}
