@@ -101,7 +101,9 @@ struct CodesPass {
         var splitSums = [Double](repeating: 0, count: splits.count)
         var failure: Error?
         let lock = NSLock()
-        let buffers = ListBufferPool()
+        // Sized once for the largest pass: a buffer that grows is mapped anew, and the kernel
+        // zeroes every page of it again on first touch (more time than the scatter itself).
+        let buffers = ListBufferPool(entries: min(passEntries, splits.map(\.entryCount).max() ?? 0), latents: splits.map(\.latents.count).max() ?? 0)
         defer { buffers.deallocate() }
         // Progress in core rows, by the share of entries done.
         let totalEntries = max(1, codes.entryCount)
@@ -193,7 +195,8 @@ struct CodesPass {
     }
 }
 
-/// Reusable list buffers (rows, values, cursors) for the passes running at once.
+/// Reusable list buffers (rows, values, cursors) for the passes running at once, each made
+/// with room for the largest pass (only the pages a pass touches are backed).
 private final class ListBufferPool: @unchecked Sendable {
     struct Lists {
         var codes = HugePageBuffer<ck_code>()
@@ -202,11 +205,18 @@ private final class ListBufferPool: @unchecked Sendable {
 
     private var free: [Lists] = []
     private let lock = NSLock()
+    private let entries: Int
+    private let latents: Int
+
+    init(entries: Int, latents: Int) {
+        self.entries = entries
+        self.latents = latents
+    }
 
     func take(entries: Int, latents: Int) -> Lists {
         var lists = lock.withLock { free.popLast() } ?? Lists()
-        lists.codes.reserve(entries)
-        lists.cursor.reserve(latents)
+        lists.codes.reserve(max(entries, self.entries))
+        lists.cursor.reserve(max(latents, self.latents))
         return lists
     }
 
