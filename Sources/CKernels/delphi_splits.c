@@ -289,8 +289,9 @@ void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_
     }
 }
 
-void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
-                     int64_t sequence_length, float *slot) {
+void ck_fill_context_at(const ck_code *codes, int64_t n, int64_t base_row, int64_t entry, int64_t context,
+                        int64_t sequence_length, float *slot) {
+    int64_t row = base_row + (int64_t)codes[entry].row;
     int64_t sequence_start = row / sequence_length * sequence_length;
     int64_t from = row - context > sequence_start ? row - context : sequence_start;
     int64_t to = row + context + 1 < sequence_start + sequence_length ? row + context + 1 : sequence_start + sequence_length;
@@ -298,27 +299,56 @@ void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t 
         int64_t neighbour = row - context + p;
         slot[p] = neighbour >= from && neighbour < to ? 0.0f : __builtin_nanf("");
     }
-    // The first code on a row >= from: a binary search whose steps are selects, not branches
-    // (the rows are random, so a branch would be mispredicted half the time).
-    int64_t target = from - base_row, e;
-    if (target <= 0 || n == 0) {
-        e = 0;
-    } else if (target > (int64_t)UINT32_MAX) {
-        e = n;
-    } else {
-        const ck_code *base = codes;
-        int64_t length = n;
-        while (length > 1) {
-            int64_t half = length / 2;
-            base = (int64_t)base[half].row < target ? base + half : base;
-            length -= half;
-        }
-        e = (base - codes) + ((int64_t)base->row < target);
+    // Rows ascend and are distinct: the neighbours in the window are at most `context` entries away.
+    for (int64_t e = entry; e >= 0; e--) {
+        int64_t neighbour = base_row + (int64_t)codes[e].row;
+        if (neighbour < from) break;
+        slot[neighbour - row + context] = codes[e].value;
     }
-    for (; e < n; e++) {
+    for (int64_t e = entry + 1; e < n; e++) {
         int64_t neighbour = base_row + (int64_t)codes[e].row;
         if (neighbour >= to) break;
         slot[neighbour - row + context] = codes[e].value;
+    }
+}
+
+// How many windows ahead the token ids are prefetched (each a random read, mostly from memory).
+#define TOKEN_PREFETCH_AHEAD 16
+
+void ck_token_windows(const void *ids, int is_int64, int64_t length, int64_t context, const int64_t *rows, int64_t n,
+                      int32_t *windows) {
+    int64_t width = 2 * context + 1, size = is_int64 ? 8 : 4;
+    const char *bytes = (const char *)ids;
+    for (int64_t i = 0; i < n; i++) {
+        if (i + TOKEN_PREFETCH_AHEAD < n && rows[i + TOKEN_PREFETCH_AHEAD] >= 0) {
+            int64_t ahead = rows[i + TOKEN_PREFETCH_AHEAD];
+            int64_t sequence = ahead / length * length;
+            int64_t first = ahead - context > sequence ? ahead - context : sequence;
+            int64_t last = ahead + context < sequence + length - 1 ? ahead + context : sequence + length - 1;
+            const char *start = bytes + first * size, *end = bytes + last * size;
+            for (const char *line = (const char *)((uintptr_t)start & ~(uintptr_t)63); line <= end; line += 64)
+                __builtin_prefetch(line);
+        }
+        int64_t row = rows[i];
+        if (row < 0) continue;
+        int32_t *window = windows + i * width;
+        int64_t first = row / length * length, end = first + length;
+        for (int64_t p = 0; p < width; p++) {
+            int64_t neighbour = row - context + p;
+            if (neighbour < first || neighbour >= end) {
+                window[p] = -1;
+                continue;
+            }
+            int64_t id;
+            if (is_int64) {
+                memcpy(&id, bytes + neighbour * 8, 8);
+            } else {
+                int32_t narrow;
+                memcpy(&narrow, bytes + neighbour * 4, 4);
+                id = narrow;
+            }
+            window[p] = id >= 0 && id <= INT32_MAX ? (int32_t)id : -1;
+        }
     }
 }
 

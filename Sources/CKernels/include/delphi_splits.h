@@ -49,11 +49,21 @@ int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float s
 /// keys[i] = exemplarKey(seed, feature, base_row + codes[i].row) (ExemplarKey.swift).
 void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys);
 
-/// An exemplar's context from its latent's list (codes[0..n), rows base_row + row ascending):
-/// slot[p] for rows row - context + p, p in 0...2 * context: NaN outside the row's sequence
-/// (sequences of sequence_length rows), the list's value on that row, else 0.
-void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
-                     int64_t sequence_length, float *slot);
+/// An exemplar's context from its latent's list (codes[0..n), rows base_row + row ascending), the
+/// exemplar being the list's entry `entry` (row = base_row + codes[entry].row): slot[p] for rows
+/// row - context + p, p in 0...2 * context: NaN outside the row's sequence (sequences of
+/// sequence_length rows), the list's value on that row, else 0. The neighbours are the entries
+/// just before and after it, so no search is needed.
+void ck_fill_context_at(const ck_code *codes, int64_t n, int64_t base_row, int64_t entry, int64_t context,
+                        int64_t sequence_length, float *slot);
+
+/// Token-id windows of a token matrix [sequences, length] (int64 when is_int64, else int32,
+/// row-major): for each i with rows[i] >= 0, windows + i * (2 * context + 1) gets the ids of rows
+/// rows[i] - context ... rows[i] + context (-1 outside the row's sequence, or for an id that
+/// does not fit int32); windows of rows[i] < 0 are left alone. The rows are random, so the ids
+/// of later windows are prefetched while earlier ones are copied.
+void ck_token_windows(const void *ids, int is_int64, int64_t length, int64_t context, const int64_t *rows, int64_t n,
+                      int32_t *windows);
 
 /// From code `from`, the first whose value is at least `floor` (the top exemplars' floor); n if none.
 int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float floor);

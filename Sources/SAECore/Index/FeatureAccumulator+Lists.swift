@@ -45,19 +45,46 @@ extension FeatureAccumulator {
     func record(feature j: Int, list: LatentList, core: Range<Int>, sums: CoreSums, sequenceLength: Int, minimum: Float) {
         // The recorded values: usually all of them, and the passes then read the list itself.
         if sums.valid == core.count {
-            record(feature: j, codes: list.codes + core.lowerBound, count: core.count, sums: sums, baseRow: list.baseRow)
+            record(feature: j, codes: list.codes + core.lowerBound, count: core.count, sums: sums, baseRow: list.baseRow,
+                   entries: ListEntries(first: core.lowerBound, of: nil))
         } else {
             let codes = UnsafeMutablePointer<ck_code>.allocate(capacity: max(1, Int(sums.valid)))
-            defer { codes.deallocate() }
+            let entries = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, Int(sums.valid)))
+            defer {
+                codes.deallocate()
+                entries.deallocate()
+            }
             var at = 0
             for e in core where isRecorded(list.codes[e].value, minimum) {
                 codes[at] = list.codes[e]
+                entries[at] = UInt32(e)
                 at += 1
             }
-            record(feature: j, codes: codes, count: at, sums: sums, baseRow: list.baseRow)
+            record(feature: j, codes: codes, count: at, sums: sums, baseRow: list.baseRow, entries: ListEntries(first: 0, of: entries))
         }
         fillContexts(feature: j, list: list, sequenceLength: sequenceLength)
     }
+
+    /// Where the recorded codes sit in the list: code e is entry `first + e`, or `of[e]` when
+    /// the recorded codes are a subset.
+    private struct ListEntries {
+        let first: Int
+        let of: UnsafePointer<UInt32>?
+
+        @inline(__always)
+        func entry(_ e: Int) -> UInt32 { of.map { $0[e] } ?? UInt32(first + e) }
+    }
+
+    /// Until `fillContexts`, a kept exemplar's context slot holds only its list entry (written
+    /// where the slot is handed out, so it follows the exemplar when a coarsening moves it): its
+    /// context is then read around that entry, with no search.
+    @inline(__always)
+    private func stash(_ slot: UnsafeMutablePointer<Float>?, entry: UInt32) {
+        if let slot { UnsafeMutableRawPointer(slot).storeBytes(of: entry, as: UInt32.self) }
+    }
+
+    @inline(__always)
+    private func stashedEntry(_ slot: UnsafePointer<Float>) -> Int { Int(UnsafeRawPointer(slot).load(as: UInt32.self)) }
 
     @inline(__always)
     private func isRecorded(_ value: Float, _ minimum: Float) -> Bool { value >= minimum && value.isFinite && value != 0 }
@@ -66,7 +93,7 @@ extension FeatureAccumulator {
     /// that each do one thing (the running sums are `sums`): the histogram, intervals and samples in
     /// segments of one range (a value at or above the range ends a segment and doubles it, as
     /// recording value by value does at that value); then the top exemplars.
-    private func record(feature j: Int, codes: UnsafePointer<ck_code>, count n: Int, sums: CoreSums, baseRow: Int) {
+    private func record(feature j: Int, codes: UnsafePointer<ck_code>, count n: Int, sums: CoreSums, baseRow: Int, entries: ListEntries) {
         guard n > 0 else { return }
         var summary = summaries[j]
         // The feature's only call: its sum and max start from nothing, as `sums` does.
@@ -80,7 +107,7 @@ extension FeatureAccumulator {
         var segmentStart = 0
         while true {
             let segmentEnd = recordBins(feature: j, codes: codes, segmentStart..<n, exponent: summary.exponent,
-                                        baseRow: baseRow, scratch: scratch)
+                                        baseRow: baseRow, entries: entries, scratch: scratch)
             guard segmentEnd < n else { break }
             let value = codes[segmentEnd].value
             repeat {
@@ -91,17 +118,37 @@ extension FeatureAccumulator {
         }
 
         let k = options.topK, w = options.contextWidth
-        // Once the heap is full, only values at or above its floor can enter: a C scan finds them.
+        // Only values at or above the threshold can be among the top (and, once the heap is
+        // full, at or above its floor): a C scan finds them. The heap keeps the top k of what it
+        // is offered, whatever else it is offered, so skipping the rest changes nothing.
+        let threshold = topThreshold(feature: j, exponent: summary.exponent, k: k)
         var e = 0
         while e < n {
-            if summary.topCount == k {
-                e = Int(ck_next_at_least(codes, Int64(e), Int64(n), summary.topFloor))
-                guard e < n else { break }
-            }
-            _ = offerTop(feature: j, summary: &summary, value: codes[e].value, row: Int64(baseRow + Int(codes[e].row)), k: k, width: w)
+            let floor = summary.topCount == k ? max(summary.topFloor, threshold) : threshold
+            e = Int(ck_next_at_least(codes, Int64(e), Int64(n), floor))
+            guard e < n else { break }
+            stash(offerTop(feature: j, summary: &summary, value: codes[e].value, row: Int64(baseRow + Int(codes[e].row)), k: k, width: w),
+                  entry: entries.entry(e))
             e += 1
         }
         summaries[j] = summary
+    }
+
+    /// A value that each of feature j's top k recorded values reaches (-infinity when there are
+    /// fewer): the lower edge of the highest histogram bins (the feature's finished histogram)
+    /// that hold k values or more, lowered to cover the roundings of the bin index. Without it,
+    /// values in random order enter the heap about k (1 + ln(n / k)) times; with it, a few more than k.
+    private func topThreshold(feature j: Int, exponent: Int32, k: Int) -> Float {
+        let bins = cells.bins, histogram = cells.histogram + j * bins
+        var above = 0, b = bins
+        while b > 0, above < k {
+            b -= 1
+            above += Int(histogram[b])
+        }
+        // Ranges far from 1 (subnormal or infinite edges) keep every value.
+        guard above >= k, b > 0, exponent > -100, exponent < 100 else { return -.infinity }
+        // Bin b or above: Float(value / 2^exponent * bins) >= b, so value >= 2^exponent * b / bins * (1 - 2^-24).
+        return Float(Double(b) / Double(bins) * (1 - 1e-6) * Double(sign: .plus, exponent: Int(exponent), significand: 1))
     }
 
     /// Histogram, interval counts and samples for entries from `range.lowerBound` until the first
@@ -109,7 +156,7 @@ extension FeatureAccumulator {
     /// The counting (which finds that value) and the sampling keys are C loops (delphi_splits.c); samples are offered
     /// only for the few entries that could be kept, in row order.
     private func recordBins(feature j: Int, codes: UnsafePointer<ck_code>, _ range: Range<Int>,
-                            exponent: Int32, baseRow: Int, scratch: ListScratch) -> Int {
+                            exponent: Int32, baseRow: Int, entries: ListEntries, scratch: ListScratch) -> Int {
         let scale = BinScale(exponent: exponent)
         let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval
         let start = range.lowerBound
@@ -123,8 +170,9 @@ extension FeatureAccumulator {
         while true {
             e = Int(ck_next_sample_candidate(scratch.intervals, scratch.keys, Int64(e), Int64(n), sampleCount, Int32(m), ceiling))
             guard e < n else { break }
-            _ = cells.offerSample(cell: j * intervals + Int(scratch.intervals[e]), key: scratch.keys[e],
-                                  row: Int64(baseRow + Int(codes[start + e].row)), value: codes[start + e].value)
+            stash(cells.offerSample(cell: j * intervals + Int(scratch.intervals[e]), key: scratch.keys[e],
+                                    row: Int64(baseRow + Int(codes[start + e].row)), value: codes[start + e].value),
+                  entry: entries.entry(start + e))
             e += 1
         }
         return end
@@ -136,21 +184,21 @@ extension FeatureAccumulator {
         let summary = summaries[j]
         let base = j * k
         for i in 0..<Int(summary.topCount) {
-            let entry = heap[base + i]
-            fillContext(topContextBase + (base + Int(entry.slot)) * w, around: Int(entry.row), list: list, sequenceLength: sequenceLength)
+            fillContext(topContextBase + (base + Int(heap[base + i].slot)) * w, list: list, sequenceLength: sequenceLength)
         }
         // Every slot that ever held a sample, as recording does: a coarsening can leave evicted
         // samples (row and context) past a cell's count, and the file keeps them.
         let slots = cells.intervals * cells.perInterval
         for slot in j * slots..<(j + 1) * slots where cells.sampleRow[slot] >= 0 {
-            fillContext(cells.sampleContext + slot * w, around: Int(cells.sampleRow[slot]), list: list, sequenceLength: sequenceLength)
+            fillContext(cells.sampleContext + slot * w, list: list, sequenceLength: sequenceLength)
         }
     }
 
-    /// The feature's activations on rows row-c ... row+c: NaN outside the row's sequence, 0
-    /// where it did not fire (as `ActivationBatch.fillContext`).
-    private func fillContext(_ slot: UnsafeMutablePointer<Float>, around row: Int, list: LatentList, sequenceLength: Int) {
-        ck_fill_context(list.codes, Int64(list.count), Int64(list.baseRow), Int64(row), Int64(options.context), Int64(sequenceLength), slot)
+    /// The feature's activations on rows row-c ... row+c around the slot's stashed entry: NaN
+    /// outside the row's sequence, 0 where it did not fire (as `ActivationBatch.fillContext`).
+    private func fillContext(_ slot: UnsafeMutablePointer<Float>, list: LatentList, sequenceLength: Int) {
+        ck_fill_context_at(list.codes, Int64(list.count), Int64(list.baseRow), Int64(stashedEntry(slot)), Int64(options.context),
+                           Int64(sequenceLength), slot)
     }
 }
 
