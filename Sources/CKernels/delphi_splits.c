@@ -218,48 +218,6 @@ static inline int64_t bin_index(float value, float reciprocal, float upper, int 
     return index < 0 ? 0 : index > last ? last : index;
 }
 
-int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
-                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
-    float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
-    int divides = 0;
-    if (exponent >= 128) {
-        reciprocal = 0;
-    } else if (exponent >= -127) {
-        reciprocal = ldexpf(1.0f, -exponent);
-    } else {
-        divides = 1;
-    }
-    // Two interleaved copies of the counts: consecutive values mostly share a bin, and a
-    // single copy would make every increment wait for the previous one.
-    int64_t *histogram_b = spare, *interval_b = spare + bins;
-    memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
-    int64_t i = 0;
-    for (; i + 1 < n; i += 2) {
-        if (!(codes[i].value < stop_at && codes[i + 1].value < stop_at)) break;
-        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
-        int64_t b = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
-        int64_t ib = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)intervals);
-        histogram[a] += 1;
-        histogram_b[b] += 1;
-        interval_count[ia] += 1;
-        interval_b[ib] += 1;
-        interval_of[i] = (uint16_t)ia;
-        interval_of[i + 1] = (uint16_t)ib;
-    }
-    // The last value, or the pair where a value reached stop_at.
-    for (; i < n && codes[i].value < stop_at; i++) {
-        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
-        histogram[a] += 1;
-        interval_count[ia] += 1;
-        interval_of[i] = (uint16_t)ia;
-    }
-    for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
-    for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
-    return i;
-}
-
 // exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
 #define EXEMPLAR_KEYS_BODY                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                              \
@@ -279,7 +237,7 @@ static void exemplar_keys_scalar(const ck_code *codes, int64_t n, int64_t base_r
     EXEMPLAR_KEYS_BODY
 }
 
-void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     static int has_avx512dq = -1;
     if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (has_avx512dq) {
@@ -287,6 +245,140 @@ void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_
     } else {
         exemplar_keys_scalar(codes, n, base_row, seed, feature, keys);
     }
+}
+
+int ck_all_recorded(const ck_code *codes, int64_t n, float minimum) {
+    // Branch-free over the list (almost always all recorded): one test at the end.
+    int failed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float value = codes[i].value;
+        failed |= !(value >= minimum && isfinite(value) && value != 0);
+    }
+    return !failed;
+}
+
+// BinnedCells.offerSample for one feature's cells (a C copy of it: the builder calls it for a
+// few percent of the codes, from the loop below). Each interval keeps the per_interval smallest
+// keys; the kept slot's context holds its list entry until the contexts are read (stash).
+static inline void offer_sample(const ck_binned_feature *cells, int64_t cell, uint64_t key, int64_t row, float value,
+                                uint32_t entry) {
+    int64_t m = cells->per_interval, base = cell * m;
+    int32_t filled = cells->sample_count[cell];
+    int64_t slot = base + filled;
+    if (filled < m) {
+        cells->sample_count[cell] = filled + 1;
+    } else {
+        if (key >= cells->sample_ceiling[cell]) return;
+        slot = base;
+        for (int64_t s = base + 1; s < base + m; s++) {
+            if (cells->sample_key[s] > cells->sample_key[slot]) slot = s;
+        }
+        if (!(key < cells->sample_key[slot])) return;
+    }
+    cells->sample_key[slot] = key;
+    cells->sample_row[slot] = row;
+    cells->sample_value[slot] = value;
+    memcpy(cells->sample_context + slot * cells->width, &entry, sizeof entry);
+    if (filled + 1 >= m && cells->sample_count[cell] == m) {
+        uint64_t ceiling = cells->sample_key[base];
+        for (int64_t s = base + 1; s < base + m; s++) ceiling = cells->sample_key[s] > ceiling ? cells->sample_key[s] : ceiling;
+        cells->sample_ceiling[cell] = ceiling;
+    }
+}
+
+// Keys are computed a block ahead with the vector loop (three 64-bit products each).
+#define RECORD_BLOCK 256
+// Copies of the counts, used in turn: consecutive values mostly share a bin (the low bins hold
+// most values), and with a single copy every increment would wait for the previous one's store.
+#define COUNT_COPIES 2
+
+typedef struct {
+    float reciprocal, upper;
+    int divides;
+} bin_scale;
+
+// Bin of each value among `bins` (as bin_index; values below 2^exponent, so the index fits 32 bits):
+// a loop the compiler vectorizes.
+static inline void bin_indices(const ck_code *codes, int64_t n, bin_scale scale, int32_t bins, uint16_t *out) {
+    const float float_bins = (float)bins;
+    const int32_t last = bins - 1;
+    if (scale.divides) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t index = (int32_t)(codes[i].value / scale.upper * float_bins);
+            out[i] = (uint16_t)(index < 0 ? 0 : index > last ? last : index);
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t index = (int32_t)(codes[i].value * scale.reciprocal * float_bins);
+            out[i] = (uint16_t)(index < 0 ? 0 : index > last ? last : index);
+        }
+    }
+}
+
+// The loop of ck_record_bins; `with_sums` is a constant in each of its two uses.
+static inline __attribute__((always_inline)) int64_t record_bins_loop(
+    const ck_code *codes, int64_t i, int64_t n, int64_t base_row, bin_scale scale, float stop_at,
+    const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums, int64_t *counts,
+    const int with_sums) {
+    const int32_t bins = cells->bins, intervals = cells->intervals, m = cells->per_interval, stride = bins + intervals;
+    double absolute = with_sums ? sums->absolute_sum : 0, total = with_sums ? sums->sum : 0;
+    float largest = with_sums ? sums->max : 0;
+    uint64_t keys[RECORD_BLOCK];
+    uint16_t bin_of[RECORD_BLOCK], interval_of[RECORD_BLOCK];
+    while (i < n) {
+        int64_t block_end = n - i < RECORD_BLOCK ? n : i + RECORD_BLOCK;
+        int64_t stop = ck_next_at_least(codes, i, block_end, stop_at), count = stop - i;
+        if (m > 0) exemplar_keys(codes + i, count, base_row, cells->seed, cells->feature, keys);
+        bin_indices(codes + i, count, scale, bins, bin_of);
+        bin_indices(codes + i, count, scale, intervals, interval_of);
+        for (int64_t j = 0; j < count; j++) {
+            float value = codes[i + j].value;
+            if (with_sums) {
+                absolute += (double)fabsf(value);
+                total += (double)value;
+                largest = value > largest ? value : largest;
+            }
+            int64_t *copy = counts + (j & (COUNT_COPIES - 1)) * stride;
+            int64_t interval = interval_of[j];
+            copy[bin_of[j]] += 1;
+            copy[bins + interval] += 1;
+            if (m > 0 && (cells->sample_count[interval] < m || keys[j] < cells->sample_ceiling[interval])) {
+                offer_sample(cells, interval, keys[j], base_row + (int64_t)codes[i + j].row, value,
+                             entry_of ? entry_of[i + j] : (uint32_t)(first_entry + i + j));
+            }
+        }
+        i = stop;
+        if (stop < block_end) break;
+    }
+    if (with_sums) {
+        sums->absolute_sum = absolute;
+        sums->sum = total;
+        sums->max = largest;
+    }
+    return i;
+}
+
+int64_t ck_record_bins(const ck_code *codes, int64_t from, int64_t n, int64_t base_row, int32_t exponent, float stop_at,
+                       const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums,
+                       int64_t *spare) {
+    bin_scale scale = {0, exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent), 0};
+    if (exponent >= 128) {
+        scale.reciprocal = 0;
+    } else if (exponent >= -127) {
+        scale.reciprocal = ldexpf(1.0f, -exponent);
+    } else {
+        scale.divides = 1;
+    }
+    int32_t bins = cells->bins, stride = bins + cells->intervals;
+    memset(spare, 0, sizeof(int64_t) * (size_t)(COUNT_COPIES * stride));
+    int64_t end = sums ? record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, spare, 1)
+                       : record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, spare, 0);
+    for (int c = 0; c < COUNT_COPIES; c++) {
+        const int64_t *copy = spare + c * stride;
+        for (int32_t k = 0; k < bins; k++) cells->histogram[k] += copy[k];
+        for (int32_t k = 0; k < cells->intervals; k++) cells->interval_count[k] += copy[bins + k];
+    }
+    return end;
 }
 
 void ck_fill_context_at(const ck_code *codes, int64_t n, int64_t base_row, int64_t entry, int64_t context,
@@ -363,15 +455,6 @@ int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float fl
     }
     for (; i < n; i++) {
         if (codes[i].value >= floor) return i;
-    }
-    return n;
-}
-
-int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
-                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling) {
-    for (int64_t i = from; i < n; i++) {
-        uint16_t cell = interval_of[i];
-        if (sample_count[cell] < per_interval || keys[i] < ceiling[cell]) return i;
     }
     return n;
 }

@@ -23,9 +23,9 @@ struct LatentList {
     }
 }
 
-/// A list's recorded codes on core rows, in one pass (`ck_code_sums`): how many, their sum in
-/// row order (in double) and their max.
-struct CoreSums {
+/// A list's recorded codes on core rows when some are not recorded (`ck_code_sums`): how many,
+/// their sum in row order (in double) and their max.
+private struct CoreSums {
     var valid: Int64 = 0
     var sum: Double = 0
     var max: Float = 0
@@ -39,28 +39,34 @@ extension FeatureAccumulator {
     /// are finally kept are read from the list once at the end, instead of on every change.
     ///
     /// `core` are the list's entries on the recorded rows (the list may hold entries around them,
-    /// for context only), `sums` their `CoreSums`. Contexts span each row's sequence, sequences
-    /// being `sequenceLength` rows. Call it once per feature; calls for different features may
-    /// run concurrently.
-    func record(feature j: Int, list: LatentList, core: Range<Int>, sums: CoreSums, sequenceLength: Int, minimum: Float) {
-        // The recorded values: usually all of them, and the passes then read the list itself.
-        if sums.valid == core.count {
-            record(feature: j, codes: list.codes + core.lowerBound, count: core.count, sums: sums, baseRow: list.baseRow,
+    /// for context only). `absoluteSum` is the running sum of |f| over the core codes of the
+    /// features recorded so far (one split's, in feature order, rows ascending), continued here.
+    /// Contexts span each row's sequence, sequences being `sequenceLength` rows. Call it once per
+    /// feature; calls for different features may run concurrently.
+    func record(feature j: Int, list: LatentList, core: Range<Int>, sequenceLength: Int, minimum: Float, absoluteSum: inout Double) {
+        let codes = list.codes + core.lowerBound, n = core.count
+        // The recorded values: usually all of them, and the passes then read the list itself,
+        // the sums taken in the loop that bins the values.
+        if ck_all_recorded(codes, Int64(n), minimum) != 0 {
+            record(feature: j, codes: codes, count: n, sums: nil, absoluteSum: &absoluteSum, baseRow: list.baseRow,
                    entries: ListEntries(first: core.lowerBound, of: nil))
         } else {
-            let codes = UnsafeMutablePointer<ck_code>.allocate(capacity: max(1, Int(sums.valid)))
+            var sums = CoreSums()
+            ck_code_sums(codes, Int64(n), minimum, &absoluteSum, &sums.valid, &sums.sum, &sums.max)
+            let recorded = UnsafeMutablePointer<ck_code>.allocate(capacity: max(1, Int(sums.valid)))
             let entries = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, Int(sums.valid)))
             defer {
-                codes.deallocate()
+                recorded.deallocate()
                 entries.deallocate()
             }
             var at = 0
             for e in core where isRecorded(list.codes[e].value, minimum) {
-                codes[at] = list.codes[e]
+                recorded[at] = list.codes[e]
                 entries[at] = UInt32(e)
                 at += 1
             }
-            record(feature: j, codes: codes, count: at, sums: sums, baseRow: list.baseRow, entries: ListEntries(first: 0, of: entries))
+            record(feature: j, codes: recorded, count: at, sums: sums, absoluteSum: &absoluteSum, baseRow: list.baseRow,
+                   entries: ListEntries(first: 0, of: entries))
         }
         fillContexts(feature: j, list: list, sequenceLength: sequenceLength)
     }
@@ -89,32 +95,50 @@ extension FeatureAccumulator {
     @inline(__always)
     private func isRecorded(_ value: Float, _ minimum: Float) -> Bool { value >= minimum && value.isFinite && value != 0 }
 
-    /// The recorded values of feature j (rows ascending, each row baseRow + codes[e].row), in passes
-    /// that each do one thing (the running sums are `sums`): the histogram, intervals and samples in
-    /// segments of one range (a value at or above the range ends a segment and doubles it, as
+    /// The recorded values of feature j (rows ascending, each row baseRow + codes[e].row): the
+    /// histogram, intervals, samples (and, without `sums`, the running sums) in one C loop per
+    /// segment of one range (a value at or above the range ends a segment and doubles it, as
     /// recording value by value does at that value); then the top exemplars.
-    private func record(feature j: Int, codes: UnsafePointer<ck_code>, count n: Int, sums: CoreSums, baseRow: Int, entries: ListEntries) {
+    private func record(feature j: Int, codes: UnsafePointer<ck_code>, count n: Int, sums: CoreSums?, absoluteSum: inout Double,
+                        baseRow: Int, entries: ListEntries) {
         guard n > 0 else { return }
         var summary = summaries[j]
-        // The feature's only call: its sum and max start from nothing, as `sums` does.
-        summary.count += Int64(n)
-        summary.sum = sums.sum
-        summary.maxValue = sums.max
-
         if summary.exponent == Int32.min { summary.exponent = rangeExponent(above: codes[0].value) }
-        let scratch = ListScratch(entries: n, counts: cells.bins + cells.intervals)
-        defer { scratch.deallocate() }
-        var segmentStart = 0
-        while true {
-            let segmentEnd = recordBins(feature: j, codes: codes, segmentStart..<n, exponent: summary.exponent,
-                                        baseRow: baseRow, entries: entries, scratch: scratch)
-            guard segmentEnd < n else { break }
-            let value = codes[segmentEnd].value
-            repeat {
-                summary.exponent += 1
-                cells.coarsen(feature: j)
-            } while value >= rangeUpperBound(exponent: summary.exponent)
-            segmentStart = segmentEnd
+        let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval, samples = j * intervals * m
+        var feature = ck_binned_feature(
+            histogram: cells.histogram + j * bins, interval_count: cells.intervalCount + j * intervals,
+            sample_count: cells.sampleCount + j * intervals, sample_key: cells.sampleKey + samples,
+            sample_row: cells.sampleRow + samples, sample_value: cells.sampleValue + samples,
+            sample_context: cells.sampleContext + samples * cells.width, sample_ceiling: cells.sampleCeiling! + j * intervals,
+            bins: Int32(bins), intervals: Int32(intervals), per_interval: Int32(m), width: Int32(cells.width),
+            seed: cells.seed, feature: Int64(j))
+        // The feature's only call: its sum and max start from nothing.
+        var running = ck_running_sums(absolute_sum: absoluteSum, sum: 0, max: 0)
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * (bins + intervals)) { spare in
+            var segmentStart = 0
+            while true {
+                let segmentEnd = withUnsafeMutablePointer(to: &running) { running in
+                    Int(ck_record_bins(codes, Int64(segmentStart), Int64(n), Int64(baseRow), summary.exponent,
+                                       rangeUpperBound(exponent: summary.exponent), &feature, entries.of, Int64(entries.first),
+                                       sums == nil ? running : nil, spare.baseAddress!))
+                }
+                guard segmentEnd < n else { break }
+                let value = codes[segmentEnd].value
+                repeat {
+                    summary.exponent += 1
+                    cells.coarsen(feature: j)
+                } while value >= rangeUpperBound(exponent: summary.exponent)
+                segmentStart = segmentEnd
+            }
+        }
+        summary.count += Int64(n)
+        if let sums {
+            summary.sum = sums.sum
+            summary.maxValue = sums.max
+        } else {
+            summary.sum = running.sum
+            summary.maxValue = running.max
+            absoluteSum = running.absolute_sum
         }
 
         let k = options.topK, w = options.contextWidth
@@ -151,33 +175,6 @@ extension FeatureAccumulator {
         return Float(Double(b) / Double(bins) * (1 - 1e-6) * Double(sign: .plus, exponent: Int(exponent), significand: 1))
     }
 
-    /// Histogram, interval counts and samples for entries from `range.lowerBound` until the first
-    /// value at or above the scale's range (returned; `range.upperBound` when there is none).
-    /// The counting (which finds that value) and the sampling keys are C loops (delphi_splits.c); samples are offered
-    /// only for the few entries that could be kept, in row order.
-    private func recordBins(feature j: Int, codes: UnsafePointer<ck_code>, _ range: Range<Int>,
-                            exponent: Int32, baseRow: Int, entries: ListEntries, scratch: ListScratch) -> Int {
-        let scale = BinScale(exponent: exponent)
-        let bins = cells.bins, intervals = cells.intervals, m = cells.perInterval
-        let start = range.lowerBound
-        let n = Int(ck_count_bins(codes + start, Int64(range.count), exponent, scale.upper, Int32(bins), Int32(intervals),
-                                  cells.histogram + j * bins, cells.intervalCount + j * intervals, scratch.intervals, scratch.counts))
-        let end = start + n
-        guard m > 0 else { return end }
-        ck_exemplar_keys(codes + start, Int64(n), Int64(baseRow), cells.seed, Int64(j), scratch.keys)
-        let sampleCount = cells.sampleCount + j * intervals, ceiling = cells.sampleCeiling! + j * intervals
-        var e = 0
-        while true {
-            e = Int(ck_next_sample_candidate(scratch.intervals, scratch.keys, Int64(e), Int64(n), sampleCount, Int32(m), ceiling))
-            guard e < n else { break }
-            stash(cells.offerSample(cell: j * intervals + Int(scratch.intervals[e]), key: scratch.keys[e],
-                                    row: Int64(baseRow + Int(codes[start + e].row)), value: codes[start + e].value),
-                  entry: entries.entry(start + e))
-            e += 1
-        }
-        return end
-    }
-
     /// Contexts of what feature j kept, read from its list.
     private func fillContexts(feature j: Int, list: LatentList, sequenceLength: Int) {
         let k = options.topK, w = options.contextWidth
@@ -199,24 +196,5 @@ extension FeatureAccumulator {
     private func fillContext(_ slot: UnsafeMutablePointer<Float>, list: LatentList, sequenceLength: Int) {
         ck_fill_context_at(list.codes, Int64(list.count), Int64(list.baseRow), Int64(stashedEntry(slot)), Int64(options.context),
                            Int64(sequenceLength), slot)
-    }
-}
-
-/// Per-list scratch of `recordBins`: each entry's interval and sampling key, and spare counts.
-private struct ListScratch {
-    let intervals: UnsafeMutablePointer<UInt16>
-    let keys: UnsafeMutablePointer<UInt64>
-    let counts: UnsafeMutablePointer<Int64>
-
-    init(entries: Int, counts: Int) {
-        intervals = .allocate(capacity: max(1, entries))
-        keys = .allocate(capacity: max(1, entries))
-        self.counts = .allocate(capacity: max(1, counts))
-    }
-
-    func deallocate() {
-        intervals.deallocate()
-        keys.deallocate()
-        counts.deallocate()
     }
 }
