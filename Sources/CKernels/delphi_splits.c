@@ -257,40 +257,56 @@ int ck_all_recorded(const ck_code *codes, int64_t n, float minimum) {
     return !failed;
 }
 
-// BinnedCells.offerSample for one feature's cells (a C copy of it: the builder calls it for a
-// few percent of the codes, from the loop below). Each interval keeps the per_interval smallest
-// keys; the kept slot's context holds its list entry until the contexts are read (stash).
-static inline void offer_sample(const ck_binned_feature *cells, int64_t cell, uint64_t key, int64_t row, float value,
-                                uint32_t entry) {
-    int64_t m = cells->per_interval, base = cell * m;
-    int32_t filled = cells->sample_count[cell];
-    int64_t slot = base + filled;
-    if (filled < m) {
-        cells->sample_count[cell] = filled + 1;
+// One feature's interval samples (BinnedCells), as separate pointers that do not alias, so the
+// stores of an offer do not make the loop reload the others. worst[cell] is the slot (0..<m) of
+// the largest kept key of a full cell, the one its ceiling names (keys of one feature's rows are
+// distinct: splitmix's finaliser is a bijection, and so is row -> seed + row * odd constant).
+typedef struct {
+    int32_t *restrict count;
+    uint64_t *restrict key;
+    int64_t *restrict row;
+    float *restrict value;
+    float *restrict context;
+    uint64_t *restrict ceiling;
+    int64_t *restrict worst;
+    int64_t m, width;
+} sampler;
+
+static inline void find_worst(const sampler *samples, int64_t cell) {
+    int64_t base = cell * samples->m, worst = 0;
+    uint64_t ceiling = samples->key[base];
+    for (int64_t s = 1; s < samples->m; s++) {
+        int larger = samples->key[base + s] > ceiling;
+        ceiling = larger ? samples->key[base + s] : ceiling;
+        worst = larger ? s : worst;
+    }
+    samples->ceiling[cell] = ceiling;
+    samples->worst[cell] = worst;
+}
+
+// BinnedCells.offerSample (a C copy of it, for a few percent of the codes) for a value the cell
+// keeps: it has fewer than m samples, or the key is below its ceiling (the caller's test). The
+// kept slot's context holds the code's list entry until the contexts are read (stash).
+static inline __attribute__((always_inline)) void offer_sample(const sampler *samples, int64_t cell, uint64_t key, int64_t row,
+                                                               float value, uint32_t entry) {
+    int64_t base = cell * samples->m;
+    int32_t filled = samples->count[cell];
+    int64_t slot;
+    if (filled < samples->m) {
+        slot = base + filled;
+        samples->count[cell] = filled + 1;
     } else {
-        if (key >= cells->sample_ceiling[cell]) return;
-        slot = base;
-        for (int64_t s = base + 1; s < base + m; s++) {
-            if (cells->sample_key[s] > cells->sample_key[slot]) slot = s;
-        }
-        if (!(key < cells->sample_key[slot])) return;
+        slot = base + samples->worst[cell];
     }
-    cells->sample_key[slot] = key;
-    cells->sample_row[slot] = row;
-    cells->sample_value[slot] = value;
-    memcpy(cells->sample_context + slot * cells->width, &entry, sizeof entry);
-    if (filled + 1 >= m && cells->sample_count[cell] == m) {
-        uint64_t ceiling = cells->sample_key[base];
-        for (int64_t s = base + 1; s < base + m; s++) ceiling = cells->sample_key[s] > ceiling ? cells->sample_key[s] : ceiling;
-        cells->sample_ceiling[cell] = ceiling;
-    }
+    samples->key[slot] = key;
+    samples->row[slot] = row;
+    samples->value[slot] = value;
+    memcpy(samples->context + slot * samples->width, &entry, sizeof entry);
+    if (filled + 1 >= samples->m) find_worst(samples, cell);
 }
 
 // Keys are computed a block ahead with the vector loop (three 64-bit products each).
 #define RECORD_BLOCK 256
-// Copies of the counts, used in turn: consecutive values mostly share a bin (the low bins hold
-// most values), and with a single copy every increment would wait for the previous one's store.
-#define COUNT_COPIES 2
 
 typedef struct {
     float reciprocal, upper;
@@ -318,9 +334,15 @@ static inline void bin_indices(const ck_code *codes, int64_t n, bin_scale scale,
 // The loop of ck_record_bins; `with_sums` is a constant in each of its two uses.
 static inline __attribute__((always_inline)) int64_t record_bins_loop(
     const ck_code *codes, int64_t i, int64_t n, int64_t base_row, bin_scale scale, float stop_at,
-    const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums, int64_t *counts,
+    const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums, int64_t *worst,
     const int with_sums) {
-    const int32_t bins = cells->bins, intervals = cells->intervals, m = cells->per_interval, stride = bins + intervals;
+    const int32_t bins = cells->bins, intervals = cells->intervals, m = cells->per_interval;
+    int64_t *restrict histogram = cells->histogram, *restrict interval_count = cells->interval_count;
+    sampler samples = {cells->sample_count, cells->sample_key, cells->sample_row, cells->sample_value, cells->sample_context,
+                       cells->sample_ceiling, worst, m, cells->width};
+    for (int64_t cell = 0; m > 0 && cell < intervals; cell++) {
+        if (samples.count[cell] == m) find_worst(&samples, cell);
+    }
     double absolute = with_sums ? sums->absolute_sum : 0, total = with_sums ? sums->sum : 0;
     float largest = with_sums ? sums->max : 0;
     uint64_t keys[RECORD_BLOCK];
@@ -338,12 +360,11 @@ static inline __attribute__((always_inline)) int64_t record_bins_loop(
                 total += (double)value;
                 largest = value > largest ? value : largest;
             }
-            int64_t *copy = counts + (j & (COUNT_COPIES - 1)) * stride;
             int64_t interval = interval_of[j];
-            copy[bin_of[j]] += 1;
-            copy[bins + interval] += 1;
-            if (m > 0 && (cells->sample_count[interval] < m || keys[j] < cells->sample_ceiling[interval])) {
-                offer_sample(cells, interval, keys[j], base_row + (int64_t)codes[i + j].row, value,
+            histogram[bin_of[j]] += 1;
+            interval_count[interval] += 1;
+            if (m > 0 && (samples.count[interval] < m || keys[j] < samples.ceiling[interval])) {
+                offer_sample(&samples, interval, keys[j], base_row + (int64_t)codes[i + j].row, value,
                              entry_of ? entry_of[i + j] : (uint32_t)(first_entry + i + j));
             }
         }
@@ -360,7 +381,7 @@ static inline __attribute__((always_inline)) int64_t record_bins_loop(
 
 int64_t ck_record_bins(const ck_code *codes, int64_t from, int64_t n, int64_t base_row, int32_t exponent, float stop_at,
                        const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums,
-                       int64_t *spare) {
+                       int64_t *worst) {
     bin_scale scale = {0, exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent), 0};
     if (exponent >= 128) {
         scale.reciprocal = 0;
@@ -369,16 +390,8 @@ int64_t ck_record_bins(const ck_code *codes, int64_t from, int64_t n, int64_t ba
     } else {
         scale.divides = 1;
     }
-    int32_t bins = cells->bins, stride = bins + cells->intervals;
-    memset(spare, 0, sizeof(int64_t) * (size_t)(COUNT_COPIES * stride));
-    int64_t end = sums ? record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, spare, 1)
-                       : record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, spare, 0);
-    for (int c = 0; c < COUNT_COPIES; c++) {
-        const int64_t *copy = spare + c * stride;
-        for (int32_t k = 0; k < bins; k++) cells->histogram[k] += copy[k];
-        for (int32_t k = 0; k < cells->intervals; k++) cells->interval_count[k] += copy[bins + k];
-    }
-    return end;
+    return sums ? record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, worst, 1)
+                : record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, worst, 0);
 }
 
 void ck_fill_context_at(const ck_code *codes, int64_t n, int64_t base_row, int64_t entry, int64_t context,

@@ -71,12 +71,11 @@ typedef struct {
 /// interval, binned as BinScale.index(of:bins:) does, and offered as an interval sample (key
 /// exemplarKey(seed, feature, row)) as BinnedCells.offerSample does; a kept sample's context
 /// slot gets its list entry (entry_of[i], or first_entry + i when entry_of is NULL) in its first
-/// four bytes. `sums`, when not NULL, gains the counted values in order. `spare` has room for
-/// 2 * (bins + intervals) counts (copies of the counts used in turn, so consecutive increments
-/// do not wait for each other).
+/// four bytes. `sums`, when not NULL, gains the counted values in order. `worst` is scratch for
+/// `intervals` slots.
 int64_t ck_record_bins(const ck_code *codes, int64_t from, int64_t n, int64_t base_row, int32_t exponent, float stop_at,
                        const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums,
-                       int64_t *spare);
+                       int64_t *worst);
 
 /// An exemplar's context from its latent's list (codes[0..n), rows base_row + row ascending), the
 /// exemplar being the list's entry `entry` (row = base_row + codes[entry].row): slot[p] for rows

@@ -114,13 +114,13 @@ extension FeatureAccumulator {
             seed: cells.seed, feature: Int64(j))
         // The feature's only call: its sum and max start from nothing.
         var running = ck_running_sums(absolute_sum: absoluteSum, sum: 0, max: 0)
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 2 * (bins + intervals)) { spare in
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: max(1, intervals)) { worst in
             var segmentStart = 0
             while true {
                 let segmentEnd = withUnsafeMutablePointer(to: &running) { running in
                     Int(ck_record_bins(codes, Int64(segmentStart), Int64(n), Int64(baseRow), summary.exponent,
                                        rangeUpperBound(exponent: summary.exponent), &feature, entries.of, Int64(entries.first),
-                                       sums == nil ? running : nil, spare.baseAddress!))
+                                       sums == nil ? running : nil, worst.baseAddress!))
                 }
                 guard segmentEnd < n else { break }
                 let value = codes[segmentEnd].value
