@@ -218,48 +218,6 @@ static inline int64_t bin_index(float value, float reciprocal, float upper, int 
     return index < 0 ? 0 : index > last ? last : index;
 }
 
-int64_t ck_count_bins(const ck_code *codes, int64_t n, int32_t exponent, float stop_at, int32_t bins, int32_t intervals,
-                      int64_t *histogram, int64_t *interval_count, uint16_t *interval_of, int64_t *spare) {
-    float reciprocal = 0, upper = exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent);
-    int divides = 0;
-    if (exponent >= 128) {
-        reciprocal = 0;
-    } else if (exponent >= -127) {
-        reciprocal = ldexpf(1.0f, -exponent);
-    } else {
-        divides = 1;
-    }
-    // Two interleaved copies of the counts: consecutive values mostly share a bin, and a
-    // single copy would make every increment wait for the previous one.
-    int64_t *histogram_b = spare, *interval_b = spare + bins;
-    memset(spare, 0, sizeof(int64_t) * (size_t)(bins + intervals));
-    int64_t i = 0;
-    for (; i + 1 < n; i += 2) {
-        if (!(codes[i].value < stop_at && codes[i + 1].value < stop_at)) break;
-        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
-        int64_t b = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
-        int64_t ib = bin_index(codes[i + 1].value, reciprocal, upper, divides, (float)intervals);
-        histogram[a] += 1;
-        histogram_b[b] += 1;
-        interval_count[ia] += 1;
-        interval_b[ib] += 1;
-        interval_of[i] = (uint16_t)ia;
-        interval_of[i + 1] = (uint16_t)ib;
-    }
-    // The last value, or the pair where a value reached stop_at.
-    for (; i < n && codes[i].value < stop_at; i++) {
-        int64_t a = bin_index(codes[i].value, reciprocal, upper, divides, (float)bins);
-        int64_t ia = bin_index(codes[i].value, reciprocal, upper, divides, (float)intervals);
-        histogram[a] += 1;
-        interval_count[ia] += 1;
-        interval_of[i] = (uint16_t)ia;
-    }
-    for (int32_t k = 0; k < bins; k++) histogram[k] += histogram_b[k];
-    for (int32_t k = 0; k < intervals; k++) interval_count[k] += interval_b[k];
-    return i;
-}
-
 // exemplarKey(seed:feature:row:) of ExemplarKey.swift (splitmix64's finaliser).
 #define EXEMPLAR_KEYS_BODY                                                                         \
     for (int64_t i = 0; i < n; i++) {                                                              \
@@ -279,7 +237,7 @@ static void exemplar_keys_scalar(const ck_code *codes, int64_t n, int64_t base_r
     EXEMPLAR_KEYS_BODY
 }
 
-void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
+static void exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_t seed, int64_t feature, uint64_t *keys) {
     static int has_avx512dq = -1;
     if (has_avx512dq < 0) has_avx512dq = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
     if (has_avx512dq) {
@@ -289,8 +247,156 @@ void ck_exemplar_keys(const ck_code *codes, int64_t n, int64_t base_row, uint64_
     }
 }
 
-void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t row, int64_t context,
-                     int64_t sequence_length, float *slot) {
+int ck_all_recorded(const ck_code *codes, int64_t n, float minimum) {
+    // Branch-free over the list (almost always all recorded): one test at the end.
+    int failed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float value = codes[i].value;
+        failed |= !(value >= minimum && isfinite(value) && value != 0);
+    }
+    return !failed;
+}
+
+// One feature's interval samples (BinnedCells), as separate pointers that do not alias, so the
+// stores of an offer do not make the loop reload the others. worst[cell] is the slot (0..<m) of
+// the largest kept key of a full cell, the one its ceiling names (keys of one feature's rows are
+// distinct: splitmix's finaliser is a bijection, and so is row -> seed + row * odd constant).
+typedef struct {
+    int32_t *restrict count;
+    uint64_t *restrict key;
+    int64_t *restrict row;
+    float *restrict value;
+    float *restrict context;
+    uint64_t *restrict ceiling;
+    int64_t *restrict worst;
+    int64_t m, width;
+} sampler;
+
+static inline void find_worst(const sampler *samples, int64_t cell) {
+    int64_t base = cell * samples->m, worst = 0;
+    uint64_t ceiling = samples->key[base];
+    for (int64_t s = 1; s < samples->m; s++) {
+        int larger = samples->key[base + s] > ceiling;
+        ceiling = larger ? samples->key[base + s] : ceiling;
+        worst = larger ? s : worst;
+    }
+    samples->ceiling[cell] = ceiling;
+    samples->worst[cell] = worst;
+}
+
+// BinnedCells.offerSample (a C copy of it, for a few percent of the codes) for a value the cell
+// keeps: it has fewer than m samples, or the key is below its ceiling (the caller's test). The
+// kept slot's context holds the code's list entry until the contexts are read (stash).
+static inline __attribute__((always_inline)) void offer_sample(const sampler *samples, int64_t cell, uint64_t key, int64_t row,
+                                                               float value, uint32_t entry) {
+    int64_t base = cell * samples->m;
+    int32_t filled = samples->count[cell];
+    int64_t slot;
+    if (filled < samples->m) {
+        slot = base + filled;
+        samples->count[cell] = filled + 1;
+    } else {
+        slot = base + samples->worst[cell];
+    }
+    samples->key[slot] = key;
+    samples->row[slot] = row;
+    samples->value[slot] = value;
+    memcpy(samples->context + slot * samples->width, &entry, sizeof entry);
+    if (filled + 1 >= samples->m) find_worst(samples, cell);
+}
+
+// Keys are computed a block ahead with the vector loop (three 64-bit products each).
+#define RECORD_BLOCK 256
+
+typedef struct {
+    float reciprocal, upper;
+    int divides;
+} bin_scale;
+
+// Bin of each value among `bins` (as bin_index; values below 2^exponent, so the index fits 32 bits):
+// a loop the compiler vectorizes.
+static inline void bin_indices(const ck_code *codes, int64_t n, bin_scale scale, int32_t bins, uint16_t *out) {
+    const float float_bins = (float)bins;
+    const int32_t last = bins - 1;
+    if (scale.divides) {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t index = (int32_t)(codes[i].value / scale.upper * float_bins);
+            out[i] = (uint16_t)(index < 0 ? 0 : index > last ? last : index);
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            int32_t index = (int32_t)(codes[i].value * scale.reciprocal * float_bins);
+            out[i] = (uint16_t)(index < 0 ? 0 : index > last ? last : index);
+        }
+    }
+}
+
+// The loop of ck_record_bins; `with_sums` is a constant in each of its two uses.
+static inline __attribute__((always_inline)) int64_t record_bins_loop(
+    const ck_code *codes, int64_t i, int64_t n, int64_t base_row, bin_scale scale, float stop_at,
+    const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums, int64_t *worst,
+    const int with_sums) {
+    const int32_t bins = cells->bins, intervals = cells->intervals, m = cells->per_interval;
+    int64_t *restrict histogram = cells->histogram, *restrict interval_count = cells->interval_count;
+    sampler samples = {cells->sample_count, cells->sample_key, cells->sample_row, cells->sample_value, cells->sample_context,
+                       cells->sample_ceiling, worst, m, cells->width};
+    for (int64_t cell = 0; m > 0 && cell < intervals; cell++) {
+        if (samples.count[cell] == m) find_worst(&samples, cell);
+    }
+    double absolute = with_sums ? sums->absolute_sum : 0, total = with_sums ? sums->sum : 0;
+    float largest = with_sums ? sums->max : 0;
+    uint64_t keys[RECORD_BLOCK];
+    uint16_t bin_of[RECORD_BLOCK], interval_of[RECORD_BLOCK];
+    while (i < n) {
+        int64_t block_end = n - i < RECORD_BLOCK ? n : i + RECORD_BLOCK;
+        int64_t stop = ck_next_at_least(codes, i, block_end, stop_at), count = stop - i;
+        if (m > 0) exemplar_keys(codes + i, count, base_row, cells->seed, cells->feature, keys);
+        bin_indices(codes + i, count, scale, bins, bin_of);
+        bin_indices(codes + i, count, scale, intervals, interval_of);
+        for (int64_t j = 0; j < count; j++) {
+            float value = codes[i + j].value;
+            if (with_sums) {
+                absolute += (double)fabsf(value);
+                total += (double)value;
+                largest = value > largest ? value : largest;
+            }
+            int64_t interval = interval_of[j];
+            histogram[bin_of[j]] += 1;
+            interval_count[interval] += 1;
+            if (m > 0 && (samples.count[interval] < m || keys[j] < samples.ceiling[interval])) {
+                offer_sample(&samples, interval, keys[j], base_row + (int64_t)codes[i + j].row, value,
+                             entry_of ? entry_of[i + j] : (uint32_t)(first_entry + i + j));
+            }
+        }
+        i = stop;
+        if (stop < block_end) break;
+    }
+    if (with_sums) {
+        sums->absolute_sum = absolute;
+        sums->sum = total;
+        sums->max = largest;
+    }
+    return i;
+}
+
+int64_t ck_record_bins(const ck_code *codes, int64_t from, int64_t n, int64_t base_row, int32_t exponent, float stop_at,
+                       const ck_binned_feature *cells, const uint32_t *entry_of, int64_t first_entry, ck_running_sums *sums,
+                       int64_t *worst) {
+    bin_scale scale = {0, exponent >= 128 ? __builtin_inff() : ldexpf(1.0f, exponent), 0};
+    if (exponent >= 128) {
+        scale.reciprocal = 0;
+    } else if (exponent >= -127) {
+        scale.reciprocal = ldexpf(1.0f, -exponent);
+    } else {
+        scale.divides = 1;
+    }
+    return sums ? record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, worst, 1)
+                : record_bins_loop(codes, from, n, base_row, scale, stop_at, cells, entry_of, first_entry, sums, worst, 0);
+}
+
+void ck_fill_context_at(const ck_code *codes, int64_t n, int64_t base_row, int64_t entry, int64_t context,
+                        int64_t sequence_length, float *slot) {
+    int64_t row = base_row + (int64_t)codes[entry].row;
     int64_t sequence_start = row / sequence_length * sequence_length;
     int64_t from = row - context > sequence_start ? row - context : sequence_start;
     int64_t to = row + context + 1 < sequence_start + sequence_length ? row + context + 1 : sequence_start + sequence_length;
@@ -298,27 +404,56 @@ void ck_fill_context(const ck_code *codes, int64_t n, int64_t base_row, int64_t 
         int64_t neighbour = row - context + p;
         slot[p] = neighbour >= from && neighbour < to ? 0.0f : __builtin_nanf("");
     }
-    // The first code on a row >= from: a binary search whose steps are selects, not branches
-    // (the rows are random, so a branch would be mispredicted half the time).
-    int64_t target = from - base_row, e;
-    if (target <= 0 || n == 0) {
-        e = 0;
-    } else if (target > (int64_t)UINT32_MAX) {
-        e = n;
-    } else {
-        const ck_code *base = codes;
-        int64_t length = n;
-        while (length > 1) {
-            int64_t half = length / 2;
-            base = (int64_t)base[half].row < target ? base + half : base;
-            length -= half;
-        }
-        e = (base - codes) + ((int64_t)base->row < target);
+    // Rows ascend and are distinct: the neighbours in the window are at most `context` entries away.
+    for (int64_t e = entry; e >= 0; e--) {
+        int64_t neighbour = base_row + (int64_t)codes[e].row;
+        if (neighbour < from) break;
+        slot[neighbour - row + context] = codes[e].value;
     }
-    for (; e < n; e++) {
+    for (int64_t e = entry + 1; e < n; e++) {
         int64_t neighbour = base_row + (int64_t)codes[e].row;
         if (neighbour >= to) break;
         slot[neighbour - row + context] = codes[e].value;
+    }
+}
+
+// How many windows ahead the token ids are prefetched (each a random read, mostly from memory).
+#define TOKEN_PREFETCH_AHEAD 16
+
+void ck_token_windows(const void *ids, int is_int64, int64_t length, int64_t context, const int64_t *rows, int64_t n,
+                      int32_t *windows) {
+    int64_t width = 2 * context + 1, size = is_int64 ? 8 : 4;
+    const char *bytes = (const char *)ids;
+    for (int64_t i = 0; i < n; i++) {
+        if (i + TOKEN_PREFETCH_AHEAD < n && rows[i + TOKEN_PREFETCH_AHEAD] >= 0) {
+            int64_t ahead = rows[i + TOKEN_PREFETCH_AHEAD];
+            int64_t sequence = ahead / length * length;
+            int64_t first = ahead - context > sequence ? ahead - context : sequence;
+            int64_t last = ahead + context < sequence + length - 1 ? ahead + context : sequence + length - 1;
+            const char *start = bytes + first * size, *end = bytes + last * size;
+            for (const char *line = (const char *)((uintptr_t)start & ~(uintptr_t)63); line <= end; line += 64)
+                __builtin_prefetch(line);
+        }
+        int64_t row = rows[i];
+        if (row < 0) continue;
+        int32_t *window = windows + i * width;
+        int64_t first = row / length * length, end = first + length;
+        for (int64_t p = 0; p < width; p++) {
+            int64_t neighbour = row - context + p;
+            if (neighbour < first || neighbour >= end) {
+                window[p] = -1;
+                continue;
+            }
+            int64_t id;
+            if (is_int64) {
+                memcpy(&id, bytes + neighbour * 8, 8);
+            } else {
+                int32_t narrow;
+                memcpy(&narrow, bytes + neighbour * 4, 4);
+                id = narrow;
+            }
+            window[p] = id >= 0 && id <= INT32_MAX ? (int32_t)id : -1;
+        }
     }
 }
 
@@ -333,15 +468,6 @@ int64_t ck_next_at_least(const ck_code *codes, int64_t from, int64_t n, float fl
     }
     for (; i < n; i++) {
         if (codes[i].value >= floor) return i;
-    }
-    return n;
-}
-
-int64_t ck_next_sample_candidate(const uint16_t *interval_of, const uint64_t *keys, int64_t from, int64_t n,
-                                 const int32_t *sample_count, int32_t per_interval, const uint64_t *ceiling) {
-    for (int64_t i = from; i < n; i++) {
-        uint16_t cell = interval_of[i];
-        if (sample_count[cell] < per_interval || keys[i] < ceiling[cell]) return i;
     }
     return n;
 }

@@ -16,10 +16,18 @@ struct BenchCodesCommand: ParsableCommand {
     @Option(help: "Nonzero codes per token.") var l0 = 36
     @Option(help: "Splits (delphi's n_splits).") var splits = 8
     @Option(help: "Runs of each measurement, the fastest shown (other processes may share the cores).") var repeats = 3
+    @Option(help: "Write the synthetic cache into this directory and keep it (to profile `index --codes` on it); nothing is measured.") var keep: String?
 
     func run() throws {
         guard sequences > 0, sequences < 65536, ctx > 0, ctx < 65536, f >= splits, splits > 0, l0 > 0, l0 <= f / splits * splits, repeats > 0 else {
             throw ValidationError("need 0 < sequences < 65536, 0 < ctx < 65536, splits <= f, 0 < l0 <= f, repeats > 0")
+        }
+        if let keep {
+            let directory = (keep as NSString).appendingPathComponent("latents/layers.0")
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let written = try writeSyntheticCache(directory)
+            print("wrote \(written.files.count) splits, \(written.nonzeros) nonzeros, \(written.bytes) bytes to \(directory)")
+            return
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("saescope-bench-codes-\(getpid())").path
         let directory = (scratch as NSString).appendingPathComponent("latents/layers.0")

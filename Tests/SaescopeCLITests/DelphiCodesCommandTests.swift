@@ -35,6 +35,22 @@ final class DelphiCodesCommandTests: XCTestCase {
         XCTAssertEqual(try IndexFile.read(path: fromCodes).inputDimension, 16)
     }
 
+    /// `bench codes --keep` leaves its synthetic cache for profiling: delphi's layout, every code
+    /// indexed by `index --codes` (8 x 16 tokens, 4 codes each, over 64 latents in 4 splits).
+    func testBenchKeepWritesACacheThatIndexes() throws {
+        let kept = scratch.appendingPathComponent("bench").path
+        let written = try SaescopeBinary.run(["bench", "codes", "--keep", kept, "--sequences", "8", "--ctx", "16", "--f", "64", "--l0", "4", "--splits", "4"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let splits = try FileManager.default.contentsOfDirectory(atPath: kept + "/latents/layers.0").filter { $0.hasSuffix(".safetensors") }
+        XCTAssertEqual(splits.sorted(), ["0_15.safetensors", "16_31.safetensors", "32_47.safetensors", "48_63.safetensors"])
+        let index = scratch.appendingPathComponent("bench.safetensors").path
+        let indexed = try SaescopeBinary.run(["index", "--codes", kept, "--out", index])
+        XCTAssertEqual(indexed.status, 0, indexed.stderr)
+        let tables = try IndexFile.read(path: index).tables
+        XCTAssertEqual(tables.featureCount, 64)
+        XCTAssertEqual(tables.count.reduce(0, +), 8 * 16 * 4)
+    }
+
     /// A copy of the fixture's hookpoint folder to break.
     private func copyOfSplits() throws -> URL {
         let target = scratch.appendingPathComponent("layers.3")

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension FeatureIndexBuilder {
@@ -10,10 +11,33 @@ extension FeatureIndexBuilder {
     }
 
     /// The same from a token matrix `[sequences, length]` (int32 or int64) read row-major, each
-    /// sequence one row of it (a delphi latent cache's tokens).
+    /// sequence one row of it (a delphi latent cache's tokens): a C loop that prefetches the ids
+    /// of the windows ahead (`ck_token_windows`), since each window is a random read.
     static func fillContextTokens(_ tables: inout FeatureTables, tokenMatrix: Tensor) {
+        let options = tables.options, f = tables.featureCount
+        let topSlots = options.topK, sampleSlots = options.intervals * options.perInterval
+        let topTokens = tables.topTokens.uniqueBaseAddress(), sampleTokens = tables.sampleTokens.uniqueBaseAddress()
+        let ids = UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset)
+        let isInt64: Int32 = tokenMatrix.dtype == .int64 ? 1 : 0
+        let length = Int64(tokenMatrix.shape[1]), context = Int64(options.context), w = options.contextWidth
+        let blocks = max(1, min(f, 4 * ProcessInfo.activeCores))
+        let topRow = tables.topRow, sampleRow = tables.sampleRow
         withExtendedLifetime(tokenMatrix) {
-            fillContextTokens(&tables, reader: TokenMatrixWindows(tokenMatrix: tokenMatrix, context: tables.options.context))
+            topRow.withUnsafeBufferPointer { topRow in
+                sampleRow.withUnsafeBufferPointer { sampleRow in
+                    parallelFor(blocks) { b in
+                        let features = (b * f / blocks)..<((b + 1) * f / blocks)
+                        let top = features.lowerBound * topSlots, sample = features.lowerBound * sampleSlots
+                        if let topRow = topRow.baseAddress, !features.isEmpty {
+                            ck_token_windows(ids, isInt64, length, context, topRow + top, Int64(features.count * topSlots), topTokens + top * w)
+                        }
+                        if let sampleRow = sampleRow.baseAddress, sampleSlots > 0, !features.isEmpty {
+                            ck_token_windows(ids, isInt64, length, context, sampleRow + sample, Int64(features.count * sampleSlots),
+                                             sampleTokens + sample * w)
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -44,37 +68,6 @@ private protocol TokenWindowReader: Sendable {
     /// Writes the ids of rows row-c ... row+c into `window` (-1 outside the row's sequence, or
     /// where there are no ids); leaves it alone when `row` is -1 (an empty slot).
     func fill(_ window: UnsafeMutablePointer<Int32>, around row: Int64)
-}
-
-/// Windows of a token matrix `[sequences, length]` (int32 or int64, row-major; a delphi latent
-/// cache's tokens): every sequence has `length` tokens, so a row's sequence is one division away.
-/// Valid while the tensor lives.
-private struct TokenMatrixWindows: TokenWindowReader, @unchecked Sendable {
-    private let ids: UnsafeRawPointer
-    private let isInt64: Bool
-    private let length: Int
-    private let context: Int
-
-    init(tokenMatrix: Tensor, context: Int) {
-        ids = UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset)
-        isInt64 = tokenMatrix.dtype == .int64
-        length = tokenMatrix.shape[1]
-        self.context = context
-    }
-
-    func fill(_ window: UnsafeMutablePointer<Int32>, around row: Int64) {
-        guard row >= 0 else { return }
-        let row = Int(row), c = context
-        let first = row / length * length, end = first + length
-        for p in 0...(2 * c) {
-            let neighbour = row - c + p
-            guard neighbour >= first && neighbour < end else { window[p] = -1; continue }
-            // As `ActivationCache.token(atRow:)`: -1 for an id that does not fit Int32.
-            let id: Int64 = isInt64 ? ids.loadUnaligned(fromByteOffset: neighbour * 8, as: Int64.self)
-                : Int64(ids.loadUnaligned(fromByteOffset: neighbour * 4, as: Int32.self))
-            window[p] = (id >= 0 && id <= Int64(Int32.max)) ? Int32(id) : -1
-        }
-    }
 }
 
 /// Reads token-id windows straight from the cache's mapped token tensors: the cache's own

@@ -34,8 +34,9 @@ extension FeatureIndexBuilder {
         let accumulator = FeatureAccumulator(featureCount: f, options: options)
         var metrics = MetricsAccumulator(inputDimension: 0, featureCount: f)
         if !rows.isEmpty {
-            let counts = try pass.run(minimum: options.minActivation, prefetcher: prefetcher, progress: progress, isCancelled: isCancelled) { feature, list, core, sums in
-                accumulator.record(feature: feature, list: list, core: core, sums: sums, sequenceLength: codes.contextLength, minimum: options.minActivation)
+            let counts = try pass.run(prefetcher: prefetcher, progress: progress, isCancelled: isCancelled) { feature, list, core, absoluteSum in
+                accumulator.record(feature: feature, list: list, core: core, sequenceLength: codes.contextLength, minimum: options.minActivation,
+                                   absoluteSum: &absoluteSum)
             }
             metrics.addCodeCounts(rows: rows.count, fires: counts.fires, absoluteSum: counts.absoluteSum)
         }
@@ -56,7 +57,7 @@ extension FeatureIndexBuilder {
         let pass = try CodesPass(codes: codes, core: 0..<codes.rowCount, context: 0, passEntries: codesPassEntries)
         let prefetcher = pass.prefetch()
         defer { prefetcher.stop() }
-        let counts = try pass.run(minimum: 0, prefetcher: prefetcher, progress: nil, isCancelled: { false }) { _, _, _, _ in }
+        let counts = try pass.run(prefetcher: prefetcher, progress: nil, isCancelled: { false }) { _, _, _, _ in }
         return counts.fires.reduce(0, +)
     }
 }
@@ -90,18 +91,21 @@ struct CodesPass {
         var absoluteSum: Double
     }
 
-    /// Calls `record(feature, list, core, sums)` once for every feature (each from one thread;
-    /// features of different splits concurrently): `core` are the list's entries on core rows,
-    /// `sums` the count, sum and max of those recorded (at least `minimum`, finite, not zero). `progress` and `isCancelled` are called from one thread at a time.
+    /// Calls `record(feature, list, core, absoluteSum)` once for every feature (each from one
+    /// thread; features of different splits concurrently): `core` are the list's entries on core
+    /// rows, `absoluteSum` the split's running sum of |f| over core codes, which `record`
+    /// continues over its core codes in row order. `progress` and `isCancelled` are called from one thread at a time.
     /// `prefetcher` hears of each split's bytes once the split is done.
-    func run(minimum: Float, prefetcher: SplitPrefetcher?, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
-             record: (Int, LatentList, Range<Int>, CoreSums) -> Void) throws -> Counts {
+    func run(prefetcher: SplitPrefetcher?, progress: FeatureIndexBuilder.Progress?, isCancelled: () -> Bool,
+             record: (Int, LatentList, Range<Int>, inout Double) -> Void) throws -> Counts {
         let splits = codes.splits
         var fires = [Int](repeating: 0, count: codes.width)
         var splitSums = [Double](repeating: 0, count: splits.count)
         var failure: Error?
         let lock = NSLock()
-        let buffers = ListBufferPool()
+        // Sized once for the largest pass: a buffer that grows is mapped anew, and the kernel
+        // zeroes every page of it again on first touch (more time than the scatter itself).
+        let buffers = ListBufferPool(entries: min(passEntries, splits.map(\.entryCount).max() ?? 0), latents: splits.map(\.latents.count).max() ?? 0)
         defer { buffers.deallocate() }
         // Progress in core rows, by the share of entries done.
         let totalEntries = max(1, codes.entryCount)
@@ -112,7 +116,7 @@ struct CodesPass {
                     do {
                         if lock.withLock({ failure != nil }) { return }
                         splitSums[s] = try runSplit(splits[s], fires: fires.baseAddress! + splits[s].latents.lowerBound, buffers: buffers,
-                                                    minimum: minimum, prefetcher: prefetcher, record: record) { entries in
+                                                    prefetcher: prefetcher, record: record) { entries in
                             try lock.withLock {
                                 if failure != nil || isCancelled() { throw SaescopeError("cancelled") }
                                 doneEntries += entries
@@ -151,8 +155,8 @@ struct CodesPass {
     /// One split: its window entries checked and counted per latent, then grouped by latent in
     /// passes of at most `passEntries` entries (at least one latent), each latent recorded.
     /// Returns the sum of |f| over core entries.
-    private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool, minimum: Float,
-                          prefetcher: SplitPrefetcher?, record: (Int, LatentList, Range<Int>, CoreSums) -> Void, passDone: (Int) throws -> Void) throws -> Double {
+    private func runSplit(_ split: DelphiLatentCache.Split, fires: UnsafeMutablePointer<Int>, buffers: ListBufferPool,
+                          prefetcher: SplitPrefetcher?, record: (Int, LatentList, Range<Int>, inout Double) -> Void, passDone: (Int) throws -> Void) throws -> Double {
         let reader = DelphiSplitReader(split: split, sequenceCount: codes.sequenceCount, contextLength: codes.contextLength)
         let width = split.latents.count
         let counts = UnsafeMutablePointer<UInt32>.allocate(capacity: width + 1)
@@ -179,10 +183,7 @@ struct CodesPass {
                 let list = LatentList(codes: lists.codes.base + start, count: Int(counts[o]), baseRow: window.lowerBound)
                 let first = list.firstEntry(atOrAfter: core.lowerBound), coreEnd = list.firstEntry(atOrAfter: core.upperBound)
                 fires[o] = coreEnd - first
-                // One pass over the core codes: the metrics' sum of |f| (all of them) and the recorded ones' count, sum and max.
-                var sums = CoreSums()
-                ck_code_sums(list.codes + first, Int64(coreEnd - first), minimum, &absoluteSum, &sums.valid, &sums.sum, &sums.max)
-                record(split.latents.lowerBound + o, list, first..<coreEnd, sums)
+                record(split.latents.lowerBound + o, list, first..<coreEnd, &absoluteSum)
                 start += Int(counts[o])
             }
             try passDone(size)
@@ -193,7 +194,8 @@ struct CodesPass {
     }
 }
 
-/// Reusable list buffers (rows, values, cursors) for the passes running at once.
+/// Reusable list buffers (rows, values, cursors) for the passes running at once, each made
+/// with room for the largest pass (only the pages a pass touches are backed).
 private final class ListBufferPool: @unchecked Sendable {
     struct Lists {
         var codes = HugePageBuffer<ck_code>()
@@ -202,11 +204,18 @@ private final class ListBufferPool: @unchecked Sendable {
 
     private var free: [Lists] = []
     private let lock = NSLock()
+    private let entries: Int
+    private let latents: Int
+
+    init(entries: Int, latents: Int) {
+        self.entries = entries
+        self.latents = latents
+    }
 
     func take(entries: Int, latents: Int) -> Lists {
         var lists = lock.withLock { free.popLast() } ?? Lists()
-        lists.codes.reserve(entries)
-        lists.cursor.reserve(latents)
+        lists.codes.reserve(max(entries, self.entries))
+        lists.cursor.reserve(max(latents, self.latents))
         return lists
     }
 
