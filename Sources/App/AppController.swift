@@ -47,7 +47,7 @@ public final class AppController {
         var all = [Theme.dark, Theme.light, Theme.highContrast]
         for extra in extraThemes + [theme] where !all.contains(where: { $0.name == extra.name }) { all.append(extra) }
         themes = all
-        self.progressiveSteps = progressiveSteps ?? ProgressiveIndexer.suggestedSteps(tokens: session.cache?.rowCount ?? 0)
+        self.progressiveSteps = progressiveSteps ?? ProgressiveIndexer.suggestedSteps(tokens: session.cache?.rowCount ?? 0, featureCount: session.sae.featureCount)
         model = AppModel(themeName: theme.name)
         model.indexOptions = options
         switch indexState {

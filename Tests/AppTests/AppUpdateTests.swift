@@ -39,9 +39,15 @@ final class AppUpdateTests: XCTestCase {
     }
 
     func testShardCountGrowsWithTheCacheSoTheFirstPartialComesEarly() {
-        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 24_576), 8)
-        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 2_000_000), 20)
-        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 100_000_000), 64)
+        // F = 16384: grid cells of 1,024 rows.
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 131_072, featureCount: 16384), 8)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 2_000_000, featureCount: 16384), 20)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 100_000_000, featureCount: 16384), 64)
+        // Each shard keeps 8 cells or more (it encodes the cells its edges fall in): the sample's
+        // 12,288 tokens at F = 2048 (cells of 4,096 rows) take one step, 65,536 tokens two.
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 12_288, featureCount: 2048), 1)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 65_536, featureCount: 2048), 2)
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 24_576, featureCount: 16384), 3)
     }
 
     func testNavigationAndDetail() throws {

@@ -4,11 +4,16 @@ import Foundation
 /// so far after each: a browser can show every feature early (marked partial) and refine it.
 /// Because shards merge exactly (`IndexMerger`), the last merge equals a single pass.
 public enum ProgressiveIndexer {
-    /// Steps for a cache of `tokens`: at least 8, and about one per 100k tokens up to 64, so the
-    /// first partial index arrives after at most ~100k tokens (seconds, not minutes, on a large
-    /// cache) while each merge (O(F * k)) stays small next to the shard it adds.
-    public static func suggestedSteps(tokens: Int) -> Int {
-        min(64, max(8, tokens / 100_000))
+    /// Steps for a cache of `tokens` and a dictionary of `featureCount` features: at least 8, and
+    /// about one per 100k tokens up to 64, so the first partial index arrives after at most ~100k
+    /// tokens (seconds, not minutes, on a large cache) while each merge (O(F * k)) stays small
+    /// next to the shard it adds; but no more than leave each shard 8 of the index's grid cells
+    /// (chunks of up to 4,096 rows): a shard encodes the whole cells its edges fall in, so shards
+    /// of a few cells would encode several times the rows (the 12,288-token sample in 8 shards:
+    /// 3.3x). With 8 cells or more a shard encodes at most an eighth more.
+    public static func suggestedSteps(tokens: Int, featureCount: Int) -> Int {
+        let cellRows = SAEEncoder.suggestedChunkRows(featureCount: featureCount)
+        return max(1, min(64, max(8, tokens / 100_000), tokens / (8 * cellRows)))
     }
 
     /// `partial(index, shardsDone, steps)` after every shard but the last; progress is over the whole cache.
