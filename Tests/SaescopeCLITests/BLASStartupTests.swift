@@ -52,6 +52,18 @@ final class BLASStartupTests: XCTestCase {
         XCTAssertEqual(report["kernel_change"] as? String, "in process", "\(report)")
     }
 
+    /// A library without the in-process switch (simulated): the process executes itself again
+    /// with the family set, and the environment is the user's again afterwards.
+    func testWithoutTheSwitchTheProcessRestartsOnTheBestFamily() throws {
+        let report = try doctor(["OPENBLAS_CORETYPE": "Prescott", "SAESCOPE_TEST_CORETYPE_IS_LIBRARY_CHOICE": "1",
+                                 "SAESCOPE_TEST_NO_KERNEL_SWITCH": "1"])
+        try XCTSkipUnless(report["dynamic_arch"] as? Bool == true, "the installed OpenBLAS is built for one family")
+        let best = try XCTUnwrap(report["best_family"] as? String)
+        XCTAssertEqual(report["kernels"] as? String, best, "\(report)")
+        XCTAssertEqual(report["kernel_change"] as? String, "restart", "\(report)")
+        XCTAssertTrue((report["reason"] as? String ?? "").contains("the library chose Prescott"), "\(report)")
+    }
+
     func testAUsersSettingIsKept() throws {
         let base = try doctor([:])
         let supported = try XCTUnwrap(base["supported_families"] as? [String])

@@ -22,8 +22,12 @@ public enum KernelSwitch {
         return (unsafeBitCast(quit, to: Entry.self), unsafeBitCast(initialize, to: Entry.self))
     }()
 
+    /// For tests only: "1" makes the switch unavailable, so start-up takes the restart a library
+    /// without the entry points gets.
+    public static let disableVariable = "SAESCOPE_TEST_NO_KERNEL_SWITCH"
+
     /// Whether the library can change family in the process.
-    public static var isAvailable: Bool { entries != nil }
+    public static var isAvailable: Bool { entries != nil && getenv(disableVariable).map { String(cString: $0) } != "1" }
 
     /// Asks the library for `family`; returns whether it now runs it (a library may not know the
     /// name, and then falls back to its own detection). `OPENBLAS_CORETYPE` is set only for the
