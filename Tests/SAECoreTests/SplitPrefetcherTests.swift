@@ -1,4 +1,7 @@
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import SAECore
 
 /// The prefetch thread of `index --codes` stays within its lead of what the pass has consumed,
@@ -20,6 +23,38 @@ final class SplitPrefetcherTests: XCTestCase {
             usleep(1000)
         }
         return true
+    }
+
+    /// Pages of `buffer` resident in memory (`mincore`).
+    private func residentPages(_ buffer: ByteBuffer) -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vector = [UInt8](repeating: 0, count: (buffer.count + page - 1) / page)
+        guard mincore(UnsafeMutableRawPointer(mutating: buffer.base), buffer.count, &vector) == 0 else { return -1 }
+        return vector.filter { $0 & 1 != 0 }.count
+    }
+
+    /// Both ways of reading (`MADV_POPULATE_READ`, and one load per page where the kernel lacks
+    /// it) bring every page of a file dropped from the page cache back into memory.
+    func testEachWayOfReadingBringsEveryPageIntoMemory() throws {
+        for populates in [true, false] {
+            let (buffer, directory) = try mappedFile(megabytes: 20)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let path = directory.appendingPathComponent("columns.bin").path
+            let fd = open(path, O_RDONLY)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            fsync(fd)
+            XCTAssertEqual(posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED)), 0)
+            close(fd)
+            let pages = (buffer.count + Int(sysconf(Int32(_SC_PAGESIZE))) - 1) / Int(sysconf(Int32(_SC_PAGESIZE)))
+            try XCTSkipIf(residentPages(buffer) > pages / 2, "the kernel kept the file's pages in memory: nothing to read")
+            let prefetcher = SplitPrefetcher(lead: 64 << 20, populates: populates) { @Sendable [buffer] in
+                [UnsafeRawBufferPointer(start: buffer.base, count: buffer.count)]
+            }
+            XCTAssertTrue(eventually { prefetcher.hasFinished }, "populates: \(populates)")
+            prefetcher.stop()
+            XCTAssertEqual(residentPages(buffer), pages, "populates: \(populates)")
+            withExtendedLifetime(buffer) {}
+        }
     }
 
     func testReadsNoFurtherAheadThanItsLeadAndGoesOnWithThePass() throws {

@@ -28,11 +28,12 @@ final class SplitPrefetcher: @unchecked Sendable {
     private static let populateRead: Int32 = 22
 
     /// Starts reading the byte ranges `ranges()` gives (found on the thread: finding them may
-    /// read the disk too), in order; they must stay mapped until `stop()` returns.
-    init(lead: Int = defaultLead, ranges: @escaping @Sendable () -> [UnsafeRawBufferPointer]) {
+    /// read the disk too), in order; they must stay mapped until `stop()` returns. `populates`
+    /// false takes the path of a kernel without `MADV_POPULATE_READ` (tests).
+    init(lead: Int = defaultLead, populates: Bool = true, ranges: @escaping @Sendable () -> [UnsafeRawBufferPointer]) {
         self.lead = max(Self.chunk, lead)
         let thread = Thread { [self] in
-            read(ranges().filter { $0.count > 0 })
+            read(ranges().filter { $0.count > 0 }, populates: populates)
             condition.withLock { threadDone = true }
             finished.signal()
         }
@@ -74,7 +75,7 @@ final class SplitPrefetcher: @unchecked Sendable {
         return true
     }
 
-    private func read(_ ranges: [UnsafeRawBufferPointer]) {
+    private func read(_ ranges: [UnsafeRawBufferPointer], populates: Bool) {
         // Page-aligned chunks of every range, in order.
         var chunks: [UnsafeMutableRawBufferPointer] = []
         for range in ranges {
@@ -87,7 +88,7 @@ final class SplitPrefetcher: @unchecked Sendable {
             }
         }
         guard !chunks.isEmpty else { return }
-        var populates = true
+        var populates = populates
         var position = chunks[0].count
         guard mayRead(upTo: position) else { return }
         _ = madvise(chunks[0].baseAddress, chunks[0].count, MADV_WILLNEED)
