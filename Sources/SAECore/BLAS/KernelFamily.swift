@@ -90,7 +90,8 @@ public struct KernelFamily: Sendable, Hashable, CustomStringConvertible {
     /// 0 for the line to prefer at its rank on this CPU, 1 for the others of the same rank.
     private func vendorRank(on cpu: CPUFeatures) -> Int {
         switch self {
-        // Zen 4: Haswell's blocking measured 1-3% ahead of Zen's (202, 195, 207, 217 GFLOP/s above).
+        // Zen 4: the same AVX2 kernels, Haswell's blocking measured even with or ahead of Zen's
+        // (Zen 202, 195, 207, 217 GFLOP/s at the shapes above; within 1% either way in a later run).
         case Self.zen: cpu.isAMD && !cpu.splitsAVX512 ? 0 : 1
         case Self.haswell: cpu.isAMD && !cpu.splitsAVX512 ? 1 : 0
         default: 0
