@@ -5,8 +5,11 @@ extension FeatureIndexBuilder {
     /// Token ids around each kept exemplar (-1 outside its sequence), read from the cache once
     /// at the end; blocks of features in parallel.
     static func fillContextTokens(_ tables: inout FeatureTables, cache: ActivationCache) {
+        let reader = TokenWindows(cache: cache, context: tables.options.context), w = tables.options.contextWidth
         withExtendedLifetime(cache) {
-            fillContextTokens(&tables, reader: TokenWindows(cache: cache, context: tables.options.context))
+            fillContextTokens(&tables) { rows, windows in
+                for (i, row) in rows.enumerated() { reader.fill(windows + i * w, around: row) }
+            }
         }
     }
 
@@ -14,35 +17,23 @@ extension FeatureIndexBuilder {
     /// sequence one row of it (a delphi latent cache's tokens): a C loop that prefetches the ids
     /// of the windows ahead (`ck_token_windows`), since each window is a random read.
     static func fillContextTokens(_ tables: inout FeatureTables, tokenMatrix: Tensor) {
-        let options = tables.options, f = tables.featureCount
-        let topSlots = options.topK, sampleSlots = options.intervals * options.perInterval
-        let topTokens = tables.topTokens.uniqueBaseAddress(), sampleTokens = tables.sampleTokens.uniqueBaseAddress()
         let ids = UnsafeRawPointer(tokenMatrix.buffer.base + tokenMatrix.byteOffset)
         let isInt64: Int32 = tokenMatrix.dtype == .int64 ? 1 : 0
-        let length = Int64(tokenMatrix.shape[1]), context = Int64(options.context), w = options.contextWidth
-        let blocks = max(1, min(f, 4 * ProcessInfo.activeCores))
-        let topRow = tables.topRow, sampleRow = tables.sampleRow
+        let length = Int64(tokenMatrix.shape[1]), context = Int64(tables.options.context)
         withExtendedLifetime(tokenMatrix) {
-            topRow.withUnsafeBufferPointer { topRow in
-                sampleRow.withUnsafeBufferPointer { sampleRow in
-                    parallelFor(blocks) { b in
-                        let features = (b * f / blocks)..<((b + 1) * f / blocks)
-                        let top = features.lowerBound * topSlots, sample = features.lowerBound * sampleSlots
-                        if let topRow = topRow.baseAddress, !features.isEmpty {
-                            ck_token_windows(ids, isInt64, length, context, topRow + top, Int64(features.count * topSlots), topTokens + top * w)
-                        }
-                        if let sampleRow = sampleRow.baseAddress, sampleSlots > 0, !features.isEmpty {
-                            ck_token_windows(ids, isInt64, length, context, sampleRow + sample, Int64(features.count * sampleSlots),
-                                             sampleTokens + sample * w)
-                        }
-                    }
-                }
+            fillContextTokens(&tables) { rows, windows in
+                ck_token_windows(ids, isInt64, length, context, rows.baseAddress!, Int64(rows.count), windows)
             }
         }
     }
 
-    private static func fillContextTokens<Reader: TokenWindowReader>(_ tables: inout FeatureTables, reader: Reader) {
-        let options = tables.options, f = tables.featureCount
+    /// Calls `fill(rows, windows)` for the top and the sample slots of blocks of features in
+    /// parallel: `windows` has room for one window of `contextWidth` ids per row (rows of -1
+    /// are empty slots, to be left alone); `rows` is never empty.
+    private static func fillContextTokens(
+        _ tables: inout FeatureTables, fill: (UnsafeBufferPointer<Int64>, UnsafeMutablePointer<Int32>) -> Void
+    ) {
+        let options = tables.options, f = tables.featureCount, w = options.contextWidth
         let topSlots = options.topK, sampleSlots = options.intervals * options.perInterval
         let topRow = tables.topRow, sampleRow = tables.sampleRow
         let topTokens = tables.topTokens.uniqueBaseAddress(), sampleTokens = tables.sampleTokens.uniqueBaseAddress()
@@ -51,11 +42,10 @@ extension FeatureIndexBuilder {
             sampleRow.withUnsafeBufferPointer { sampleRow in
                 parallelFor(blocks) { b in
                     let features = (b * f / blocks)..<((b + 1) * f / blocks)
-                    for slot in features.lowerBound * topSlots..<features.upperBound * topSlots {
-                        reader.fill(topTokens + slot * options.contextWidth, around: topRow[slot])
-                    }
-                    for slot in features.lowerBound * sampleSlots..<features.upperBound * sampleSlots {
-                        reader.fill(sampleTokens + slot * options.contextWidth, around: sampleRow[slot])
+                    for (slots, rows, tokens) in [(topSlots, topRow, topTokens), (sampleSlots, sampleRow, sampleTokens)] {
+                        let first = features.lowerBound * slots, count = features.count * slots
+                        guard count > 0 else { continue }
+                        fill(UnsafeBufferPointer(rebasing: rows[first..<first + count]), tokens + first * w)
                     }
                 }
             }
@@ -63,17 +53,10 @@ extension FeatureIndexBuilder {
     }
 }
 
-/// Writes the token ids of one exemplar's window.
-private protocol TokenWindowReader: Sendable {
-    /// Writes the ids of rows row-c ... row+c into `window` (-1 outside the row's sequence, or
-    /// where there are no ids); leaves it alone when `row` is -1 (an empty slot).
-    func fill(_ window: UnsafeMutablePointer<Int32>, around row: Int64)
-}
-
 /// Reads token-id windows straight from the cache's mapped token tensors: the cache's own
 /// per-token accessor looks up the shard and copies its description on every call, which
 /// dominates when filling millions of windows. Valid while the cache lives.
-private struct TokenWindows: TokenWindowReader, @unchecked Sendable {
+private struct TokenWindows: @unchecked Sendable {
     private struct Part {
         let firstRow: Int
         let endRow: Int
