@@ -29,10 +29,12 @@ public struct BLASLibrary: Sendable, Equatable {
     /// Whether the library picks its kernels at run time (and so honours `OPENBLAS_CORETYPE`).
     public var dynamicArch: Bool { config.split(separator: " ").contains("DYNAMIC_ARCH") }
 
-    public static func current() -> BLASLibrary {
+    /// `locatingFile` false leaves `path` nil: finding it reads /proc/self/maps, which start-up's
+    /// kernel choice (run before every command) does not need.
+    public static func current(locatingFile: Bool = true) -> BLASLibrary {
         BLASLibrary(config: openblas_get_config().map { String(cString: $0) } ?? "",
                     core: openblas_get_corename().map { String(cString: $0) } ?? "",
-                    threads: Int(openblas_get_num_threads()), path: loadedPath())
+                    threads: Int(openblas_get_num_threads()), path: locatingFile ? loadedPath() : nil)
     }
 
     /// The file mapped where `openblas_get_corename` lives (Linux's /proc/self/maps).

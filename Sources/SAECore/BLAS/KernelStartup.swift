@@ -34,13 +34,13 @@ public enum KernelStartup {
     public static func ensureBestKernels() {
         let marker = Marker(environment(restartVariable))
         var tried = marker?.tried ?? []
-        let firstChoice = marker?.firstChoice ?? BLASLibrary.current().core
+        let firstChoice = marker?.firstChoice ?? BLASLibrary.current(locatingFile: false).core
         let original = marker?.original ?? environment(coreTypeVariable).map { "=" + $0 } ?? "-"
         if marker != nil { change = "restart" }
         // Why the library's own choice was replaced (the first decision's reason).
         var replaced: String?
         while true {
-            switch KernelChoice.decide(situation(library: .current(), tried: tried)) {
+            switch KernelChoice.decide(situation(library: .current(locatingFile: false), tried: tried)) {
             case .keep(let reason):
                 if let replaced {
                     outcome = "\(reason): \(replaced)"
@@ -74,7 +74,7 @@ public enum KernelStartup {
     }
 
     /// What this process sees, for `KernelChoice`.
-    public static func situation(library: BLASLibrary = .current(), cpu: CPUFeatures? = .current, tried: [KernelFamily] = []) -> KernelChoice.Situation {
+    public static func situation(library: BLASLibrary = .current(locatingFile: false), cpu: CPUFeatures? = .current, tried: [KernelFamily] = []) -> KernelChoice.Situation {
         let simulated = environment(simulateVariable) == "1"
         return KernelChoice.Situation(cpu: cpu, libraryCore: library.core, dynamicArch: library.dynamicArch,
                                       userCoreType: simulated || !tried.isEmpty ? nil : environment(coreTypeVariable), tried: tried)

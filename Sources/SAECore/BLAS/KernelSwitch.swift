@@ -41,6 +41,6 @@ public enum KernelSwitch {
         entries.quit()
         entries.initialize()
         if let previous { setenv(variable, previous, 1) } else { unsetenv(variable) }
-        return KernelFamily.named(BLASLibrary.current().core) == family
+        return KernelFamily.named(BLASLibrary.current(locatingFile: false).core) == family
     }
 }
