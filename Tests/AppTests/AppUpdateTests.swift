@@ -38,6 +38,21 @@ final class AppUpdateTests: XCTestCase {
         }
     }
 
+    func testWithoutAStepCountTheControllerTakesTheSuggestedOneAndASmallCacheIsIndexedInOnePass() throws {
+        let jobs = JobCenter()
+        let path = AppFixture.temporaryDirectory().appendingPathComponent("default-steps.index.safetensors").path
+        let session = try AppFixture.session(indexPath: path)
+        _ = AppController(session: session, indexState: .needsBuild(reason: "test"), jobs: jobs, options: AppFixture.small)
+        XCTAssertTrue(jobs.waitUntilIdle())
+        let tokens = try XCTUnwrap(session.cache).rowCount
+        XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: tokens, featureCount: session.sae.featureCount), 1)
+        // One step: no partial index, and the saved index is one pass (not a merge of shards, each
+        // of which would encode the grid cells its edges fall in).
+        let partials = jobs.drain().filter { if case .partial = $0 { return true } else { return false } }
+        XCTAssertEqual(partials.count, 0)
+        XCTAssertEqual(try IndexFile.read(path: path).provenance.shardCount, 1)
+    }
+
     func testShardCountGrowsWithTheCacheSoTheFirstPartialComesEarly() {
         // F = 16384: grid cells of 1,024 rows.
         XCTAssertEqual(ProgressiveIndexer.suggestedSteps(tokens: 131_072, featureCount: 16384), 8)
