@@ -60,6 +60,12 @@ public struct DictionaryIdentity: Sendable, Equatable {
         featureCount = sae.featureCount
         fingerprint = FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath)
     }
+
+    /// "D=16", or "D_in=16 D_out=12" for a transcoder of two widths (its decoder rows, the ones
+    /// matched, are D_out wide), as `SparseAutoencoder.shapeSummary` spells it.
+    public var shapeText: String {
+        outputDimension == inputDimension ? "D=\(inputDimension)" : "D_in=\(inputDimension) D_out=\(outputDimension)"
+    }
 }
 
 /// Counts of best-match cosines in equal bins over [lower, upper]; the last bin includes `upper`.

@@ -142,7 +142,7 @@ public enum DictionaryEvaluator {
     public static func requireReference(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws -> Bool {
         guard sae.isTranscoder else { return false }
         guard let width = cache.targetDimension else {
-            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (export with --target-module/--target-layer)", file: cache.path)
+            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (tools/export_activations.py writes them with --target-module NAME or --target-layer L; index and open need none)", file: cache.path)
         }
         guard width == sae.outputDimension else {
             throw SaescopeError("targets have dimension \(width) but the transcoder (\(sae.provenance.weightsPath)) outputs D_out=\(sae.outputDimension)", file: cache.path)
