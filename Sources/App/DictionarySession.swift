@@ -37,7 +37,9 @@ public final class DictionarySession: @unchecked Sendable {
         self.indexNamed = indexNamed
         neighbours = DecoderNeighbours(sae: sae)
         let standardized = (saePath as NSString).standardizingPath as NSString
-        name = standardized.lastPathComponent == "ae.pt"
+        // Weights files every dictionary of a library shares the name of (dictionary_learning's
+        // ae.pt, Gemma Scope's params.npz) are named by their folder, as when the folder is given.
+        name = ["ae.pt", "params.npz"].contains(standardized.lastPathComponent)
             ? (standardized.deletingLastPathComponent as NSString).lastPathComponent : standardized.lastPathComponent
     }
 
