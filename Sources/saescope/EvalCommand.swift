@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder (transcoders too), a sparsify hookpoint folder, or a Gemma Scope params.npz.")
     var sae: String
 
-    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE); a transcoder needs its targets beside acts.")
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE); a transcoder is measured against the cache's `targets` [tokens, D_out] beside acts, which tools/export_activations.py writes with --target-module NAME or --target-layer L.")
     var acts: String?
 
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
