@@ -43,4 +43,17 @@ final class UndefinedMetricsTests: XCTestCase {
         XCTAssertFalse(screen.contains("written before they were recorded"), screen)
         XCTAssertFalse(screen.contains(" nan"), screen)
     }
+
+    /// The compare screen's metrics table: two transcoders' indexes (no reconstruction reference)
+    /// showed "nan" under MSE and EV.
+    func testCompareScreenShowsNotAvailableForUndefinedMetrics() throws {
+        let app = try AppFixture.comparingController()
+        let noReference = MetricsAccumulator(inputDimension: 0, featureCount: AppFixture.f)
+        app.model.index?.metrics = noReference
+        app.model.comparison?.index?.metrics = MetricsAccumulator(inputDimension: 0, featureCount: AppFixture.fB)
+        let screen = app.frame(width: 160, height: 48).render()
+        let rowA = try XCTUnwrap(screen.first { $0.contains("│A ") }, screen.joined(separator: "\n"))
+        XCTAssertTrue(rowA.contains("n/a"), rowA)
+        XCTAssertFalse(screen.joined(separator: "\n").contains("nan"), screen.joined(separator: "\n"))
+    }
 }
