@@ -172,7 +172,8 @@ enum CompareReport {
         }
         if let ma = c.metricsA, let mb = c.metricsB {
             lines.append("")
-            lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens)")
+            let targets = [c.a, c.b].contains(where: \.isTranscoder) ? "; transcoders measured against its targets" : ""
+            lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens\(targets))")
             lines.append(contentsOf: metricsTable(ma, mb))
             let legend = MetricDefinition.all.compactMap { d -> String? in
                 d.shortLabel == d.label ? nil : "\(d.shortLabel) = \(d.label)"

@@ -55,6 +55,7 @@ final class TranscoderCommandTests: XCTestCase {
         XCTAssertEqual(header.count, 2, result.stdout)
         // Matched decoder rows are D_out = 12 wide; "D=16" alone named only the input.
         for line in header { XCTAssertTrue(line.contains("D_in=16 D_out=12, F=48"), String(line)) }
+        XCTAssertTrue(result.stdout.contains("(64 tokens; transcoders measured against its targets)"), result.stdout)
         XCTAssertTrue(result.stdout.contains("mean tokens per firing sequence"), result.stdout)
         XCTAssertFalse(result.stdout.contains("mean tokens per firing sequence = mean tokens per firing sequence"), result.stdout)
     }
