@@ -28,7 +28,7 @@ final class CodesIndexUseTests: XCTestCase {
     /// The rows line offered --exclude-special, which --codes refuses (exit 64).
     func testSummaryDoesNotOfferAnOptionCodesRefuse() throws {
         let summary = try codesIndex(withDictionary: false).summary
-        XCTAssertTrue(summary.contains("rows: 384 rows (every row of the latent cache)"), summary)
+        XCTAssertTrue(summary.contains("rows: 384 rows of the latent cache\n"), summary)
         XCTAssertFalse(summary.contains("--exclude-special"), summary)
     }
 
