@@ -39,7 +39,11 @@ final class UndefinedMetricsTests: XCTestCase {
         XCTAssertEqual(mse.value, .unavailable)
         XCTAssertTrue(mse.definition.contains("latent cache (index --codes)"), mse.definition)
         // Not "written before they were recorded: r re-indexes", which a codes index never was.
-        XCTAssertTrue(screen.contains("no position figures: this index was built from a latent cache"), screen)
+        XCTAssertTrue(screen.contains("no position figures: an index of a latent cache (index --codes) has no"), screen)
+        let sequences = try XCTUnwrap(app.overviewMetricRows().first { $0.key == "mean_consistent_activation_heuristic" })
+        XCTAssertEqual(sequences.value, .unavailable)
+        XCTAssertTrue(sequences.definition.contains("an index of a latent cache (index --codes) does not count sequences"), sequences.definition)
+        XCTAssertFalse(sequences.definition.contains("r re-indexes"), sequences.definition)
         XCTAssertFalse(screen.contains("written before they were recorded"), screen)
         XCTAssertFalse(screen.contains(" nan"), screen)
     }

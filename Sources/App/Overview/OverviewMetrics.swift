@@ -73,7 +73,9 @@ extension AppController {
             } else if definition.key == "mean_consistent_activation_heuristic" {
                 if index.coreStatistics == nil {
                     row.value = .unavailable
-                    row.definition += ". Not shown: this index file was written before sequences were counted (r re-indexes)."
+                    row.definition += index.provenance.isFromLatentCodes
+                        ? ". Not shown: an index of a latent cache (index --codes) does not count sequences."
+                        : ". Not shown: this index file was written before sequences were counted (r re-indexes)."
                 }
             } else if !densitiesKnown {
                 row.value = .unavailable

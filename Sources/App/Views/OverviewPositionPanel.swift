@@ -15,7 +15,7 @@ extension AppController {
         let inner = Panel(title: "By position", info: coverage).draw(into: &buffer, rect: rect)
         guard let positions = index.coreStatistics?.positions, positions.slotCount > 0 else {
             let why = index.provenance.isFromLatentCodes
-                ? "no position figures: this index was built from a latent cache (index --codes), which holds codes but no activations"
+                ? "no position figures: an index of a latent cache (index --codes) has no activations"
                 : "no position figures in this index (written before they were recorded): r re-indexes"
             TextView(lines: Text.wrap(why,
                                       columns: max(1, inner.width)), style: .fg(.dimText)).draw(into: &buffer, rect: inner)
