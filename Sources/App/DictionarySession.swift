@@ -100,6 +100,11 @@ public final class DictionarySession: @unchecked Sendable {
             return .needsBuild(reason: "the saved index could not be used (\(error.message))")
         }
         if let note = featureIndex.provenance.resolutionNote { notices.append(note) }
+        // A latent cache's index given with --acts would read as stale against that cache and be
+        // rebuilt over it: the codes (perhaps millions of GPU-encoded tokens) are not replaced.
+        if explicitIndex, let cache, featureIndex.provenance.isFromLatentCodes {
+            throw SaescopeError("this index was built from a latent cache (index --codes), not from \(cache.path): open it without --acts", file: indexPath)
+        }
         if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
             return .needsBuild(reason: stale)
         }

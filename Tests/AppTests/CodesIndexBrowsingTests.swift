@@ -41,4 +41,26 @@ final class CodesIndexBrowsingTests: XCTestCase {
         app.press(.enter)
         XCTAssertEqual(app.model.message?.text, "no activation cache to index (open with --acts)")
     }
+
+    /// `open --sae D --index CODES --acts X`: the codes index read as stale against X and was
+    /// silently rebuilt from X over the user's file. Now one error, the file untouched; without
+    /// --acts it opens.
+    func testALatentCacheIndexGivenWithActsIsRefusedNotReplaced() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("SAECoreTests/Fixtures")
+        let sae = fixtures.appendingPathComponent("delphi/dictionary").path
+        let index = AppFixture.temporaryDirectory().appendingPathComponent("codes.index.safetensors").path
+        let built = try FeatureIndexBuilder.build(codes: try DelphiLatentCache(path: fixtures.appendingPathComponent("delphi/run").path),
+                                                  sae: nil, saePath: nil, options: FeatureIndexOptions(), progress: { _, _ in })
+        try IndexFile.write(built, to: index)
+        let before = try Data(contentsOf: URL(fileURLWithPath: index))
+        XCTAssertThrowsError(try DictionarySession.open(sae: sae, acts: fixtures.appendingPathComponent("delphi/acts.safetensors").path,
+                                                        index: index, tokenizer: nil)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains(index) && message.contains("latent cache") && message.contains("without --acts"), message)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: index)), before)
+        let (_, state) = try DictionarySession.open(sae: sae, acts: nil, index: index, tokenizer: nil)
+        guard case .loaded = state else { return XCTFail("without --acts the codes index opens") }
+    }
 }
