@@ -83,7 +83,9 @@ struct EvalCommand: ParsableCommand {
             try AtomicFile.write(try output.encoded(), to: saebenchJSON)
         }
         if json {
-            var extra: [(String, String)] = [("rows", pass.coverage.json)]
+            // What x is in every definition: the input, or a transcoder's targets (the table says so too).
+            var extra: [(String, String)] = [("rows", pass.coverage.json),
+                                             ("measured_against", dictionary.isTranscoder ? "\"targets\"" : "\"acts\"")]
             if let positions = pass.positions { extra.append(("by_position", MetricsReport.json(positions))) }
             extra += modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []
             print(MetricsReport.json(metrics, core: core, extra: extra))

@@ -28,6 +28,7 @@ final class TranscoderCommandTests: XCTestCase {
             let json = try SaescopeBinary.run(arguments + ["--json", "--no-weight-cosines"])
             XCTAssertEqual(json.status, 0, json.stderr)
             let actual = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+            XCTAssertEqual(actual["measured_against"] as? String, "targets", name)
             let expected = try JSONConfig.read(path: fixtures.appendingPathComponent("reference/\(name).json").path)
             for key in ["mse", "explained_variance", "fvu", "l0", "l1", "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio"] {
                 let value = try XCTUnwrap(actual[key] as? Double, key), reference = try XCTUnwrap(try expected.double(key), key)
