@@ -126,7 +126,8 @@ public enum DictionaryEvaluator {
             throw SaescopeError(total == 0 ? "no tokens to evaluate" : "all \(total) evaluated rows hold NaN or infinity", file: cache.path)
         }
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
-                                   excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList)
+                                   excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList,
+                                   exclusionPossible: (try? SpecialTokenExclusion.forCache(cache)) != nil)
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage,
                     encodePath: encoders.path ?? EncodePath.chosen(for: sae), screened: encoders.screenedStatistics)
     }
