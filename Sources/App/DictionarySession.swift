@@ -37,7 +37,9 @@ public final class DictionarySession: @unchecked Sendable {
         self.indexNamed = indexNamed
         neighbours = DecoderNeighbours(sae: sae)
         let standardized = (saePath as NSString).standardizingPath as NSString
-        name = standardized.lastPathComponent == "ae.pt"
+        // Weights files every dictionary of a library shares the name of (dictionary_learning's
+        // ae.pt, Gemma Scope's params.npz) are named by their folder, as when the folder is given.
+        name = ["ae.pt", "params.npz"].contains(standardized.lastPathComponent)
             ? (standardized.deletingLastPathComponent as NSString).lastPathComponent : standardized.lastPathComponent
     }
 
@@ -98,6 +100,11 @@ public final class DictionarySession: @unchecked Sendable {
             return .needsBuild(reason: "the saved index could not be used (\(error.message))")
         }
         if let note = featureIndex.provenance.resolutionNote { notices.append(note) }
+        // A latent cache's index given with --acts would read as stale against that cache and be
+        // rebuilt over it: the codes (perhaps millions of GPU-encoded tokens) are not replaced.
+        if explicitIndex, let cache, featureIndex.provenance.isFromLatentCodes {
+            throw SaescopeError("this index was built from a latent cache (index --codes), not from \(cache.path): open it without --acts", file: indexPath)
+        }
         if let cache, let stale = featureIndex.provenance.staleness(sae: sae, cache: cache) {
             return .needsBuild(reason: stale)
         }

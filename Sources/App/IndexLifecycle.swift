@@ -16,7 +16,10 @@ extension AppController {
     /// re-index request), else built in the background (cancelling a running build).
     func startIndexing(options: FeatureIndexOptions, reason: String) {
         guard let cache = session.cache else {
-            setMessage("no activation cache to index (open with --acts)", isError: true)
+            // An index of a latent cache is rebuilt from it, outside the browser.
+            setMessage(model.index?.provenance.isFromLatentCodes == true
+                       ? "this index was built from a latent cache: re-index it with saescope index --codes DIR"
+                       : "no activation cache to index (open with --acts)", isError: true)
             return
         }
         let path = indexFile(for: options)

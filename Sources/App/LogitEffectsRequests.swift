@@ -25,6 +25,9 @@ extension AppController {
             // The model's own LM head is on its way, or a hint says how to get a model.
             switch model.modelAttachment {
             case .loading: return ["from the model's LM head once it is loaded\u{2026}"]
+            // The model-environment hint is worded for CE ("CE loss: ..."); here it is about logits.
+            case .none(let hint?) where hint.contains("make model-env"):
+                return ["--unembed W_U [D, V] gives them;", "or make model-env: the LM head"]
             case .none(let hint?): return [hint]
             default: return nil
             }

@@ -122,7 +122,9 @@ extension AppController {
     func openSequence(feature j: Int, row: Int, dictionary: SequenceDictionary, returnDetail: DetailState?,
                       returnCompare: CompareViewState? = nil) {
         guard let cache = session.cache else {
-            setMessage("no activation cache open: the whole sequence is read from --acts", isError: true)
+            setMessage(model.index?.provenance.isFromLatentCodes == true
+                       ? "no whole sequences for an index of a latent cache: its exemplars hold their context"
+                       : "no activation cache open: the whole sequence is read from --acts", isError: true)
             return
         }
         guard cache.hasTokens else {

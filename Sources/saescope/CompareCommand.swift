@@ -166,13 +166,14 @@ enum CompareReport {
     static func table(_ c: DictionaryComparison) -> String {
         var lines: [String] = []
         for (name, identity, zero) in [("A", c.a, c.zeroRowsA), ("B", c.b, c.zeroRowsB)] {
-            var line = "\(name)  \(identity.path)  (\(identity.library) \(identity.kind), D=\(identity.inputDimension), F=\(identity.featureCount))"
+            var line = "\(name)  \(identity.path)  (\(identity.library) \(identity.kind), \(identity.shapeText), F=\(identity.featureCount))"
             if zero > 0 { line += ", zero decoder rows: \(zero)" }
             lines.append(line)
         }
         if let ma = c.metricsA, let mb = c.metricsB {
             lines.append("")
-            lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens)")
+            let targets = [c.a, c.b].contains(where: \.isTranscoder) ? "; transcoders measured against its targets" : ""
+            lines.append("metrics on \(c.metricsCachePath ?? "the cache") (\(ma.tokenCount) tokens\(targets))")
             lines.append(contentsOf: metricsTable(ma, mb))
             let legend = MetricDefinition.all.compactMap { d -> String? in
                 d.shortLabel == d.label ? nil : "\(d.shortLabel) = \(d.label)"
@@ -182,7 +183,9 @@ enum CompareReport {
                 lines.append("")
                 lines.append("SAEBench core metrics (saescope eval --help defines each)")
                 lines.append(contentsOf: coreMetricsTable(ca, cb))
-                lines.append("  " + CoreMetrics.definitions.map { "\($0.shortLabel) = \($0.label)" }.joined(separator: "; "))
+                // A metric whose column already shows its whole name needs no legend entry ("x = x").
+                lines.append("  " + CoreMetrics.definitions.compactMap { $0.shortLabel == $0.label ? nil : "\($0.shortLabel) = \($0.label)" }
+                    .joined(separator: "; "))
                 lines.append("  shrinkage: rel.bias = E||x_hat||^2 / E<x, x_hat>, proj.scale its reciprocal (which measures it is debated)")
             }
         }

@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Dictionary: a dictionary_learning trainer folder or ae.pt, a SAELens folder (transcoders too), a sparsify hookpoint folder, or a Gemma Scope params.npz.")
     var sae: String
 
-    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE); a transcoder needs its targets beside acts.")
+    @Option(help: "Activation cache: a safetensors file, a folder of them, or an .npy of [tokens, D] (not needed with --model M --text FILE); a transcoder is measured against the cache's `targets` [tokens, D_out] beside acts, which tools/export_activations.py writes with --target-module NAME or --target-layer L.")
     var acts: String?
 
     @Option(name: .customLong("max-tokens"), help: "Evaluate only the first N tokens.")
@@ -83,7 +83,9 @@ struct EvalCommand: ParsableCommand {
             try AtomicFile.write(try output.encoded(), to: saebenchJSON)
         }
         if json {
-            var extra: [(String, String)] = [("rows", pass.coverage.json)]
+            // What x is in every definition: the input, or a transcoder's targets (the table says so too).
+            var extra: [(String, String)] = [("rows", pass.coverage.json),
+                                             ("measured_against", dictionary.isTranscoder ? "\"targets\"" : "\"acts\"")]
             if let positions = pass.positions { extra.append(("by_position", MetricsReport.json(positions))) }
             extra += modelLoss.map { ModelLossReport.jsonFields($0.metrics) } ?? []
             print(MetricsReport.json(metrics, core: core, extra: extra))

@@ -9,13 +9,13 @@ struct IndexCommand: ParsableCommand {
         discussion: """
         One streaming pass. The index is written atomically; interrupting the run leaves no file.
         Shard a large cache with --shard I/N on N machines, then combine with `saescope merge`.
-        With --codes instead of --acts, the codes come from a delphi latent cache (no encoding, no
-        dictionary needed; give --sae too to open the index with its decoder).
+        With --codes instead of --acts, the codes come from a delphi latent cache (no encoding, no dictionary needed; give --sae too to open the index with its decoder).
+        Open the result with: saescope open --sae DICTIONARY --index FILE (no --acts for a --codes index).
         """)
 
-    @Option(help: "Dictionary (as for eval).") var sae: String?
+    @Option(help: "Dictionary (as for eval). With --codes optional: the dictionary whose codes they are (its width must be the splits'), recorded so its decoder gives neighbours and logit effects when the index is opened.") var sae: String?
     @Option(help: "Activation cache (as for eval).") var acts: String?
-    @Option(help: "A delphi latent cache (<run>/latents/<hookpoint>/ with <start>_<end>.safetensors splits) instead of --acts.") var codes: String?
+    @Option(help: "A delphi latent cache instead of --acts: a <run>/latents/<hookpoint>/ folder of <start>_<end>.safetensors splits, or the run or latents/ folder when it holds one hookpoint.") var codes: String?
     @Option(help: "Index file to write (default: in ~/.cache/saescope, keyed by the two paths; settings other than the defaults in a file named by them).") var out: String?
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature.") var topK = 20
     @Option(help: "Context tokens on each side of an exemplar.") var context = 5
@@ -111,7 +111,10 @@ struct IndexCommand: ParsableCommand {
         } else {
             print("indexed \(index.featureCount) features over \(index.tokenCount) tokens in \(String(format: "%.1f", seconds)) s "
                   + "(\(String(format: "%.0f", Double(index.tokenCount) / max(seconds, 1e-9))) tokens/s); \(dead) dead")
-            print("rows: \(index.rowCoverage.summary)")
+            // A latent cache's rows cannot be left out (--exclude-special needs --acts), so its
+            // line does not offer the option.
+            print("rows: " + (index.provenance.isFromLatentCodes ? "\(index.rowCoverage.evaluated) rows of the latent cache"
+                                                                  : index.rowCoverage.summary))
             print("wrote \(output)")
         }
     }

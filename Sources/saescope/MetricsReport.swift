@@ -14,7 +14,7 @@ enum MetricsReport {
         lines.append("shape        \(sae.shapeSummary.replacingOccurrences(of: " ", with: ", ")), F=\(sae.featureCount)")
         lines.append("activation   \(sae.rule.summary)")
         lines.append("input        \(sae.subtractsDecoderBias ? "x - b_dec" : "x")\(normalizationText(sae.normalization))")
-        if sae.skipWeights != nil { lines.append("skip         x_hat += x W_skip (D_in -> D_out), from the raw input") }
+        if sae.skipWeights != nil { lines.append("skip         x_hat += input W_skip^T (D_in -> D_out), from the raw input") }
         for note in p.notes { lines.append("note         \(note)") }
         return lines.joined(separator: "\n")
     }
@@ -25,7 +25,7 @@ enum MetricsReport {
         if let coverage { lines.append("rows         \(coverage.summary)") }
         if let encode { lines.append("encode       \(encode)") }
         if dictionary.isTranscoder {
-            lines.append("measured     against the cache's targets [N, \(dictionary.outputDimension)]: x below is the target, x_hat = f W_dec + b_dec\(dictionary.skipWeights != nil ? " + x W_skip" : "")")
+            lines.append("measured     against the cache's targets [N, \(dictionary.outputDimension)]: x below is the target, x_hat = f W_dec + b_dec\(dictionary.skipWeights != nil ? " + input W_skip^T" : "") (f encodes the input, the cache's acts)")
         }
         lines.append("")
         let width = max(MetricDefinition.all.map(\.label.count).max() ?? 20, CoreMetrics.definitions.map(\.label.count).max() ?? 20)

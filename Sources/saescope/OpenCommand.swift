@@ -16,9 +16,9 @@ struct OpenCommand: ParsableCommand {
         as it goes. Keys: ? in the interface lists them all; q quits (from a drill-down such as a feature's detail: goes back).
         """)
 
-    @Option(help: "Dictionary (ae.pt, or a SAELens / sparsify directory). Default: the bundled sample.") var sae: String?
+    @Option(help: "Dictionary, as for eval (a dictionary_learning trainer folder or ae.pt, a SAELens folder, transcoders too, a sparsify hookpoint folder, a Gemma Scope params.npz). Default: the bundled sample.") var sae: String?
     @Option(help: "Activation cache to browse over. Default: the sample's when --sae is not given.") var acts: String?
-    @Option(help: "Index file (default: ~/.cache/saescope, keyed by the dictionary and cache paths; settings other than the defaults get a file of their own).") var index: String?
+    @Option(help: "Index file (default: ~/.cache/saescope, keyed by the dictionary and cache paths; settings other than the defaults get a file of their own). With --sae; an index from index --codes opens with --sae and no --acts.") var index: String?
     @Option(help: "tokenizer.json (default: the one the cache's metadata names).") var tokenizer: String?
     @Option(help: "Theme: dark, light, high-contrast, a name in ~/.config/saescope/themes, or a .toml file.") var theme = "dark"
     @Option(name: .customLong("top-k"), help: "Top exemplars per feature when indexing.") var topK = 20
@@ -53,6 +53,9 @@ struct OpenCommand: ParsableCommand {
     func validate() throws {
         if index2 != nil, sae2 == nil { throw ValidationError("--index2 goes with --sae2") }
         if noModel, modelOptions.model != nil { throw ValidationError("give --model or --no-model, not both") }
+        // An index of the user's own is not the sample's: opening it with the sample dictionary
+        // failed on the widths ("the index has 32 features but the dictionary 2048").
+        if let index, sae == nil { throw ValidationError(Self.missingDictionary(index: index)) }
     }
 
     func run() throws {
@@ -142,6 +145,20 @@ struct OpenCommand: ParsableCommand {
         }
         return ((samples as NSString).appendingPathComponent("dictionaries/dictionary_learning/trainer_0"),
                 acts ?? (samples as NSString).appendingPathComponent(SampleLocation.activations))
+    }
+
+    /// What to give with `--index` alone: the dictionary the index records, or for an index of a
+    /// latent cache built without one (`index --codes` alone), the dictionary whose codes they are.
+    static func missingDictionary(index: String) -> String {
+        guard let provenance = try? IndexFile.read(path: index).provenance else {
+            return "--index needs --sae, the dictionary the index was built for"
+        }
+        if provenance.hasNoDictionary {
+            return "--index needs --sae: \(index) was built from a latent cache without a dictionary (index --codes); "
+                + "the browser needs the dictionary whose codes they are, for its decoder"
+        }
+        let cache = provenance.isFromLatentCodes ? "" : " --acts \(provenance.cachePath)"
+        return "--index needs --sae, the dictionary it was built for: --sae \(provenance.saePath)\(cache)"
     }
 
     private func loadTheme() -> ThemeLoad {

@@ -175,6 +175,9 @@ final class ModelAttachmentTests: XCTestCase {
         XCTAssertTrue(text(hinted).contains(hint), text(hinted))
         hinted.type(":3\n")
         XCTAssertTrue(text(hinted, 160, 48).contains("make model-env"), text(hinted, 160, 48))
+        // The detail's logit-effects pane says how to get logit effects, not "CE loss: ...".
+        XCTAssertTrue(text(hinted, 160, 48).contains("--unembed W_U [D, V] gives them;"), text(hinted, 160, 48))
+        XCTAssertFalse(text(hinted, 160, 48).contains("CE loss"), text(hinted, 160, 48))
         // no model wanted: the overview is as before (no CE rows)
         let plain = try AppFixture.controller()
         plain.press(.char("o"))

@@ -43,8 +43,10 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
         XCTAssertEqual(Set(object.keys), Set(["mse", "explained_variance", "explained_variance_dictionary_learning", "fvu", "l0", "l1",
-                                          "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio", "n_tokens", "n_skipped", "rows"]
+                                          "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio", "n_tokens", "n_skipped", "rows",
+                                          "measured_against"]
                                              + CoreMetricsCommandTests.newKeys))
+        XCTAssertEqual(object["measured_against"] as? String, "acts")
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("reference/saelens_topk.json"))) as! [String: Any]
         for (key, value) in reference {
             guard let expected = value as? Double, let actual = object[key] as? Double else { continue }

@@ -48,4 +48,17 @@ final class GemmaScopeCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains(truncated.path), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
+
+    /// A folder holding no dictionary (say, a Gemma Scope width folder above the release's
+    /// average_l0_N folders): one line listing what each library's folder holds.
+    func testFolderWithoutADictionaryListsWhatEachLibraryHolds() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("gemma-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let result = try SaescopeBinary.run(["inspect", scratch.path])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify) or params.npz (Gemma Scope)"),
+                      result.stderr)
+    }
 }

@@ -23,10 +23,12 @@ final class TranscoderCommandTests: XCTestCase {
             let table = try SaescopeBinary.run(arguments)
             XCTAssertEqual(table.status, 0, table.stderr)
             XCTAssertTrue(table.stdout.contains("measured     against the cache's targets"), table.stdout)
-            XCTAssertTrue(table.stdout.contains("+ x W_skip"), table.stdout)
+            // x is the target on that line, so the skip term names the input it reads.
+            XCTAssertTrue(table.stdout.contains("+ input W_skip^T"), table.stdout)
             let json = try SaescopeBinary.run(arguments + ["--json", "--no-weight-cosines"])
             XCTAssertEqual(json.status, 0, json.stderr)
             let actual = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as! [String: Any]
+            XCTAssertEqual(actual["measured_against"] as? String, "targets", name)
             let expected = try JSONConfig.read(path: fixtures.appendingPathComponent("reference/\(name).json").path)
             for key in ["mse", "explained_variance", "fvu", "l0", "l1", "frac_alive", "cos_sim", "relative_reconstruction_bias", "l2_ratio"] {
                 let value = try XCTUnwrap(actual[key] as? Double, key), reference = try XCTUnwrap(try expected.double(key), key)
@@ -41,6 +43,22 @@ final class TranscoderCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 2)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains(cache) && result.stderr.contains("targets"), result.stderr)
+        // Names the tool that writes targets (saescope's own export has no such option).
+        XCTAssertTrue(result.stderr.contains("tools/export_activations.py") && result.stderr.contains("--target-module"), result.stderr)
+    }
+
+    func testCompareNamesBothWidthsOfATranscoder() throws {
+        let result = try SaescopeBinary.run(["compare", "--a", fixtures.appendingPathComponent("dictionaries/saelens_transcoder").path,
+                                             "--b", fixtures.appendingPathComponent("dictionaries/saelens_skip_transcoder").path, "--no-baseline",
+                                             "--acts", fixtures.appendingPathComponent("caches/tiny_targets_d12.safetensors").path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let header = result.stdout.split(separator: "\n").prefix(2)
+        XCTAssertEqual(header.count, 2, result.stdout)
+        // Matched decoder rows are D_out = 12 wide; "D=16" alone named only the input.
+        for line in header { XCTAssertTrue(line.contains("D_in=16 D_out=12, F=48"), String(line)) }
+        XCTAssertTrue(result.stdout.contains("(64 tokens; transcoders measured against its targets)"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("mean tokens per firing sequence"), result.stdout)
+        XCTAssertFalse(result.stdout.contains("mean tokens per firing sequence = mean tokens per firing sequence"), result.stdout)
     }
 
     func testIndexAndExportWithoutTargetsUseTheOutputWidth() throws {

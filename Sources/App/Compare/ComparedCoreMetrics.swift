@@ -25,8 +25,8 @@ extension AppController {
             let core = index.map { IndexCoreMetrics.compute(index: $0, weights: weights) }
             let cells = columns.map { column -> String in
                 guard let core else { return "-" }
-                if Self.weightKeys.contains(column.key) { return weights == nil ? ellipsis : NumberFormat.compact(column.value(core.metrics)) }
-                return core.densitiesKnown || column.key == "projection_scale" ? NumberFormat.compact(column.value(core.metrics)) : "n/a"
+                if Self.weightKeys.contains(column.key) { return weights == nil ? ellipsis : NumberFormat.metric(column.value(core.metrics)) }
+                return core.densitiesKnown || column.key == "projection_scale" ? NumberFormat.metric(column.value(core.metrics)) : "n/a"
             }
             lines.append((name + " " + cells.map { Text.fit($0, width: Self.coreColumn, alignment: .right) }.joined(), .fg(.text)))
         }

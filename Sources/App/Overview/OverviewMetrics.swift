@@ -73,7 +73,9 @@ extension AppController {
             } else if definition.key == "mean_consistent_activation_heuristic" {
                 if index.coreStatistics == nil {
                     row.value = .unavailable
-                    row.definition += ". Not shown: this index file was written before sequences were counted (r re-indexes)."
+                    row.definition += index.provenance.isFromLatentCodes
+                        ? ". Not shown: an index of a latent cache (index --codes) does not count sequences."
+                        : ". Not shown: this index file was written before sequences were counted (r re-indexes)."
                 }
             } else if !densitiesKnown {
                 row.value = .unavailable
@@ -82,6 +84,26 @@ extension AppController {
             }
             rows.append(row)
         }
-        return rows + modelLossRows()
+        return (rows + modelLossRows()).map { Self.markingUndefined($0, index: index) }
+    }
+
+    /// A figure that is not a number reads "n/a" with why, not "nan": an index with no
+    /// reconstruction reference (built from a latent cache, or a transcoder's, whose output is
+    /// another site) has no squared errors, and a transcoder's two widths have no
+    /// encoder-decoder cosine.
+    static func markingUndefined(_ row: OverviewMetricRow, index: FeatureIndex) -> OverviewMetricRow {
+        guard case .number(let value) = row.value, value.isNaN else { return row }
+        var marked = row
+        marked.value = .unavailable
+        if row.key == "encoder_decoder_cosine_sim" {
+            marked.definition += ". Not defined here: the encoder's columns and the decoder's rows have different widths (a transcoder's D_in and D_out)."
+        } else if index.provenance.isFromLatentCodes {
+            marked.definition += ". Not shown: this index was built from a latent cache (index --codes), which holds codes but no activations."
+        } else if index.metrics.inputDimension == 0 {
+            marked.definition += ". Not shown: a transcoder's index has no reconstruction reference (saescope eval measures it on a cache with targets)."
+        } else {
+            marked.definition += ". Not defined on these tokens."
+        }
+        return marked
     }
 }

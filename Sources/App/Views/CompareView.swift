@@ -56,7 +56,7 @@ extension AppController {
         let chosen = Set((withModel ? Self.modelLossPriority : Self.metricPriority).prefix(fitting))
         var columns = MetricDefinition.all.filter { chosen.contains($0.key) }.map { definition in
             CompareColumn(key: definition.key, header: definition.shortLabel) { metrics, _ in
-                metrics.map { NumberFormat.compact(definition.value($0)) } ?? "-"
+                metrics.map { NumberFormat.metric(definition.value($0)) } ?? "-"
             }
         }
         guard withModel else { return columns }

@@ -14,7 +14,10 @@ extension AppController {
         let coverage = index.coreStatistics?.excludedRows == nil ? "all rows" : "special tokens excluded"
         let inner = Panel(title: "By position", info: coverage).draw(into: &buffer, rect: rect)
         guard let positions = index.coreStatistics?.positions, positions.slotCount > 0 else {
-            TextView(lines: Text.wrap("no position figures in this index (written before they were recorded): r re-indexes",
+            let why = index.provenance.isFromLatentCodes
+                ? "no position figures: an index of a latent cache (index --codes) has no activations"
+                : "no position figures in this index (written before they were recorded): r re-indexes"
+            TextView(lines: Text.wrap(why,
                                       columns: max(1, inner.width)), style: .fg(.dimText)).draw(into: &buffer, rect: inner)
             return
         }

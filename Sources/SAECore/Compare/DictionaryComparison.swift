@@ -46,6 +46,8 @@ public struct DictionaryIdentity: Sendable, Equatable {
     /// D_out: the width of the decoder rows that are matched (D_in except for transcoders).
     public var outputDimension: Int
     public var featureCount: Int
+    /// Reconstructs another site than it reads: its metrics are measured against a cache's targets.
+    public var isTranscoder: Bool
     /// Path, size and modification time of the weights file (`FeatureIndexBuilder.fileFingerprint`).
     public var fingerprint: String
 
@@ -58,7 +60,14 @@ public struct DictionaryIdentity: Sendable, Equatable {
         inputDimension = sae.inputDimension
         outputDimension = sae.outputDimension
         featureCount = sae.featureCount
+        isTranscoder = sae.isTranscoder
         fingerprint = FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath)
+    }
+
+    /// "D=16", or "D_in=16 D_out=12" for a transcoder of two widths (its decoder rows, the ones
+    /// matched, are D_out wide), as `SparseAutoencoder.shapeSummary` spells it.
+    public var shapeText: String {
+        outputDimension == inputDimension ? "D=\(inputDimension)" : "D_in=\(inputDimension) D_out=\(outputDimension)"
     }
 }
 

@@ -21,7 +21,7 @@ public enum DictionaryLoader {
         if name == "sae.safetensors" { return try SparsifyLoader.load(directory: folder) }
         if name.hasSuffix(".npz") { return try GemmaScopeLoader.load(npzPath: path) }
         if name == "cfg.json" || name == "config.json" { return try loadDirectory(folder) }
-        throw SaescopeError("not a dictionary: expected a directory, ae.pt, sae_weights.safetensors (SAELens) sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: path)
+        throw SaescopeError("not a dictionary: expected a directory, ae.pt, sae_weights.safetensors (SAELens), sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: path)
     }
 
     private static func loadDirectory(_ directory: String) throws -> SparseAutoencoder {
@@ -32,7 +32,7 @@ public enum DictionaryLoader {
         case 1:
             return try loadDirectory((directory as NSString).appendingPathComponent(candidates[0]))
         case 0:
-            throw SaescopeError("no dictionary here: expected ae.pt (dictionary_learning), cfg.json + sae_weights.safetensors (SAELens) cfg.json + sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: directory)
+            throw SaescopeError("no dictionary here: expected ae.pt (dictionary_learning), cfg.json + sae_weights.safetensors (SAELens), cfg.json + sae.safetensors (sparsify) or params.npz (Gemma Scope)", file: directory)
         default:
             let listed = candidates.prefix(8).joined(separator: ", ") + (candidates.count > 8 ? ", ..." : "")
             throw SaescopeError("holds \(candidates.count) dictionaries (\(listed)); pass one of them", file: directory)

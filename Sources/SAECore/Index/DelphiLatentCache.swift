@@ -153,9 +153,9 @@ public struct DelphiLatentCache: @unchecked Sendable {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: path),
               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            return ["source": "delphi latent cache", "hook": (directory as NSString).lastPathComponent]
+            return ["source": IndexProvenance.latentCacheSource, "hook": (directory as NSString).lastPathComponent]
         }
-        var metadata: [String: String] = ["source": "delphi latent cache"]
+        var metadata: [String: String] = ["source": IndexProvenance.latentCacheSource]
         for (key, value) in object {
             if let text = value as? String { metadata[key] = text } else if let number = value as? NSNumber { metadata[key] = number.stringValue }
         }

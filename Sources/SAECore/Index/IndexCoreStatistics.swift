@@ -55,7 +55,8 @@ extension FeatureIndex {
     /// Which rows the index covers.
     public var rowCoverage: RowCoverage {
         RowCoverage(evaluated: tokenCount, skipped: metrics.skippedCount,
-                    excluded: coreStatistics?.excludedRows, excludedIDs: coreStatistics?.excludedIDs)
+                    excluded: coreStatistics?.excludedRows, excludedIDs: coreStatistics?.excludedIDs,
+                    exclusionPossible: (try? SpecialTokenExclusion.forMetadata(provenance.cacheMetadata, path: provenance.cachePath)) != nil)
     }
 
     /// Computes the dictionary's weight cosines (two blocked GEMMs) into the core statistics.

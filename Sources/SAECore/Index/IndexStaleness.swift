@@ -12,7 +12,9 @@ extension IndexProvenance {
 
     /// The dictionary half of `staleness`, for commands that do not read the cache (export).
     public func dictionaryStaleness(sae: SparseAutoencoder) -> String? {
-        FileFingerprint.same(FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath), saeFingerprint) ? nil
+        // Built without a dictionary (index --codes alone): no weights were read, none changed.
+        if hasNoDictionary { return nil }
+        return FileFingerprint.same(FeatureIndexBuilder.fileFingerprint(sae.provenance.weightsPath), saeFingerprint) ? nil
             : "the dictionary \(sae.provenance.weightsPath) changed since the index was built"
     }
 }

@@ -126,7 +126,8 @@ public enum DictionaryEvaluator {
             throw SaescopeError(total == 0 ? "no tokens to evaluate" : "all \(total) evaluated rows hold NaN or infinity", file: cache.path)
         }
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
-                                   excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList)
+                                   excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList,
+                                   exclusionPossible: (try? SpecialTokenExclusion.forCache(cache)) != nil)
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage,
                     encodePath: encoders.path ?? EncodePath.chosen(for: sae), screened: encoders.screenedStatistics)
     }
@@ -142,7 +143,7 @@ public enum DictionaryEvaluator {
     public static func requireReference(_ sae: SparseAutoencoder, _ cache: ActivationCache) throws -> Bool {
         guard sae.isTranscoder else { return false }
         guard let width = cache.targetDimension else {
-            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (export with --target-module/--target-layer)", file: cache.path)
+            throw SaescopeError("the dictionary (\(sae.provenance.weightsPath)) is a transcoder: its reconstruction is measured against the cache's 'targets', which this cache lacks (tools/export_activations.py writes them with --target-module NAME or --target-layer L; index and open need none)", file: cache.path)
         }
         guard width == sae.outputDimension else {
             throw SaescopeError("targets have dimension \(width) but the transcoder (\(sae.provenance.weightsPath)) outputs D_out=\(sae.outputDimension)", file: cache.path)

@@ -102,17 +102,24 @@ public struct RowCoverage: Sendable, Equatable {
     public var excluded: Int?
     /// The excluded ids, as `SpecialTokenExclusion.idList` spells them.
     public var excludedIDs: String?
+    /// Whether `--exclude-special` could run on the cache (token ids and special ids in its
+    /// metadata): only then does the line offer it.
+    public var exclusionPossible: Bool
 
-    public init(evaluated: Int, skipped: Int, excluded: Int?, excludedIDs: String?) {
+    public init(evaluated: Int, skipped: Int, excluded: Int?, excludedIDs: String?, exclusionPossible: Bool = true) {
         self.evaluated = evaluated
         self.skipped = skipped
         self.excluded = excluded
         self.excludedIDs = excludedIDs
+        self.exclusionPossible = exclusionPossible
     }
 
     /// "24108 rows; special tokens excluded: 468 rows of ids 101 (BOS), 102 (EOS) left out".
     public var summary: String {
-        guard let excluded else { return "\(evaluated) rows, special tokens included (--exclude-special leaves them out)" }
+        guard let excluded else {
+            return exclusionPossible ? "\(evaluated) rows, special tokens included (--exclude-special leaves them out)"
+                                     : "\(evaluated) rows (the cache names no special token ids, so none are left out)"
+        }
         return "\(evaluated) rows; special tokens excluded: \(excluded) rows holding ids \(excludedIDs ?? "?") left out"
     }
 
