@@ -39,6 +39,8 @@ struct IndexCommand: ParsableCommand {
         guard (acts == nil) != (codes == nil) else { throw ValidationError("give either --acts or --codes") }
         guard codes != nil || sae != nil else { throw ValidationError("--acts needs --sae") }
         if codes != nil && special.excludeSpecial { throw ValidationError("--exclude-special needs --acts (a latent cache has no token rows to leave out)") }
+        // Accepted silently, it read as if the codes had been recomputed in fp32.
+        if codes != nil && precision.exactFP32 { throw ValidationError("--exact-fp32 needs --acts (a latent cache's codes are read as they are, not encoded)") }
     }
 
     /// The pass's options from the flags; invalid combinations are usage errors.

@@ -69,6 +69,18 @@ final class DelphiCodesCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("out.safetensors").path), "no index is written", file: file, line: line)
     }
 
+    /// Options about encoding do not apply to codes read from a latent cache: a usage error, not
+    /// silence (with --exact-fp32 accepted, the index read as if its codes were fp32 encodes).
+    func testEncodingOptionsAreRefusedWithCodes() throws {
+        let out = scratch.appendingPathComponent("out.safetensors").path
+        for option in ["--exact-fp32", "--exclude-special"] {
+            let result = try SaescopeBinary.run(["index", "--codes", fixture("delphi/run"), option, "--out", out])
+            XCTAssertEqual(result.status, 64, "\(option): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("\(option) needs --acts"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+
     func testGapOverlapAndOutsideLocationsAreOneLineExitTwo() throws {
         let splits = try copyOfSplits()
         let fm = FileManager.default
