@@ -36,11 +36,7 @@ public final class DictionarySession: @unchecked Sendable {
         self.indexBase = indexBase ?? indexPath
         self.indexNamed = indexNamed
         neighbours = DecoderNeighbours(sae: sae)
-        let standardized = (saePath as NSString).standardizingPath as NSString
-        // Weights files every dictionary of a library shares the name of (dictionary_learning's
-        // ae.pt, Gemma Scope's params.npz) are named by their folder, as when the folder is given.
-        name = ["ae.pt", "params.npz"].contains(standardized.lastPathComponent)
-            ? (standardized.deletingLastPathComponent as NSString).lastPathComponent : standardized.lastPathComponent
+        name = DictionaryName.of(saePath)
     }
 
     /// How an opened session's index stands: read from disk, or to be built (and why).

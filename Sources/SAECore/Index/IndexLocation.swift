@@ -11,18 +11,10 @@ public enum IndexLocation {
         let key = absolute(sae) + "\u{0}" + absolute(acts)
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
         for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let name = displayName(sae)
+        // ae.pt keeps its own name here: the index files users already have keep theirs.
+        let name = DictionaryName.of(sae, sharedFileNames: ["params.npz"])
         return ((base as NSString).appendingPathComponent("saescope") as NSString)
             .appendingPathComponent("\(name)-\(String(hash, radix: 16)).index.safetensors")
-    }
-
-    /// The name a file is known by: its own, except Gemma Scope's `params.npz`, which every
-    /// release shares, named by its folder (the file and its folder then read alike in the cache
-    /// directory, instead of a column of `params.npz-<hash>` files).
-    static func displayName(_ sae: String) -> String {
-        let standardized = (sae as NSString).standardizingPath as NSString
-        guard standardized.lastPathComponent == "params.npz" else { return standardized.lastPathComponent }
-        return (standardized.deletingLastPathComponent as NSString).lastPathComponent
     }
 
     public static func prepareDirectory(for path: String) throws {
