@@ -108,7 +108,7 @@ public struct AppModel {
     public var logits: [Int: FeatureLogitEffects] = [:]
     public var logitsPending: Int?
     /// The language model attached for CE loss (open --model), and each dictionary's CE numbers.
-    public var modelAttachment: ModelAttachmentState = .none(hint: nil)
+    public var modelAttachment: ModelAttachmentState = .none(missingEnvironment: false)
     public var modelLoss: [ModelLossSide: ModelLossStatus] = [:]
     /// Which side each running CE job is for.
     public var modelLossJobs: [JobCenter.ID: ModelLossSide] = [:]

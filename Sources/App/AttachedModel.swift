@@ -5,9 +5,9 @@ import SAECore
 /// metadata names): the model runs in the bridge's child process, started in the background,
 /// so the interface never waits for it.
 public enum ModelAttachmentState: Equatable, Sendable {
-    /// No model; `hint` (one line) says how to get one where that matters, e.g. the cache names
-    /// a model but the model environment is missing.
-    case none(hint: String?)
+    /// No model; `missingEnvironment` when one was meant to be attached (the cache names it) but
+    /// the model environment is missing: each screen then says `make model-env` in its own words.
+    case none(missingEnvironment: Bool)
     case loading(model: String)
     /// Loaded: `description` names the model and its hook site.
     case ready(description: String)
@@ -15,7 +15,7 @@ public enum ModelAttachmentState: Equatable, Sendable {
 
     /// Whether CE rows have a place on screen (a model is or was meant to be attached).
     public var isRequested: Bool {
-        if case .none(let hint) = self { return hint != nil }
+        if case .none(let missingEnvironment) = self { return missingEnvironment }
         return true
     }
 }

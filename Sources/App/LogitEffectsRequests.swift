@@ -22,13 +22,10 @@ extension AppController {
     /// The logit-effect lines for the detail screen: promoted tokens left, suppressed right.
     func logitLines(for j: Int, width: Int) -> [String]? {
         guard session.unembedding != nil else {
-            // The model's own LM head is on its way, or a hint says how to get a model.
+            // The model's own LM head is on its way, or how to get one.
             switch model.modelAttachment {
             case .loading: return ["from the model's LM head once it is loaded\u{2026}"]
-            // The model-environment hint is worded for CE ("CE loss: ..."); here it is about logits.
-            case .none(let hint?) where hint.contains("make model-env"):
-                return ["--unembed W_U [D, V] gives them;", "or make model-env: the LM head"]
-            case .none(let hint?): return [hint]
+            case .none(missingEnvironment: true): return ["--unembed W_U [D, V] gives them;", "or make model-env: the LM head"]
             default: return nil
             }
         }

@@ -145,7 +145,9 @@ extension AppController {
     /// model is wanted.
     var modelAttachmentLine: String? {
         switch model.modelAttachment {
-        case .none(let hint): return hint
+        // Short enough for the narrowest panel it shows in (38 columns at 80x24).
+        case .none(missingEnvironment: true): return "CE loss: make model-env first"
+        case .none: return nil
         case .loading(let name): return "loading \(Self.shortModelName(name))\u{2026} (J: jobs)"
         case .ready(let description): return description
         case .failed(let message): return "model: " + message

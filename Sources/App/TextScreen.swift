@@ -301,8 +301,8 @@ extension AppController {
     /// Why Enter cannot score text, in one line saying how to get a model.
     var noTextModelLine: String {
         switch model.modelAttachment {
-        case .none(nil): return "no model attached (saescope open --model M): the text screen runs the model on the text"
-        case .none(let hint?): return "no model environment for the text screen: make model-env first" + (hint.contains("make model-env") ? "" : " (\(hint))")
+        case .none(missingEnvironment: false): return "no model attached (saescope open --model M): the text screen runs the model on the text"
+        case .none(missingEnvironment: true): return "no model environment for the text screen: make model-env first"
         case .loading: return "the model is still loading (J: jobs)"
         case .failed(let message): return "model: " + message
         case .ready: return "the model is not ready"

@@ -10,38 +10,35 @@ enum ModelAttachmentPlan {
     case attach(ModelRequest)
     case state(ModelAttachmentState)
 
-    /// Short enough for the narrowest panel it shows in (38 columns at 80x24).
-    static let environmentHint = "CE loss: make model-env first"
-
     static func make(options: ModelAttachOptions, disabled: Bool, session: DictionarySession, maxTokens: Int?,
                      unembedGiven: Bool) throws -> ModelAttachmentPlan {
-        guard !disabled else { return .state(.none(hint: nil)) }
+        guard !disabled else { return .state(.none(missingEnvironment: false)) }
         // Without a cache the dictionary's own config says where it reads which model; the model
         // then serves the text screen and logit effects (CE needs the cache's tokens).
         let dictionarySite = session.cache == nil ? DictionaryModelSite.of(session.sae) : nil
         let explicit = options.model
         let named = session.cache.flatMap { $0.metadata["model"].flatMap { $0.isEmpty ? nil : $0 } } ?? dictionarySite?.model
-        guard let reference = explicit ?? named else { return .state(.none(hint: nil)) }
+        guard let reference = explicit ?? named else { return .state(.none(missingEnvironment: false)) }
         let environment: ModelEnvironment
         do {
             environment = try ModelEnvironment.locate()
         } catch {
-            // Explicitly asked for: a failure on screen; only named by the cache: a hint.
+            // Explicitly asked for: a failure on screen; only named by the cache: make model-env, where CE would show.
             return .state(explicit != nil ? .failed("make model-env first (no model environment)")
-                                          : .none(hint: session.cache == nil ? nil : environmentHint))
+                                          : .none(missingEnvironment: session.cache != nil))
         }
-        if explicit == nil, !ModelReference.resolvesLocally(reference, python: environment.python) { return .state(.none(hint: nil)) }
+        if explicit == nil, !ModelReference.resolvesLocally(reference, python: environment.python) { return .state(.none(missingEnvironment: false)) }
         let site: (layer: String?, hook: String?)
         if let cache = session.cache {
             do {
                 site = try CacheModelLoss.site(layer: options.layer, hook: options.hook, cache: cache)
             } catch where explicit == nil {
-                return .state(.none(hint: nil))
+                return .state(.none(missingEnvironment: false))
             }
         } else if let hookSite = dictionarySite?.hook(layer: options.layer, hook: options.hook) {
             site = hookSite
         } else {
-            if explicit == nil { return .state(.none(hint: nil)) }
+            if explicit == nil { return .state(.none(missingEnvironment: false)) }
             throw SaescopeError("neither a cache nor the dictionary's config says where the model is hooked: give --layer L or --hook NAME (or --acts CACHE)",
                                 file: session.sae.provenance.configPath ?? session.sae.provenance.weightsPath)
         }

@@ -170,7 +170,7 @@ final class ModelAttachmentTests: XCTestCase {
 
         let hinted = try AppFixture.controller()
         let hint = "CE loss: make model-env first"
-        hinted.showModelState(.none(hint: hint))
+        hinted.showModelState(.none(missingEnvironment: true))
         hinted.press(.char("o"))
         XCTAssertTrue(text(hinted).contains(hint), text(hinted))
         hinted.type(":3\n")

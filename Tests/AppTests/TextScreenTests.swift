@@ -61,7 +61,7 @@ final class TextScreenTests: XCTestCase {
         XCTAssertEqual(app.model.message, StatusMessage(text: "no model attached (saescope open --model M): the text screen runs the model on the text", isError: true))
         assertScreen(app, width: 80, height: 24, named: "text-no-model-80x24")
         // Without the model environment (the cache names a model): the same place says make model-env.
-        app.showModelState(.none(hint: "CE loss: make model-env first"))
+        app.showModelState(.none(missingEnvironment: true))
         app.press(.enter)
         XCTAssertEqual(app.model.message?.text, "no model environment for the text screen: make model-env first")
         XCTAssertTrue(text(app).contains("no model environment for the text screen: make model-env first"), text(app))
