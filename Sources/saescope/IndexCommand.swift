@@ -113,10 +113,7 @@ struct IndexCommand: ParsableCommand {
         } else {
             print("indexed \(index.featureCount) features over \(index.tokenCount) tokens in \(String(format: "%.1f", seconds)) s "
                   + "(\(String(format: "%.0f", Double(index.tokenCount) / max(seconds, 1e-9))) tokens/s); \(dead) dead")
-            // A latent cache's rows cannot be left out (--exclude-special needs --acts), so its
-            // line does not offer the option.
-            print("rows: " + (index.provenance.isFromLatentCodes ? "\(index.rowCoverage.evaluated) rows of the latent cache"
-                                                                  : index.rowCoverage.summary))
+            print("rows: \(index.rowCoverage.summary)")
             print("wrote \(output)")
         }
     }

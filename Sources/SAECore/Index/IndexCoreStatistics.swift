@@ -56,7 +56,8 @@ extension FeatureIndex {
     public var rowCoverage: RowCoverage {
         RowCoverage(evaluated: tokenCount, skipped: metrics.skippedCount,
                     excluded: coreStatistics?.excludedRows, excludedIDs: coreStatistics?.excludedIDs,
-                    exclusionPossible: (try? SpecialTokenExclusion.forMetadata(provenance.cacheMetadata, path: provenance.cachePath)) != nil)
+                    withoutExclusion: provenance.isFromLatentCodes ? RowCoverage.latentCache
+                        : (try? SpecialTokenExclusion.forMetadata(provenance.cacheMetadata, path: provenance.cachePath)) == nil ? RowCoverage.noSpecialIDs : nil)
     }
 
     /// Computes the dictionary's weight cosines (two blocked GEMMs) into the core statistics.

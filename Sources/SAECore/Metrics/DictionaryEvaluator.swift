@@ -127,7 +127,7 @@ public enum DictionaryEvaluator {
         }
         let coverage = RowCoverage(evaluated: accumulator.tokenCount, skipped: accumulator.skippedCount,
                                    excluded: options.exclusion == nil ? nil : excluded, excludedIDs: options.exclusion?.idList,
-                                   exclusionPossible: (try? SpecialTokenExclusion.forCache(cache)) != nil)
+                                   withoutExclusion: (try? SpecialTokenExclusion.forCache(cache)) == nil ? RowCoverage.noSpecialIDs : nil)
         return Pass(metrics: accumulator, sequences: sequences, positions: positions, coverage: coverage,
                     encodePath: encoders.path ?? EncodePath.chosen(for: sae), screened: encoders.screenedStatistics)
     }

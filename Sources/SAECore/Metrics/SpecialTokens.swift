@@ -102,23 +102,28 @@ public struct RowCoverage: Sendable, Equatable {
     public var excluded: Int?
     /// The excluded ids, as `SpecialTokenExclusion.idList` spells them.
     public var excludedIDs: String?
-    /// Whether `--exclude-special` could run on the cache (token ids and special ids in its
-    /// metadata): only then does the line offer it.
-    public var exclusionPossible: Bool
+    /// Why `--exclude-special` could not run on these rows, as the line says it after the row
+    /// count; nil when it could (then the line offers it).
+    public var withoutExclusion: String?
 
-    public init(evaluated: Int, skipped: Int, excluded: Int?, excludedIDs: String?, exclusionPossible: Bool = true) {
+    /// `withoutExclusion` of a cache whose metadata names no special token ids.
+    public static let noSpecialIDs = "(the cache names no special token ids, so none are left out)"
+    /// `withoutExclusion` of a latent cache (`index --codes`), which has no token rows to leave out.
+    public static let latentCache = "of the latent cache"
+
+    public init(evaluated: Int, skipped: Int, excluded: Int?, excludedIDs: String?, withoutExclusion: String? = nil) {
         self.evaluated = evaluated
         self.skipped = skipped
         self.excluded = excluded
         self.excludedIDs = excludedIDs
-        self.exclusionPossible = exclusionPossible
+        self.withoutExclusion = withoutExclusion
     }
 
     /// "24108 rows; special tokens excluded: 468 rows of ids 101 (BOS), 102 (EOS) left out".
     public var summary: String {
         guard let excluded else {
-            return exclusionPossible ? "\(evaluated) rows, special tokens included (--exclude-special leaves them out)"
-                                     : "\(evaluated) rows (the cache names no special token ids, so none are left out)"
+            return withoutExclusion.map { "\(evaluated) rows \($0)" }
+                ?? "\(evaluated) rows, special tokens included (--exclude-special leaves them out)"
         }
         return "\(evaluated) rows; special tokens excluded: \(excluded) rows holding ids \(excludedIDs ?? "?") left out"
     }
